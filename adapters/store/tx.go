@@ -1,0 +1,54 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/uptrace/bun"
+)
+
+type txKey struct{}
+
+// InTx implements kernel.Tx: it runs fn in a transaction carried by ctx;
+// a nested call joins the transaction already in ctx.
+func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	if _, ok := ctx.Value(txKey{}).(bun.Tx); ok {
+		return fn(ctx)
+	}
+	return db.Bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		return fn(context.WithValue(ctx, txKey{}, tx))
+	})
+}
+
+// Conn returns the transaction in ctx, or the database when there is none.
+// Every repository query runs on it.
+func (db *DB) Conn(ctx context.Context) bun.IDB {
+	if tx, ok := ctx.Value(txKey{}).(bun.Tx); ok {
+		return tx
+	}
+	return db.Bun
+}
+
+// SQLTx returns the *sql.Tx in ctx, for River's InsertTx.
+func SQLTx(ctx context.Context) (*sql.Tx, bool) {
+	tx, ok := ctx.Value(txKey{}).(bun.Tx)
+	if !ok {
+		return nil, false
+	}
+	return tx.Tx, true
+}
+
+// IsUniqueViolation reports a unique constraint failure on either database.
+func IsUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23505"
+	}
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+// IsNoRows reports an empty single-row result.
+func IsNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }

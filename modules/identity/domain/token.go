@@ -1,0 +1,70 @@
+package domain
+
+import (
+	"crypto/rand"
+	"hash/crc32"
+	"strings"
+)
+
+// Token kinds, by prefix. The prefix tells a secret scanner and heepr what
+// the token is before any lookup.
+const (
+	PersonalTokenPrefix = "hpr_pat_"
+	AgentKeyPrefix      = "hpr_agent_"
+)
+
+const (
+	alphabet    = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	randomLen   = 30 // 30 base62 characters: about 178 random bits
+	checksumLen = 6  // CRC32 in base62
+	displayLen  = 12 // characters after the prefix shown to recognise a token
+)
+
+// NewToken returns a fresh secret: prefix, random part, checksum.
+func NewToken(prefix string) string {
+	var b strings.Builder
+	b.WriteString(prefix)
+	buf := make([]byte, randomLen)
+	for i := 0; i < randomLen; {
+		if _, err := rand.Read(buf[i : i+1]); err != nil {
+			panic(err) // crypto/rand never fails on supported platforms
+		}
+		if c := buf[i]; c < 248 { // 248 = 4*62: reject to keep the draw uniform
+			buf[i] = alphabet[c%62]
+			i++
+		}
+	}
+	b.Write(buf)
+	b.WriteString(checksum(prefix + string(buf)))
+	return b.String()
+}
+
+// ValidToken checks a token's shape and checksum without any lookup, so
+// garbage never reaches the database.
+func ValidToken(token, prefix string) bool {
+	if len(token) != len(prefix)+randomLen+checksumLen || !strings.HasPrefix(token, prefix) {
+		return false
+	}
+	body := token[:len(token)-checksumLen]
+	for _, c := range body[len(prefix):] {
+		if !strings.ContainsRune(alphabet, c) {
+			return false
+		}
+	}
+	return checksum(body) == token[len(token)-checksumLen:]
+}
+
+// TokenDisplayPrefix is the part of a token safe to show in lists.
+func TokenDisplayPrefix(token, prefix string) string {
+	return token[:len(prefix)+displayLen]
+}
+
+func checksum(s string) string {
+	n := crc32.ChecksumIEEE([]byte(s))
+	out := make([]byte, checksumLen)
+	for i := checksumLen - 1; i >= 0; i-- {
+		out[i] = alphabet[n%62]
+		n /= 62
+	}
+	return string(out)
+}

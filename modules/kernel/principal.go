@@ -1,0 +1,44 @@
+package kernel
+
+import "slices"
+
+// Role is what casbin authorizes by.
+type Role string
+
+// Roles. Every principal also acts as anonymous.
+const (
+	RoleAnonymous Role = "anonymous"
+	RoleCustomer  Role = "customer"
+	RoleOwner     Role = "owner"
+	RoleAgent     Role = "agent"
+	RoleSupport   Role = "support"
+)
+
+// AuthMethod tells how the principal proved who it is.
+type AuthMethod string
+
+// Authentication methods.
+const (
+	AuthNone    AuthMethod = ""
+	AuthSession AuthMethod = "session"
+	AuthToken   AuthMethod = "token"
+	AuthAgent   AuthMethod = "agent"
+)
+
+// Principal is who is calling. The zero value is anonymous.
+type Principal struct {
+	Method    AuthMethod
+	UserID    UserID
+	AgentID   string
+	Roles     []Role
+	SessionID string // the session's opaque id, when Method is AuthSession
+	TokenID   string // the personal token's id, when Method is AuthToken
+}
+
+// Anonymous reports whether nobody is signed in.
+func (p Principal) Anonymous() bool { return p.Method == AuthNone }
+
+// Has reports whether the principal holds a role.
+func (p Principal) Has(r Role) bool {
+	return r == RoleAnonymous || slices.Contains(p.Roles, r)
+}
