@@ -134,8 +134,10 @@ type SignInRequest struct {
 
 // SignUpRequest defines model for SignUpRequest.
 type SignUpRequest struct {
-	DisplayName string              `json:"display_name"`
-	Email       openapi_types.Email `json:"email"`
+	DisplayName string `json:"display_name"`
+
+	// Email Unique regardless of case.
+	Email string `json:"email"`
 
 	// Password At least 10 characters.
 	Password string `json:"password"`
@@ -1131,45 +1133,45 @@ func (sh *strictHandler) RevokePersonalToken(w http.ResponseWriter, r *http.Requ
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"zFltc9u4Ef4rO2hnYk9pSc5bW3n6wcnk5twmjSdO5j7YHhMmVxLOJMBgQSs6j/57ZwFSFEXKsq/O5T6Z",
-	"pkDs+7PPAnciMXlhNGpHYnwnZihTtP7xDImU0W+NuVHIL1KkxKrCKaPFWHyeIVBYAolfA3vxDLGwV9Xr",
-	"OIKfnSs+6mwRwRkmpcUIzmSOZ8rhv97Lb/sDEQlKZphL3t8tChRjQc4qPRXL5TIShbQyR1dp9La0ZGy/",
-	"KrHGb+4q8StiMBNwM4TC4q0yJUEhp8jCFC//WqJdiEhombO88E1Lk1x+e4966mZi/OrwedTRLBLvVa5c",
-	"V5NTOUUg9RvCXooTWWYOno/2t0nO/CYbglVe5mJ8OBpFIle6+m+lgtIOp2iDdyxSYTShd86pNdcZ5vyY",
-	"GO1Qe/VkUWQqkazesAgr/vYrsa53a2L/anEixuIvwyYZhuFXGtb7eolta481oLXGRiAJPv30Fv758tXf",
-	"oRIDKTqpMhp4f1W7+ShalA5P0ZLRMvtsblB/wq8lUlA4TRVvL7NTawq0TrF5E5kRRqJYe3VXeXEzBL/M",
-	"pPPBd7wzKIIJa+gMWEzMVCtCUA4y6dByYNZi/Y/g8/rfw77AW/xaKoupGJ8HBS5Xq8z1r5g4sYwqE9OW",
-	"jd64LPs4EePzHR5vfbaM7jbsdvV2fQWZWHQR0MzMNRid4ADOUKdssSSIj0s3M1b95hNiDG9QWrRwUY5G",
-	"LxK/rX/EmB1zv+1Bia7xl8tI/KQwS99xZrCWbeVDVvSUeyQm/FlfQNFiVc4hsxTBnoR/n338L/hvoJBu",
-	"FoGxIGGFGMDR2d9tSJAa1Yr1hbMTx7ZJSYj2lfQJPDE25yeRSocHTuXYVSESKu11QSbJXZV0/2a6zDJ5",
-	"naEYO1tiz+Z1YXR+KCxO1Lf+1PEBfUYwUZYcJDNpZcLA2ymd3S5VaY1xK5HRupd2+vi9CmDQ9rNymLcf",
-	"HlNFtUhprVx4LzUNw6PJ/V7dNNGr0GtIg8NtJ28FSIh5k5jTmhyrcAS5dMkMjAblItDG8WPslMsw5jSP",
-	"w6e+TB9cXh6qqT/4vggIHGPnRKoMU7iVmUo9Tvj29RCXr9V9j7+VJid10p+ZNnSAqy11QU66ktZ+WvXB",
-	"SHi39H4VXtwJ/CbzgteImXMFjYdDz1MGKd7WTZGGjb27sY9/rQWvlOtLhk8mqIaa2/i5SEpyJkdmG2au",
-	"/V8qi8LY9aJoDDhTU33yO7sj5lUirDW4569e9kgpJNHc2LSz+PUuRwQZazv0+YCN+FL8PiNSRUUmF1c1",
-	"oj2mWUeNC1YwWiv8KJ9skB4HGUpycDhaQ8nB5qav29qNemTYKjk6pMqnBiRSg8zIwExZBDnlUuMmLqHO",
-	"Iha6NbMuHx28qO3uSsG+kH4htE/TBzcD/IgYPrSnshUPbxu+Yjvo1dfgaj16nEa7+h1DGg9Eyi3OWHBQ",
-	"0Mf4P7joTQr/IxyfnsANLnjUKuyVf3c1GAzi/QiMrrIECrS8aDVdseRrT/UatzES+kTf5DYbgqFeUPHp",
-	"ILiQlViYWJND0qX0DxJO94+YZ+jgegHkAQSkTv3jiR7AL1Y5pCBcwrU1c0ILeUkOrhFI5nhgrJoqvRq9",
-	"wojazF6tSbXRTBaKA+CHHaUnpquU/5B7tYRc2ht0RSYThLlnqQWaIsOqYktntMl5/Dw+qevXGUiZTskM",
-	"5sbeeKMKuQCloTBKOxpc6Av9JhhEvMcMteMJDmGu3Mzz4I2xm4Kb4uCn2O8ZB0/FRxB0p0qSdRotXWji",
-	"oeDecaAd92ouOKrt2P19K1/rsYKNe3eLdhEGR3ZjvG1EjWGvpkz7wXZZ8aOKMB2tcZSwH13oTFEY/8xk",
-	"gjpVelqTG6UhDqviATDDJJAWIb7zuBDBGh9cBic6eYMQ12cK3q1+ZGc7RCQylaAmbEZR5n6FVeikn/JL",
-	"m/VSDoc2pzXmUqXU8emJiMQtWgqJNhocDka8zBSoZaHEWLwYjAYvPGS7mUeM4e3hkHNkyOE+UGE4MeT6",
-	"CnlujZ5CjfbeHKmh1DeaZ0WPZjDF4DyuIJCa5mgH8IkB3BuOqceWJFMcW5mmFokutE8ttGGP4BvuCz4w",
-	"JymDsU9GsaJ5b0y6uOeg4nEHFG2StGxjNXP5zZOS56PRkwn3nbDnaIRJdUloIw9ZmHL2VTmscV5XMKNT",
-	"68TNHTRY2Ce2Wjxsn81V8v1507YvVx5YO9BpmpAYn18yFc1zTt2x52wrlUNqBPxYUQUnpxRaIeOTW4hL",
-	"3q+dj6Z02xPynfYDR4Nm1ZldfZYoNzuPIrB4a24wDWrF4b9W14n9wN9Nvo+lE50seNnTcUKwTOmO1pVR",
-	"BEnG4Jb++IitYvSOEYp1LK3lclzrZQ+ITVlsD004vlpnmiCTxJTahUOWmqFWL2FvPlPJrJew7g/gHaeP",
-	"x9oLXWr1tUSwOJU2zZCIo55Iwp0osw1WvhTfEVaaseVBsHL4h8AK48cGtPxpcSRkEmdMnSs1iwN1f6aG",
-	"cWCKXpF22KfoPqD4QaAefH6gtI/BQPz/ddzddYdjhr76DurxcUu/Tyt4DaXKi5l8dkt6ACcp5oVhtw3g",
-	"uCGVAZUZdY3jSQauMZEl4YXmbauvnxEUVt2qDKdIPA/rKaZ9tYqamdtHVsaPWD+0J2szb9h046A/Ebh/",
-	"Lq0GozcjuHchTp7lAWVrGL4Q+7sSxjdQ2lpQzJlbbZRE++pty4VFs2RYXc0to50rw83Z8vI7JkD3LLnv",
-	"8spfCnrW4U3mAWCO5MIB+FMU9ofFBoUh2NN4i5ajqmx1WUNbohdtKezP61dbzT1PxHTNzXgu9bT9CMJU",
-	"cYNYEBidLThhfv5w/JZNDqf47SzoGeK/U2u95wbwD+6zvRd19/Rd7/jW9doT5EndJDcJ78TYenp/WIEP",
-	"7/zfk3QZ0iZDh91q76HN3XL3ZyY8ZjYnJtXeYjM+Wy7OX3ePVXuKvoeDfwok/2jtEpecKcgfmPA8L92T",
-	"uT7I8kdnZgJ5p2C3+L3NeO42z7HOL/2lbftk7fySzSe0t7WPw/nA0GNhJaXTxUOXpajux9U5TlvLQROk",
-	"lZbLy+X/AgAA//8=",
+	"zFltc9u4Ef4rO2hnYk9pSc5bW3n6wcnk5twmjSdO5j7YHhMmVxLOJMBgQSk6j/57ZwFSFEXKcq7J5T6Z",
+	"pkDs+7PPAvciMXlhNGpHYnwvZihTtP7xAomU0a+NuVPIL1KkxKrCKaPFWHycIVBYAolfAwfxDLGwN9Xr",
+	"OIKfnSve62wZwQUmpcUILmSOF8rhv97KL4cDEQlKZphL3t8tCxRjQc4qPRWr1SoShbQyR1dp9Lq0ZGy/",
+	"KrHGL+4m8StiMBNwM4TC4lyZkqCQU2Rhipd/LtEuRSS0zFle+KalSS6/vEU9dTMxfnH8NOpoFom3Kleu",
+	"q8m5nCKQ+g3hIMWJLDMHT0eHuyRnfpMtwSovczE+Ho0ikStd/bdWQWmHU7TBOxapMJrQO+fcmtsMc35M",
+	"jHaovXqyKDKVSFZvWIQVf/uVWNf7DbF/tTgRY/GXYZMMw/ArDet9vcS2taca0FpjI5AEH356Df98/uLv",
+	"UImBFJ1UGQ28v6rdfBQtSofnaMlomX00d6g/4OcSKSicpoq3l9m5NQVap9i8icwII1FsvLqvvLgdgl9m",
+	"0vngO94ZFMGENXQGLCZmqhUhKAeZdGg5MBux/kfwef3vcV/gLX4ulcVUjC+DAtfrVeb2V0ycWEWViWnL",
+	"Rm9clr2fiPHlHo+3PltF91t2u3q7voJMLLoIaGYWGoxOcAAXqFO2WBLEp6WbGat+8wkxhlcoLVq4Kkej",
+	"Z4nf1j9izI552PagRNf461UkflKYpW84M1jLtvIhK3rKPRIT/qwvoGixKueQWYrgQMK/L97/F/w3UEg3",
+	"i8BYkLBGDODoHO43JEiNasX6wtmJY9ukJET7RvoEnhib85NIpcMjp3LsqhAJlfa6IJPkbkp6eDNdZpm8",
+	"zVCMnS2xZ/O6MDo/FBYn6kt/6viAPiGYKEsOkpm0MmHg7ZTOfpeqtMa4tcho00t7ffxWBTBo+1k5zNsP",
+	"X1NFtUhprVx6LzUNw6PJw17dNtGr0GtIg8NtJ+8ESIh5k5jTmhyrcAK5dMkMjAblItDG8WPslMsw5jSP",
+	"w6e+TB9dXh6qqT/4vggIHGPnRKoMU5jLTKUeJ3z7eozLN+q+x99Kk5M66c9MGzrAzY66ICddSRs/rftg",
+	"JLxber8KL+4FfpF5wWvEzLmCxsOh5ymDFOd1U6RhY+9+7ONfa8Fr5fqS4YMJqqHmNn4pkpKcyZHZhllo",
+	"/5fKojB2sygaAy7UVJ/9zu6IeZUIGw3u6YvnPVIKSbQwNu0sfrnPEUHGxg59PmAjPhW/z4hUUZHJ5U2N",
+	"aF/TrKPGBe2E/6TV5xLB4lTaNEMipouJJNyiA/u9tUWHHGQoycHxaAM/O5u+bOs96pFhq7Tp0C2fNJBI",
+	"DTIjAzNlEeSUi5Dbu4Q6v1jozpy7/uqwRu1AVAr2BfsTof02HXI79Luju96v1vux3ZateHxD8bXcwbW+",
+	"1lfr0eM02tcJGex4VFJuecGCg4I+xv/BZW9S+B/h9PwM7nDJQ1hhb/y7m8FgEB9GYHSVJVCg5UXruYsl",
+	"33oS2LiNMdIn+jbr2RIM9YKKaQfBhazEwsSaHJIu2X+UcHp4+LxAB7dLIA8tIHXqH8/0AH6xyiEF4RJu",
+	"rVkQWshLcnCLQDLHI2PVVOn1UBaG12Yqa82wjWayUBwAPwYpPTFdpfyH3MUl5NLeoSsymSAsPH8t0BQZ",
+	"VhVbOqNNzoPp6Vldv85AykRLZrAw9s4bVcglKA2FUdrR4Epf6VfBIOI9Zqgdz3YIC+VmniFvDeQU3BQH",
+	"P8V+zzh4Kj6BoDtVkqzTaOlKE48LDw4K7bhXE8NJbcf+71v5Wg8cbNybOdplGCnZjfGu4TWGg5pMHQbb",
+	"ZcWcKip1ssFewn50pTNFYTA0kwnqVOlpTXuUhjisigfA3JNAWoT43uNCBBtMcRWc6OQdQlyfNni3+mGe",
+	"7RCRyFSCmrAZUpkVFlahk37+L23WS0Yc2pw2OE2VUqfnZyISc7QUEm00OB6MeJkpUMtCibF4NhgNnnnI",
+	"djOPGMP58ZBzZMjhPlJhbDHk+gp5YY2eQo323hypodR3mqdIj2YwxeA8riCQmhZoB/CBAdwbjqnHliRT",
+	"HFuZphaJrrRPLbRhj+Ab7gs+MGcpg7FPRrEmgK9MunzgCOPrji7a9GnVxmpm+dtnKE9Ho28m3HfCnkMT",
+	"ptsloY08ZGHK2VflsMZFXcGMTq2zOHfUYGGf2GrxsH1qV8n3J1G7vlx7YOOop2lCYnx5zSQ1zzl1x57N",
+	"rVUOqRHwY00VnJxSaIWMT24prnm/dj6a0u1OyDfajyINmlWnefUpo9zuPIrA4tzcYRrUisN/ra4T+6OA",
+	"bvK9L53oZMHzno4TgmVKd7KpjCJIMga39MdHbB2jN4xQrGNpLZfjRi97RGzKYndowsHWJtMEmSSm1C4c",
+	"v9QMtXoJB4uZSma9hPVwAG84fTzWXulyJynfhzK7YOVT8R1hpRloHgUrx38IrDB+bEHLnxZHQiZxxtS5",
+	"UrM4UA9nahgHpugVaYd9iu4dih8E6sHnR0r7GAzE/1/H3V33OGboq++oHh939Pu0gtdQqryYyWe3pAdw",
+	"lmJeGHbbAE4bUhlQmVHXOJ5k4BYTWRJead62+voJQWHVXGU4ReJ5WE8x7atV1Mzc3rMyfsT6oT1Zm0XD",
+	"phsH/YnA/WNpNRi9HcGDK3H2JA8oW8PwlTjclzC+gdLOgmLO3GqjJNqXcjuuMpolw+rSbhXtXRnu1FbX",
+	"3zEBuqfMfdda/rrQsw5vMg8ACyQXjsa/RWG/W25RGIIDjXO0HFVlq2sc2hG9aEdhf9y89GpugCKma27G",
+	"c6mn7ScQpoo7xILA6GzJCfPzu9PXbHI4329nQc8Q/51a6wN3g39wn+29wnug73rHty7evkGe1E1ym/BO",
+	"jK2n98cV+PDe/z1LVyFtMnTYrfYe2twtd39mwmNmc2JS7S2247PjSv1l91i1p+h7OPiHQPJPNq53yZmC",
+	"/IEJz/PSfTPXB1n+6MxMIO8U7A6/txnP/fY51uW1v85tn6xdXrP5hHZe+zicDww9FlZSOl08dFmK6n5c",
+	"neO0tRw0QVprubpe/S8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

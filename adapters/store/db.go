@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -131,3 +132,25 @@ func (db *DB) Close() error {
 
 // Ping checks the database answers.
 func (db *DB) Ping(ctx context.Context) error { return db.Bun.PingContext(ctx) }
+
+type secretRow struct {
+	bun.BaseModel `bun:"table:server_secrets"`
+
+	Name      string    `bun:"name,pk"`
+	Value     string    `bun:"value"`
+	CreatedAt time.Time `bun:"created_at"`
+}
+
+// Secret returns the server secret called name, creating it with gen on
+// first use. Every process sharing the database gets the same value.
+func (db *DB) Secret(ctx context.Context, name string, gen func() string) (string, error) {
+	row := &secretRow{Name: name, Value: gen(), CreatedAt: time.Now().UTC()}
+	if _, err := db.Bun.NewInsert().Model(row).On("CONFLICT (name) DO NOTHING").Exec(ctx); err != nil {
+		return "", fmt.Errorf("create secret %s: %w", name, err)
+	}
+	out := new(secretRow)
+	if err := db.Bun.NewSelect().Model(out).Where("name = ?", name).Scan(ctx); err != nil {
+		return "", fmt.Errorf("read secret %s: %w", name, err)
+	}
+	return out.Value, nil
+}

@@ -244,3 +244,14 @@ func (r *IdentityTokens) TouchUsed(ctx context.Context, id string, at time.Time)
 	_, err := r.db.Conn(ctx).NewUpdate().Model((*tokenRow)(nil)).Set("last_used_at = ?", at).Where("id = ?", id).Exec(ctx)
 	return err
 }
+
+// DeleteExpired removes ended sessions.
+func (r *IdentitySessions) DeleteExpired(ctx context.Context, now, idleBefore time.Time) (int, error) {
+	res, err := r.db.Conn(ctx).NewDelete().Model((*sessionRow)(nil)).
+		Where("expires_at <= ? OR last_seen_at < ?", now, idleBefore).Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("delete expired sessions: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}

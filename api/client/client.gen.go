@@ -128,8 +128,10 @@ type SignInRequest struct {
 
 // SignUpRequest defines model for SignUpRequest.
 type SignUpRequest struct {
-	DisplayName string              `json:"display_name"`
-	Email       openapi_types.Email `json:"email"`
+	DisplayName string `json:"display_name"`
+
+	// Email Unique regardless of case.
+	Email string `json:"email"`
 
 	// Password At least 10 characters.
 	Password string `json:"password"`

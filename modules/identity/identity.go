@@ -384,3 +384,9 @@ func hashSession(id string) string {
 	sum := sha256.Sum256([]byte(id))
 	return hex.EncodeToString(sum[:])
 }
+
+// PurgeExpiredSessions deletes sessions past their absolute or idle expiry.
+func (s *Service) PurgeExpiredSessions(ctx context.Context) (int, error) {
+	now := s.d.Clock.Now()
+	return s.d.Sessions.DeleteExpired(ctx, now, now.Add(-s.policy.Idle))
+}

@@ -9,3 +9,9 @@ type UserSignedUpArgs struct {
 
 // Kind names the job.
 func (UserSignedUpArgs) Kind() string { return "identity.user_signed_up" }
+
+// PurgeSessionsArgs is the periodic job that deletes ended sessions.
+type PurgeSessionsArgs struct{}
+
+// Kind names the job.
+func (PurgeSessionsArgs) Kind() string { return "identity.purge_sessions" }

@@ -24,6 +24,8 @@ type Sessions interface {
 	Get(ctx context.Context, idHash string) (domain.Session, domain.User, error)
 	Touch(ctx context.Context, idHash string, at time.Time) error
 	Delete(ctx context.Context, idHash string) error
+	// DeleteExpired removes sessions that expired before now or were last seen before idleBefore.
+	DeleteExpired(ctx context.Context, now, idleBefore time.Time) (int, error)
 }
 
 // Tokens stores personal tokens by the HMAC of their secret.

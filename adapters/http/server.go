@@ -1,0 +1,304 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/heepr/heepr"
+	"github.com/heepr/heepr/adapters/authz"
+	"github.com/heepr/heepr/adapters/telemetry"
+	"github.com/heepr/heepr/api"
+	"github.com/heepr/heepr/modules/identity"
+	"github.com/heepr/heepr/modules/kernel"
+)
+
+// Options configure the HTTP adapter.
+type Options struct {
+	Identity *identity.Service
+	Enforcer *authz.Enforcer
+	Metrics  *telemetry.Metrics
+	Logger   *slog.Logger
+	// Ready reports whether the database is reachable and migrated.
+	Ready func(ctx context.Context) error
+	// BaseURL is heepr's public URL (cookies are Secure unless it is plain
+	// HTTP on a host other than localhost).
+	BaseURL string
+	// MaxBodyBytes bounds JSON request bodies (default 1 MiB).
+	MaxBodyBytes int64
+	// RateLimits per operationId, applied per client IP (defaults: DefaultRateLimits).
+	RateLimits map[string]Limit
+	// SignInPerEmail limits sign-in attempts per email address.
+	SignInPerEmail Limit
+	// AgentAuth resolves agent API keys (the marketplace module, later); nil for none.
+	AgentAuth func(ctx context.Context, key string) (kernel.Principal, error)
+}
+
+// DefaultRateLimits are the per-IP limits in production.
+func DefaultRateLimits() map[string]Limit {
+	return map[string]Limit{
+		"signUp": {PerMinute: 10.0 / 60, Burst: 10}, // 10 accounts an hour per address
+		"signIn": {PerMinute: 10, Burst: 20},
+	}
+}
+
+// Server is the HTTP adapter.
+type Server struct {
+	identity      *identity.Service
+	enforcer      *authz.Enforcer
+	metrics       *telemetry.Metrics
+	log           *slog.Logger
+	ready         func(ctx context.Context) error
+	secureCookies bool
+	maxBody       int64
+	rateLimits    map[string]Limit
+	signInEmail   Limit
+	limits        *limiter
+	agentAuth     func(ctx context.Context, key string) (kernel.Principal, error)
+	ops           map[string]string // "METHOD /path" pattern → operationId
+}
+
+// New builds the whole HTTP handler: the API under /v1, the spec at
+// /openapi.yaml, health at /healthz and /readyz, metrics at /metrics.
+func New(o Options) (http.Handler, error) {
+	s := &Server{
+		identity: o.Identity, enforcer: o.Enforcer, metrics: o.Metrics, log: o.Logger, ready: o.Ready,
+		secureCookies: SecureCookies(o.BaseURL), maxBody: o.MaxBodyBytes, rateLimits: o.RateLimits,
+		signInEmail: o.SignInPerEmail, limits: newLimiter(), agentAuth: o.AgentAuth,
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = 1 << 20
+	}
+	if s.rateLimits == nil {
+		s.rateLimits = DefaultRateLimits()
+	}
+	if s.signInEmail == (Limit{}) {
+		s.signInEmail = Limit{PerMinute: 1, Burst: 10}
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.metrics == nil {
+		s.metrics = telemetry.NewMetrics()
+	}
+	spec, err := api.GetSwagger()
+	if err != nil {
+		return nil, fmt.Errorf("load embedded spec: %w", err)
+	}
+	s.ops = map[string]string{}
+	for path, item := range spec.Paths.Map() {
+		for method, op := range item.Operations() {
+			s.ops[method+" "+path] = op.OperationID
+		}
+	}
+	validate, err := validator(spec)
+	if err != nil {
+		return nil, err
+	}
+	strict := api.NewStrictHandlerWithOptions(s, nil, api.StrictHTTPServerOptions{
+		RequestErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
+			writeProblem(w, r, problem{Status: http.StatusBadRequest, Code: "malformed-json", Detail: "the body could not be read as the expected JSON"})
+		},
+		ResponseErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
+			writeError(w, r, s.log, err)
+		},
+	})
+	apiMux := api.HandlerWithOptions(strict, api.StdHTTPServerOptions{
+		BaseRouter:  http.NewServeMux(),
+		Middlewares: []api.MiddlewareFunc{s.operation},
+		ErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
+			writeProblem(w, r, problem{Status: http.StatusBadRequest, Code: "validation", Detail: cleanReason(err)})
+		},
+	})
+	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, r, problem{Status: http.StatusForbidden, Code: "csrf",
+			Detail: "cross-origin writes are refused; call the API from heepr's own pages or with a bearer token"})
+	}))
+	var v1 http.Handler = validate(apiMux)
+	v1 = s.limitBody(v1)
+	v1 = csrf.Handler(v1)
+	v1 = s.authenticate(v1)
+	v1 = noStore(v1)
+
+	root := http.NewServeMux()
+	root.Handle("/v1/", v1)
+	root.Handle("GET /openapi.yaml", telemetry.TagRoute(http.HandlerFunc(serveSpec)))
+	root.Handle("GET /healthz", telemetry.TagRoute(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+	})))
+	root.Handle("GET /readyz", telemetry.TagRoute(http.HandlerFunc(s.readyz)))
+	root.Handle("GET /metrics", telemetry.TagRoute(s.metrics.Handler()))
+	root.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, r, problem{Status: http.StatusNotFound, Code: "not-found", Detail: "no such page: " + r.URL.Path})
+	})
+
+	var h http.Handler = root
+	h = s.recover(h)
+	h = securityHeaders(h)
+	h = s.logRequests(h)
+	h = s.metrics.Middleware(h)
+	h = requestID(h)
+	h = otelhttp.NewHandler(h, "heepr", otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
+		return r.Method
+	}))
+	return h, nil
+}
+
+// operation runs after routing, once the operationId is known: it names
+// the span and the metrics route, then asks casbin, then applies the
+// operation's rate limit.
+func (s *Server) operation(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		op := s.ops[r.Pattern]
+		telemetry.SetRoute(r.Context(), r.Pattern)
+		span := trace.SpanFromContext(r.Context())
+		span.SetName(r.Pattern)
+		span.SetAttributes(attribute.String("http.route", r.Pattern), attribute.String("heepr.operation", op))
+		p := principalFrom(r.Context())
+		if !s.enforcer.Allowed(p, op) {
+			if p.Anonymous() {
+				writeProblem(w, r, unauthenticated(r.Context()))
+				return
+			}
+			writeProblem(w, r, problem{Status: http.StatusForbidden, Code: "forbidden",
+				Detail: "your account's roles do not allow " + op})
+			return
+		}
+		if lim, ok := s.rateLimits[op]; ok {
+			if err := s.check(w, op+"|ip|"+clientIP(r), lim); err != nil {
+				writeError(w, r, s.log, err)
+				return
+			}
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), writerKey{}, w)))
+	})
+}
+
+// limitBody refuses bodies over the limit: at once when Content-Length says
+// so, and while reading otherwise (the validator reads bodies whole).
+func (s *Server) limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > s.maxBody {
+			writeError(w, r, s.log, &http.MaxBytesError{Limit: s.maxBody})
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := s.ready(ctx); err != nil {
+		s.log.WarnContext(ctx, "not ready", "error", err.Error())
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte(`{"status":"unavailable"}` + "\n"))
+		return
+	}
+	_, _ = w.Write([]byte(`{"status":"ready"}` + "\n"))
+}
+
+func serveSpec(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/yaml")
+	_, _ = w.Write(heepr.OpenAPI)
+}
+
+func (s *Server) recover(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.ErrorContext(r.Context(), "panic", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				writeError(w, r, s.log, fmt.Errorf("panic: %v", v))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Cross-Origin-Resource-Policy", "same-origin")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// noStore keeps API answers (often personal) out of caches.
+func noStore(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// requestID gives every request an id: the caller's X-Request-Id when it is
+// short and plain, else a new one. It is echoed back and on every log line.
+func requestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-Id")
+		if len(id) == 0 || len(id) > 64 || strings.ContainsFunc(id, func(c rune) bool {
+			return !(c == '-' || c == '_' || c == '.' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z')
+		}) {
+			id = telemetry.NewRequestID()
+		}
+		w.Header().Set("X-Request-Id", id)
+		next.ServeHTTP(w, r.WithContext(telemetry.WithRequestID(r.Context(), id)))
+	})
+}
+
+// logRequests writes one line per request (never headers or bodies).
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		level := slog.LevelInfo
+		if rec.status >= 500 {
+			level = slog.LevelError
+		}
+		s.log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path,
+			"route", telemetry.RouteFrom(r.Context()), "status", rec.status, "duration_ms", time.Since(start).Milliseconds())
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status      int
+	wroteHeader bool
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if !s.wroteHeader {
+		s.status, s.wroteHeader = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+func (s *statusRecorder) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}

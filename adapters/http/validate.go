@@ -1,0 +1,210 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+	nethttpmiddleware "github.com/oapi-codegen/nethttp-middleware"
+
+	"github.com/heepr/heepr/modules/kernel"
+)
+
+// schemeMethods says which authentication satisfies each security scheme.
+var schemeMethods = map[string]kernel.AuthMethod{
+	"sessionCookie": kernel.AuthSession,
+	"personalToken": kernel.AuthToken,
+	"agentKey":      kernel.AuthAgent,
+}
+
+// validator checks each /v1 request against openapi.yaml: route, method,
+// security, parameters, media type and body (unknown fields included).
+func validator(spec *openapi3.T) (func(http.Handler) http.Handler, error) {
+	spec.Servers = nil // host matching would answer false 404s
+	router, err := gorillamux.NewRouter(spec)
+	if err != nil {
+		return nil, fmt.Errorf("build spec router: %w", err)
+	}
+	mw := nethttpmiddleware.OapiRequestValidatorWithOptions(spec, &nethttpmiddleware.Options{
+		DoNotValidateServers: true,
+		Options: openapi3filter.Options{
+			MultiError: true,
+			AuthenticationFunc: func(ctx context.Context, in *openapi3filter.AuthenticationInput) error {
+				want, ok := schemeMethods[in.SecuritySchemeName]
+				if !ok {
+					return fmt.Errorf("unknown security scheme %q", in.SecuritySchemeName)
+				}
+				if principalFrom(ctx).Method != want {
+					return errors.New("not authenticated by " + in.SecuritySchemeName)
+				}
+				return nil
+			},
+		},
+		ErrorHandlerWithOpts: func(ctx context.Context, err error, w http.ResponseWriter, r *http.Request, _ nethttpmiddleware.ErrorHandlerOpts) {
+			writeProblem(w, r, validationProblem(r, router, err))
+		},
+	})
+	return mw, nil
+}
+
+// validationProblem turns what kin-openapi found into one problem.
+func validationProblem(r *http.Request, router routers.Router, err error) problem {
+	switch {
+	case errors.Is(err, routers.ErrMethodNotAllowed):
+		return problem{Status: http.StatusMethodNotAllowed, Code: "method-not-allowed",
+			Detail: r.Method + " is not allowed on " + r.URL.Path, Allow: allowedMethods(r, router)}
+	case errors.Is(err, routers.ErrPathNotFound):
+		return problem{Status: http.StatusNotFound, Code: "not-found", Detail: "no such endpoint: " + r.URL.Path}
+	}
+	var sec *openapi3filter.SecurityRequirementsError
+	if errors.As(err, &sec) {
+		return unauthenticated(r.Context())
+	}
+	var errs []error
+	var me openapi3.MultiError
+	if errors.As(err, &me) {
+		errs = flatten(me)
+	} else {
+		errs = []error{err}
+	}
+	p := problem{Status: http.StatusBadRequest, Code: "validation"}
+	for _, e := range errs {
+		if errors.As(e, &sec) {
+			return unauthenticated(r.Context())
+		}
+		var mbe *http.MaxBytesError
+		if errors.As(e, &mbe) {
+			return fromError(mbe)
+		}
+		var re *openapi3filter.RequestError
+		if errors.As(e, &re) {
+			if strings.HasPrefix(re.Reason, "header Content-Type has unexpected value") {
+				return problem{Status: http.StatusUnsupportedMediaType, Code: "unsupported-media",
+					Detail: fmt.Sprintf("Content-Type %q is not accepted here; send application/json", r.Header.Get("Content-Type"))}
+			}
+			if re.Reason == "failed to decode request body" {
+				return problem{Status: http.StatusBadRequest, Code: "malformed-json", Detail: "the body is not valid JSON: " + cleanReason(re.Err)}
+			}
+		}
+		p.Fields = append(p.Fields, fieldErrors(e)...)
+	}
+	p.Detail = "the request has invalid fields"
+	if len(p.Fields) == 1 {
+		p.Detail = p.Fields[0].Field + ": " + p.Fields[0].Detail
+	}
+	return p
+}
+
+func flatten(me openapi3.MultiError) []error {
+	var out []error
+	for _, e := range me {
+		var inner openapi3.MultiError
+		if errors.As(e, &inner) && len(inner) > 0 && !isSame(inner, me) {
+			out = append(out, flatten(inner)...)
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+func isSame(a, b openapi3.MultiError) bool { return len(a) == len(b) && len(a) > 0 && a[0] == b[0] }
+
+var quotedProperty = regexp.MustCompile(`property "([^"]+)" is (missing|unsupported)`)
+
+// fieldErrors names the fields an error is about.
+func fieldErrors(err error) []kernel.FieldError {
+	var re *openapi3filter.RequestError
+	prefix := ""
+	if errors.As(err, &re) {
+		if re.Parameter != nil {
+			prefix = re.Parameter.Name
+		}
+		if re.RequestBody != nil && errors.Is(re.Err, openapi3filter.ErrInvalidRequired) {
+			return []kernel.FieldError{{Field: "body", Detail: "a request body is required"}}
+		}
+		var inner openapi3.MultiError
+		if errors.As(re.Err, &inner) {
+			var out []kernel.FieldError
+			for _, e := range flatten(inner) {
+				out = append(out, schemaField(prefix, e)...)
+			}
+			return out
+		}
+		if re.Err != nil {
+			return schemaField(prefix, re.Err)
+		}
+		return []kernel.FieldError{{Field: orBody(prefix), Detail: re.Reason}}
+	}
+	return schemaField(prefix, err)
+}
+
+func schemaField(prefix string, err error) []kernel.FieldError {
+	var se *openapi3.SchemaError
+	if !errors.As(err, &se) {
+		return []kernel.FieldError{{Field: orBody(prefix), Detail: cleanReason(err)}}
+	}
+	path := se.JSONPointer()
+	if m := quotedProperty.FindStringSubmatch(se.Reason); m != nil {
+		if len(path) == 0 || path[len(path)-1] != m[1] {
+			path = append(path, m[1])
+		}
+		detail := "is required"
+		if m[2] == "unsupported" {
+			detail = "is not a known field"
+		}
+		return []kernel.FieldError{{Field: join(prefix, path), Detail: detail}}
+	}
+	return []kernel.FieldError{{Field: join(prefix, path), Detail: se.Reason}}
+}
+
+func join(prefix string, path []string) string {
+	f := strings.Join(path, ".")
+	switch {
+	case prefix != "" && f != "":
+		return prefix + "." + f
+	case prefix != "":
+		return prefix
+	case f != "":
+		return f
+	}
+	return "body"
+}
+
+func orBody(s string) string {
+	if s == "" {
+		return "body"
+	}
+	return s
+}
+
+// cleanReason keeps a library message short and free of Go type names.
+func cleanReason(err error) string {
+	if err == nil {
+		return "invalid value"
+	}
+	s := err.Error()
+	if i := strings.LastIndex(s, ": "); i >= 0 && len(s)-i > 8 {
+		s = s[i+2:]
+	}
+	return s
+}
+
+func allowedMethods(r *http.Request, router routers.Router) string {
+	var allowed []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, _, err := router.FindRoute(probe); err == nil {
+			allowed = append(allowed, m)
+		}
+	}
+	return strings.Join(allowed, ", ")
+}

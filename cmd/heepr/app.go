@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/heepr/heepr/adapters/authz"
+	"github.com/heepr/heepr/adapters/email"
+	httpapi "github.com/heepr/heepr/adapters/http"
+	"github.com/heepr/heepr/adapters/queue"
+	"github.com/heepr/heepr/adapters/store"
+	"github.com/heepr/heepr/adapters/telemetry"
+	"github.com/heepr/heepr/modules/identity"
+	"github.com/heepr/heepr/modules/kernel"
+	"github.com/heepr/heepr/modules/notification"
+)
+
+// app is heepr assembled: the composition root wires every adapter into
+// every module here and nowhere else.
+type app struct {
+	cfg      config
+	log      *slog.Logger
+	db       *store.DB
+	queue    *queue.Queue
+	metrics  *telemetry.Metrics
+	identity *identity.Service
+	handler  http.Handler
+}
+
+// options are what tests change about an app.
+type options struct {
+	clock        kernel.Clock
+	schema       string // Postgres schema (tests)
+	pollInterval time.Duration
+	mailer       notification.Mailer
+	rateLimits   map[string]httpapi.Limit
+}
+
+// newApp opens the database, migrates it, and builds every module. work
+// says whether this process runs background jobs.
+func newApp(ctx context.Context, cfg config, log *slog.Logger, work bool, o options) (*app, error) {
+	if o.clock == nil {
+		o.clock = kernel.SystemClock{}
+	}
+	db, err := store.Open(ctx, store.Config{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir, Schema: o.schema})
+	if err != nil {
+		return nil, err
+	}
+	a := &app{cfg: cfg, log: log, db: db, metrics: telemetry.NewMetrics()}
+	ok := false
+	defer func() {
+		if !ok {
+			_ = db.Close()
+		}
+	}()
+	if err := db.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	a.metrics.RegisterDBStats("heepr", db.SQL)
+
+	tokenKey := cfg.SecretKey
+	if tokenKey == "" {
+		if tokenKey, err = db.Secret(ctx, "token_hmac_key", randomHex); err != nil {
+			return nil, err
+		}
+	}
+	mailer := o.mailer
+	if mailer == nil {
+		if mailer, err = newMailer(cfg); err != nil {
+			return nil, err
+		}
+	}
+
+	facades := &queue.Facades{}
+	q, err := queue.New(db, queue.Register(facades), queue.Options{
+		Work: work, MaxWorkers: cfg.Workers, PollInterval: o.pollInterval, Logger: log, Observe: a.metrics.ObserveJob,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.queue = q
+
+	ids := store.NewIdentity(db)
+	a.identity = identity.New(identity.Deps{
+		Tx: db, Jobs: q, Clock: o.clock, Users: ids.Users(), Sessions: ids.Sessions(), Tokens: ids.Tokens(),
+		Hasher: identity.NewHasher(), TokenKey: []byte(tokenKey),
+	}, identity.Config{SessionIdle: cfg.SessionIdle, SessionAbsolute: cfg.SessionAbsolute})
+	notify := notification.New(mailer, a.identity, notification.Config{BaseURL: cfg.BaseURL, SupportEmail: cfg.SupportEmail})
+	*facades = queue.Facades{Identity: a.identity, Notification: notify}
+
+	enforcer, err := authz.New()
+	if err != nil {
+		return nil, err
+	}
+	limits := o.rateLimits
+	if limits == nil && cfg.RateLimits {
+		limits = httpapi.DefaultRateLimits()
+	} else if limits == nil {
+		limits = map[string]httpapi.Limit{}
+	}
+	a.handler, err = httpapi.New(httpapi.Options{
+		Identity: a.identity, Enforcer: enforcer, Metrics: a.metrics, Logger: log, Ready: a.ready,
+		BaseURL: cfg.BaseURL, MaxBodyBytes: cfg.MaxBodyBytes, RateLimits: limits,
+	})
+	if err != nil {
+		return nil, err
+	}
+	ok = true
+	return a, nil
+}
+
+// ready answers /readyz: the database answers and no migration is pending.
+func (a *app) ready(ctx context.Context) error {
+	if err := a.db.Ping(ctx); err != nil {
+		return fmt.Errorf("ping database: %w", err)
+	}
+	n, err := a.db.Pending(ctx)
+	if err != nil {
+		return fmt.Errorf("check migrations: %w", err)
+	}
+	if n > 0 {
+		return fmt.Errorf("%d migrations pending", n)
+	}
+	return nil
+}
+
+func (a *app) close(ctx context.Context) error {
+	return errors.Join(a.queue.Stop(ctx), a.db.Close())
+}
+
+func newMailer(cfg config) (notification.Mailer, error) {
+	if cfg.SMTPURL != "" {
+		return email.NewSMTP(cfg.SMTPURL, cfg.MailFrom)
+	}
+	return email.NewCapture(mailDir(cfg), cfg.MailFrom), nil
+}
+
+func mailDir(cfg config) string { return filepath.Join(cfg.DataDir, "mail") }
+
+func randomHex() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,239 @@
+// Command heepr runs the heepr marketplace: the API server, the background
+// workers, migrations and the admin commands.
+//
+//	heepr serve [--role all|api|worker]   run heepr (default: API and workers)
+//	heepr worker                          same as serve --role worker
+//	heepr migrate                         apply database migrations and exit
+//	heepr mail list | mail show ID        read the mail captured in development
+//	heepr admin create-support --email E --name N   (password on stdin)
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/heepr/heepr/adapters/email"
+	"github.com/heepr/heepr/adapters/store"
+	"github.com/heepr/heepr/adapters/telemetry"
+)
+
+const version = "0.1.0"
+
+const usage = `usage:
+  heepr serve [--role all|api|worker]   run heepr (API and background jobs by default)
+  heepr worker                          run background jobs only
+  heepr migrate                         apply database migrations and exit
+  heepr mail list                       list mail captured in development (newest first)
+  heepr mail show ID                    print one captured message
+  heepr admin create-support --email E --name N
+                                        create a support account; the password is read from stdin
+`
+
+func main() {
+	if err := run(os.Args[1:], os.Stdin, os.Stdout, os.Getenv); err != nil {
+		fmt.Fprintln(os.Stderr, "heepr:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdin io.Reader, stdout io.Writer, getenv func(string) string) error {
+	if len(args) == 0 {
+		args = []string{"serve"}
+	}
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	log := telemetry.NewLogger(os.Stderr, cfg.LogLevel)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+
+	switch args[0] {
+	case "serve":
+		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+		role := fs.String("role", "all", "all, api or worker")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		return serve(ctx, cfg, log, *role)
+	case "worker":
+		return serve(ctx, cfg, log, "worker")
+	case "migrate":
+		db, err := store.Open(ctx, store.Config{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir})
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		if err := db.Migrate(ctx); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "migrations applied")
+		return nil
+	case "mail":
+		return mailCommand(args[1:], cfg, stdout)
+	case "admin":
+		return adminCommand(ctx, args[1:], cfg, log, stdin, stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q\n%s", args[0], usage)
+}
+
+// serve runs until SIGTERM or SIGINT, then drains HTTP and stops the workers.
+func serve(ctx context.Context, cfg config, log *slog.Logger, role string) error {
+	if role != "all" && role != "api" && role != "worker" {
+		return fmt.Errorf("--role must be all, api or worker, not %q", role)
+	}
+	shutdownTracing, err := telemetry.SetupTracing(ctx, "heepr", version)
+	if err != nil {
+		return err
+	}
+	a, err := newApp(ctx, cfg, log, role != "api", options{})
+	if err != nil {
+		return err
+	}
+	if err := a.queue.Start(ctx); err != nil {
+		return err
+	}
+	handler := a.handler
+	if role == "worker" {
+		handler = a.opsHandler()
+	}
+	srv := &http.Server{
+		Addr:              cfg.Addr,
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       5 * time.Minute, // large uploads
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return errors.Join(err, a.close(context.Background()))
+	}
+	db := "sqlite"
+	if a.db.Dialect == store.Postgres {
+		db = "postgres"
+	}
+	log.Info("heepr listening", "addr", ln.Addr().String(), "url", cfg.BaseURL, "role", role, "database", db, "version", version)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return errors.Join(err, a.close(context.Background()))
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	drain, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err = errors.Join(srv.Shutdown(drain), a.close(drain), shutdownTracing(drain))
+	log.Info("stopped")
+	return err
+}
+
+// opsHandler serves only health and metrics (the worker role has no API).
+func (a *app) opsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, `{"status":"ok"}`+"\n") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := a.ready(r.Context()); err != nil {
+			http.Error(w, `{"status":"unavailable"}`, http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, `{"status":"ready"}`+"\n")
+	})
+	mux.Handle("GET /metrics", a.metrics.Handler())
+	return mux
+}
+
+func mailCommand(args []string, cfg config, stdout io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("mail: say list or show ID")
+	}
+	switch args[0] {
+	case "list":
+		msgs, err := email.List(mailDir(cfg))
+		if err != nil {
+			return err
+		}
+		if len(msgs) == 0 {
+			fmt.Fprintln(stdout, "no captured mail in", mailDir(cfg))
+		}
+		for _, m := range msgs {
+			fmt.Fprintf(stdout, "%s  %s  %-30s  %s\n", m.ID, m.Date.Format(time.RFC3339), m.To, m.Subject)
+		}
+		return nil
+	case "show":
+		if len(args) != 2 {
+			return errors.New("mail show: give one message id (see heepr mail list)")
+		}
+		out, err := email.Show(mailDir(cfg), args[1])
+		if err != nil {
+			return err
+		}
+		fmt.Fprint(stdout, out)
+		return nil
+	}
+	return fmt.Errorf("mail: unknown subcommand %q", args[0])
+}
+
+func adminCommand(ctx context.Context, args []string, cfg config, log *slog.Logger, stdin io.Reader, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "create-support" {
+		return errors.New("admin: the only command is create-support --email E --name N")
+	}
+	fs := flag.NewFlagSet("create-support", flag.ContinueOnError)
+	mail := fs.String("email", "", "the staff member's email")
+	name := fs.String("name", "heepr support", "display name")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *mail == "" {
+		return errors.New("create-support: --email is required")
+	}
+	password, err := readPassword(stdin, stdout)
+	if err != nil {
+		return err
+	}
+	a, err := newApp(ctx, cfg, log, false, options{})
+	if err != nil {
+		return err
+	}
+	defer a.close(context.Background())
+	u, err := a.identity.CreateSupport(ctx, *mail, *name, password)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "support account %s created for %s\n", u.ID, u.Email)
+	return nil
+}
+
+// readPassword reads the password without echo from a terminal, else the first line of stdin.
+func readPassword(stdin io.Reader, stdout io.Writer) (string, error) {
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(stdout, "password: ")
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(stdout)
+		return string(b), err
+	}
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
