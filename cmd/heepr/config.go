@@ -102,4 +102,3 @@ func or(v, def string) string {
 	}
 	return v
 }
-

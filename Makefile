@@ -1,0 +1,44 @@
+# heepr: every command a developer or CI needs. `make help` lists them.
+SHELL := /bin/bash
+GO    ?= go
+BIN   := bin/heepr
+LINT  := tools/lint/node_modules/.bin/redocly
+
+.DEFAULT_GOAL := help
+.PHONY: help run build test test-short generate check-generated lint ci clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+run: build ## run heepr on the embedded SQLite in ./data (no configuration needed)
+	./$(BIN) serve
+
+build: ## build bin/heepr
+	$(GO) build -trimpath -o $(BIN) ./cmd/heepr
+
+test: ## every test, on SQLite and on Postgres (127.0.0.1:5432 or DATABASE_URL), with the race detector
+	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 20m ./...
+
+test-short: ## the tests without the race detector (faster while editing)
+	$(GO) test -count=1 ./...
+
+generate: ## regenerate api/ (server, models, client, embedded spec) from openapi.yaml
+	cd api && $(GO) generate ./...
+
+check-generated: generate ## fail when generated files differ from what is committed
+	@if [ -n "$$(git status --porcelain -- api)" ]; then \
+		echo "generated code is stale: run make generate and commit"; git status --short -- api; git diff --stat -- api; exit 1; fi
+
+$(LINT): tools/lint/package.json tools/lint/package-lock.json
+	npm ci --prefix tools/lint --no-audit --no-fund
+	@touch $(LINT)
+
+lint: $(LINT) ## lint openapi.yaml (Redocly), go vet, gofmt
+	$(LINT) lint openapi.yaml --config redocly.yaml
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+ci: test check-generated lint ## what .ci/run runs
+
+clean: ## remove build output (not ./data)
+	rm -rf bin tools/lint/node_modules
