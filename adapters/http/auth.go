@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/heepr/heepr/modules/identity"
 	"github.com/heepr/heepr/modules/kernel"
@@ -77,7 +76,7 @@ func unauthenticated(ctx context.Context) problem {
 func (s *Server) sessionCookie(in identity.SignedIn) string {
 	c := &http.Cookie{
 		Name: SessionCookie, Value: in.SessionID, Path: "/", HttpOnly: true, Secure: s.secureCookies,
-		SameSite: http.SameSiteLaxMode, Expires: in.ExpiresAt, MaxAge: int(time.Until(in.ExpiresAt).Seconds()),
+		SameSite: http.SameSiteLaxMode, Expires: in.ExpiresAt, MaxAge: max(int(in.ExpiresAt.Sub(s.clock.Now()).Seconds()), 1),
 	}
 	return c.String()
 }

@@ -63,7 +63,7 @@ func (l *limiter) sweep(now time.Time) {
 
 // check applies a limit and, when it is exceeded, returns the error to answer.
 func (s *Server) check(w http.ResponseWriter, key string, lim Limit) error {
-	ok, remaining, wait := s.limits.allow(key, lim, time.Now())
+	ok, remaining, wait := s.limits.allow(key, lim, s.clock.Now())
 	w.Header().Set("RateLimit-Policy", strconv.Itoa(lim.Burst)+";w="+strconv.Itoa(int(60*float64(lim.Burst)/lim.PerMinute)))
 	w.Header().Set("RateLimit", "limit="+strconv.Itoa(lim.Burst)+", remaining="+strconv.Itoa(remaining)+
 		", reset="+strconv.Itoa(int((wait+time.Second-1)/time.Second)))

@@ -1,9 +1,14 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -40,6 +45,9 @@ type Options struct {
 	SignInPerEmail Limit
 	// AgentAuth resolves agent API keys (the marketplace module, later); nil for none.
 	AgentAuth func(ctx context.Context, key string) (kernel.Principal, error)
+	// Clock is the time rate-limit windows and cookie lifetimes are measured
+	// in: the clock the identity module stamps sessions with (default: the system clock).
+	Clock kernel.Clock
 }
 
 // DefaultRateLimits are the per-IP limits in production.
@@ -63,6 +71,7 @@ type Server struct {
 	signInEmail   Limit
 	limits        *limiter
 	agentAuth     func(ctx context.Context, key string) (kernel.Principal, error)
+	clock         kernel.Clock
 	ops           map[string]string // "METHOD /path" pattern → operationId
 }
 
@@ -72,7 +81,10 @@ func New(o Options) (http.Handler, error) {
 	s := &Server{
 		identity: o.Identity, enforcer: o.Enforcer, metrics: o.Metrics, log: o.Logger, ready: o.Ready,
 		secureCookies: SecureCookies(o.BaseURL), maxBody: o.MaxBodyBytes, rateLimits: o.RateLimits,
-		signInEmail: o.SignInPerEmail, limits: newLimiter(), agentAuth: o.AgentAuth,
+		signInEmail: o.SignInPerEmail, limits: newLimiter(), agentAuth: o.AgentAuth, clock: o.Clock,
+	}
+	if s.clock == nil {
+		s.clock = kernel.SystemClock{}
 	}
 	if s.maxBody <= 0 {
 		s.maxBody = 1 << 20
@@ -99,7 +111,7 @@ func New(o Options) (http.Handler, error) {
 			s.ops[method+" "+path] = op.OperationID
 		}
 	}
-	validate, err := validator(spec)
+	validate, router, err := validator(spec)
 	if err != nil {
 		return nil, err
 	}
@@ -125,9 +137,10 @@ func New(o Options) (http.Handler, error) {
 	}))
 	var v1 http.Handler = validate(apiMux)
 	v1 = s.limitBody(v1)
-	v1 = csrf.Handler(v1)
+	v1 = crossOrigin(csrf, v1)
 	v1 = s.authenticate(v1)
 	v1 = noStore(v1)
+	v1 = nameRoute(router, v1)
 
 	root := http.NewServeMux()
 	root.Handle("/v1/", v1)
@@ -139,6 +152,17 @@ func New(o Options) (http.Handler, error) {
 	root.Handle("GET /readyz", telemetry.TagRoute(http.HandlerFunc(s.readyz)))
 	root.Handle("GET /metrics", telemetry.TagRoute(s.metrics.Handler()))
 	root.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		// The catch-all matches every method, so ServeMux never answers 405
+		// for the pages above: say so here when GET would have found one.
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			probe := r.Clone(r.Context())
+			probe.Method = http.MethodGet
+			if _, pattern := root.Handler(probe); pattern != "/" {
+				writeProblem(w, r, problem{Status: http.StatusMethodNotAllowed, Code: "method-not-allowed",
+					Detail: r.Method + " is not allowed on " + r.URL.Path, Allow: "GET, HEAD"})
+				return
+			}
+		}
 		writeProblem(w, r, problem{Status: http.StatusNotFound, Code: "not-found", Detail: "no such page: " + r.URL.Path})
 	})
 
@@ -185,7 +209,9 @@ func (s *Server) operation(next http.Handler) http.Handler {
 }
 
 // limitBody refuses bodies over the limit: at once when Content-Length says
-// so, and while reading otherwise (the validator reads bodies whole).
+// so, and while reading otherwise. A JSON body is read whole here (the
+// validator would read it whole anyway) and must be exactly one JSON value:
+// decoders stop after the first value and would silently ignore trailing data.
 func (s *Server) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > s.maxBody {
@@ -193,7 +219,56 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
+		if isJSON(r.Header.Get("Content-Type")) {
+			b, err := io.ReadAll(r.Body)
+			var mbe *http.MaxBytesError
+			switch {
+			case errors.As(err, &mbe):
+				writeError(w, r, s.log, err)
+				return
+			case err != nil:
+				writeProblem(w, r, problem{Status: http.StatusBadRequest, Code: "malformed-json", Detail: "the body could not be read"})
+				return
+			}
+			if len(b) > 0 {
+				if err := json.Unmarshal(b, new(json.RawMessage)); err != nil {
+					writeProblem(w, r, problem{Status: http.StatusBadRequest, Code: "malformed-json", Detail: jsonSyntaxDetail(err)})
+					return
+				}
+			}
+			r.Body = io.NopCloser(bytes.NewReader(b))
+		}
 		next.ServeHTTP(w, r)
+	})
+}
+
+// isJSON reports whether a Content-Type is JSON (application/json or +json).
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
+}
+
+func jsonSyntaxDetail(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("the body is not valid JSON: %s (at byte %d)", se.Error(), se.Offset)
+	}
+	return "the body is not valid JSON"
+}
+
+// crossOrigin refuses cross-origin browser writes, except those that carry
+// an Authorization header: a browser attaches cookies to a forged request
+// but never an Authorization header (cross-origin, that needs a CORS
+// preflight heepr does not grant), and a request with one is authenticated
+// by it alone, never by the cookie.
+func crossOrigin(p *http.CrossOriginProtection, next http.Handler) http.Handler {
+	protected := p.Handler(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		protected.ServeHTTP(w, r)
 	})
 }
 

@@ -13,7 +13,9 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 	nethttpmiddleware "github.com/oapi-codegen/nethttp-middleware"
+	"go.opentelemetry.io/otel/trace"
 
+	"github.com/heepr/heepr/adapters/telemetry"
 	"github.com/heepr/heepr/modules/kernel"
 )
 
@@ -26,11 +28,11 @@ var schemeMethods = map[string]kernel.AuthMethod{
 
 // validator checks each /v1 request against openapi.yaml: route, method,
 // security, parameters, media type and body (unknown fields included).
-func validator(spec *openapi3.T) (func(http.Handler) http.Handler, error) {
+func validator(spec *openapi3.T) (func(http.Handler) http.Handler, routers.Router, error) {
 	spec.Servers = nil // host matching would answer false 404s
 	router, err := gorillamux.NewRouter(spec)
 	if err != nil {
-		return nil, fmt.Errorf("build spec router: %w", err)
+		return nil, nil, fmt.Errorf("build spec router: %w", err)
 	}
 	mw := nethttpmiddleware.OapiRequestValidatorWithOptions(spec, &nethttpmiddleware.Options{
 		DoNotValidateServers: true,
@@ -51,7 +53,23 @@ func validator(spec *openapi3.T) (func(http.Handler) http.Handler, error) {
 			writeProblem(w, r, validationProblem(r, router, err))
 		},
 	})
-	return mw, nil
+	return mw, router, nil
+}
+
+// nameRoute names the request's route (metrics label, span name, log field)
+// as soon as /v1 is entered, so that requests refused before the operation
+// runs (400, 401, 403, 413, 415) are counted and traced under their route,
+// not as "unmatched" with a span named after the bare method. The operation
+// middleware sets the same name again once the mux has matched.
+func nameRoute(router routers.Router, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if route, _, err := router.FindRoute(r); err == nil {
+			pattern := r.Method + " " + route.Path
+			telemetry.SetRoute(r.Context(), pattern)
+			trace.SpanFromContext(r.Context()).SetName(pattern)
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // validationProblem turns what kin-openapi found into one problem.
@@ -102,11 +120,13 @@ func validationProblem(r *http.Request, router routers.Router, err error) proble
 	return p
 }
 
+// flatten opens nested MultiErrors. It does not look inside other errors:
+// a RequestError wrapping a MultiError keeps the parameter it is about,
+// which fieldErrors needs to name the field.
 func flatten(me openapi3.MultiError) []error {
 	var out []error
 	for _, e := range me {
-		var inner openapi3.MultiError
-		if errors.As(e, &inner) && len(inner) > 0 && !isSame(inner, me) {
+		if inner, ok := e.(openapi3.MultiError); ok {
 			out = append(out, flatten(inner)...)
 			continue
 		}
@@ -114,8 +134,6 @@ func flatten(me openapi3.MultiError) []error {
 	}
 	return out
 }
-
-func isSame(a, b openapi3.MultiError) bool { return len(a) == len(b) && len(a) > 0 && a[0] == b[0] }
 
 var quotedProperty = regexp.MustCompile(`property "([^"]+)" is (missing|unsupported)`)
 

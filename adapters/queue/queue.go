@@ -38,6 +38,7 @@ type Options struct {
 // Queue is the River client and the Jobs port.
 type Queue struct {
 	client  *river.Client[*sql.Tx]
+	work    bool
 	observe func(kind, state string, d time.Duration)
 	cancel  context.CancelFunc
 	done    chan struct{}
@@ -61,7 +62,9 @@ func New(db *store.DB, reg Registry, opts Options) (*Queue, error) {
 		FetchCooldown:        50 * time.Millisecond,
 		FetchPollInterval:    cmpDur(opts.PollInterval, time.Second),
 		MaxAttempts:          20,
-		Middleware:           []rivertype.Middleware{otelriver.NewMiddleware(nil)},
+		Middleware: []rivertype.Middleware{otelriver.NewMiddleware(&otelriver.MiddlewareConfig{
+			EnableTracePropagation: true, EnableWorkSpanJobKindSuffix: true,
+		})},
 	}
 	if opts.Work {
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: max(opts.MaxWorkers, 1)}}
@@ -77,7 +80,7 @@ func New(db *store.DB, reg Registry, opts Options) (*Queue, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new river client: %w", err)
 	}
-	return &Queue{client: client, observe: opts.Observe}, nil
+	return &Queue{client: client, work: opts.Work, observe: opts.Observe}, nil
 }
 
 func cmpDur(d, def time.Duration) time.Duration {
@@ -105,6 +108,11 @@ func (q *Queue) Client() *river.Client[*sql.Tx] { return q.client }
 
 // Start runs the workers (no-op for an insert-only client).
 func (q *Queue) Start(ctx context.Context) error {
+	if !q.work {
+		// River refuses to start a client without queues, and subscribing to
+		// one panics: an insert-only client has nothing to run.
+		return nil
+	}
 	if q.observe != nil {
 		events, cancel := q.client.Subscribe(river.EventKindJobCompleted, river.EventKindJobFailed,
 			river.EventKindJobCancelled, river.EventKindJobSnoozed)
@@ -144,6 +152,7 @@ func (q *Queue) Stop(ctx context.Context) error {
 	if q.cancel != nil {
 		q.cancel()
 		<-q.done
+		q.cancel = nil // a second Stop must not close the stop channel again
 	}
 	return err
 }

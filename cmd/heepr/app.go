@@ -107,7 +107,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, work bool, o opti
 	}
 	a.handler, err = httpapi.New(httpapi.Options{
 		Identity: a.identity, Enforcer: enforcer, Metrics: a.metrics, Logger: log, Ready: a.ready,
-		BaseURL: cfg.BaseURL, MaxBodyBytes: cfg.MaxBodyBytes, RateLimits: limits,
+		BaseURL: cfg.BaseURL, MaxBodyBytes: cfg.MaxBodyBytes, RateLimits: limits, Clock: o.clock,
 	})
 	if err != nil {
 		return nil, err

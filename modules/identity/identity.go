@@ -130,6 +130,9 @@ func (s *Service) createUser(ctx context.Context, in domain.SignUp, roles []kern
 			}
 		}
 		out.User = toView(u)
+		if u.IsSupport() { // staff are not welcomed to the marketplace
+			return nil
+		}
 		return s.d.Jobs.Enqueue(ctx, UserSignedUpArgs{UserID: u.ID})
 	})
 	if err != nil {

@@ -22,6 +22,17 @@ const (
 	argonSaltLen   = 16
 )
 
+// Bounds on the parameters Verify accepts from a stored hash: well above
+// today's, so hashes stay verifiable when the cost is raised, but a corrupt
+// hash can neither panic argon2 (t or p of 0), exhaust memory or CPU, nor
+// match every password (an empty key).
+const (
+	maxArgonMemoryKiB = 1 << 20 // 1 GiB
+	maxArgonTime      = 16
+	minArgonSaltLen   = 8
+	minArgonKeyLen    = 16
+)
+
 // Hasher hashes passwords with argon2id. Each hash takes ~19 MiB and ~25 ms,
 // so at most one per core runs at a time; the rest wait (or give up with ctx).
 type Hasher struct {
@@ -85,14 +96,23 @@ func (h *Hasher) Verify(ctx context.Context, phc, password string) (bool, error)
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &mem, &t, &p); err != nil {
 		return false, fmt.Errorf("verify password: parameters: %w", err)
 	}
+	if p < 1 || t < 1 || t > maxArgonTime || mem < 8*uint32(p) || mem > maxArgonMemoryKiB {
+		return false, errors.New("verify password: parameters out of range")
+	}
 	enc := base64.RawStdEncoding
 	salt, err := enc.DecodeString(parts[4])
 	if err != nil {
 		return false, fmt.Errorf("verify password: salt: %w", err)
 	}
+	if len(salt) < minArgonSaltLen {
+		return false, errors.New("verify password: salt too short")
+	}
 	want, err := enc.DecodeString(parts[5])
 	if err != nil {
 		return false, fmt.Errorf("verify password: key: %w", err)
+	}
+	if len(want) < minArgonKeyLen {
+		return false, errors.New("verify password: key too short")
 	}
 	if err := h.acquire(ctx); err != nil {
 		return false, err
