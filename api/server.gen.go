@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"path"
@@ -23,6 +24,45 @@ import (
 	"github.com/oapi-codegen/runtime"
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
+
+// Defines values for PostingKind.
+const (
+	ClawbackRefund PostingKind = "clawback_refund"
+	Fee            PostingKind = "fee"
+	GoodwillRefund PostingKind = "goodwill_refund"
+	Hold           PostingKind = "hold"
+	Payout         PostingKind = "payout"
+	Refund         PostingKind = "refund"
+	ReviewReward   PostingKind = "review_reward"
+	StarterGrant   PostingKind = "starter_grant"
+	SupportCredit  PostingKind = "support_credit"
+)
+
+// Valid indicates whether the value is a known member of the PostingKind enum.
+func (e PostingKind) Valid() bool {
+	switch e {
+	case ClawbackRefund:
+		return true
+	case Fee:
+		return true
+	case GoodwillRefund:
+		return true
+	case Hold:
+		return true
+	case Payout:
+		return true
+	case Refund:
+		return true
+	case ReviewReward:
+		return true
+	case StarterGrant:
+		return true
+	case SupportCredit:
+		return true
+	default:
+		return false
+	}
+}
 
 // Defines values for Role.
 const (
@@ -83,6 +123,14 @@ type CreatedPersonalToken struct {
 	Token string `json:"token"`
 }
 
+// CreditRequest defines model for CreditRequest.
+type CreditRequest struct {
+	Amount int64 `json:"amount"`
+
+	// Memo Why the points are credited; shown to the user.
+	Memo string `json:"memo"`
+}
+
 // FieldError defines model for FieldError.
 type FieldError struct {
 	Detail string `json:"detail"`
@@ -106,6 +154,39 @@ type PersonalToken struct {
 type PersonalTokenList struct {
 	Items      []PersonalToken `json:"items"`
 	NextCursor *string         `json:"next_cursor,omitempty"`
+}
+
+// Posting defines model for Posting.
+type Posting struct {
+	// Amount Signed from my point of view (negative when points left my wallet).
+	Amount int64 `json:"amount"`
+
+	// BalanceAfter My balance right after this posting.
+	BalanceAfter int64     `json:"balance_after"`
+	CreatedAt    time.Time `json:"created_at"`
+	Id           string    `json:"id"`
+
+	// Kind starter_grant: points for a new account. hold: an order's price moved into its escrow.
+	// payout: escrow to the agent's owner on completion. fee: the platform's share.
+	// refund: escrow back to the customer. clawback_refund and goodwill_refund: a refund after
+	// payout, from the owner or issued by the platform. review_reward: for reviewing a completed
+	// order. support_credit: points granted by support.
+	Kind    PostingKind `json:"kind"`
+	Memo    string      `json:"memo"`
+	OrderId *string     `json:"order_id,omitempty"`
+}
+
+// PostingKind starter_grant: points for a new account. hold: an order's price moved into its escrow.
+// payout: escrow to the agent's owner on completion. fee: the platform's share.
+// refund: escrow back to the customer. clawback_refund and goodwill_refund: a refund after
+// payout, from the owner or issued by the platform. review_reward: for reviewing a completed
+// order. support_credit: points granted by support.
+type PostingKind string
+
+// PostingList defines model for PostingList.
+type PostingList struct {
+	Items      []Posting `json:"items"`
+	NextCursor *string   `json:"next_cursor,omitempty"`
 }
 
 // Problem RFC 9457 problem details. `type` is stable; match on it, not on `title` or `detail`.
@@ -158,11 +239,33 @@ type User struct {
 	Roles       []Role              `json:"roles"`
 }
 
+// Wallet defines model for Wallet.
+type Wallet struct {
+	// Balance Points available to spend.
+	Balance int64 `json:"balance"`
+
+	// Held Points in escrow for my open orders (not part of balance).
+	Held int64 `json:"held"`
+}
+
 // Cursor defines model for Cursor.
 type Cursor = string
 
+// IdempotencyKey defines model for IdempotencyKey.
+type IdempotencyKey = string
+
 // Limit defines model for Limit.
 type Limit = int
+
+// OrderFilter defines model for OrderFilter.
+type OrderFilter = string
+
+// PostingKindFilter starter_grant: points for a new account. hold: an order's price moved into its escrow.
+// payout: escrow to the agent's owner on completion. fee: the platform's share.
+// refund: escrow back to the customer. clawback_refund and goodwill_refund: a refund after
+// payout, from the owner or issued by the platform. review_reward: for reviewing a completed
+// order. support_credit: points granted by support.
+type PostingKindFilter = PostingKind
 
 // ListPersonalTokensParams defines parameters for ListPersonalTokens.
 type ListPersonalTokensParams struct {
@@ -173,6 +276,37 @@ type ListPersonalTokensParams struct {
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// CreditPointsParams defines parameters for CreditPoints.
+type CreditPointsParams struct {
+	// IdempotencyKey A unique key per intended effect (a UUID is a good choice), 1-255 printable ASCII
+	// characters. Retry with the same key and the same body to get the first answer again.
+	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
+}
+
+// ListPostingsParams defines parameters for ListPostings.
+type ListPostingsParams struct {
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size (default 20).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Kind Only postings of this kind.
+	Kind *PostingKindFilter `form:"kind,omitempty" json:"kind,omitempty"`
+
+	// OrderId Only postings of this order.
+	OrderId *OrderFilter `form:"order_id,omitempty" json:"order_id,omitempty"`
+}
+
+// ExportPostingsParams defines parameters for ExportPostings.
+type ExportPostingsParams struct {
+	// Kind Only postings of this kind.
+	Kind *PostingKindFilter `form:"kind,omitempty" json:"kind,omitempty"`
+
+	// OrderId Only postings of this order.
+	OrderId *OrderFilter `form:"order_id,omitempty" json:"order_id,omitempty"`
+}
+
 // SignInJSONRequestBody defines body for SignIn for application/json ContentType.
 type SignInJSONRequestBody = SignInRequest
 
@@ -181,6 +315,9 @@ type SignUpJSONRequestBody = SignUpRequest
 
 // CreatePersonalTokenJSONRequestBody defines body for CreatePersonalToken for application/json ContentType.
 type CreatePersonalTokenJSONRequestBody = CreatePersonalTokenRequest
+
+// CreditPointsJSONRequestBody defines body for CreditPoints for application/json ContentType.
+type CreditPointsJSONRequestBody = CreditRequest
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
@@ -208,6 +345,18 @@ type ServerInterface interface {
 	// RevokePersonalToken Revoke one of my personal tokens
 	// (DELETE /v1/me/tokens/{tokenId})
 	RevokePersonalToken(w http.ResponseWriter, r *http.Request, tokenId string)
+	// CreditPoints Credit points to a user (support)
+	// (POST /v1/users/{userId}/credits)
+	CreditPoints(w http.ResponseWriter, r *http.Request, userId string, params CreditPointsParams)
+	// GetWallet My points
+	// (GET /v1/wallet)
+	GetWallet(w http.ResponseWriter, r *http.Request)
+	// ListPostings My postings, newest first
+	// (GET /v1/wallet/postings)
+	ListPostings(w http.ResponseWriter, r *http.Request, params ListPostingsParams)
+	// ExportPostings My postings as CSV
+	// (GET /v1/wallet/postings/export)
+	ExportPostings(w http.ResponseWriter, r *http.Request, params ExportPostingsParams)
 }
 
 // ServerInterfaceWrapper converts contexts to parameters.
@@ -375,6 +524,192 @@ func (siw *ServerInterfaceWrapper) RevokePersonalToken(w http.ResponseWriter, r 
 	handler.ServeHTTP(w, r)
 }
 
+// CreditPoints operation middleware
+func (siw *ServerInterfaceWrapper) CreditPoints(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "userId" -------------
+	var userId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", r.PathValue("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "userId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreditPointsParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+
+	} else {
+		err := fmt.Errorf("Header parameter Idempotency-Key is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "Idempotency-Key", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreditPoints(w, r, userId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetWallet operation middleware
+func (siw *ServerInterfaceWrapper) GetWallet(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetWallet(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListPostings operation middleware
+func (siw *ServerInterfaceWrapper) ListPostings(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListPostingsParams
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "kind" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "kind", r.URL.Query(), &params.Kind, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "kind"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "kind", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "order_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "order_id", r.URL.Query(), &params.OrderId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "order_id"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "order_id", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListPostings(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ExportPostings operation middleware
+func (siw *ServerInterfaceWrapper) ExportPostings(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ExportPostingsParams
+
+	// ------------- Optional query parameter "kind" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "kind", r.URL.Query(), &params.Kind, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "kind"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "kind", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "order_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "order_id", r.URL.Query(), &params.OrderId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "order_id"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "order_id", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ExportPostings(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 type UnescapedCookieParamError struct {
 	ParamName string
 	Err       error
@@ -503,6 +838,10 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/me/tokens", wrapper.ListPersonalTokens)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/me/tokens", wrapper.CreatePersonalToken)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/me/tokens/{tokenId}", wrapper.RevokePersonalToken)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/wallet", wrapper.GetWallet)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/wallet/postings", wrapper.ListPostings)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/wallet/postings/export", wrapper.ExportPostings)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/users/{userId}/credits", wrapper.CreditPoints)
 
 	return m
 }
@@ -844,6 +1183,177 @@ func (response RevokePersonalTokendefaultApplicationProblemPlusJSONResponse) Vis
 	return err
 }
 
+type CreditPointsRequestObject struct {
+	UserId string `json:"userId"`
+	Params CreditPointsParams
+	Body   *CreditPointsJSONRequestBody
+}
+
+type CreditPointsResponseObject interface {
+	VisitCreditPointsResponse(w http.ResponseWriter) error
+}
+
+type CreditPoints201JSONResponse Posting
+
+func (response CreditPoints201JSONResponse) VisitCreditPointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreditPointsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CreditPointsdefaultApplicationProblemPlusJSONResponse) VisitCreditPointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWalletRequestObject struct {
+}
+
+type GetWalletResponseObject interface {
+	VisitGetWalletResponse(w http.ResponseWriter) error
+}
+
+type GetWallet200JSONResponse Wallet
+
+func (response GetWallet200JSONResponse) VisitGetWalletResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWalletdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetWalletdefaultApplicationProblemPlusJSONResponse) VisitGetWalletResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPostingsRequestObject struct {
+	Params ListPostingsParams
+}
+
+type ListPostingsResponseObject interface {
+	VisitListPostingsResponse(w http.ResponseWriter) error
+}
+
+type ListPostings200JSONResponse PostingList
+
+func (response ListPostings200JSONResponse) VisitListPostingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPostingsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListPostingsdefaultApplicationProblemPlusJSONResponse) VisitListPostingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportPostingsRequestObject struct {
+	Params ExportPostingsParams
+}
+
+type ExportPostingsResponseObject interface {
+	VisitExportPostingsResponse(w http.ResponseWriter) error
+}
+
+type ExportPostings200ResponseHeaders struct {
+	ContentDisposition *string
+}
+
+type ExportPostings200TextcsvResponse struct {
+	Body          io.Reader
+	Headers       ExportPostings200ResponseHeaders
+	ContentLength int64
+}
+
+func (response ExportPostings200TextcsvResponse) VisitExportPostingsResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type ExportPostingsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ExportPostingsdefaultApplicationProblemPlusJSONResponse) VisitExportPostingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// SignIn Sign in with email and password
@@ -870,6 +1380,18 @@ type StrictServerInterface interface {
 	// RevokePersonalToken Revoke one of my personal tokens
 	// (DELETE /v1/me/tokens/{tokenId})
 	RevokePersonalToken(ctx context.Context, request RevokePersonalTokenRequestObject) (RevokePersonalTokenResponseObject, error)
+	// CreditPoints Credit points to a user (support)
+	// (POST /v1/users/{userId}/credits)
+	CreditPoints(ctx context.Context, request CreditPointsRequestObject) (CreditPointsResponseObject, error)
+	// GetWallet My points
+	// (GET /v1/wallet)
+	GetWallet(ctx context.Context, request GetWalletRequestObject) (GetWalletResponseObject, error)
+	// ListPostings My postings, newest first
+	// (GET /v1/wallet/postings)
+	ListPostings(ctx context.Context, request ListPostingsRequestObject) (ListPostingsResponseObject, error)
+	// ExportPostings My postings as CSV
+	// (GET /v1/wallet/postings/export)
+	ExportPostings(ctx context.Context, request ExportPostingsRequestObject) (ExportPostingsResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx context.Context, w http.ResponseWriter, r *http.Request, request any) (any, error)
@@ -1128,49 +1650,181 @@ func (sh *strictHandler) RevokePersonalToken(w http.ResponseWriter, r *http.Requ
 	}
 }
 
+// CreditPoints operation middleware
+func (sh *strictHandler) CreditPoints(w http.ResponseWriter, r *http.Request, userId string, params CreditPointsParams) {
+	var request CreditPointsRequestObject
+
+	request.UserId = userId
+	request.Params = params
+
+	var body CreditPointsJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreditPoints(ctx, request.(CreditPointsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreditPoints")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreditPointsResponseObject); ok {
+		if err := validResponse.VisitCreditPointsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetWallet operation middleware
+func (sh *strictHandler) GetWallet(w http.ResponseWriter, r *http.Request) {
+	var request GetWalletRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetWallet(ctx, request.(GetWalletRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetWallet")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetWalletResponseObject); ok {
+		if err := validResponse.VisitGetWalletResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListPostings operation middleware
+func (sh *strictHandler) ListPostings(w http.ResponseWriter, r *http.Request, params ListPostingsParams) {
+	var request ListPostingsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPostings(ctx, request.(ListPostingsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPostings")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListPostingsResponseObject); ok {
+		if err := validResponse.VisitListPostingsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ExportPostings operation middleware
+func (sh *strictHandler) ExportPostings(w http.ResponseWriter, r *http.Request, params ExportPostingsParams) {
+	var request ExportPostingsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ExportPostings(ctx, request.(ExportPostingsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ExportPostings")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ExportPostingsResponseObject); ok {
+		if err := validResponse.VisitExportPostingsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"zFltc9u4Ef4rO2hnYk9pSc5bW3n6wcnk5twmjSdO5j7YHhMmVxLOJMBgQSk6j/57ZwFSFEXKcq7J5T6Z",
-	"pkBgX599dnEvEpMXRqN2JMb3YoYyResfL5BIGf3amDuF/CJFSqwqnDJajMXHGQKFJZD4NXAQzxALe1O9",
-	"jiP42bnivc6WEVxgUlqM4ELmeKEc/uut/HI4EJGgZIa55P3dskAxFuSs0lOxWq0iUUgrc3SVRK9LS8b2",
-	"ixJr/OJuEr8iBjMBN0MoLM6VKQkKOUU+TPHyzyXapYiEljmfF75pSZLLL29RT91MjF8cP406kkXircqV",
-	"60pyLqcIpH5DOEhxIsvMwdPR4a6TM7/J1sEqL3MxPh6NIpErXf23FkFph1O0wToWqTCa0Bvn3JrbDHN+",
-	"TIx2qL14sigylUgWb1iEFX/7lVjW+41j/2pxIsbiL8MmGIbhVxrW+/oT29qeakBrjY1AEnz46TX88/mL",
-	"v0N1DKTopMpo4O1V7ea9aFE6PEdLRsvso7lD/QE/l0hB4DRVvL3Mzq0p0DrF6k1kRhiJYuPVfWXFbRf8",
-	"MpPOO9/xzqAIJiyhM2AxMVOtCEE5yKRDy47Z8PU/gs3rf4/7HG/xc6kspmJ8GQS4Xq8yt79i4sQqqlRM",
-	"Wzp65bLs/USML/dYvPXZKrrf0tvV2/UlZGLRRUAzs9BgdIIDuECdssaSID4t3cxY9ZsPiDG8QmnRwlU5",
-	"Gj1L/Lb+EWM2zMO6ByG6yl+vIvGTwix9w5HBUraFD1HRk+6RmPBnfQ5Fi1U6h8hSBAcS/n3x/r/gv4FC",
-	"ulkExoKENWIAe+dwvyLh1KgWrM+dHT+2VUqCt2+kD+CJsTk/iVQ6PHIqx64IkVBprwkySe6mpIc302WW",
-	"ydsMxdjZEns2rxOj80NhcaK+9IeOd+gTgomy5CCZSSsTBt5O6uw3qUprjFsfGW1aaa+N36oABm07K4d5",
-	"++Frsqg+Ulorl95KTcHwaPKwVbdV9CL0KtLgcNvIOwESYt4k5rAmxyKcQC5dMgOjQbkItHH8GDvlMow5",
-	"zOPwqU/TR6eXh2rqd75PAgLH2DmRKsMU5jJTqccJX74eY/KNvO+xt9LkpE76I9OGCnCzIy/ISVfSxk/r",
-	"OhgJb5ber8KLe4FfZF7wGjFzrqDxcOh5yiDFeV0Uadjoux/7+Nf64LVwfcHwwQTRUHMZvxRJSc7kyGzD",
-	"LLT/S2VRGLuZFI0CF2qqz35ndcS8CoSNAvf0xfOeUwpJtDA27Sx+uc8Q4YyNHfpswEp8Kn6fEqmiIpPL",
-	"mxrRvqZYR40J2gH/SavPJYLFqbRphkRMFxNJuEUH9ltriw45yFCSg+PRBn52Nn3ZlnvUc4atwqZDt3zQ",
-	"QCI1yIwMzJRFkFNOQi7vEur44kN3xtz1V7s1ajuiErDP2Z8I7bepkNuu3+3d9X613I+ttqzF4wuKz+UO",
-	"rvWVvlqOHqPRvkrIYMetknLLCz44CFhsM5CtyIB6QcV6D+JZYW8K6W4Gg0F8CBNrcki6xHvdgLEIt54N",
-	"NvZjsPTg+3AjeIEObpdAPs1B6tQ/nukB/GKVQwqHS7i1ZkFoIS/JwS0CyRyPjFVTpdcNUmgkmw6p1U82",
-	"kslC/QeXoSVRemK6QvkPuaJKyKW9Q1dkMkFYeC5ZoCkyrLKndEabnJvE07M6l5yBlEmPzGBh7J1XqpBL",
-	"UBoKo7SjwZW+0q+CQsR7zFA77rMQFsrNPFvdao4pmCkOdor9nnGwVHwCQXaqTrJOo6UrTUzdHyTtbb9X",
-	"7P2k1mP/934hnJ6fwR0ua/LPyr2Zo12G9o7NGO9qJGM4qInNYdBdViymojUnG0wi7EdXOlMUmjQzmaBO",
-	"lZ7WFERpiMOqeADMAwmkRYjvfY5GsMHaVsGITt4hxHXn783qG2vWQ0QiUwlqwqZhZIZWWIVO+l68tFkv",
-	"MXBoc9rgF1VInZ6fiUjM0VIItNHgeDDiZaZALQslxuLZYDR45uHTzXz2DufHQ46RIbv7SIUWwpDrS+SF",
-	"NXoKNfJ6daSGUt9p7ug8ssAUg/E4g0BqWqAdwAcGU684pgwHkGSKfSvT1CLRlfahhTbsEWzDGO0dc5Yy",
-	"MPpgFGsy9sqkywfGCV83RmhTmVUbN5lxb88zno5G3+xwX5V6BhhMfUtCG3nIwpSjr4phjYs6gxmdWnMx",
-	"d9RgYd+x1eJhe4JWne+nQru+XFtgY+zSFAQxvrxmwpjnHLpjz6zWIofQCPixLttOTimUJcYntxTXvF87",
-	"Hk3pdgfkG+3bggbNqslaPfGT25VHEVicmztMg1hx+K9VdWLflneD733pRCcKnvdUnOAsU7qTTWEUQZIx",
-	"uKU/3mNrH71hhGIZS2s5HTdq2SN8Uxa7XROGTJusD2SSmFK7MAqp2WL1Eg4WM5XMesnj4QDecPh4rL3S",
-	"5U6CvA9ldsHKp+I7wkrTXDwKVo7/EFhh/NiClj8tjoRI4oipY6VmcaAejtRAzafoBWm7fYruHYofBOrB",
-	"5kdKex8MxP+fx91d9xhm6LPvqG7ldtT7tILXkKq8mMlnN6UHcJZiXhg22wBOG1IZUJlR1zjuKuAWE1kS",
-	"Xmnetvr6CUFh1VxlOEXi3lRPMe3LVdTM3N6zML7d+aE1WZtFw6YbA/2JwP1jaTUYve3Bgytx9iQPKFvD",
-	"8JU43BcwvoDSzoRiztwqoyTaF2Q7rhWaJcPqAm0V7V0Z7rdW198xALoT374rJn9151mHV5kbgAWSC2Pq",
-	"b5HY75ZbFIbgQOMcLXtV2epKhXZ4L9qR2B83L6Ca25iI6ZqbcV/qafsJhK7iDrEgMDpbcsD8/O70Nasc",
-	"Zu3tKOhp4r9TaX3gnu4PrrO912kP1F1v+NYl2DeIk7pIbhPeibF19/64BB/e+79n6SqETYYOu9neQ5u7",
-	"6e5nJtxmNhOTam+x7Z8d19svuyPOnqTv4eAfAsk/2bhqJWcK8gMT7uel+2amD2eB0R4I8k7C7rB7m/Hc",
-	"b8+xLq/91Wp7snZ5zeoT2nlt4zAfGHosrE7pVPFQZSmq63E1x2lLOWictJZydb36XwAAAP//",
+	"zFtfc9s4kv8qfbytil1HUbYnmbuVax883kytb2YuqTjZeYh8Fky2JKxJgAOAkrUu32e/ajQokSJl2Vkn",
+	"M3mJTIFAd6P//PqP7qNUF6VWqJyNRvfRHEWGxn+8RGulVuda30qkBxna1MjSSa2iUfRxjmB5CaR+DRxM",
+	"5oiluQ6PJzH8zbnyncpXMVxiWhmM4VIUeCkd/uVncXeYRHFk0zkWgvZ3qxKjUWSdkWoWPTw8xFEpjCjQ",
+	"BYrOK2O16SdlovDOXad+xQT0FNwcoTS4kLqyUIoZ0mGSlv9WoVlFcaREQefxOy1KCnH3M6qZm0ejN8cn",
+	"cYeyOLrIsCi1Q5WufsJVl6QzqJT8rUK4xRWUaEAqhyrDDHA6xdTBgYBPny7+CtKCgJnWGaRzLVM8jOF4",
+	"cPLmDZRGKiducoSzy/OLi7FK58KIlGSRwAd0ZgVL6eaeTysKPkmobPPgRmcrcBpm6PzDqTTWgVB2iQbE",
+	"TEiVjFUtFL74jVQaDA6Iwzgy+FslDWbRyJkKm+IqhXNoaJf//fxvg/+7uj+OT968efhT1Ce5n2UhXVdg",
+	"78UMwcp/IhxkOBVV7uDk6HDXneV+k60rk0VVRKPjo6M4KqQKf61JoAuYofE0vDMZmh9l7rBHm0hfodTW",
+	"STWzrEnSgqZXdpHjv7yW2S4l+v51nyTe8xk/SZU9j5ZbqbJdpNB3LTL+ZHAajaJ/H24Mfcjf2mGDArY3",
+	"g7bUyqI3t/dG3+RY0MdUk/r6axNlmctUEIHDklf8xz8sUXv/1FPDvv7ELbNRgMZoE4Ow8OHHc/jz6zf/",
+	"CeEYyNAJmdvESy/s5v2CQeHwPRqrlcg/6ltUH/C3Ci0TnGWSthf5e6NLNE4Se1ORW4yjsvHoPshw+xJ+",
+	"nQs2IEc7k8VOiUKnwWCqZ0paBOkgF441pHHx/8W6WP953KcGG7v6zARcrVfpm39g6qKHOLCYtXj0zOX5",
+	"u2k0+rxH4q3XHuL7Lb5dvV2fi08NuhjsXC8VaJViApeoMuJYWJicVW6ujfynV4gR/IDCoIFxdXT0Xeq3",
+	"9R9xkkT7eGciusxfMfuZdF92qaLQFavuVJtCOPYF37/mm1o7Dfr3uOOIowIL3acfK442WipnQRiE1NOL",
+	"2WmQm9N+RWU7GvLm6JkqEtgJxPTpyo8S8+wtmZF3zi1hsAn1RNs4mtJrfdyhwRBN2Qylpej135fv/gf8",
+	"O1AKN49BGxCwDthAqny4/9b51LgmrI+fjtK3WUrZNK5F+44z4XDgZIFdEuJIZr0iyIV115V9fDNV5TnF",
+	"5ToOdnapvUjni9LgVN7125nX/lc2BOlNrO/4mf0i9XHIE7E+Mm5Kaa+Mf5ZsZG05S4dF+8NzXE59pDBG",
+	"rLyUNnjNu97HpbrNoiehlxEOaV3yN26gLfxLOVOYwdToAooVGzFF2oXEJRwonAknFwjLOarawnOcOlq7",
+	"FHmOzit5x7V0nceNyIVK8VpMe0P9LysIK8DI2dyBX8cBPyCAJx70ggbh0cRzQMTGR3b2WoOk5982KXQA",
+	"Nmv31xZnOHe/njeI7VyBdcI4NNczI5Qb1bc99Y5N4RJEmtLhCcx1no1AKEaFryyB9RSh0AvMCOlrkM4C",
+	"7a2XyViVYqUrNwoP6mAgZqjcKwt6qdCAz6KKMkeiJYEp4oidbi4cXeErC3YuDCZjZXBaqWy93Y1Ib+s9",
+	"08o6XaBJIM3Fkr655tU+M6A0Yynz/LreQUD9LQmxJjRmY6D9Am0GpLUVZnCzahGVACVYuLw2uBQmG3lZ",
+	"8SOpZiBqljAbKwbQYKuy1MZdc4RcC9mLnA8IKzg3QUXB+HP7aqI4ohsg9+YJJrNA9CkKcUNa0OY+iqMt",
+	"3v3iBukEmVuUNbRno8JBe17EPwY/9Q094wbOt9V+J86GCW0yoYBvfSp6CoVw6ZyUVboYlHb0ceKky3FC",
+	"ajLhVz3aezLw8Ijf9odFDw8sOILgUyFzzGAhcpl5uOlzoKcIu4GIeuQtlXXkSnqJM4w5r3c4SOuEq2zj",
+	"q4Yf9mLpfYsf3Ed4J8g+KP12rrSj4dAXUJIMF3VuZYcbfvdDaPq2PnhNXJ8yfNBMWm1fteOI4sjb/MYe",
+	"eg2BgubFFyZZWARFaKDgkzeve04phbVLbbLO4u/3CYLPaOzQJwNi4lP5ZUxk0pa5WF3XWO85OV+8EUFb",
+	"4T9xycjgTJgsR+sz/lRY3MoZ9ktrK6t2kKOwDo6PGsiys+n3bbqPes4wQW06WTsHilQoELnVMJcmBDhL",
+	"WaLYBKaGT+/o3NWzrzVuX0QgsO+yP1k0L5M7bF/97ttd71fT/VTYRVw8PZR4W+74tT4MVdPRIzS7Hzv9",
+	"6uFuV4gBifXU9EJCvBDSRzBCKbZELl49AcjOexPSsKtUNQAi0FGsQJcYAJmFAwpNpTAeyQf6nobTt8RW",
+	"8xaI6YqFYgCmlZFudUn3wSIpt1PW7epwvSDUlA4m89Jcl8JdJ0kyOWQAlnbLWuuCOZFw42stGx4ohviY",
+	"9Hjh/hKdh1ne+3lcaL03T+BXIx1aPlzAjdFLiwaKyjq44ZryQBs5k2pdfOTC/6b62Kr/bygTpfwJV1zw",
+	"k2raU0PxL3IxvBDmFl2Zi9RnXQahRF3mGJxK5bTSha4snF3ULsZpyChLFjkstbn1TJViRTrC+DIZq7H6",
+	"gRmytMcclZOpcNgoorebGZbFNGE5TfyeE5bU5BSYdhtOMk6hsWNlkRY9VhJr33uojZ3WfOx/3y+Es/cX",
+	"cIururRGzL1doFlx8ZTEONlVpp3AQY33Dpl3EcBdQHunDYDF+9mxyqXlEqieTlFlBO4DMpMKJrxqkgAB",
+	"Yy6ATe6964qhAWYfWIhO3CJM6k6NF6sv508Y8ecyRWVxU44l4FoaiU74Ondl8l685NAUtgG7gkqdvb+I",
+	"4miBxrKiHSXHyZFPR0tUopTRKPouOUq+81HFzb31DhfHQ9KRIV33QHLNSVvXZ8hLo9UM6oDk2REKKnWr",
+	"9FKBd7jrBozvynD/JYEPFGM845j5DlGaS7pbkWUGrR0rr1poeA+WDXldfzEXGcULr4zRGqP+oLPVI8X6",
+	"5xXp2wjvoe0XKRHZ7hacHB292OE+WPe0Bz6GGmrsXZbPtWsdpvw8WHDivXWjj+kGG1/Yd2xYPGx3PMP5",
+	"vhe16821BBpNjU1AiEafrwhHFwWpLpea1iSzarD/WKMZJ2aWozX5J7eKrmi/tj5SwrtTId8qny1tvFno",
+	"hNYdWrEdeaSlhF3fYsZkTfivVtSZ+NDZVb53PvXe0oLXO0tsunKnTWKkhTQn55b9/je2vqO3oYOaVsaQ",
+	"OTZi2RPupip3Xw23cJpguC4oce28BtHhIRws5zKd92LqwwTekvp4XztW1c68YZ+X2eVWPpVf0a1scq4n",
+	"uZXjb+JWyH9suZY/rB9hTSKNqXWlRnEgH9dUzlhmjOLb1z5D9wtGv5NTZ5kPpAotsn/djru77hHM0Fvf",
+	"oM5wd8T7LLhXNlVaTOCza9IJrAcoXAJnG1DJXpm8rnbCVzwxFZXFsfI1YX6bK8oLmeMMLaXsaoZZn62i",
+	"IuT2jojxWeDvGpOVXm7Q9EZAfyDn/rEyCrTavsGDcXTxqmAvW7vhcXS4T2F8ALU7DYowcyuM2qg90LSj",
+	"ab9ZMgwDTw/x3pU8VfNw9RUVoNsi7Bvg8KNWHnV4likBWKJ13Nd8CcP+ZbUFYSjbx4VvlaE0YWDB7ri9",
+	"eIdhf2yOd2xmHWKCa74Fx7D9FDiruEUsLWiVr0hh/vbL2TmxzM3Zthb0JPFfKbQ+MgXzjeNs77DKI3HX",
+	"C741YvICelIHyW3AO9Wmzt6fZuDDe///RfbAapOjw66198Dmrrn7mgmlmZuKSdj70fm6PZNkV0/B4B8Y",
+	"5J82Bpms06X1BRPfrHMvJno+C7TyjqDoGOyjcqdYYof39N9F9jDkbpzdHZIvuU3BHUpb9xN9UKY9KOuw",
+	"MiO0tOLqIBzUvUBu7SpaImYY+36lMZjSzofJWH30Qz2+T/fKQoGFBitWFpZznrRcu4rmeE9PlGYeuG75",
+	"JKVg5v8VndgfMbYmWFmLvopXakxufWNHtG6y9vuecLd+2NAi+Ya6700X8MqGAY8X8kaZdF3tPAhdtma4",
+	"yjGbcTfkbuDDzUCusWSQWbCV5boivwvSh5r9V4QF4YQdIq5HWurK/3pCOUhijnn2aCn/pSBDbXzbQm6L",
+	"cljP2j6O6upFXx3P7V/YHSJ+wkvN+eevixkbAxOPosX1jHPLFNczVi+mBXxKG5U+XSuGeOdb4hvl2Kq+",
+	"+SJ8WB1iH28BB+1h/akXvme3qVGHbcridT41VqnOq0JZkFkMm0Zd7IfBY6iHq2LgAakYWvNRsY9evRmk",
+	"5+iLNfpbqJ/DOzdM7aKtdj2/Fum6n/PLv5Oot3PQc9588FdpS20lv7B9mcI5kc4LVO7U70Gx+S9jbisM",
+	"ao1IUrsYR4//jOVFVZc05vzy77062y4Z3W83Aj9f+cnvdmvy8xXdgEWzqG+cGyxDfzPhjE4ZhMsUNq4L",
+	"GqER1oZ5yQbQrGEeUdDXzk2AbafQCySRcysw09VNjgNUrmFWN+iW5CHcUtf1Ej+QzIYWN8byxorDStwa",
+	"WuO/CqncYY3iOH/kkW3QBhjkZwkwcYNCL+jkgI8sBAQzVkLBZOuXMhNgRePput0/0/G/zjFY5oQot3+e",
+	"M1YHvg2aNbZ3gw9+NWYjIBAwOYzbu3InRGk3R8Pb82YWXp+cxNyaYpLGajmXOTaO9SNeBIlNpZRPB+pX",
+	"j/6cwE+44rbeLZYOTl7DXFcmFI/rX+SwFj5cPfx/AAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

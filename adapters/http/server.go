@@ -24,11 +24,16 @@ import (
 	"github.com/heepr/heepr/api"
 	"github.com/heepr/heepr/modules/identity"
 	"github.com/heepr/heepr/modules/kernel"
+	"github.com/heepr/heepr/modules/ledger"
 )
 
 // Options configure the HTTP adapter.
 type Options struct {
 	Identity *identity.Service
+	Ledger   *ledger.Service
+	// Tx runs a points-moving request and the storage of its answer in one transaction.
+	Tx          kernel.Tx
+	Idempotency IdempotencyStore
 	Enforcer *authz.Enforcer
 	Metrics  *telemetry.Metrics
 	Logger   *slog.Logger
@@ -61,6 +66,10 @@ func DefaultRateLimits() map[string]Limit {
 // Server is the HTTP adapter.
 type Server struct {
 	identity      *identity.Service
+	ledger        *ledger.Service
+	tx            kernel.Tx
+	idem          IdempotencyStore
+	idemOps       map[string]bool // operations marked x-heepr-idempotent in the spec
 	enforcer      *authz.Enforcer
 	metrics       *telemetry.Metrics
 	log           *slog.Logger
@@ -79,7 +88,7 @@ type Server struct {
 // /openapi.yaml, health at /healthz and /readyz, metrics at /metrics.
 func New(o Options) (http.Handler, error) {
 	s := &Server{
-		identity: o.Identity, enforcer: o.Enforcer, metrics: o.Metrics, log: o.Logger, ready: o.Ready,
+		identity: o.Identity, ledger: o.Ledger, tx: o.Tx, idem: o.Idempotency, idemOps: map[string]bool{}, enforcer: o.Enforcer, metrics: o.Metrics, log: o.Logger, ready: o.Ready,
 		secureCookies: SecureCookies(o.BaseURL), maxBody: o.MaxBodyBytes, rateLimits: o.RateLimits,
 		signInEmail: o.SignInPerEmail, limits: newLimiter(), agentAuth: o.AgentAuth, clock: o.Clock,
 	}
@@ -109,6 +118,9 @@ func New(o Options) (http.Handler, error) {
 	for path, item := range spec.Paths.Map() {
 		for method, op := range item.Operations() {
 			s.ops[method+" "+path] = op.OperationID
+			if v, ok := op.Extensions["x-heepr-idempotent"].(bool); ok && v {
+				s.idemOps[op.OperationID] = true
+			}
 		}
 	}
 	validate, router, err := validator(spec)
@@ -204,7 +216,11 @@ func (s *Server) operation(next http.Handler) http.Handler {
 				return
 			}
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), writerKey{}, w)))
+		h := next
+		if s.idemOps[op] {
+			h = s.idempotent(op, next)
+		}
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), writerKey{}, w)))
 	})
 }
 

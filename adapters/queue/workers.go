@@ -2,11 +2,14 @@ package queue
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/riverqueue/river"
 
 	"github.com/heepr/heepr/modules/identity"
+	"github.com/heepr/heepr/modules/kernel"
+	"github.com/heepr/heepr/modules/ledger"
 	"github.com/heepr/heepr/modules/notification"
 )
 
@@ -16,6 +19,12 @@ import (
 type Facades struct {
 	Identity     *identity.Service
 	Notification *notification.Service
+	Ledger       *ledger.Service
+	Idempotency  interface {
+		Purge(ctx context.Context, now time.Time) (int, error)
+	}
+	Clock kernel.Clock
+	Log   *slog.Logger
 }
 
 // Registry is every worker and periodic job heepr has.
@@ -30,10 +39,18 @@ func Register(f *Facades) Registry {
 	w := river.NewWorkers()
 	river.AddWorker(w, &welcomeWorker{f: f})
 	river.AddWorker(w, &purgeSessionsWorker{f: f})
+	river.AddWorker(w, &purgeIdempotencyWorker{f: f})
+	river.AddWorker(w, &ledgerAuditWorker{f: f})
 
 	periodic := []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 			func() (river.JobArgs, *river.InsertOpts) { return identity.PurgeSessionsArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+			func() (river.JobArgs, *river.InsertOpts) { return PurgeIdempotencyArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(6*time.Hour),
+			func() (river.JobArgs, *river.InsertOpts) { return LedgerAuditArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true}),
 	}
 	return Registry{Workers: w, Periodic: periodic}
@@ -58,4 +75,39 @@ type purgeSessionsWorker struct {
 func (w *purgeSessionsWorker) Work(ctx context.Context, _ *river.Job[identity.PurgeSessionsArgs]) error {
 	_, err := w.f.Identity.PurgeExpiredSessions(ctx)
 	return err
+}
+
+// PurgeIdempotencyArgs deletes idempotency keys past their 24 h lifetime.
+type PurgeIdempotencyArgs struct{}
+
+// Kind names the job.
+func (PurgeIdempotencyArgs) Kind() string { return "http.purge_idempotency_keys" }
+
+type purgeIdempotencyWorker struct {
+	river.WorkerDefaults[PurgeIdempotencyArgs]
+	f *Facades
+}
+
+func (w *purgeIdempotencyWorker) Work(ctx context.Context, _ *river.Job[PurgeIdempotencyArgs]) error {
+	_, err := w.f.Idempotency.Purge(ctx, w.f.Clock.Now())
+	return err
+}
+
+// LedgerAuditArgs checks the ledger's invariants and logs any violation as an error.
+type LedgerAuditArgs struct{}
+
+// Kind names the job.
+func (LedgerAuditArgs) Kind() string { return "ledger.audit" }
+
+type ledgerAuditWorker struct {
+	river.WorkerDefaults[LedgerAuditArgs]
+	f *Facades
+}
+
+func (w *ledgerAuditWorker) Work(ctx context.Context, _ *river.Job[LedgerAuditArgs]) error {
+	if err := w.f.Ledger.CheckInvariants(ctx); err != nil {
+		w.f.Log.ErrorContext(ctx, "ledger audit failed", "error", err.Error())
+		return river.JobCancel(err) // retrying will not fix the books; a person must look
+	}
+	return nil
 }

@@ -18,6 +18,45 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for PostingKind.
+const (
+	ClawbackRefund PostingKind = "clawback_refund"
+	Fee            PostingKind = "fee"
+	GoodwillRefund PostingKind = "goodwill_refund"
+	Hold           PostingKind = "hold"
+	Payout         PostingKind = "payout"
+	Refund         PostingKind = "refund"
+	ReviewReward   PostingKind = "review_reward"
+	StarterGrant   PostingKind = "starter_grant"
+	SupportCredit  PostingKind = "support_credit"
+)
+
+// Valid indicates whether the value is a known member of the PostingKind enum.
+func (e PostingKind) Valid() bool {
+	switch e {
+	case ClawbackRefund:
+		return true
+	case Fee:
+		return true
+	case GoodwillRefund:
+		return true
+	case Hold:
+		return true
+	case Payout:
+		return true
+	case Refund:
+		return true
+	case ReviewReward:
+		return true
+	case StarterGrant:
+		return true
+	case SupportCredit:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Role.
 const (
 	RoleCustomer Role = "customer"
@@ -77,6 +116,14 @@ type CreatedPersonalToken struct {
 	Token string `json:"token"`
 }
 
+// CreditRequest defines model for CreditRequest.
+type CreditRequest struct {
+	Amount int64 `json:"amount"`
+
+	// Memo Why the points are credited; shown to the user.
+	Memo string `json:"memo"`
+}
+
 // FieldError defines model for FieldError.
 type FieldError struct {
 	Detail string `json:"detail"`
@@ -100,6 +147,39 @@ type PersonalToken struct {
 type PersonalTokenList struct {
 	Items      []PersonalToken `json:"items"`
 	NextCursor *string         `json:"next_cursor,omitempty"`
+}
+
+// Posting defines model for Posting.
+type Posting struct {
+	// Amount Signed from my point of view (negative when points left my wallet).
+	Amount int64 `json:"amount"`
+
+	// BalanceAfter My balance right after this posting.
+	BalanceAfter int64     `json:"balance_after"`
+	CreatedAt    time.Time `json:"created_at"`
+	Id           string    `json:"id"`
+
+	// Kind starter_grant: points for a new account. hold: an order's price moved into its escrow.
+	// payout: escrow to the agent's owner on completion. fee: the platform's share.
+	// refund: escrow back to the customer. clawback_refund and goodwill_refund: a refund after
+	// payout, from the owner or issued by the platform. review_reward: for reviewing a completed
+	// order. support_credit: points granted by support.
+	Kind    PostingKind `json:"kind"`
+	Memo    string      `json:"memo"`
+	OrderId *string     `json:"order_id,omitempty"`
+}
+
+// PostingKind starter_grant: points for a new account. hold: an order's price moved into its escrow.
+// payout: escrow to the agent's owner on completion. fee: the platform's share.
+// refund: escrow back to the customer. clawback_refund and goodwill_refund: a refund after
+// payout, from the owner or issued by the platform. review_reward: for reviewing a completed
+// order. support_credit: points granted by support.
+type PostingKind string
+
+// PostingList defines model for PostingList.
+type PostingList struct {
+	Items      []Posting `json:"items"`
+	NextCursor *string   `json:"next_cursor,omitempty"`
 }
 
 // Problem RFC 9457 problem details. `type` is stable; match on it, not on `title` or `detail`.
@@ -152,11 +232,33 @@ type User struct {
 	Roles       []Role              `json:"roles"`
 }
 
+// Wallet defines model for Wallet.
+type Wallet struct {
+	// Balance Points available to spend.
+	Balance int64 `json:"balance"`
+
+	// Held Points in escrow for my open orders (not part of balance).
+	Held int64 `json:"held"`
+}
+
 // Cursor defines model for Cursor.
 type Cursor = string
 
+// IdempotencyKey defines model for IdempotencyKey.
+type IdempotencyKey = string
+
 // Limit defines model for Limit.
 type Limit = int
+
+// OrderFilter defines model for OrderFilter.
+type OrderFilter = string
+
+// PostingKindFilter starter_grant: points for a new account. hold: an order's price moved into its escrow.
+// payout: escrow to the agent's owner on completion. fee: the platform's share.
+// refund: escrow back to the customer. clawback_refund and goodwill_refund: a refund after
+// payout, from the owner or issued by the platform. review_reward: for reviewing a completed
+// order. support_credit: points granted by support.
+type PostingKindFilter = PostingKind
 
 // ListPersonalTokensParams defines parameters for ListPersonalTokens.
 type ListPersonalTokensParams struct {
@@ -167,6 +269,37 @@ type ListPersonalTokensParams struct {
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// CreditPointsParams defines parameters for CreditPoints.
+type CreditPointsParams struct {
+	// IdempotencyKey A unique key per intended effect (a UUID is a good choice), 1-255 printable ASCII
+	// characters. Retry with the same key and the same body to get the first answer again.
+	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
+}
+
+// ListPostingsParams defines parameters for ListPostings.
+type ListPostingsParams struct {
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size (default 20).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Kind Only postings of this kind.
+	Kind *PostingKindFilter `form:"kind,omitempty" json:"kind,omitempty"`
+
+	// OrderId Only postings of this order.
+	OrderId *OrderFilter `form:"order_id,omitempty" json:"order_id,omitempty"`
+}
+
+// ExportPostingsParams defines parameters for ExportPostings.
+type ExportPostingsParams struct {
+	// Kind Only postings of this kind.
+	Kind *PostingKindFilter `form:"kind,omitempty" json:"kind,omitempty"`
+
+	// OrderId Only postings of this order.
+	OrderId *OrderFilter `form:"order_id,omitempty" json:"order_id,omitempty"`
+}
+
 // SignInJSONRequestBody defines body for SignIn for application/json ContentType.
 type SignInJSONRequestBody = SignInRequest
 
@@ -175,6 +308,9 @@ type SignUpJSONRequestBody = SignUpRequest
 
 // CreatePersonalTokenJSONRequestBody defines body for CreatePersonalToken for application/json ContentType.
 type CreatePersonalTokenJSONRequestBody = CreatePersonalTokenRequest
+
+// CreditPointsJSONRequestBody defines body for CreditPoints for application/json ContentType.
+type CreditPointsJSONRequestBody = CreditRequest
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -337,6 +473,44 @@ type ClientInterface interface {
 	//
 	// Corresponds with DELETE /v1/me/tokens/{tokenId} (the `RevokePersonalToken` operationId).
 	RevokePersonalToken(ctx context.Context, tokenId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreditPointsWithBody Credit points to a user (support)
+	//
+	// Support issues points to a user outside any order (goodwill for an outage, a correction).
+	// The posting's memo says why and is shown to the user.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/users/{userId}/credits (the `CreditPoints` operationId).
+	CreditPointsWithBody(ctx context.Context, userId string, params *CreditPointsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreditPoints Credit points to a user (support)
+	//
+	// Support issues points to a user outside any order (goodwill for an outage, a correction).
+	// The posting's memo says why and is shown to the user.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/users/{userId}/credits (the `CreditPoints` operationId).
+	CreditPoints(ctx context.Context, userId string, params *CreditPointsParams, body CreditPointsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetWallet My points
+	//
+	// Corresponds with GET /v1/wallet (the `GetWallet` operationId).
+	GetWallet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListPostings My postings, newest first
+	//
+	// Corresponds with GET /v1/wallet/postings (the `ListPostings` operationId).
+	ListPostings(ctx context.Context, params *ListPostingsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ExportPostings My postings as CSV
+	//
+	// Every posting of my wallet (with the same filters as listPostings), newest first, with the
+	// columns id, created_at, kind, order_id, amount, balance_after, memo.
+	//
+	// Corresponds with GET /v1/wallet/postings/export (the `ExportPostings` operationId).
+	ExportPostings(ctx context.Context, params *ExportPostingsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // SignInWithBody Sign in with email and password
@@ -527,6 +701,94 @@ func (c *Client) CreatePersonalToken(ctx context.Context, body CreatePersonalTok
 // Corresponds with DELETE /v1/me/tokens/{tokenId} (the `RevokePersonalToken` operationId).
 func (c *Client) RevokePersonalToken(ctx context.Context, tokenId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRevokePersonalTokenRequest(c.Server, tokenId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreditPointsWithBody Credit points to a user (support)
+//
+// Support issues points to a user outside any order (goodwill for an outage, a correction).
+// The posting's memo says why and is shown to the user.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/users/{userId}/credits (the `CreditPoints` operationId).
+func (c *Client) CreditPointsWithBody(ctx context.Context, userId string, params *CreditPointsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreditPointsRequestWithBody(c.Server, userId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreditPoints Credit points to a user (support)
+//
+// Support issues points to a user outside any order (goodwill for an outage, a correction).
+// The posting's memo says why and is shown to the user.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/users/{userId}/credits (the `CreditPoints` operationId).
+func (c *Client) CreditPoints(ctx context.Context, userId string, params *CreditPointsParams, body CreditPointsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreditPointsRequest(c.Server, userId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetWallet My points
+//
+// Corresponds with GET /v1/wallet (the `GetWallet` operationId).
+func (c *Client) GetWallet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetWalletRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListPostings My postings, newest first
+//
+// Corresponds with GET /v1/wallet/postings (the `ListPostings` operationId).
+func (c *Client) ListPostings(ctx context.Context, params *ListPostingsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListPostingsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ExportPostings My postings as CSV
+//
+// Every posting of my wallet (with the same filters as listPostings), newest first, with the
+// columns id, created_at, kind, order_id, amount, balance_after, memo.
+//
+// Corresponds with GET /v1/wallet/postings/export (the `ExportPostings` operationId).
+func (c *Client) ExportPostings(ctx context.Context, params *ExportPostingsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExportPostingsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -838,6 +1100,249 @@ func NewRevokePersonalTokenRequest(server string, tokenId string) (*http.Request
 	return req, nil
 }
 
+// NewCreditPointsRequest calls the generic CreditPoints builder with application/json body
+func NewCreditPointsRequest(server string, userId string, params *CreditPointsParams, body CreditPointsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreditPointsRequestWithBody(server, userId, params, "application/json", bodyReader)
+}
+
+// NewCreditPointsRequestWithBody constructs an http.Request for the CreditPoints method, with any body, and a specified content type
+func NewCreditPointsRequestWithBody(server string, userId string, params *CreditPointsParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/users/%s/credits", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Idempotency-Key", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewGetWalletRequest constructs an http.Request for the GetWallet method
+func NewGetWalletRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/wallet")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListPostingsRequest constructs an http.Request for the ListPostings method
+func NewListPostingsRequest(server string, params *ListPostingsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/wallet/postings")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Kind != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "kind", *params.Kind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.OrderId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "order_id", *params.OrderId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewExportPostingsRequest constructs an http.Request for the ExportPostings method
+func NewExportPostingsRequest(server string, params *ExportPostingsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/wallet/postings/export")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Kind != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "kind", *params.Kind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.OrderId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "order_id", *params.OrderId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -979,6 +1484,50 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with DELETE /v1/me/tokens/{tokenId} (the `RevokePersonalToken` operationId).
 	RevokePersonalTokenWithResponse(ctx context.Context, tokenId string, reqEditors ...RequestEditorFn) (*RevokePersonalTokenResponse, error)
+
+	// CreditPointsWithBodyWithResponse Credit points to a user (support)
+	//
+	// Support issues points to a user outside any order (goodwill for an outage, a correction).
+	// The posting's memo says why and is shown to the user.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/users/{userId}/credits (the `CreditPoints` operationId).
+	CreditPointsWithBodyWithResponse(ctx context.Context, userId string, params *CreditPointsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreditPointsResponse, error)
+
+	// CreditPointsWithResponse Credit points to a user (support)
+	//
+	// Support issues points to a user outside any order (goodwill for an outage, a correction).
+	// The posting's memo says why and is shown to the user.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/users/{userId}/credits (the `CreditPoints` operationId).
+	CreditPointsWithResponse(ctx context.Context, userId string, params *CreditPointsParams, body CreditPointsJSONRequestBody, reqEditors ...RequestEditorFn) (*CreditPointsResponse, error)
+
+	// GetWalletWithResponse My points
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/wallet (the `GetWallet` operationId).
+	GetWalletWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetWalletResponse, error)
+
+	// ListPostingsWithResponse My postings, newest first
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/wallet/postings (the `ListPostings` operationId).
+	ListPostingsWithResponse(ctx context.Context, params *ListPostingsParams, reqEditors ...RequestEditorFn) (*ListPostingsResponse, error)
+
+	// ExportPostingsWithResponse My postings as CSV
+	//
+	// Every posting of my wallet (with the same filters as listPostings), newest first, with the
+	// columns id, created_at, kind, order_id, amount, balance_after, memo.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/wallet/postings/export (the `ExportPostings` operationId).
+	ExportPostingsWithResponse(ctx context.Context, params *ExportPostingsParams, reqEditors ...RequestEditorFn) (*ExportPostingsResponse, error)
 }
 
 // SignInResponse200Headers the declared response headers of an HTTP 200 response for SignIn
@@ -1379,6 +1928,198 @@ func (r RevokePersonalTokenResponse) ContentType() string {
 	return ""
 }
 
+type CreditPointsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Posting
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreditPointsResponse) GetJSON201() *Posting {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreditPointsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreditPointsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreditPointsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreditPointsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreditPointsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetWalletResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Wallet
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetWalletResponse) GetJSON200() *Wallet {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetWalletResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetWalletResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetWalletResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetWalletResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetWalletResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListPostingsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PostingList
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListPostingsResponse) GetJSON200() *PostingList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListPostingsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListPostingsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListPostingsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListPostingsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListPostingsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ExportPostingsResponse200Headers the declared response headers of an HTTP 200 response for ExportPostings
+type ExportPostingsResponse200Headers struct {
+	ContentDisposition *string
+}
+
+type ExportPostingsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ExportPostingsResponse200Headers
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ExportPostingsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ExportPostingsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ExportPostingsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ExportPostingsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ExportPostingsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // SignInWithBodyWithResponse Sign in with email and password
 //
 // A wrong password and an unknown email get the same answer. Rate-limited per client address
@@ -1541,6 +2282,80 @@ func (c *ClientWithResponses) RevokePersonalTokenWithResponse(ctx context.Contex
 		return nil, err
 	}
 	return ParseRevokePersonalTokenResponse(rsp)
+}
+
+// CreditPointsWithBodyWithResponse Credit points to a user (support)
+//
+// Support issues points to a user outside any order (goodwill for an outage, a correction).
+// The posting's memo says why and is shown to the user.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/users/{userId}/credits (the `CreditPoints` operationId).
+func (c *ClientWithResponses) CreditPointsWithBodyWithResponse(ctx context.Context, userId string, params *CreditPointsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreditPointsResponse, error) {
+	rsp, err := c.CreditPointsWithBody(ctx, userId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreditPointsResponse(rsp)
+}
+
+// CreditPointsWithResponse Credit points to a user (support)
+//
+// Support issues points to a user outside any order (goodwill for an outage, a correction).
+// The posting's memo says why and is shown to the user.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/users/{userId}/credits (the `CreditPoints` operationId).
+func (c *ClientWithResponses) CreditPointsWithResponse(ctx context.Context, userId string, params *CreditPointsParams, body CreditPointsJSONRequestBody, reqEditors ...RequestEditorFn) (*CreditPointsResponse, error) {
+	rsp, err := c.CreditPoints(ctx, userId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreditPointsResponse(rsp)
+}
+
+// GetWalletWithResponse My points
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/wallet (the `GetWallet` operationId).
+func (c *ClientWithResponses) GetWalletWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetWalletResponse, error) {
+	rsp, err := c.GetWallet(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetWalletResponse(rsp)
+}
+
+// ListPostingsWithResponse My postings, newest first
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/wallet/postings (the `ListPostings` operationId).
+func (c *ClientWithResponses) ListPostingsWithResponse(ctx context.Context, params *ListPostingsParams, reqEditors ...RequestEditorFn) (*ListPostingsResponse, error) {
+	rsp, err := c.ListPostings(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListPostingsResponse(rsp)
+}
+
+// ExportPostingsWithResponse My postings as CSV
+//
+// Every posting of my wallet (with the same filters as listPostings), newest first, with the
+// columns id, created_at, kind, order_id, amount, balance_after, memo.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/wallet/postings/export (the `ExportPostings` operationId).
+func (c *ClientWithResponses) ExportPostingsWithResponse(ctx context.Context, params *ExportPostingsParams, reqEditors ...RequestEditorFn) (*ExportPostingsResponse, error) {
+	rsp, err := c.ExportPostings(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExportPostingsResponse(rsp)
 }
 
 // ParseSignInResponse parses an HTTP response from a SignInWithResponse call
@@ -1846,6 +2661,144 @@ func ParseRevokePersonalTokenResponse(rsp *http.Response) (*RevokePersonalTokenR
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	return response, nil
+}
+
+// ParseCreditPointsResponse parses an HTTP response from a CreditPointsWithResponse call
+func ParseCreditPointsResponse(rsp *http.Response) (*CreditPointsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreditPointsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Posting
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetWalletResponse parses an HTTP response from a GetWalletWithResponse call
+func ParseGetWalletResponse(rsp *http.Response) (*GetWalletResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetWalletResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Wallet
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListPostingsResponse parses an HTTP response from a ListPostingsWithResponse call
+func ParseListPostingsResponse(rsp *http.Response) (*ListPostingsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListPostingsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PostingList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseExportPostingsResponse parses an HTTP response from a ExportPostingsWithResponse call
+func ParseExportPostingsResponse(rsp *http.Response) (*ExportPostingsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ExportPostingsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ExportPostingsResponse200Headers
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = &value
+		}
+		response.Headers200 = &headers
 	}
 
 	return response, nil

@@ -19,6 +19,7 @@ import (
 	"github.com/heepr/heepr/adapters/telemetry"
 	"github.com/heepr/heepr/modules/identity"
 	"github.com/heepr/heepr/modules/kernel"
+	"github.com/heepr/heepr/modules/ledger"
 	"github.com/heepr/heepr/modules/notification"
 )
 
@@ -31,6 +32,7 @@ type app struct {
 	queue    *queue.Queue
 	metrics  *telemetry.Metrics
 	identity *identity.Service
+	ledger   *ledger.Service
 	handler  http.Handler
 }
 
@@ -87,13 +89,20 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, work bool, o opti
 	}
 	a.queue = q
 
+	a.ledger = ledger.New(db, store.NewLedger(db), o.clock, ledger.Config{
+		StarterPoints: kernel.Points(cfg.StarterPoints), PlatformFeeBPS: cfg.PlatformFeeBPS,
+		ReviewRewardPoints: kernel.Points(cfg.ReviewReward),
+	})
 	ids := store.NewIdentity(db)
 	a.identity = identity.New(identity.Deps{
 		Tx: db, Jobs: q, Clock: o.clock, Users: ids.Users(), Sessions: ids.Sessions(), Tokens: ids.Tokens(),
 		Hasher: identity.NewHasher(), TokenKey: []byte(tokenKey),
+		// The starter grant commits or rolls back with the account (ADR 4).
+		OnSignUp: func(ctx context.Context, u identity.UserView) error { return a.ledger.GrantStarter(ctx, u.ID) },
 	}, identity.Config{SessionIdle: cfg.SessionIdle, SessionAbsolute: cfg.SessionAbsolute})
 	notify := notification.New(mailer, a.identity, notification.Config{BaseURL: cfg.BaseURL, SupportEmail: cfg.SupportEmail})
-	*facades = queue.Facades{Identity: a.identity, Notification: notify}
+	idem := store.NewIdempotency(db)
+	*facades = queue.Facades{Identity: a.identity, Notification: notify, Ledger: a.ledger, Idempotency: idem, Clock: o.clock, Log: log}
 
 	enforcer, err := authz.New()
 	if err != nil {
@@ -106,7 +115,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, work bool, o opti
 		limits = map[string]httpapi.Limit{}
 	}
 	a.handler, err = httpapi.New(httpapi.Options{
-		Identity: a.identity, Enforcer: enforcer, Metrics: a.metrics, Logger: log, Ready: a.ready,
+		Identity: a.identity, Ledger: a.ledger, Tx: db, Idempotency: idem, Enforcer: enforcer, Metrics: a.metrics, Logger: log, Ready: a.ready,
 		BaseURL: cfg.BaseURL, MaxBodyBytes: cfg.MaxBodyBytes, RateLimits: limits, Clock: o.clock,
 	})
 	if err != nil {

@@ -27,6 +27,9 @@ type config struct {
 	MaxBodyBytes    int64         // HEEPR_MAX_BODY_KB
 	Workers         int           // HEEPR_WORKERS
 	RateLimits      bool          // HEEPR_RATE_LIMITS
+	StarterPoints   int64         // HEEPR_STARTER_POINTS
+	PlatformFeeBPS  int           // HEEPR_PLATFORM_FEE_BPS
+	ReviewReward    int64         // HEEPR_REVIEW_REWARD_POINTS
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -69,6 +72,22 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		return n
 	}
+	// count reads a whole number in [0, max].
+	count := func(name string, def, max int) int {
+		v := getenv(name)
+		if v == "" {
+			return def
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > max {
+			errs = append(errs, fmt.Sprintf("%s: want a whole number from 0 to %d", name, max))
+			return def
+		}
+		return n
+	}
+	c.StarterPoints = int64(count("HEEPR_STARTER_POINTS", 1000, 1_000_000))
+	c.PlatformFeeBPS = count("HEEPR_PLATFORM_FEE_BPS", 0, 10_000)
+	c.ReviewReward = int64(count("HEEPR_REVIEW_REWARD_POINTS", 10, 1_000_000))
 	c.SessionIdle = dur("HEEPR_SESSION_IDLE", 7*24*time.Hour)
 	c.SessionAbsolute = dur("HEEPR_SESSION_MAX", 30*24*time.Hour)
 	c.MaxBodyBytes = int64(num("HEEPR_MAX_BODY_KB", 1024)) << 10

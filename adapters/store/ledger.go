@@ -1,0 +1,280 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/heepr/heepr/modules/kernel"
+	"github.com/heepr/heepr/modules/ledger"
+	"github.com/heepr/heepr/modules/ledger/domain"
+)
+
+type accountRow struct {
+	bun.BaseModel `bun:"table:ledger_accounts"`
+
+	ID        string    `bun:"id,pk"`
+	Kind      string    `bun:"kind"`
+	UserID    *string   `bun:"user_id"`
+	OrderID   *string   `bun:"order_id"`
+	Balance   int64     `bun:"balance"`
+	CreatedAt time.Time `bun:"created_at"`
+}
+
+type postingRow struct {
+	bun.BaseModel `bun:"table:ledger_postings"`
+
+	ID          string    `bun:"id,pk"`
+	Kind        string    `bun:"kind"`
+	OrderID     *string   `bun:"order_id"`
+	EffectKey   string    `bun:"effect_key"`
+	FromAccount string    `bun:"from_account"`
+	ToAccount   string    `bun:"to_account"`
+	Amount      int64     `bun:"amount"`
+	Memo        string    `bun:"memo"`
+	CreatedAt   time.Time `bun:"created_at"`
+}
+
+type entryRow struct {
+	bun.BaseModel `bun:"table:ledger_entries"`
+
+	ID           string    `bun:"id,pk"`
+	PostingID    string    `bun:"posting_id"`
+	AccountID    string    `bun:"account_id"`
+	Amount       int64     `bun:"amount"`
+	BalanceAfter int64     `bun:"balance_after"`
+	CreatedAt    time.Time `bun:"created_at"`
+}
+
+// Ledger implements the ledger module's Store.
+type Ledger struct{ db *DB }
+
+// NewLedger returns the ledger's store.
+func NewLedger(db *DB) *Ledger { return &Ledger{db: db} }
+
+var _ ledger.Store = (*Ledger)(nil)
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// OpenAccount creates an account unless it exists.
+func (s *Ledger) OpenAccount(ctx context.Context, id string, kind domain.AccountKind, user kernel.UserID, order string) error {
+	_, err := s.db.Conn(ctx).NewInsert().Model(&accountRow{
+		ID: id, Kind: string(kind), UserID: nullable(string(user)), OrderID: nullable(order), CreatedAt: time.Now().UTC(),
+	}).On("CONFLICT DO NOTHING").Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("open account %s: %w", id, err)
+	}
+	return nil
+}
+
+// Transfer claims the effect key (nothing is written when it was used),
+// then moves the amount: the debit is one conditional update, accounts are
+// updated in sorted id order so concurrent transfers never deadlock. On any
+// error the caller's transaction must roll back.
+func (s *Ledger) Transfer(ctx context.Context, t domain.Transfer, at time.Time) (ledger.PostingView, error) {
+	if err := t.Validate(); err != nil {
+		return ledger.PostingView{}, err
+	}
+	var out ledger.PostingView
+	err := s.db.InTx(ctx, func(ctx context.Context) error {
+		conn := s.db.Conn(ctx)
+		p := &postingRow{
+			ID: kernel.NewID(), Kind: string(t.Kind), OrderID: nullable(t.OrderID), EffectKey: t.EffectKey,
+			FromAccount: t.From, ToAccount: t.To, Amount: int64(t.Amount), Memo: t.Memo, CreatedAt: at,
+		}
+		res, err := conn.NewInsert().Model(p).On("CONFLICT DO NOTHING").Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("insert posting: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return fmt.Errorf("%s %s: %w", t.Kind, t.EffectKey, ledger.ErrAlreadyApplied)
+		}
+		steps := []struct {
+			account string
+			delta   int64
+		}{{t.From, -int64(t.Amount)}, {t.To, int64(t.Amount)}}
+		sort.Slice(steps, func(i, j int) bool { return steps[i].account < steps[j].account })
+		after := map[string]int64{}
+		for _, st := range steps {
+			bal, err := s.move(ctx, conn, st.account, st.delta)
+			if err != nil {
+				return err
+			}
+			after[st.account] = bal
+		}
+		// Entry ids are taken after the balances moved (rows locked), so an
+		// account's entries sort in the order their balances were applied.
+		entries := []entryRow{
+			{ID: kernel.NewID(), PostingID: p.ID, AccountID: t.From, Amount: -int64(t.Amount), BalanceAfter: after[t.From], CreatedAt: at},
+			{ID: kernel.NewID(), PostingID: p.ID, AccountID: t.To, Amount: int64(t.Amount), BalanceAfter: after[t.To], CreatedAt: at},
+		}
+		if _, err := conn.NewInsert().Model(&entries).Exec(ctx); err != nil {
+			return fmt.Errorf("insert entries: %w", err)
+		}
+		out = ledger.PostingView{
+			ID: entries[1].ID, PostingID: p.ID, Kind: t.Kind, OrderID: t.OrderID, Amount: t.Amount,
+			BalanceAfter: kernel.Points(after[t.To]), Memo: t.Memo, CreatedAt: at,
+		}
+		return nil
+	})
+	return out, err
+}
+
+// move applies delta to an account and returns its new balance. A debit is
+// conditional: it matches no row when the account (other than mint) lacks
+// the points.
+func (s *Ledger) move(ctx context.Context, conn bun.IDB, account string, delta int64) (int64, error) {
+	var bal int64
+	q := conn.NewUpdate().Model((*accountRow)(nil)).Set("balance = balance + ?", delta).Where("id = ?", account)
+	if delta < 0 {
+		q = q.Where("(balance >= ? OR kind = 'mint')", -delta)
+	}
+	err := q.Returning("balance").Scan(ctx, &bal)
+	if IsNoRows(err) {
+		if delta > 0 {
+			return 0, fmt.Errorf("credit %s: no such account", account)
+		}
+		have, berr := s.Balance(ctx, account)
+		if berr != nil {
+			return 0, berr
+		}
+		return 0, kernel.New(kernel.ErrInsufficientPoints, "insufficient-points",
+			"not enough points: %d needed, %d available", -delta, have)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("move %d on %s: %w", delta, account, err)
+	}
+	return bal, nil
+}
+
+// Balance of an account (0 when it does not exist).
+func (s *Ledger) Balance(ctx context.Context, account string) (kernel.Points, error) {
+	var bal []int64
+	if err := s.db.Conn(ctx).NewSelect().Model((*accountRow)(nil)).Column("balance").Where("id = ?", account).Scan(ctx, &bal); err != nil {
+		return 0, fmt.Errorf("read balance: %w", err)
+	}
+	if len(bal) == 0 {
+		return 0, nil
+	}
+	return kernel.Points(bal[0]), nil
+}
+
+// Held sums the escrows the user funded.
+func (s *Ledger) Held(ctx context.Context, user kernel.UserID) (kernel.Points, error) {
+	var held int64
+	err := s.db.Conn(ctx).NewSelect().Model((*accountRow)(nil)).ColumnExpr("COALESCE(SUM(balance), 0)").
+		Where("kind = 'escrow'").Where("user_id = ?", string(user)).Scan(ctx, &held)
+	if err != nil {
+		return 0, fmt.Errorf("sum held: %w", err)
+	}
+	return kernel.Points(held), nil
+}
+
+// Applied reports whether an effect key was used.
+func (s *Ledger) Applied(ctx context.Context, effectKey string) (bool, error) {
+	return s.db.Conn(ctx).NewSelect().Model((*postingRow)(nil)).Where("effect_key = ?", effectKey).Exists(ctx)
+}
+
+type entryView struct {
+	ID           string    `bun:"id"`
+	PostingID    string    `bun:"posting_id"`
+	Kind         string    `bun:"kind"`
+	OrderID      *string   `bun:"order_id"`
+	Amount       int64     `bun:"amount"`
+	BalanceAfter int64     `bun:"balance_after"`
+	Memo         string    `bun:"memo"`
+	CreatedAt    time.Time `bun:"created_at"`
+}
+
+// Entries lists an account's postings, newest first.
+func (s *Ledger) Entries(ctx context.Context, account string, f ledger.Filter, before string, limit int) ([]ledger.PostingView, error) {
+	var rows []entryView
+	q := s.db.Conn(ctx).NewSelect().TableExpr("ledger_entries AS e").
+		Join("JOIN ledger_postings AS p ON p.id = e.posting_id").
+		ColumnExpr("e.id, e.posting_id, p.kind, p.order_id, e.amount, e.balance_after, p.memo, e.created_at").
+		Where("e.account_id = ?", account)
+	if f.Kind != "" {
+		q = q.Where("p.kind = ?", f.Kind)
+	}
+	if f.OrderID != "" {
+		q = q.Where("p.order_id = ?", f.OrderID)
+	}
+	if before != "" {
+		q = q.Where("e.id < ?", before)
+	}
+	if err := q.OrderExpr("e.id DESC").Limit(int64(limit)).Scan(ctx, &rows); err != nil {
+		return nil, fmt.Errorf("list entries: %w", err)
+	}
+	out := make([]ledger.PostingView, len(rows))
+	for i, r := range rows {
+		out[i] = ledger.PostingView{
+			ID: r.ID, PostingID: r.PostingID, Kind: domain.PostingKind(r.Kind), Amount: kernel.Points(r.Amount),
+			BalanceAfter: kernel.Points(r.BalanceAfter), Memo: r.Memo, CreatedAt: r.CreatedAt.UTC(),
+		}
+		if r.OrderID != nil {
+			out[i].OrderID = *r.OrderID
+		}
+	}
+	return out, nil
+}
+
+// ledgerChecks are the invariant queries: each returns the ids that break it.
+var ledgerChecks = []struct{ name, sql string }{
+	{"posting does not balance (two entries, -amount and +amount)", `
+		SELECT p.id FROM ledger_postings p LEFT JOIN ledger_entries e ON e.posting_id = p.id
+		GROUP BY p.id, p.amount
+		HAVING COUNT(e.id) <> 2 OR COALESCE(SUM(e.amount), 0) <> 0 OR COALESCE(MAX(e.amount), 0) <> p.amount`},
+	{"entry on the wrong account", `
+		SELECT e.id FROM ledger_entries e JOIN ledger_postings p ON p.id = e.posting_id
+		WHERE NOT ((e.amount < 0 AND e.account_id = p.from_account) OR (e.amount > 0 AND e.account_id = p.to_account))`},
+	{"balance differs from its entries", `
+		SELECT a.id FROM ledger_accounts a
+		LEFT JOIN (SELECT account_id, SUM(amount) AS s FROM ledger_entries GROUP BY account_id) t ON t.account_id = a.id
+		WHERE a.balance <> COALESCE(t.s, 0)`},
+	{"latest balance_after differs from the balance", `
+		SELECT a.id FROM ledger_accounts a JOIN ledger_entries e ON e.account_id = a.id
+		WHERE e.id = (SELECT MAX(e2.id) FROM ledger_entries e2 WHERE e2.account_id = a.id) AND e.balance_after <> a.balance`},
+	{"negative account other than mint", `
+		SELECT id FROM ledger_accounts WHERE kind <> 'mint' AND balance < 0`},
+	{"escrow differs from its open hold", `
+		SELECT a.id FROM ledger_accounts a
+		LEFT JOIN ledger_postings h ON h.to_account = a.id AND h.kind = 'hold'
+		WHERE a.kind = 'escrow' AND (
+			(EXISTS (SELECT 1 FROM ledger_postings o WHERE o.from_account = a.id) AND a.balance <> 0) OR
+			(NOT EXISTS (SELECT 1 FROM ledger_postings o WHERE o.from_account = a.id) AND a.balance <> COALESCE(h.amount, 0)))`},
+	{"more than one payout for an order", `
+		SELECT order_id FROM ledger_postings WHERE kind = 'payout' GROUP BY order_id HAVING COUNT(*) > 1`},
+}
+
+// Check runs every invariant query and the zero-sum check.
+func (s *Ledger) Check(ctx context.Context) ([]string, error) {
+	conn := s.db.Conn(ctx)
+	var problems []string
+	for _, c := range ledgerChecks {
+		var ids []string
+		if err := conn.NewRaw(c.sql).Scan(ctx, &ids); err != nil {
+			return nil, fmt.Errorf("check %q: %w", c.name, err)
+		}
+		for _, id := range ids {
+			problems = append(problems, c.name+": "+id)
+		}
+	}
+	var sum int64
+	if err := conn.NewRaw("SELECT COALESCE(SUM(balance), 0) FROM ledger_accounts").Scan(ctx, &sum); err != nil {
+		return nil, fmt.Errorf("sum balances: %w", err)
+	}
+	if sum != 0 {
+		problems = append(problems, fmt.Sprintf("balances sum to %d, not 0", sum))
+	}
+	return problems, nil
+}
