@@ -34,9 +34,9 @@ type Options struct {
 	// Tx runs a points-moving request and the storage of its answer in one transaction.
 	Tx          kernel.Tx
 	Idempotency IdempotencyStore
-	Enforcer *authz.Enforcer
-	Metrics  *telemetry.Metrics
-	Logger   *slog.Logger
+	Enforcer    *authz.Enforcer
+	Metrics     *telemetry.Metrics
+	Logger      *slog.Logger
 	// Ready reports whether the database is reachable and migrated.
 	Ready func(ctx context.Context) error
 	// BaseURL is heepr's public URL (cookies are Secure unless it is plain
