@@ -40,5 +40,11 @@ lint: $(LINT) ## lint openapi.yaml (Redocly), go vet, gofmt
 
 ci: test check-generated lint ## what .ci/run runs
 
+BENCH_ROUNDS ?= 3
+BENCHTIME    ?= 1s
+.PHONY: bench
+bench: ## ledger hold/payout benchmarks beside their raw-SQL baseline (Postgres, SQLite); updates docs/PERFORMANCE.md
+	$(GO) run ./bench/cmd/benchreport -go $(GO) -rounds $(BENCH_ROUNDS) -benchtime $(BENCHTIME)
+
 clean: ## remove build output (not ./data)
 	rm -rf bin tools/lint/node_modules

@@ -34,9 +34,12 @@ type IdempotencyRecord struct {
 type IdempotencyStore interface {
 	// Claim records the key as running, committed at once, and returns nil;
 	// when the key exists it returns its record instead (a running claim
-	// whose lock expired is taken over and also returns nil).
+	// whose lock expired is taken over and also returns nil). ErrClaimLost:
+	// the key changed under it too often; the caller may retry.
 	Claim(ctx context.Context, k IdempotencyKey, requestHash string, now, lockedUntil, expires time.Time) (*IdempotencyRecord, error)
-	// Complete stores the response; it runs in the effect's transaction.
+	// Complete stores the response of a running claim; it runs in the
+	// effect's transaction (or after it, for a refusal). A key that is no
+	// longer running keeps what it has and Complete answers ErrClaimLost.
 	Complete(ctx context.Context, k IdempotencyKey, status int, header http.Header, body []byte) error
 	// Release forgets a running claim whose request failed on our side.
 	Release(ctx context.Context, k IdempotencyKey) error
@@ -49,6 +52,16 @@ const (
 )
 
 var errRollback = errors.New("roll back: the request did not succeed")
+
+// ErrClaimLost means a request no longer holds its key: its claim was
+// taken over after the lock expired (and the other request finished), or
+// released. Its answer must not replace the key's.
+var ErrClaimLost = errors.New("the idempotency key's claim was lost to another request")
+
+func inProgress(w http.ResponseWriter, r *http.Request) {
+	writeProblem(w, r, problem{Status: http.StatusConflict, Code: "idempotency-in-progress",
+		Detail: "a request with this Idempotency-Key is still running; retry shortly", RetryAfter: time.Second})
+}
 
 // idempotent runs a points-moving operation at most once per key: the
 // response is stored in the same transaction as the effect and replayed
@@ -73,6 +86,10 @@ func (s *Server) idempotent(op string, next http.Handler) http.Handler {
 
 		now := s.clock.Now()
 		rec, err := s.idem.Claim(ctx, k, hash, now, now.Add(idempotencyLock), now.Add(idempotencyTTL))
+		if errors.Is(err, ErrClaimLost) {
+			inProgress(w, r)
+			return
+		}
 		if err != nil {
 			writeError(w, r, s.log, err)
 			return
@@ -83,8 +100,7 @@ func (s *Server) idempotent(op string, next http.Handler) http.Handler {
 				writeProblem(w, r, problem{Status: http.StatusUnprocessableEntity, Code: "idempotency-key-reused",
 					Detail: "this Idempotency-Key was used with a different request; use a new key for a new request"})
 			case !rec.Done:
-				writeProblem(w, r, problem{Status: http.StatusConflict, Code: "idempotency-in-progress",
-					Detail: "a request with this Idempotency-Key is still running; retry shortly", RetryAfter: time.Second})
+				inProgress(w, r)
 			default:
 				replay(w, rec)
 			}
@@ -92,6 +108,16 @@ func (s *Server) idempotent(op string, next http.Handler) http.Handler {
 		}
 
 		rec2 := newBufferedWriter()
+		defer func() {
+			// A panic (answered 500 by the recover middleware) frees the key
+			// at once instead of leaving it running until the lock lapses.
+			if v := recover(); v != nil {
+				if rerr := s.idem.Release(context.WithoutCancel(ctx), k); rerr != nil {
+					s.log.ErrorContext(ctx, "release idempotency key", "error", rerr.Error())
+				}
+				panic(v)
+			}
+		}()
 		err = s.tx.InTx(ctx, func(ctx context.Context) error {
 			next.ServeHTTP(rec2, r.WithContext(ctx))
 			if rec2.status < 200 || rec2.status >= 300 {
@@ -101,9 +127,23 @@ func (s *Server) idempotent(op string, next http.Handler) http.Handler {
 		})
 		switch {
 		case err == nil:
+		case errors.Is(err, ErrClaimLost):
+			// Another request took the key over and answered: ours rolled
+			// back; a retry gets that request's answer.
+			s.log.WarnContext(ctx, "idempotency claim lost; the effect was rolled back", "operation", op)
+			inProgress(w, r)
+			return
 		case errors.Is(err, errRollback) && rec2.status < 500:
 			// The effect was refused (bad input, not enough points): keep the answer for retries.
-			if cerr := s.idem.Complete(context.WithoutCancel(ctx), k, rec2.status, rec2.header, rec2.body.Bytes()); cerr != nil {
+			cerr := s.idem.Complete(context.WithoutCancel(ctx), k, rec2.status, rec2.header, rec2.body.Bytes())
+			switch {
+			case errors.Is(cerr, ErrClaimLost):
+				// Refused because the request that took the key over has
+				// done it (already-applied): a retry gets its answer.
+				s.log.WarnContext(ctx, "idempotency claim lost; the refusal was not stored", "operation", op)
+				inProgress(w, r)
+				return
+			case cerr != nil:
 				s.log.ErrorContext(ctx, "store idempotent answer", "error", cerr.Error())
 			}
 		default:

@@ -2,12 +2,16 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"io"
 
 	"github.com/heepr/heepr/api"
 	"github.com/heepr/heepr/modules/kernel"
 	"github.com/heepr/heepr/modules/ledger"
 )
+
+// defaultPageSize is the page size a list answers when the caller names none.
+const defaultPageSize = 20
 
 func toAPIPosting(p ledger.PostingView) api.Posting {
 	out := api.Posting{
@@ -40,7 +44,11 @@ func (s *Server) GetWallet(ctx context.Context, _ api.GetWalletRequestObject) (a
 // ListPostings implements listPostings.
 func (s *Server) ListPostings(ctx context.Context, req api.ListPostingsRequestObject) (api.ListPostingsResponseObject, error) {
 	p := req.Params
-	rows, next, err := s.ledger.Postings(ctx, principalFrom(ctx).UserID, postingFilter(p.Kind, p.OrderId), deref(p.Cursor), deref(p.Limit))
+	limit := defaultPageSize // openapi.yaml's Limit: "Page size (default 20)"
+	if p.Limit != nil {
+		limit = *p.Limit
+	}
+	rows, next, err := s.ledger.Postings(ctx, principalFrom(ctx).UserID, postingFilter(p.Kind, p.OrderId), deref(p.Cursor), limit)
 	if err != nil {
 		return nil, err
 	}
@@ -78,6 +86,12 @@ func (s *Server) CreditPoints(ctx context.Context, req api.CreditPointsRequestOb
 	}
 	posting, err := s.ledger.Credit(ctx, user, kernel.Points(req.Body.Amount), req.Body.Memo,
 		string(p.UserID)+":"+req.Params.IdempotencyKey)
+	if errors.Is(err, ledger.ErrAlreadyApplied) {
+		// Only once the key's stored answer has expired (24 h) does a
+		// request get this far with a key that already credited.
+		return nil, kernel.Conflict("already-applied", "you already credited points with this Idempotency-Key and its "+
+			"answer is no longer kept (keys live 24 hours): see the user's postings; use a new key for a new credit")
+	}
 	if err != nil {
 		return nil, err
 	}

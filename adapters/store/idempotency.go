@@ -38,6 +38,18 @@ var _ httpapi.IdempotencyStore = (*Idempotency)(nil)
 // Claim inserts a running claim, or returns the key's record. An expired
 // key is replaced; a running claim past its lock is taken over.
 func (s *Idempotency) Claim(ctx context.Context, k httpapi.IdempotencyKey, hash string, now, lockedUntil, expires time.Time) (*httpapi.IdempotencyRecord, error) {
+	// The key's row can vanish between the failed insert and the read (its
+	// holder failed and released it, or it expired): then claim again.
+	for range 3 {
+		rec, err := s.claim(ctx, k, hash, now, lockedUntil, expires)
+		if !IsNoRows(err) {
+			return rec, err
+		}
+	}
+	return nil, httpapi.ErrClaimLost
+}
+
+func (s *Idempotency) claim(ctx context.Context, k httpapi.IdempotencyKey, hash string, now, lockedUntil, expires time.Time) (*httpapi.IdempotencyRecord, error) {
 	conn := s.db.Conn(ctx)
 	row := &idempotencyRow{Principal: k.Principal, Operation: k.Operation, Key: k.Key, RequestHash: hash,
 		State: "running", LockedUntil: lockedUntil, CreatedAt: now, ExpiresAt: expires}
@@ -78,17 +90,25 @@ func (s *Idempotency) Claim(ctx context.Context, k httpapi.IdempotencyKey, hash 
 	return rec, nil
 }
 
-// Complete stores the response of a claimed key.
+// Complete stores the response of a running claim. A key that is no
+// longer running (another request took the claim over and finished, or it
+// was released) keeps what it has: httpapi.ErrClaimLost.
 func (s *Idempotency) Complete(ctx context.Context, k httpapi.IdempotencyKey, status int, header http.Header, body []byte) error {
 	h := httpapi.EncodeHeader(header)
 	if body == nil {
 		body = []byte{}
 	}
-	_, err := s.db.Conn(ctx).NewUpdate().Model((*idempotencyRow)(nil)).
+	res, err := s.db.Conn(ctx).NewUpdate().Model((*idempotencyRow)(nil)).
 		Set("state = 'done'").Set("response_status = ?", status).Set("response_header = ?", h).Set("response_body = ?", body).
-		Where("principal = ?", k.Principal).Where("operation = ?", k.Operation).Where("key = ?", k.Key).Exec(ctx)
+		Where("principal = ?", k.Principal).Where("operation = ?", k.Operation).Where("key = ?", k.Key).
+		Where("state = 'running'").Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("complete idempotency key: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("complete idempotency key: %w", err)
+	} else if n == 0 {
+		return httpapi.ErrClaimLost
 	}
 	return nil
 }

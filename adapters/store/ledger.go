@@ -2,11 +2,16 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/uptrace/bun"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/heepr/heepr/modules/kernel"
 	"github.com/heepr/heepr/modules/ledger"
@@ -91,6 +96,9 @@ func (s *Ledger) Transfer(ctx context.Context, t domain.Transfer, at time.Time) 
 			FromAccount: t.From, ToAccount: t.To, Amount: int64(t.Amount), Memo: t.Memo, CreatedAt: at,
 		}
 		res, err := conn.NewInsert().Model(p).On("CONFLICT DO NOTHING").Exec(ctx)
+		if isForeignKeyViolation(err) {
+			return s.missingAccount(ctx, conn, t, err)
+		}
 		if err != nil {
 			return fmt.Errorf("insert posting: %w", err)
 		}
@@ -148,13 +156,79 @@ func (s *Ledger) move(ctx context.Context, conn bun.IDB, account string, delta i
 		if berr != nil {
 			return 0, berr
 		}
-		return 0, kernel.New(kernel.ErrInsufficientPoints, "insufficient-points",
-			"not enough points: %d needed, %d available", -delta, have)
+		return 0, insufficient(-delta, int64(have))
 	}
 	if err != nil {
 		return 0, fmt.Errorf("move %d on %s: %w", delta, account, err)
 	}
 	return bal, nil
+}
+
+func insufficient(needed, have int64) error {
+	return kernel.New(kernel.ErrInsufficientPoints, "insufficient-points",
+		"not enough points: %d needed, %d available", needed, have)
+}
+
+// isForeignKeyViolation reports a foreign key failure on either database.
+func isForeignKeyViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23503"
+	}
+	var liteErr *sqlite.Error
+	return errors.As(err, &liteErr) && liteErr.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+}
+
+// missingAccount explains a posting refused for naming an account that
+// does not exist: spending from a missing account (a user who never got a
+// wallet) is not having the points, like spending from an empty one.
+func (s *Ledger) missingAccount(ctx context.Context, conn bun.IDB, t domain.Transfer, err error) error {
+	var fromMissing bool
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		// The transaction is aborted: the constraint's name says which side is missing.
+		fromMissing = pgErr.ConstraintName == "ledger_postings_from_account_fkey"
+	} else {
+		// SQLite undoes the failed statement only; the transaction goes on.
+		exists, qerr := conn.NewSelect().Model((*accountRow)(nil)).Where("id = ?", t.From).Exists(ctx)
+		if qerr != nil {
+			return fmt.Errorf("insert posting: %w (and checking %s: %w)", err, t.From, qerr)
+		}
+		fromMissing = !exists
+	}
+	if fromMissing && t.From != domain.Mint {
+		return insufficient(int64(t.Amount), 0)
+	}
+	return fmt.Errorf("insert posting %s from %s to %s: no such account: %w", t.Kind, t.From, t.To, err)
+}
+
+// Lock locks the existing accounts among ids until the transaction ends,
+// in sorted id order (every multi-account path locks in that order, so
+// concurrent transactions never deadlock), and returns their balances.
+// Missing accounts are absent from the result. On SQLite the transaction
+// already holds the database's write lock.
+func (s *Ledger) Lock(ctx context.Context, ids ...string) (map[string]kernel.Points, error) {
+	out := make(map[string]kernel.Points, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	sorted := slices.Compact(slices.Sorted(slices.Values(ids)))
+	var rows []accountRow
+	q := s.db.Conn(ctx).NewSelect().Model(&rows).Column("id", "balance").
+		Where("id IN (?)", bun.In(sorted)).OrderExpr("id")
+	if s.db.Dialect == Postgres {
+		q = q.For("UPDATE")
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, fmt.Errorf("lock accounts: %w", err)
+	}
+	for _, r := range rows {
+		out[r.ID] = kernel.Points(r.Balance)
+	}
+	return out, nil
 }
 
 // Balance of an account (0 when it does not exist).

@@ -33,6 +33,7 @@ import (
 	"github.com/heepr/heepr/adapters/telemetry"
 	"github.com/heepr/heepr/api/client"
 	"github.com/heepr/heepr/modules/kernel"
+	"github.com/heepr/heepr/modules/ledger/domain"
 )
 
 // spans receives every span of every app in this test binary. Each span is
@@ -131,11 +132,15 @@ type env struct {
 	id     string // tags this app's spans
 
 	closeOnce sync.Once
+	closed    bool // the test closed the app itself
 }
 
 type envOption func(*config, *options)
 
 func withMaxBody(n int64) envOption { return func(c *config, _ *options) { c.MaxBodyBytes = n } }
+
+// withConfig changes the configuration the app is built with.
+func withConfig(edit func(c *config)) envOption { return func(c *config, _ *options) { edit(c) } }
 
 func withRateLimits(l map[string]httpapi.Limit) envOption {
 	return func(_ *config, o *options) { o.rateLimits = l }
@@ -165,19 +170,16 @@ func newEnv(t *testing.T, tg storetest.Target, opts ...envOption) *env {
 	if dataDir == "" {
 		dataDir = t.TempDir() // Postgres: still a place for captured mail
 	}
-	cfg := config{
-		Addr:            "127.0.0.1:0",
-		DatabaseURL:     tg.Config.DatabaseURL,
-		DataDir:         dataDir,
-		BaseURL:         "http://127.0.0.1",
-		MailFrom:        "heepr <no-reply@heepr.dev>",
-		SupportEmail:    "support@heepr.dev",
-		SessionIdle:     7 * 24 * time.Hour,
-		SessionAbsolute: 30 * 24 * time.Hour,
-		MaxBodyBytes:    64 << 10,
-		Workers:         4,
-		RateLimits:      true,
-	}
+	// The configuration a fresh environment gives (every default, e.g.
+	// HEEPR_STARTER_POINTS=1000), then what a test machine needs.
+	cfg, err := loadConfig(func(string) string { return "" })
+	require.NoError(t, err)
+	cfg.Addr = "127.0.0.1:0"
+	cfg.DatabaseURL = tg.Config.DatabaseURL
+	cfg.DataDir = dataDir
+	cfg.BaseURL = "http://127.0.0.1"
+	cfg.MaxBodyBytes = 64 << 10
+	cfg.Workers = 4
 	e := &env{target: tg, clock: newFakeClock(), logs: &syncBuffer{}, id: randomID()}
 	e.opts = options{schema: tg.Config.Schema, clock: e.clock, pollInterval: 50 * time.Millisecond, rateLimits: generousLimits()}
 	for _, o := range opts {
@@ -196,6 +198,11 @@ func newEnv(t *testing.T, tg storetest.Target, opts ...envOption) *env {
 	e.url = e.srv.URL
 	t.Cleanup(func() {
 		e.srv.Close()
+		// A safety net behind the explicit requireLedgerOK of each test that
+		// moves points: no test leaves broken books behind.
+		if !t.Failed() && !e.closed {
+			require.NoError(t, a.ledger.CheckInvariants(context.Background()), "the ledger after the test")
+		}
 		e.close(t)
 		require.NotContains(t, e.logs.String(), testPassword, "a password reached the log")
 		if t.Failed() {
@@ -208,6 +215,7 @@ func newEnv(t *testing.T, tg storetest.Target, opts ...envOption) *env {
 // close stops the workers and closes the database (once).
 func (e *env) close(t *testing.T) {
 	e.closeOnce.Do(func() {
+		e.closed = true
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		require.NoError(t, e.app.close(ctx))
@@ -402,7 +410,8 @@ type snapshot map[string]int
 func (e *env) snapshot(t *testing.T) snapshot {
 	t.Helper()
 	s := snapshot{}
-	for _, table := range []string{"users", "sessions", "personal_tokens"} {
+	for _, table := range []string{"users", "sessions", "personal_tokens",
+		"ledger_accounts", "ledger_postings", "ledger_entries", "idempotency_keys"} {
 		s[table] = e.count(t, table)
 	}
 	// Jobs a request enqueues (River's periodic jobs come and go on their own).
@@ -454,4 +463,104 @@ func attrValue(s tracetest.SpanStub, key attribute.Key) string {
 		}
 	}
 	return ""
+}
+
+// --- ledger --------------------------------------------------------------
+
+// requireLedgerOK runs the ledger's invariant checker (every posting
+// balances, balances sum to zero, each balance equals its entries, no
+// negative account but mint, escrow equals the open holds, at most one
+// payout per order). Every test that moved points ends with it.
+func (e *env) requireLedgerOK(t *testing.T) {
+	t.Helper()
+	require.NoError(t, e.app.ledger.CheckInvariants(context.Background()))
+}
+
+// supportAccount creates a support account (through the identity facade,
+// as `heepr admin create-support` does, without building a second app) and
+// signs it in.
+func (e *env) supportAccount(t *testing.T, email string) account {
+	t.Helper()
+	_, err := e.app.identity.CreateSupport(context.Background(), email, "Staff Member", testPassword)
+	require.NoError(t, err)
+	session := e.signIn(t, email, testPassword)
+	status, me, body := e.me(t, e.withCookie(t, session))
+	require.Equal(t, http.StatusOK, status, "%s", body)
+	return account{ID: me.Id, Email: email, Password: testPassword, Session: session, User: *me}
+}
+
+// wallet calls getWallet and requires 200.
+func (e *env) wallet(t *testing.T, c *client.ClientWithResponses) client.Wallet {
+	t.Helper()
+	resp, err := c.GetWalletWithResponse(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode(), "getWallet: %s", resp.Body)
+	require.NotNil(t, resp.JSON200)
+	return *resp.JSON200
+}
+
+// postings calls listPostings and requires 200.
+func (e *env) postings(t *testing.T, c *client.ClientWithResponses, params *client.ListPostingsParams) client.PostingList {
+	t.Helper()
+	if params == nil {
+		params = &client.ListPostingsParams{}
+	}
+	resp, err := c.ListPostingsWithResponse(context.Background(), params)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode(), "listPostings: %s", resp.Body)
+	require.NotNil(t, resp.JSON200)
+	return *resp.JSON200
+}
+
+// allPostings lists every posting matching the filters in one page of 100.
+func (e *env) allPostings(t *testing.T, c *client.ClientWithResponses, kind *client.PostingKind, order *string) []client.Posting {
+	t.Helper()
+	page := e.postings(t, c, &client.ListPostingsParams{Limit: ptrTo(100), Kind: kind, OrderId: order})
+	require.Nil(t, page.NextCursor, "more than one page of postings")
+	return page.Items
+}
+
+// credit calls creditPoints.
+func (e *env) credit(t *testing.T, c *client.ClientWithResponses, user, key string, amount int64, memo string) *client.CreditPointsResponse {
+	t.Helper()
+	resp, err := c.CreditPointsWithResponse(context.Background(), user, &client.CreditPointsParams{IdempotencyKey: key},
+		client.CreditRequest{Amount: amount, Memo: memo})
+	require.NoError(t, err)
+	return resp
+}
+
+// ledgerState is every account's balance and the ledger's row counts, to
+// show a refused request moved nothing.
+type ledgerState struct {
+	Postings int
+	Entries  int
+	Balances map[string]int64
+}
+
+func (e *env) ledgerState(t *testing.T) ledgerState {
+	t.Helper()
+	var rows []struct {
+		ID      string `bun:"id"`
+		Balance int64  `bun:"balance"`
+	}
+	require.NoError(t, e.app.db.Bun.NewSelect().Table("ledger_accounts").Column("id", "balance").Scan(context.Background(), &rows))
+	s := ledgerState{Postings: e.count(t, "ledger_postings"), Entries: e.count(t, "ledger_entries"), Balances: map[string]int64{}}
+	for _, r := range rows {
+		s.Balances[r.ID] = r.Balance
+	}
+	return s
+}
+
+func (e *env) requireLedgerUnchanged(t *testing.T, before ledgerState) {
+	t.Helper()
+	require.Equal(t, before, e.ledgerState(t), "a refused request moved points")
+}
+
+// postingsOf counts the postings of a kind into a user's wallet.
+func (e *env) postingsOf(t *testing.T, user string, kind client.PostingKind) int {
+	t.Helper()
+	n, err := e.app.db.Bun.NewSelect().Table("ledger_postings").Where("kind = ?", string(kind)).
+		Where("to_account = ?", domain.WalletID(kernel.UserID(user))).Count(context.Background())
+	require.NoError(t, err)
+	return int(n)
 }

@@ -284,7 +284,7 @@ var (
 // AuthenticateToken resolves a personal token. The checksum is checked
 // before any database access.
 func (s *Service) AuthenticateToken(ctx context.Context, token string) (kernel.Principal, error) {
-	if !domain.ValidToken(token, domain.PersonalTokenPrefix) {
+	if !kernel.ValidToken(token, kernel.PersonalTokenPrefix) {
 		return kernel.Principal{}, errBadToken
 	}
 	t, u, err := s.d.Tokens.ByHash(ctx, s.hmac(token))
@@ -324,10 +324,10 @@ func (s *Service) CreatePersonalToken(ctx context.Context, p kernel.Principal, n
 	if name == "" || len([]rune(name)) > 80 {
 		return CreatedToken{}, kernel.Invalid(kernel.FieldError{Field: "name", Detail: "must be 1 to 80 characters"})
 	}
-	secret := domain.NewToken(domain.PersonalTokenPrefix)
+	secret := kernel.NewToken(kernel.PersonalTokenPrefix)
 	t := domain.PersonalToken{
 		ID: kernel.NewID(), UserID: p.UserID, Name: name, Hash: s.hmac(secret),
-		Prefix: domain.TokenDisplayPrefix(secret, domain.PersonalTokenPrefix), CreatedAt: s.d.Clock.Now(),
+		Prefix: kernel.TokenDisplayPrefix(secret, kernel.PersonalTokenPrefix), CreatedAt: s.d.Clock.Now(),
 	}
 	if err := s.d.Tokens.Insert(ctx, t); err != nil {
 		return CreatedToken{}, fmt.Errorf("insert token: %w", err)

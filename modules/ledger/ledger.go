@@ -96,7 +96,7 @@ func (s *Service) Payout(ctx context.Context, order string, owner kernel.UserID)
 		if err != nil {
 			return err
 		}
-		out, err = s.payOwner(ctx, order, owner, held)
+		out, err = s.settle(ctx, order, "", owner, 0, held)
 		return err
 	})
 	return out, err
@@ -115,36 +115,22 @@ func (s *Service) Refund(ctx context.Context, order string, customer, owner kern
 		if err != nil {
 			return err
 		}
-		if err := s.store.OpenAccount(ctx, domain.WalletID(customer), domain.KindWallet, customer, ""); err != nil {
-			return err
-		}
-		if _, err := s.store.Transfer(ctx, domain.Transfer{
-			Kind: domain.Refund, OrderID: order, EffectKey: domain.OrderEffectKey(domain.Refund, order),
-			From: domain.EscrowID(order), To: domain.WalletID(customer), Amount: toCustomer,
-			Memo: "Refund for order " + order,
-		}, s.clock.Now()); err != nil {
-			return settled(err)
-		}
-		out.Refunded = toCustomer
-		if toOwner > 0 {
-			paid, err := s.payOwner(ctx, order, owner, toOwner)
-			if err != nil {
-				return err
-			}
-			out.Paid, out.Fee = paid.Paid, paid.Fee
-		}
-		return nil
+		out, err = s.settle(ctx, order, customer, owner, toCustomer, toOwner)
+		return err
 	})
 	return out, err
 }
 
-// escrow returns what the order holds, or why nothing can be settled.
+// escrow locks the order's escrow and returns what it holds, or why
+// nothing can be settled. The lock comes first: a concurrent settlement
+// of the same order waits here, before it writes anything, and then finds
+// the escrow empty.
 func (s *Service) escrow(ctx context.Context, order string, kind domain.PostingKind) (kernel.Points, error) {
-	held, err := s.store.Balance(ctx, domain.EscrowID(order))
+	bal, err := s.store.Lock(ctx, domain.EscrowID(order))
 	if err != nil {
 		return 0, err
 	}
-	if held > 0 {
+	if held := bal[domain.EscrowID(order)]; held > 0 {
 		return held, nil
 	}
 	done, err := s.store.Applied(ctx, domain.OrderEffectKey(kind, order))
@@ -168,30 +154,60 @@ func settled(err error) error {
 	return err
 }
 
-func (s *Service) payOwner(ctx context.Context, order string, owner kernel.UserID, amount kernel.Points) (Settlement, error) {
-	fee := domain.FeeOf(amount, s.cfg.PlatformFeeBPS)
-	paid := amount - fee
-	now := s.clock.Now()
-	if err := s.store.OpenAccount(ctx, domain.WalletID(owner), domain.KindWallet, owner, ""); err != nil {
-		return Settlement{}, err
-	}
-	if paid > 0 {
-		if _, err := s.store.Transfer(ctx, domain.Transfer{
-			Kind: domain.Payout, OrderID: order, EffectKey: domain.OrderEffectKey(domain.Payout, order),
-			From: domain.EscrowID(order), To: domain.WalletID(owner), Amount: paid, Memo: "Payout for order " + order,
-		}, now); err != nil {
-			return Settlement{}, settled(err)
+// settle empties a locked escrow: toCustomer back to the customer (a
+// refund), toOwner to the owner less the platform fee. It locks every
+// account it credits, in id order, before moving anything: the refund,
+// payout and fee postings each lock two accounts, and taking the rest one
+// posting at a time could deadlock against another settlement.
+func (s *Service) settle(ctx context.Context, order string, customer, owner kernel.UserID, toCustomer, toOwner kernel.Points) (Settlement, error) {
+	fee := domain.FeeOf(toOwner, s.cfg.PlatformFeeBPS)
+	out := Settlement{Refunded: toCustomer, Paid: toOwner - fee, Fee: fee}
+	var lock []string
+	if toCustomer > 0 {
+		if err := s.store.OpenAccount(ctx, domain.WalletID(customer), domain.KindWallet, customer, ""); err != nil {
+			return Settlement{}, err
 		}
+		lock = append(lock, domain.WalletID(customer))
+	}
+	if toOwner > 0 {
+		if err := s.store.OpenAccount(ctx, domain.WalletID(owner), domain.KindWallet, owner, ""); err != nil {
+			return Settlement{}, err
+		}
+		lock = append(lock, domain.WalletID(owner))
 	}
 	if fee > 0 {
-		if _, err := s.store.Transfer(ctx, domain.Transfer{
+		lock = append(lock, domain.Platform)
+	}
+	if _, err := s.store.Lock(ctx, lock...); err != nil {
+		return Settlement{}, err
+	}
+	now := s.clock.Now()
+	var transfers []domain.Transfer
+	if out.Refunded > 0 {
+		transfers = append(transfers, domain.Transfer{
+			Kind: domain.Refund, OrderID: order, EffectKey: domain.OrderEffectKey(domain.Refund, order),
+			From: domain.EscrowID(order), To: domain.WalletID(customer), Amount: out.Refunded,
+			Memo: "Refund for order " + order,
+		})
+	}
+	if out.Paid > 0 {
+		transfers = append(transfers, domain.Transfer{
+			Kind: domain.Payout, OrderID: order, EffectKey: domain.OrderEffectKey(domain.Payout, order),
+			From: domain.EscrowID(order), To: domain.WalletID(owner), Amount: out.Paid, Memo: "Payout for order " + order,
+		})
+	}
+	if out.Fee > 0 {
+		transfers = append(transfers, domain.Transfer{
 			Kind: domain.Fee, OrderID: order, EffectKey: domain.OrderEffectKey(domain.Fee, order),
-			From: domain.EscrowID(order), To: domain.Platform, Amount: fee, Memo: "Platform fee for order " + order,
-		}, now); err != nil {
+			From: domain.EscrowID(order), To: domain.Platform, Amount: out.Fee, Memo: "Platform fee for order " + order,
+		})
+	}
+	for _, t := range transfers {
+		if _, err := s.store.Transfer(ctx, t, now); err != nil {
 			return Settlement{}, settled(err)
 		}
 	}
-	return Settlement{Paid: paid, Fee: fee}, nil
+	return out, nil
 }
 
 // RefundSource is where a refund after payout comes from.
@@ -225,10 +241,13 @@ func (s *Service) RefundAfterPayout(ctx context.Context, order string, customer,
 		t := domain.Transfer{OrderID: order, To: domain.WalletID(customer), Amount: amount}
 		switch src {
 		case FromOwner:
-			has, err := s.store.Balance(ctx, domain.WalletID(owner))
+			// Lock both wallets (in id order) so the owner's balance cannot
+			// change between reading it and taking from it.
+			bal, err := s.store.Lock(ctx, domain.WalletID(customer), domain.WalletID(owner))
 			if err != nil {
 				return err
 			}
+			has := bal[domain.WalletID(owner)]
 			if has <= 0 {
 				return kernel.New(kernel.ErrInsufficientPoints, "insufficient-points", "the owner has no points to claw back")
 			}
@@ -266,7 +285,10 @@ func (s *Service) ReviewReward(ctx context.Context, order string, reviewer kerne
 		}, s.clock.Now())
 		return err
 	})
-	return s.cfg.ReviewRewardPoints, err
+	if err != nil {
+		return 0, err
+	}
+	return s.cfg.ReviewRewardPoints, nil
 }
 
 // Credit issues points to a user on support's decision (goodwill outside

@@ -17,6 +17,12 @@ type Store interface {
 	// Transfer reports ErrAlreadyApplied when the effect key was used, and
 	// kernel.ErrInsufficientPoints when From lacks the amount (nothing changed).
 	Transfer(ctx context.Context, t domain.Transfer, at time.Time) (PostingView, error)
+	// Lock locks the existing accounts among ids until the transaction
+	// ends, in sorted id order, and returns their balances (missing
+	// accounts are absent). A transaction that moves points between more
+	// than two accounts locks them all first, so that every path takes
+	// its locks in id order and concurrent transactions never deadlock.
+	Lock(ctx context.Context, ids ...string) (map[string]kernel.Points, error)
 	// Balance of an account (0 when it does not exist).
 	Balance(ctx context.Context, account string) (kernel.Points, error)
 	// Held sums the escrow accounts funded by the user.

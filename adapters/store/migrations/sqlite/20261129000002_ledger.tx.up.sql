@@ -28,6 +28,10 @@ CREATE TABLE ledger_postings (
 --bun:split
 CREATE UNIQUE INDEX ledger_postings_order_kind_key ON ledger_postings (order_id, kind) WHERE order_id IS NOT NULL;
 --bun:split
+CREATE INDEX ledger_postings_from_idx ON ledger_postings (from_account);
+--bun:split
+CREATE INDEX ledger_postings_to_idx ON ledger_postings (to_account);
+--bun:split
 CREATE TABLE ledger_entries (
     id            TEXT PRIMARY KEY,
     posting_id    TEXT NOT NULL REFERENCES ledger_postings (id),

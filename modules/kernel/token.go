@@ -1,4 +1,4 @@
-package domain
+package kernel
 
 import (
 	"crypto/rand"
@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// Token kinds, by prefix. The prefix tells a secret scanner and heepr what
+// Secret token kinds, by prefix. The prefix tells a secret scanner and heepr what
 // the token is before any lookup.
 const (
 	PersonalTokenPrefix = "hpr_pat_"

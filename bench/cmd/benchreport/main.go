@@ -1,0 +1,297 @@
+// Command benchreport runs the ledger benchmarks (bench/ledger) in
+// interleaved rounds, takes the median of each benchmark over the rounds,
+// and writes the table of heepr against its raw-SQL baseline into
+// docs/PERFORMANCE.md, between the markers it owns. `make bench` runs it
+// from the repository root:
+//
+//	go run ./bench/cmd/benchreport [-rounds 3] [-benchtime 1s] [-out docs/PERFORMANCE.md]
+//
+// Each round is one `go test -bench` run of every scenario, in which each
+// baseline/heepr pair runs back to back; every other round runs heepr
+// first (HEEPR_BENCH_FLIP=1), so neither side always gets the warmer turn.
+// It needs Go and the local Postgres (127.0.0.1:5432, or DATABASE_URL).
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const (
+	begin = "<!-- BEGIN bench:ledger (written by `make bench`; edits between these markers are overwritten) -->"
+	end   = "<!-- END bench:ledger -->"
+)
+
+func main() {
+	rounds := flag.Int("rounds", 3, "interleaved rounds; the table shows the median of each benchmark")
+	benchtime := flag.String("benchtime", "1s", "go test -benchtime for each benchmark")
+	pkg := flag.String("pkg", "./bench/ledger", "the benchmark package")
+	bench := flag.String("bench", "BenchmarkLedger", "go test -bench pattern")
+	out := flag.String("out", "docs/PERFORMANCE.md", "the document to update")
+	goCmd := flag.String("go", envOr("GO", "go"), "the go command")
+	flag.Parse()
+	if err := run(*rounds, *benchtime, *pkg, *bench, *out, *goCmd); err != nil {
+		fmt.Fprintln(os.Stderr, "benchreport:", err)
+		os.Exit(1)
+	}
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+// result is one benchmark line: its metrics by unit (ns/op, cpu-ns/op,
+// B/op, allocs/op).
+type result map[string]float64
+
+func run(rounds int, benchtime, pkg, bench, out, goCmd string) error {
+	if rounds < 1 {
+		return errors.New("-rounds must be at least 1")
+	}
+	started := time.Now()
+	load := strings.Fields(readFile("/proc/loadavg"))
+	load = load[:min(3, len(load))]
+	args := []string{"test", "-run", "^$", "-bench", bench, "-benchmem", "-count", "1", "-benchtime", benchtime, pkg}
+	byName := map[string][]result{} // benchmark -> one result per round
+	var order []string
+	procs, pgVersion := "", ""
+	for r := range rounds {
+		flip := r%2 == 1
+		env := os.Environ()
+		prefix := ""
+		if flip {
+			env = append(env, "HEEPR_BENCH_FLIP=1")
+			prefix = "HEEPR_BENCH_FLIP=1 "
+		}
+		fmt.Fprintf(os.Stderr, "== round %d/%d: %s%s %s\n", r+1, rounds, prefix, goCmd, shellJoin(args))
+		cmd := exec.Command(goCmd, args...)
+		cmd.Env = env
+		var buf bytes.Buffer
+		cmd.Stdout = io.MultiWriter(os.Stdout, &buf)
+		cmd.Stderr = os.Stderr
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("round %d: %s %s: %w", r+1, goCmd, shellJoin(args), err)
+		}
+		n := 0
+		sc := bufio.NewScanner(&buf)
+		for sc.Scan() {
+			line := sc.Text()
+			if v, ok := strings.CutPrefix(line, "postgres-version: "); ok {
+				pgVersion = v
+			}
+			m := benchLine.FindStringSubmatch(line)
+			if m == nil {
+				continue
+			}
+			name := m[1]
+			if m[2] != "" {
+				procs = m[2]
+			}
+			res := result{}
+			f := strings.Fields(m[4])
+			for i := 0; i+1 < len(f); i += 2 {
+				v, err := strconv.ParseFloat(f[i], 64)
+				if err != nil {
+					return fmt.Errorf("round %d: bad metric in %q", r+1, line)
+				}
+				res[f[i+1]] = v
+			}
+			if res["ns/op"] == 0 {
+				continue
+			}
+			if _, seen := byName[name]; !seen {
+				order = append(order, name)
+			}
+			byName[name] = append(byName[name], res)
+			n++
+		}
+		if n == 0 {
+			return fmt.Errorf("round %d printed no benchmark results", r+1)
+		}
+	}
+	took := time.Since(started).Round(time.Second)
+
+	table, err := render(order, byName, rounds)
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	fmt.Fprintln(&b, begin)
+	fmt.Fprintln(&b)
+	b.WriteString(table)
+	fmt.Fprintln(&b)
+	fmt.Fprintf(&b, "- **Date:** %s\n", started.UTC().Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(&b, "- **Command:** `go run ./bench/cmd/benchreport -rounds %d -benchtime %s` (what `make bench` runs), which ran %d rounds of `%s %s` (every second round with `HEEPR_BENCH_FLIP=1`, heepr before the baseline) and took %s in all.\n",
+		rounds, benchtime, rounds, goCmd, shellJoin(args), took)
+	fmt.Fprintf(&b, "- **Machine:** %s; %s; %s RAM; load average %s at the start.\n", cpus(), cpuModel(), memTotal(), strings.Join(load, " "))
+	fmt.Fprintf(&b, "- **Software:** %s, GOMAXPROCS %s; PostgreSQL %s on the same machine; SQLite (modernc.org/sqlite) in a temporary directory.\n",
+		runtime.Version(), orDash(procs), orDash(pgVersion))
+	fmt.Fprintln(&b)
+	fmt.Fprintln(&b, end)
+
+	if err := update(out, b.String()); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "\n%s\nwrote %s (took %s)\n", table, out, took)
+	return nil
+}
+
+// benchLine matches `BenchmarkX/a/b-2   123   4567 ns/op   890 cpu-ns/op   89 B/op   10 allocs/op`:
+// the name, GOMAXPROCS, the iterations and the value-unit pairs.
+var benchLine = regexp.MustCompile(`^(Benchmark\S+?)(?:-(\d+))?\s+(\d+)\s+(\S+ ns/op.*)$`)
+
+// render makes the markdown table: one row per scenario (the benchmark
+// name without its last element), baseline against heepr.
+func render(order []string, byName map[string][]result, rounds int) (string, error) {
+	var b strings.Builder
+	fmt.Fprintln(&b, "| Scenario | Baseline ns/op | Baseline ops/s | heepr ns/op | heepr ops/s | Ratio (baseline time / heepr time) | Ratio per round | Client CPU µs/op, baseline → heepr | Allocs/op, baseline → heepr |")
+	fmt.Fprintln(&b, "|---|---:|---:|---:|---:|---:|---|---:|---:|")
+	done := map[string]bool{}
+	rows := 0
+	for _, name := range order {
+		i := strings.LastIndex(name, "/")
+		if i < 0 {
+			continue
+		}
+		scenario := name[:i]
+		if done[scenario] {
+			continue
+		}
+		done[scenario] = true
+		base, heepr := byName[scenario+"/baseline"], byName[scenario+"/heepr"]
+		if len(base) == 0 || len(heepr) == 0 {
+			continue
+		}
+		if len(base) != rounds || len(heepr) != rounds {
+			return "", fmt.Errorf("%s: %d baseline and %d heepr results for %d rounds", scenario, len(base), len(heepr), rounds)
+		}
+		bns, hns := median(base, "ns/op"), median(heepr, "ns/op")
+		var per []string
+		for r := range rounds {
+			per = append(per, fmt.Sprintf("%.2f", base[r]["ns/op"]/heepr[r]["ns/op"]))
+		}
+		label := strings.ReplaceAll(strings.TrimPrefix(scenario, "BenchmarkLedger/"), "/", " ")
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | **%.2f** | %s | %.0f → %.0f | %.0f → %.0f |\n", label,
+			group(bns), group(1e9/bns), group(hns), group(1e9/hns), bns/hns, strings.Join(per, ", "),
+			median(base, "cpu-ns/op")/1e3, median(heepr, "cpu-ns/op")/1e3,
+			median(base, "allocs/op"), median(heepr, "allocs/op"))
+		rows++
+	}
+	if rows == 0 {
+		return "", errors.New("no baseline/heepr pairs in the output")
+	}
+	return b.String(), nil
+}
+
+// median of one metric over the rounds.
+func median(rs []result, unit string) float64 {
+	v := make([]float64, len(rs))
+	for i, r := range rs {
+		v[i] = r[unit]
+	}
+	slices.Sort(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
+}
+
+// group formats a number with thousands separators and no decimals.
+func group(f float64) string {
+	s := strconv.FormatInt(int64(f+0.5), 10)
+	var out []byte
+	for i := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			out = append(out, ',')
+		}
+		out = append(out, s[i])
+	}
+	return string(out)
+}
+
+// update replaces the marked block in path, appending it (or creating the
+// file) when there is none.
+func update(path, block string) error {
+	old, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		old = []byte("# Performance\n\n")
+	} else if err != nil {
+		return err
+	}
+	s := string(old)
+	i, j := strings.Index(s, begin), strings.Index(s, end)
+	switch {
+	case i >= 0 && j > i:
+		s = s[:i] + strings.TrimSuffix(block, "\n") + s[j+len(end):]
+	case i < 0 && j < 0:
+		s = strings.TrimRight(s, "\n") + "\n\n" + block
+	default:
+		return fmt.Errorf("%s: the bench:ledger markers are broken; restore both or remove both", path)
+	}
+	return os.WriteFile(path, []byte(s), 0o644)
+}
+
+func readFile(p string) string {
+	b, _ := os.ReadFile(p)
+	return string(b)
+}
+
+func cpus() string {
+	return fmt.Sprintf("%d CPUs (nproc)", runtime.NumCPU())
+}
+
+func cpuModel() string {
+	for line := range strings.Lines(readFile("/proc/cpuinfo")) {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown CPU"
+}
+
+func memTotal() string {
+	for line := range strings.Lines(readFile("/proc/meminfo")) {
+		if v, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+			f := strings.Fields(v)
+			if len(f) > 0 {
+				kb, _ := strconv.ParseFloat(f[0], 64)
+				return fmt.Sprintf("%.1f GiB", kb/(1<<20))
+			}
+		}
+	}
+	return "unknown"
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// shellJoin quotes the arguments that need it, for a command to paste.
+func shellJoin(args []string) string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		if a == "" || strings.ContainsAny(a, " ^$*?'\"\\|&;<>()[]{}") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		out[i] = a
+	}
+	return strings.Join(out, " ")
+}

@@ -1,0 +1,129 @@
+package ledger_test
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/uptrace/bun"
+
+	"github.com/heepr/heepr/adapters/store/storetest"
+	"github.com/heepr/heepr/modules/kernel"
+)
+
+// TestBaselineMatchesHeepr keeps the baseline honest: on both databases, the
+// statements heepr sends for a hold and a payout (seen through a bun query
+// hook) equal the baseline's, in order, once literals and placeholders are
+// blanked. When the store's SQL changes, change the baseline with it.
+func TestBaselineMatchesHeepr(t *testing.T) {
+	for _, tg := range storetest.Targets(t) {
+		t.Run(string(tg.Dialect), func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			e := openEnv(t, tg.Config)
+			e.fund(t, ctx)
+			rec := &recorder{}
+			e.db.Bun.AddQueryHook(rec)
+
+			customer, owner := e.customers[0], e.owners[0]
+			heepr := func(fn func(order string) error) []string {
+				rec.start()
+				require.NoError(t, fn(kernel.NewID()))
+				return rec.stop()
+			}
+			baseline := func(fn func(tx rawTx, order string) error) []string {
+				var got []string
+				require.NoError(t, e.raw.inTx(ctx, func(tx rawTx) error {
+					return fn(recTx{tx, &got}, kernel.NewID())
+				}))
+				return got
+			}
+
+			heeprHold := heepr(func(o string) error { return e.svc.Hold(ctx, o, customer, amount) })
+			rawHold := baseline(func(tx rawTx, o string) error { return holdTx(ctx, tx, o, customer, amount) })
+			require.Equal(t, heeprHold, rawHold, "hold")
+			require.Len(t, rawHold, 5, "open escrow, posting, two moves, entries")
+
+			held := e.prepareHolds(t, 2)
+			heeprPayout := heepr(func(string) error { _, err := e.svc.Payout(ctx, held[0], owner); return err })
+			rawPayout := baseline(func(tx rawTx, _ string) error { return payoutTx(ctx, tx, held[1], owner) })
+			require.Equal(t, heeprPayout, rawPayout, "payout")
+			require.Len(t, rawPayout, 7, "lock escrow, open wallet, lock wallet, posting, two moves, entries")
+
+			require.NoError(t, e.svc.CheckInvariants(ctx))
+		})
+	}
+}
+
+// recorder is a bun query hook that keeps the statements while on.
+type recorder struct {
+	mu  sync.Mutex
+	on  bool
+	got []string
+}
+
+func (r *recorder) start() { r.mu.Lock(); r.on, r.got = true, nil; r.mu.Unlock() }
+
+func (r *recorder) stop() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.on = false
+	return r.got
+}
+
+func (r *recorder) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context { return ctx }
+
+func (r *recorder) AfterQuery(_ context.Context, ev *bun.QueryEvent) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.on {
+		return
+	}
+	switch strings.ToUpper(strings.TrimSpace(ev.Query)) {
+	case "BEGIN", "COMMIT", "ROLLBACK": // the baseline's come from the driver
+		return
+	}
+	r.got = append(r.got, shape(ev.Query))
+}
+
+// recTx records the baseline's statements.
+type recTx struct {
+	rawTx
+	got *[]string
+}
+
+func (r recTx) exec(ctx context.Context, q string, args ...any) (int64, error) {
+	*r.got = append(*r.got, shape(q))
+	return r.rawTx.exec(ctx, q, args...)
+}
+
+func (r recTx) queryInt(ctx context.Context, q string, args ...any) (int64, bool, error) {
+	*r.got = append(*r.got, shape(q))
+	return r.rawTx.queryInt(ctx, q, args...)
+}
+
+func (r recTx) lock(ctx context.Context, q string, id string) (int64, bool, error) {
+	*r.got = append(*r.got, shape(q))
+	return r.rawTx.lock(ctx, q, id)
+}
+
+func (r recTx) ts(t time.Time) any { return r.rawTx.ts(t) }
+
+var (
+	reString      = regexp.MustCompile(`'(?:[^']|'')*'`)
+	rePlaceholder = regexp.MustCompile(`[$?]\d+`)
+	reNumber      = regexp.MustCompile(`-?\b\d+\b`)
+	reSpace       = regexp.MustCompile(`\s+`)
+)
+
+// shape blanks a statement's values: literals and placeholders become ?.
+func shape(q string) string {
+	q = reString.ReplaceAllString(q, "?")
+	q = rePlaceholder.ReplaceAllString(q, "?")
+	q = reNumber.ReplaceAllString(q, "?")
+	return strings.TrimSpace(reSpace.ReplaceAllString(q, " "))
+}
