@@ -1,0 +1,138 @@
+// Package blob is the private file storage adapter: a local folder today
+// (an S3-compatible adapter later, behind the same contract). Nothing here
+// is ever listed or served directly; the HTTP adapter decides who may read.
+package blob
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/heepr/heepr/modules/kernel"
+)
+
+// Local keeps objects as files under a private folder (0700 dirs, 0600 files).
+type Local struct{ root string }
+
+var _ kernel.Blobs = (*Local)(nil)
+
+// NewLocal opens (and creates) the folder.
+func NewLocal(root string) (*Local, error) {
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return nil, fmt.Errorf("create blob folder: %w", err)
+	}
+	return &Local{root: root}, nil
+}
+
+// ErrBadKey refuses keys that could escape the folder.
+var ErrBadKey = errors.New("blob: invalid key")
+
+func (l *Local) path(key string) (string, error) {
+	if key == "" || strings.HasPrefix(key, "/") || strings.Contains(key, "\\") || strings.ContainsRune(key, 0) {
+		return "", ErrBadKey
+	}
+	for _, part := range strings.Split(key, "/") {
+		if part == "" || part == "." || part == ".." || strings.HasPrefix(part, ".") {
+			return "", ErrBadKey
+		}
+	}
+	return filepath.Join(l.root, filepath.FromSlash(key)), nil
+}
+
+// Put streams r into key, at most max bytes (0: no limit), hashing as it
+// goes. The object appears whole or not at all: it is written to a temp
+// file in the same folder, synced, then renamed into place. A body over
+// max leaves nothing behind and reports ErrTooLarge.
+func (l *Local) Put(ctx context.Context, key string, r io.Reader, max int64) (kernel.Blob, error) {
+	p, err := l.path(key)
+	if err != nil {
+		return kernel.Blob{}, err
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return kernel.Blob{}, fmt.Errorf("create blob dir: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(p), ".upload-*")
+	if err != nil {
+		return kernel.Blob{}, fmt.Errorf("create temp file: %w", err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			_ = tmp.Close()
+			_ = os.Remove(tmp.Name())
+		}
+	}()
+	h := sha256.New()
+	src := io.Reader(&ctxReader{ctx: ctx, r: r})
+	if max > 0 {
+		src = io.LimitReader(src, max+1)
+	}
+	n, err := io.Copy(io.MultiWriter(tmp, h), src)
+	if err != nil {
+		return kernel.Blob{}, fmt.Errorf("write blob: %w", err)
+	}
+	if max > 0 && n > max {
+		return kernel.Blob{}, ErrTooLarge
+	}
+	if err := tmp.Sync(); err != nil {
+		return kernel.Blob{}, fmt.Errorf("sync blob: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return kernel.Blob{}, fmt.Errorf("close blob: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), p); err != nil {
+		return kernel.Blob{}, fmt.Errorf("place blob: %w", err)
+	}
+	ok = true
+	return kernel.Blob{Key: key, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
+}
+
+// ErrTooLarge reports a body over the limit given to Put.
+var ErrTooLarge = kernel.New(kernel.ErrInvalid, "file-too-large", "the file is larger than allowed")
+
+// Open returns the object for reading (seekable, so range requests work). A missing key reports kernel.ErrNotFound.
+func (l *Local) Open(_ context.Context, key string) (io.ReadSeekCloser, error) {
+	p, err := l.path(key)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, kernel.NotFound("file")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open blob: %w", err)
+	}
+	return f, nil
+}
+
+// Delete removes an object; a missing one is not an error.
+func (l *Local) Delete(_ context.Context, key string) error {
+	p, err := l.path(key)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}

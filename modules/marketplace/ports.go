@@ -1,0 +1,45 @@
+package marketplace
+
+import (
+	"context"
+	"time"
+
+	"github.com/heepr/heepr/modules/kernel"
+	"github.com/heepr/heepr/modules/marketplace/domain"
+)
+
+// Agents stores agents and their settings versions. Lookups report
+// kernel.ErrNotFound; Insert reports a taken handle as kernel.ErrConflict
+// with code "handle-taken".
+type Agents interface {
+	Insert(ctx context.Context, a domain.Agent) error
+	Get(ctx context.Context, id string) (domain.Agent, error)
+	GetByHandle(ctx context.Context, handle string) (domain.Agent, error)
+	ByKeyHash(ctx context.Context, hash string) (domain.Agent, error)
+	// SaveSettings writes a new settings version and makes it live.
+	SaveSettings(ctx context.Context, a domain.Agent) error
+	SetStatus(ctx context.Context, id string, s domain.Status, at time.Time) error
+	SetKey(ctx context.Context, id, hash, prefix string, at time.Time) error
+	SetAvatar(ctx context.Context, id, key, contentType string, at time.Time) error
+	SetPackageVersion(ctx context.Context, id string, version int) error
+	TouchPoll(ctx context.Context, id string, at time.Time) error
+	Versions(ctx context.Context, id string) ([]Version, error)
+	Version(ctx context.Context, id string, version int) (domain.Settings, error)
+	ByOwner(ctx context.Context, owner kernel.UserID) ([]domain.Agent, error)
+	// Browse returns listed agents matching q, in q.Sort order after q.After,
+	// each with its sort key.
+	Browse(ctx context.Context, q domain.Query) ([]Listed, error)
+}
+
+// Listed is an agent found by browsing, with the key it sorted by.
+type Listed struct {
+	Agent   domain.Agent
+	SortKey float64
+}
+
+// Version is one settings version of an agent.
+type Version struct {
+	Version   int
+	Settings  domain.Settings
+	CreatedAt time.Time
+}
