@@ -1,0 +1,402 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/uptrace/bun"
+
+	"github.com/heepr/heepr/modules/kernel"
+	"github.com/heepr/heepr/modules/marketplace"
+	"github.com/heepr/heepr/modules/marketplace/domain"
+)
+
+type agentRow struct {
+	bun.BaseModel `bun:"table:agents,alias:a"`
+
+	ID              string     `bun:"id,pk"`
+	OwnerID         string     `bun:"owner_id"`
+	Handle          string     `bun:"handle"`
+	Status          string     `bun:"status"`
+	SettingsVersion int        `bun:"settings_version"`
+	Settings        string     `bun:"settings"`
+	Name            string     `bun:"name"`
+	Specialty       string     `bun:"specialty"`
+	Description     string     `bun:"description"`
+	SkillsText      string     `bun:"skills_text"`
+	PriceMin        int64      `bun:"price_min"`
+	PriceMax        int64      `bun:"price_max"`
+	FastestDelivery int        `bun:"fastest_delivery"`
+	PollingInterval int        `bun:"polling_interval"`
+	KeyHash         string     `bun:"key_hash"`
+	KeyPrefix       string     `bun:"key_prefix"`
+	LastPollAt      *time.Time `bun:"last_poll_at"`
+	OnlineUntil     *time.Time `bun:"online_until"`
+	AvatarKey       *string    `bun:"avatar_key"`
+	AvatarType      *string    `bun:"avatar_type"`
+	PackageVersion  int        `bun:"package_version"`
+	RatingSum       int64      `bun:"rating_sum"`
+	ReviewCount     int64      `bun:"review_count"`
+	Rating          float64    `bun:"rating"`
+	CompletedOrders int64      `bun:"completed_orders"`
+	OnTimeOrders    int64      `bun:"on_time_orders"`
+	MissedDeadlines int64      `bun:"missed_deadlines"`
+	PublishedUS     *int64     `bun:"published_us"`
+	CreatedAt       time.Time  `bun:"created_at"`
+	PublishedAt     *time.Time `bun:"published_at"`
+	UpdatedAt       time.Time  `bun:"updated_at"`
+}
+
+// agentColumns are the columns read back (never the generated search vector).
+var agentColumns = []string{"id", "owner_id", "handle", "status", "settings_version", "settings", "name", "specialty",
+	"description", "skills_text", "price_min", "price_max", "fastest_delivery", "polling_interval", "key_hash",
+	"key_prefix", "last_poll_at", "online_until", "avatar_key", "avatar_type", "package_version", "rating_sum",
+	"review_count", "rating", "completed_orders", "on_time_orders", "missed_deadlines", "published_us",
+	"created_at", "published_at", "updated_at"}
+
+func toAgentRow(a domain.Agent) (*agentRow, error) {
+	st, err := json.Marshal(a.Settings)
+	if err != nil {
+		return nil, err
+	}
+	lo, hi := a.Settings.PriceRange()
+	r := &agentRow{
+		ID: a.ID, OwnerID: string(a.OwnerID), Handle: a.Handle, Status: string(a.Status), SettingsVersion: a.SettingsVersion,
+		Settings: string(st), Name: a.Settings.Name, Specialty: a.Settings.Specialty, Description: a.Settings.Description,
+		SkillsText: strings.Join(a.Settings.Skills, " "), PriceMin: lo, PriceMax: hi,
+		FastestDelivery: a.Settings.FastestDelivery(), PollingInterval: a.Settings.PollingIntervalSeconds,
+		KeyHash: a.KeyHash, KeyPrefix: a.KeyPrefix, LastPollAt: a.LastPollAt, PackageVersion: a.PackageVersion,
+		RatingSum: a.Figures.RatingSum, ReviewCount: a.Figures.ReviewCount, Rating: a.Figures.Rating(),
+		CompletedOrders: a.Figures.CompletedOrders, OnTimeOrders: a.Figures.OnTimeOrders,
+		MissedDeadlines: a.Figures.MissedDeadlines, CreatedAt: a.CreatedAt, PublishedAt: a.PublishedAt, UpdatedAt: a.UpdatedAt,
+		AvatarKey: nullable(a.AvatarKey), AvatarType: nullable(a.AvatarType),
+	}
+	if a.PublishedAt != nil {
+		us := a.PublishedAt.UnixMicro()
+		r.PublishedUS = &us
+	}
+	return r, nil
+}
+
+func (r *agentRow) toDomain() (domain.Agent, error) {
+	var st domain.Settings
+	if err := json.Unmarshal([]byte(r.Settings), &st); err != nil {
+		return domain.Agent{}, fmt.Errorf("decode settings of agent %s: %w", r.ID, err)
+	}
+	a := domain.Agent{
+		ID: r.ID, OwnerID: kernel.UserID(r.OwnerID), Handle: r.Handle, Status: domain.Status(r.Status),
+		SettingsVersion: r.SettingsVersion, Settings: st, KeyHash: r.KeyHash, KeyPrefix: r.KeyPrefix,
+		LastPollAt: utcPtr(r.LastPollAt), PackageVersion: r.PackageVersion,
+		Figures: domain.Figures{RatingSum: r.RatingSum, ReviewCount: r.ReviewCount, CompletedOrders: r.CompletedOrders,
+			OnTimeOrders: r.OnTimeOrders, MissedDeadlines: r.MissedDeadlines},
+		CreatedAt: r.CreatedAt.UTC(), PublishedAt: utcPtr(r.PublishedAt), UpdatedAt: r.UpdatedAt.UTC(),
+	}
+	if r.AvatarKey != nil {
+		a.AvatarKey = *r.AvatarKey
+	}
+	if r.AvatarType != nil {
+		a.AvatarType = *r.AvatarType
+	}
+	return a, nil
+}
+
+// Marketplace implements the marketplace module's Agents repository.
+type Marketplace struct{ db *DB }
+
+// NewMarketplace returns the marketplace store.
+func NewMarketplace(db *DB) *Marketplace { return &Marketplace{db: db} }
+
+var _ marketplace.Agents = (*Marketplace)(nil)
+
+// Insert adds an agent with its first settings version and categories.
+func (s *Marketplace) Insert(ctx context.Context, a domain.Agent) error {
+	row, err := toAgentRow(a)
+	if err != nil {
+		return err
+	}
+	return s.db.InTx(ctx, func(ctx context.Context) error {
+		conn := s.db.Conn(ctx)
+		if _, err := conn.NewInsert().Model(row).Exec(ctx); err != nil {
+			if IsUniqueViolation(err) {
+				return kernel.Conflict("handle-taken", "the handle %q is taken; choose another", a.Handle)
+			}
+			return fmt.Errorf("insert agent: %w", err)
+		}
+		return s.writeVersion(ctx, conn, a, row.Settings)
+	})
+}
+
+func (s *Marketplace) writeVersion(ctx context.Context, conn bun.IDB, a domain.Agent, settings string) error {
+	if _, err := conn.NewRaw("INSERT INTO agent_settings_versions (agent_id, version, settings, created_at) VALUES (?, ?, ?, ?)",
+		a.ID, a.SettingsVersion, settings, a.UpdatedAt).Exec(ctx); err != nil {
+		return fmt.Errorf("insert settings version: %w", err)
+	}
+	if _, err := conn.NewRaw("DELETE FROM agent_categories WHERE agent_id = ?", a.ID).Exec(ctx); err != nil {
+		return fmt.Errorf("clear categories: %w", err)
+	}
+	for _, c := range a.Settings.Categories {
+		if _, err := conn.NewRaw("INSERT INTO agent_categories (agent_id, category) VALUES (?, ?)", a.ID, c).Exec(ctx); err != nil {
+			return fmt.Errorf("insert category: %w", err)
+		}
+	}
+	return nil
+}
+
+func (s *Marketplace) one(ctx context.Context, where string, arg any) (domain.Agent, error) {
+	row := new(agentRow)
+	err := s.db.Conn(ctx).NewSelect().Model(row).Column(agentColumns...).Where(where, arg).Limit(1).Scan(ctx)
+	if IsNoRows(err) {
+		return domain.Agent{}, kernel.NotFound("agent")
+	}
+	if err != nil {
+		return domain.Agent{}, fmt.Errorf("select agent: %w", err)
+	}
+	return row.toDomain()
+}
+
+// Get finds an agent by id.
+func (s *Marketplace) Get(ctx context.Context, id string) (domain.Agent, error) {
+	return s.one(ctx, "id = ?", id)
+}
+
+// GetByHandle finds an agent by handle.
+func (s *Marketplace) GetByHandle(ctx context.Context, handle string) (domain.Agent, error) {
+	return s.one(ctx, "handle = ?", handle)
+}
+
+// ByKeyHash finds the agent a key belongs to.
+func (s *Marketplace) ByKeyHash(ctx context.Context, hash string) (domain.Agent, error) {
+	return s.one(ctx, "key_hash = ?", hash)
+}
+
+// SaveSettings writes a new settings version and makes it live.
+func (s *Marketplace) SaveSettings(ctx context.Context, a domain.Agent) error {
+	row, err := toAgentRow(a)
+	if err != nil {
+		return err
+	}
+	return s.db.InTx(ctx, func(ctx context.Context) error {
+		conn := s.db.Conn(ctx)
+		q := conn.NewUpdate().Model(row).Column("settings_version", "settings", "name", "specialty", "description",
+			"skills_text", "price_min", "price_max", "fastest_delivery", "polling_interval", "updated_at").WherePK()
+		if _, err := q.Exec(ctx); err != nil {
+			return fmt.Errorf("update agent settings: %w", err)
+		}
+		if a.LastPollAt != nil { // the online window follows the cadence
+			until := a.LastPollAt.Add(2 * time.Duration(a.Settings.PollingIntervalSeconds) * time.Second)
+			if _, err := conn.NewUpdate().Model((*agentRow)(nil)).Set("online_until = ?", until).Where("id = ?", a.ID).Exec(ctx); err != nil {
+				return err
+			}
+		}
+		return s.writeVersion(ctx, conn, a, row.Settings)
+	})
+}
+
+// SetStatus moves an agent; publishing the first time stamps published_at.
+func (s *Marketplace) SetStatus(ctx context.Context, id string, st domain.Status, at time.Time) error {
+	q := s.db.Conn(ctx).NewUpdate().Model((*agentRow)(nil)).Set("status = ?", string(st)).Set("updated_at = ?", at).Where("id = ?", id)
+	if st == domain.Active {
+		q = q.Set("published_at = COALESCE(published_at, ?)", at).Set("published_us = COALESCE(published_us, ?)", at.UnixMicro())
+	}
+	_, err := q.Exec(ctx)
+	return err
+}
+
+// SetKey replaces the agent's key hash.
+func (s *Marketplace) SetKey(ctx context.Context, id, hash, prefix string, at time.Time) error {
+	_, err := s.db.Conn(ctx).NewUpdate().Model((*agentRow)(nil)).Set("key_hash = ?", hash).Set("key_prefix = ?", prefix).
+		Set("updated_at = ?", at).Where("id = ?", id).Exec(ctx)
+	return err
+}
+
+// SetAvatar records the avatar's blob.
+func (s *Marketplace) SetAvatar(ctx context.Context, id, key, contentType string, at time.Time) error {
+	_, err := s.db.Conn(ctx).NewUpdate().Model((*agentRow)(nil)).Set("avatar_key = ?", key).Set("avatar_type = ?", contentType).
+		Set("updated_at = ?", at).Where("id = ?", id).Exec(ctx)
+	return err
+}
+
+// SetPackageVersion records the latest rendered skill package (never goes back).
+func (s *Marketplace) SetPackageVersion(ctx context.Context, id string, version int) error {
+	_, err := s.db.Conn(ctx).NewUpdate().Model((*agentRow)(nil)).Set("package_version = ?", version).
+		Where("id = ?", id).Where("package_version < ?", version).Exec(ctx)
+	return err
+}
+
+// TouchPoll records a poll and the online window it opens.
+func (s *Marketplace) TouchPoll(ctx context.Context, id string, at time.Time) error {
+	_, err := s.db.Conn(ctx).NewRaw(
+		"UPDATE agents SET last_poll_at = ?, online_until = ? WHERE id = ?", at, at, id).Exec(ctx)
+	if err != nil {
+		return err
+	}
+	// online_until = last poll + 2 × cadence, computed in Go to stay portable.
+	a, err := s.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	until := at.Add(2 * time.Duration(a.Settings.PollingIntervalSeconds) * time.Second)
+	_, err = s.db.Conn(ctx).NewUpdate().Model((*agentRow)(nil)).Set("online_until = ?", until).Where("id = ?", id).Exec(ctx)
+	return err
+}
+
+// Versions lists an agent's settings versions, newest first.
+func (s *Marketplace) Versions(ctx context.Context, id string) ([]marketplace.Version, error) {
+	var rows []struct {
+		Version   int       `bun:"version"`
+		Settings  string    `bun:"settings"`
+		CreatedAt time.Time `bun:"created_at"`
+	}
+	if err := s.db.Conn(ctx).NewRaw("SELECT version, settings, created_at FROM agent_settings_versions WHERE agent_id = ? ORDER BY version DESC", id).
+		Scan(ctx, &rows); err != nil {
+		return nil, fmt.Errorf("list settings versions: %w", err)
+	}
+	out := make([]marketplace.Version, len(rows))
+	for i, r := range rows {
+		if err := json.Unmarshal([]byte(r.Settings), &out[i].Settings); err != nil {
+			return nil, err
+		}
+		out[i].Version, out[i].CreatedAt = r.Version, r.CreatedAt.UTC()
+	}
+	return out, nil
+}
+
+// Version returns one settings version of an agent.
+func (s *Marketplace) Version(ctx context.Context, id string, version int) (domain.Settings, error) {
+	var raw []string
+	if err := s.db.Conn(ctx).NewRaw("SELECT settings FROM agent_settings_versions WHERE agent_id = ? AND version = ?", id, version).
+		Scan(ctx, &raw); err != nil {
+		return domain.Settings{}, err
+	}
+	if len(raw) == 0 {
+		return domain.Settings{}, kernel.NotFound("settings version")
+	}
+	var st domain.Settings
+	return st, json.Unmarshal([]byte(raw[0]), &st)
+}
+
+// ByOwner lists an owner's agents, newest first.
+func (s *Marketplace) ByOwner(ctx context.Context, owner kernel.UserID) ([]domain.Agent, error) {
+	var rows []agentRow
+	if err := s.db.Conn(ctx).NewSelect().Model(&rows).Column(agentColumns...).Where("owner_id = ?", string(owner)).
+		OrderExpr("created_at DESC, id DESC").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("list owner's agents: %w", err)
+	}
+	return toAgents(rows)
+}
+
+func toAgents(rows []agentRow) ([]domain.Agent, error) {
+	out := make([]domain.Agent, len(rows))
+	for i := range rows {
+		a, err := rows[i].toDomain()
+		if err != nil {
+			return nil, err
+		}
+		out[i] = a
+	}
+	return out, nil
+}
+
+// sortSpec says how a sort orders: its key expression and direction.
+func (s *Marketplace) sortSpec(q domain.Query) (key string, desc bool) {
+	switch q.Sort {
+	case domain.SortRelevance:
+		if s.db.Dialect == Postgres {
+			return "ts_rank(a.search, websearch_to_tsquery('english', ?))::float8", true
+		}
+		return "-bm25(agents_fts, 10.0, 4.0, 4.0, 1.0)", true
+	case domain.SortRating:
+		return "a.rating", true
+	case domain.SortPriceLow:
+		return "CAST(a.price_min AS DOUBLE PRECISION)", false
+	case domain.SortPriceHigh:
+		return "CAST(a.price_max AS DOUBLE PRECISION)", true
+	case domain.SortOrders:
+		return "CAST(a.completed_orders AS DOUBLE PRECISION)", true
+	}
+	return "CAST(COALESCE(a.published_us, 0) AS DOUBLE PRECISION)", true // newest
+}
+
+// ftsQuery turns free text into an FTS5 query of quoted terms (all must match).
+func ftsQuery(text string) string {
+	words := strings.FieldsFunc(text, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	for i, w := range words {
+		words[i] = `"` + w + `"`
+	}
+	return strings.Join(words, " ")
+}
+
+// Browse returns listed agents for a query, one more than the limit when
+// another page follows. Keyset paging on (sort key, id) never repeats or
+// skips an agent.
+func (s *Marketplace) Browse(ctx context.Context, q domain.Query) ([]marketplace.Listed, error) {
+	key, desc := s.sortSpec(q)
+	inner := s.db.Conn(ctx).NewSelect().TableExpr("agents AS a")
+	for _, c := range agentColumns {
+		inner = inner.ColumnExpr("a." + c)
+	}
+	if q.Text != "" {
+		if s.db.Dialect == Postgres {
+			inner = inner.Where("a.search @@ websearch_to_tsquery('english', ?)", q.Text)
+		} else {
+			fts := ftsQuery(q.Text)
+			if fts == "" {
+				return nil, nil
+			}
+			inner = inner.Join("JOIN agents_fts ON agents_fts.rowid = a.rowid").Where("agents_fts MATCH ?", fts)
+		}
+	}
+	if q.Sort == domain.SortRelevance && s.db.Dialect == Postgres {
+		inner = inner.ColumnExpr(key+" AS sort_key", q.Text)
+	} else {
+		inner = inner.ColumnExpr(key + " AS sort_key")
+	}
+	inner = inner.Where("a.status = ?", string(domain.Active))
+	if q.Category != "" {
+		inner = inner.Where("EXISTS (SELECT 1 FROM agent_categories c WHERE c.agent_id = a.id AND c.category = ?)", q.Category)
+	}
+	if q.MinPrice > 0 {
+		inner = inner.Where("a.price_max >= ?", q.MinPrice)
+	}
+	if q.MaxPrice > 0 {
+		inner = inner.Where("a.price_min <= ?", q.MaxPrice)
+	}
+	if q.MinRating > 0 {
+		inner = inner.Where("a.rating >= ?", q.MinRating)
+	}
+	if q.OnlineOnly {
+		inner = inner.Where("a.online_until >= ?", q.Now)
+	}
+	if q.MaxDeliveryDays > 0 {
+		inner = inner.Where("a.fastest_delivery <= ?", q.MaxDeliveryDays)
+	}
+	outer := s.db.Conn(ctx).NewSelect().TableExpr("(?) AS s", inner).ColumnExpr("s.*")
+	dir, cmp := "ASC", ">"
+	if desc {
+		dir, cmp = "DESC", "<"
+	}
+	if q.After != nil {
+		outer = outer.Where("(s.sort_key "+cmp+" ? OR (s.sort_key = ? AND s.id > ?))", q.After.Key, q.After.Key, q.After.ID)
+	}
+	outer = outer.OrderExpr("s.sort_key " + dir + ", s.id ASC").Limit(int64(q.Limit + 1))
+	var rows []struct {
+		agentRow `bun:",extend"`
+		SortKey  float64 `bun:"sort_key"`
+	}
+	if err := outer.Scan(ctx, &rows); err != nil {
+		return nil, fmt.Errorf("browse agents: %w", err)
+	}
+	out := make([]marketplace.Listed, len(rows))
+	for i := range rows {
+		a, err := rows[i].agentRow.toDomain()
+		if err != nil {
+			return nil, err
+		}
+		out[i] = marketplace.Listed{Agent: a, SortKey: rows[i].SortKey}
+	}
+	return out, nil
+}
