@@ -25,6 +25,99 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for AgentStatus.
+const (
+	Active    AgentStatus = "active"
+	Draft     AgentStatus = "draft"
+	Paused    AgentStatus = "paused"
+	Suspended AgentStatus = "suspended"
+)
+
+// Valid indicates whether the value is a known member of the AgentStatus enum.
+func (e AgentStatus) Valid() bool {
+	switch e {
+	case Active:
+		return true
+	case Draft:
+		return true
+	case Paused:
+		return true
+	case Suspended:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for Category.
+const (
+	Audio   Category = "audio"
+	Code    Category = "code"
+	Data    Category = "data"
+	Design  Category = "design"
+	Other   Category = "other"
+	Video   Category = "video"
+	Writing Category = "writing"
+)
+
+// Valid indicates whether the value is a known member of the Category enum.
+func (e Category) Valid() bool {
+	switch e {
+	case Audio:
+		return true
+	case Code:
+		return true
+	case Data:
+		return true
+	case Design:
+		return true
+	case Other:
+		return true
+	case Video:
+		return true
+	case Writing:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateAgentRequestAcceptMode.
+const (
+	CreateAgentRequestAcceptModeAuto   CreateAgentRequestAcceptMode = "auto"
+	CreateAgentRequestAcceptModeManual CreateAgentRequestAcceptMode = "manual"
+)
+
+// Valid indicates whether the value is a known member of the CreateAgentRequestAcceptMode enum.
+func (e CreateAgentRequestAcceptMode) Valid() bool {
+	switch e {
+	case CreateAgentRequestAcceptModeAuto:
+		return true
+	case CreateAgentRequestAcceptModeManual:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OwnerAgentAcceptMode.
+const (
+	OwnerAgentAcceptModeAuto   OwnerAgentAcceptMode = "auto"
+	OwnerAgentAcceptModeManual OwnerAgentAcceptMode = "manual"
+)
+
+// Valid indicates whether the value is a known member of the OwnerAgentAcceptMode enum.
+func (e OwnerAgentAcceptMode) Valid() bool {
+	switch e {
+	case OwnerAgentAcceptModeAuto:
+		return true
+	case OwnerAgentAcceptModeManual:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PostingKind.
 const (
 	ClawbackRefund PostingKind = "clawback_refund"
@@ -103,10 +196,143 @@ func (e SignUpRequestRole) Valid() bool {
 	}
 }
 
+// Defines values for UpdateAgentRequestAcceptMode.
+const (
+	UpdateAgentRequestAcceptModeAuto   UpdateAgentRequestAcceptMode = "auto"
+	UpdateAgentRequestAcceptModeManual UpdateAgentRequestAcceptMode = "manual"
+)
+
+// Valid indicates whether the value is a known member of the UpdateAgentRequestAcceptMode enum.
+func (e UpdateAgentRequestAcceptMode) Valid() bool {
+	switch e {
+	case UpdateAgentRequestAcceptModeAuto:
+		return true
+	case UpdateAgentRequestAcceptModeManual:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListAgentsParamsSort.
+const (
+	MostOrders ListAgentsParamsSort = "most_orders"
+	Newest     ListAgentsParamsSort = "newest"
+	PriceHigh  ListAgentsParamsSort = "price_high"
+	PriceLow   ListAgentsParamsSort = "price_low"
+	Rating     ListAgentsParamsSort = "rating"
+	Relevance  ListAgentsParamsSort = "relevance"
+)
+
+// Valid indicates whether the value is a known member of the ListAgentsParamsSort enum.
+func (e ListAgentsParamsSort) Valid() bool {
+	switch e {
+	case MostOrders:
+		return true
+	case Newest:
+		return true
+	case PriceHigh:
+		return true
+	case PriceLow:
+		return true
+	case Rating:
+		return true
+	case Relevance:
+		return true
+	default:
+		return false
+	}
+}
+
+// AgentKey defines model for AgentKey.
+type AgentKey struct {
+	// ApiKey Shown once.
+	ApiKey    string `json:"api_key"`
+	KeyPrefix string `json:"key_prefix"`
+}
+
+// AgentList defines model for AgentList.
+type AgentList struct {
+	Items      []PublicAgent `json:"items"`
+	NextCursor *string       `json:"next_cursor,omitempty"`
+}
+
+// AgentSelf defines model for AgentSelf.
+type AgentSelf struct {
+	Handle                 string      `json:"handle"`
+	Id                     string      `json:"id"`
+	Name                   string      `json:"name"`
+	PackageVersion         int         `json:"package_version"`
+	PollingIntervalSeconds int         `json:"polling_interval_seconds"`
+	SettingsVersion        int         `json:"settings_version"`
+	Status                 AgentStatus `json:"status"`
+}
+
+// AgentStatus defines model for AgentStatus.
+type AgentStatus string
+
+// AgentVersion defines model for AgentVersion.
+type AgentVersion struct {
+	CreatedAt time.Time          `json:"created_at"`
+	Settings  UpdateAgentRequest `json:"settings"`
+	Version   int                `json:"version"`
+}
+
+// AgentVersionList defines model for AgentVersionList.
+type AgentVersionList struct {
+	Items []AgentVersion `json:"items"`
+}
+
+// AutoBands With accept_mode auto, orders inside every band start at once; others wait for the owner.
+type AutoBands struct {
+	Categories      []Category `json:"categories"`
+	MaxActiveOrders int        `json:"max_active_orders"`
+	MaxPrice        int64      `json:"max_price"`
+	MaxRevisions    int        `json:"max_revisions"`
+	MinPrice        int64      `json:"min_price"`
+}
+
+// Category defines model for Category.
+type Category string
+
+// CreateAgentRequest defines model for CreateAgentRequest.
+type CreateAgentRequest struct {
+	AcceptMode CreateAgentRequestAcceptMode `json:"accept_mode"`
+
+	// AutoBands With accept_mode auto, orders inside every band start at once; others wait for the owner.
+	AutoBands  *AutoBands `json:"auto_bands,omitempty"`
+	Categories []Category `json:"categories"`
+
+	// Description Markdown.
+	Description string `json:"description"`
+
+	// Handle Unique; lowercase letters, digits and single hyphens.
+	Handle                 string    `json:"handle"`
+	Name                   string    `json:"name"`
+	Plugins                *[]string `json:"plugins,omitempty"`
+	PollingIntervalSeconds int       `json:"polling_interval_seconds"`
+	Skills                 *[]string `json:"skills,omitempty"`
+
+	// Specialty One line.
+	Specialty string `json:"specialty"`
+	Tiers     []Tier `json:"tiers"`
+}
+
+// CreateAgentRequestAcceptMode defines model for CreateAgentRequest.AcceptMode.
+type CreateAgentRequestAcceptMode string
+
 // CreatePersonalTokenRequest defines model for CreatePersonalTokenRequest.
 type CreatePersonalTokenRequest struct {
 	// Name What the token is for, to recognise it later.
 	Name string `json:"name"`
+}
+
+// CreatedAgent defines model for CreatedAgent.
+type CreatedAgent struct {
+	Agent OwnerAgent `json:"agent"`
+
+	// ApiKey Shown once. The agent sends it as `Authorization: Bearer <key>`.
+	ApiKey string `json:"api_key"`
 }
 
 // CreatedPersonalToken defines model for CreatedPersonalToken.
@@ -138,6 +364,58 @@ type FieldError struct {
 	// Field Where the problem is (a JSON field path, or a parameter name).
 	Field string `json:"field"`
 }
+
+// MyAgentList defines model for MyAgentList.
+type MyAgentList struct {
+	Items []OwnerAgent `json:"items"`
+}
+
+// OwnerAgent defines model for OwnerAgent.
+type OwnerAgent struct {
+	AcceptMode OwnerAgentAcceptMode `json:"accept_mode"`
+
+	// AutoBands With accept_mode auto, orders inside every band start at once; others wait for the owner.
+	AutoBands       *AutoBands `json:"auto_bands,omitempty"`
+	Categories      []Category `json:"categories"`
+	CompletedOrders int64      `json:"completed_orders"`
+	CreatedAt       time.Time  `json:"created_at"`
+	Description     string     `json:"description"`
+	Handle          string     `json:"handle"`
+	Id              string     `json:"id"`
+
+	// KeyPrefix The API key's first characters.
+	KeyPrefix       string     `json:"key_prefix"`
+	LastPollAt      *time.Time `json:"last_poll_at,omitempty"`
+	MissedDeadlines *int64     `json:"missed_deadlines,omitempty"`
+	Name            string     `json:"name"`
+
+	// OnTimeRate Share of completed orders delivered in time (0-1).
+	OnTimeRate float32 `json:"on_time_rate"`
+
+	// Online Polled within twice its polling interval.
+	Online bool `json:"online"`
+
+	// PackageVersion Latest rendered skill package (0 while the first renders).
+	PackageVersion         int        `json:"package_version"`
+	Plugins                []string   `json:"plugins"`
+	PollingIntervalSeconds int        `json:"polling_interval_seconds"`
+	PriceMax               int64      `json:"price_max"`
+	PriceMin               int64      `json:"price_min"`
+	PublishedAt            *time.Time `json:"published_at,omitempty"`
+
+	// Rating Average stars (0 without reviews).
+	Rating          float32     `json:"rating"`
+	ReviewCount     int64       `json:"review_count"`
+	SettingsVersion int         `json:"settings_version"`
+	Skills          []string    `json:"skills"`
+	Specialty       string      `json:"specialty"`
+	Status          AgentStatus `json:"status"`
+	Tiers           []Tier      `json:"tiers"`
+	UpdatedAt       time.Time   `json:"updated_at"`
+}
+
+// OwnerAgentAcceptMode defines model for OwnerAgent.AcceptMode.
+type OwnerAgentAcceptMode string
 
 // PersonalToken defines model for PersonalToken.
 type PersonalToken struct {
@@ -204,6 +482,33 @@ type Problem struct {
 	Type string `json:"type"`
 }
 
+// PublicAgent defines model for PublicAgent.
+type PublicAgent struct {
+	Categories      []Category `json:"categories"`
+	CompletedOrders int64      `json:"completed_orders"`
+	CreatedAt       time.Time  `json:"created_at"`
+	Description     string     `json:"description"`
+	Handle          string     `json:"handle"`
+	Id              string     `json:"id"`
+	Name            string     `json:"name"`
+
+	// OnTimeRate Share of completed orders delivered in time (0-1).
+	OnTimeRate float32 `json:"on_time_rate"`
+
+	// Online Polled within twice its polling interval.
+	Online      bool       `json:"online"`
+	PriceMax    int64      `json:"price_max"`
+	PriceMin    int64      `json:"price_min"`
+	PublishedAt *time.Time `json:"published_at,omitempty"`
+
+	// Rating Average stars (0 without reviews).
+	Rating      float32  `json:"rating"`
+	ReviewCount int64    `json:"review_count"`
+	Skills      []string `json:"skills"`
+	Specialty   string   `json:"specialty"`
+	Tiers       []Tier   `json:"tiers"`
+}
+
 // Role defines model for Role.
 type Role string
 
@@ -230,6 +535,40 @@ type SignUpRequest struct {
 // SignUpRequestRole An owner can also hire agents as a customer.
 type SignUpRequestRole string
 
+// Tier defines model for Tier.
+type Tier struct {
+	DeliveryDays int `json:"delivery_days"`
+
+	// Description What is included.
+	Description *string `json:"description,omitempty"`
+	Name        string  `json:"name"`
+
+	// Price Points.
+	Price int64 `json:"price"`
+
+	// Revisions Free revisions included.
+	Revisions int `json:"revisions"`
+}
+
+// UpdateAgentRequest defines model for UpdateAgentRequest.
+type UpdateAgentRequest struct {
+	AcceptMode *UpdateAgentRequestAcceptMode `json:"accept_mode,omitempty"`
+
+	// AutoBands With accept_mode auto, orders inside every band start at once; others wait for the owner.
+	AutoBands              *AutoBands  `json:"auto_bands,omitempty"`
+	Categories             *[]Category `json:"categories,omitempty"`
+	Description            *string     `json:"description,omitempty"`
+	Name                   *string     `json:"name,omitempty"`
+	Plugins                *[]string   `json:"plugins,omitempty"`
+	PollingIntervalSeconds *int        `json:"polling_interval_seconds,omitempty"`
+	Skills                 *[]string   `json:"skills,omitempty"`
+	Specialty              *string     `json:"specialty,omitempty"`
+	Tiers                  *[]Tier     `json:"tiers,omitempty"`
+}
+
+// UpdateAgentRequestAcceptMode defines model for UpdateAgentRequest.AcceptMode.
+type UpdateAgentRequestAcceptMode string
+
 // User defines model for User.
 type User struct {
 	CreatedAt   time.Time           `json:"created_at"`
@@ -247,6 +586,9 @@ type Wallet struct {
 	// Held Points in escrow for my open orders (not part of balance).
 	Held int64 `json:"held"`
 }
+
+// AgentId defines model for AgentId.
+type AgentId = string
 
 // Cursor defines model for Cursor.
 type Cursor = string
@@ -266,6 +608,31 @@ type OrderFilter = string
 // payout, from the owner or issued by the platform. review_reward: for reviewing a completed
 // order. support_credit: points granted by support.
 type PostingKindFilter = PostingKind
+
+// ListAgentsParams defines parameters for ListAgents.
+type ListAgentsParams struct {
+	Q         *string   `form:"q,omitempty" json:"q,omitempty"`
+	Category  *Category `form:"category,omitempty" json:"category,omitempty"`
+	MinPrice  *int64    `form:"min_price,omitempty" json:"min_price,omitempty"`
+	MaxPrice  *int64    `form:"max_price,omitempty" json:"max_price,omitempty"`
+	MinRating *float32  `form:"min_rating,omitempty" json:"min_rating,omitempty"`
+
+	// Online Only agents that polled within twice their polling interval.
+	Online *bool `form:"online,omitempty" json:"online,omitempty"`
+
+	// MaxDeliveryDays Only agents with a tier delivering within this many days.
+	MaxDeliveryDays *int                  `form:"max_delivery_days,omitempty" json:"max_delivery_days,omitempty"`
+	Sort            *ListAgentsParamsSort `form:"sort,omitempty" json:"sort,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size (default 20).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListAgentsParamsSort defines parameters for ListAgents.
+type ListAgentsParamsSort string
 
 // ListPersonalTokensParams defines parameters for ListPersonalTokens.
 type ListPersonalTokensParams struct {
@@ -307,6 +674,12 @@ type ExportPostingsParams struct {
 	OrderId *OrderFilter `form:"order_id,omitempty" json:"order_id,omitempty"`
 }
 
+// CreateAgentJSONRequestBody defines body for CreateAgent for application/json ContentType.
+type CreateAgentJSONRequestBody = CreateAgentRequest
+
+// UpdateAgentJSONRequestBody defines body for UpdateAgent for application/json ContentType.
+type UpdateAgentJSONRequestBody = UpdateAgentRequest
+
 // SignInJSONRequestBody defines body for SignIn for application/json ContentType.
 type SignInJSONRequestBody = SignInRequest
 
@@ -321,6 +694,33 @@ type CreditPointsJSONRequestBody = CreditRequest
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// GetAgentSelf Who am I (the calling agent)
+	// (GET /v1/agent)
+	GetAgentSelf(w http.ResponseWriter, r *http.Request)
+	// ListAgents Browse and search agents on the market
+	// (GET /v1/agents)
+	ListAgents(w http.ResponseWriter, r *http.Request, params ListAgentsParams)
+	// CreateAgent Create an agent (the wizard)
+	// (POST /v1/agents)
+	CreateAgent(w http.ResponseWriter, r *http.Request)
+	// GetAgent An agent's public profile (by id or handle)
+	// (GET /v1/agents/{agentId})
+	GetAgent(w http.ResponseWriter, r *http.Request, agentId AgentId)
+	// UpdateAgent Change an agent's settings (a new settings version)
+	// (PATCH /v1/agents/{agentId})
+	UpdateAgent(w http.ResponseWriter, r *http.Request, agentId AgentId)
+	// RotateAgentKey Issue a new API key; the old one stops working at once
+	// (POST /v1/agents/{agentId}/key)
+	RotateAgentKey(w http.ResponseWriter, r *http.Request, agentId AgentId)
+	// PauseAgent Take the agent off the market (orders in progress continue)
+	// (POST /v1/agents/{agentId}/pause)
+	PauseAgent(w http.ResponseWriter, r *http.Request, agentId AgentId)
+	// PublishAgent Put the agent on the market
+	// (POST /v1/agents/{agentId}/publish)
+	PublishAgent(w http.ResponseWriter, r *http.Request, agentId AgentId)
+	// ListAgentVersions The agent's settings versions, newest first
+	// (GET /v1/agents/{agentId}/versions)
+	ListAgentVersions(w http.ResponseWriter, r *http.Request, agentId AgentId)
 	// SignIn Sign in with email and password
 	// (POST /v1/auth/sign-in)
 	SignIn(w http.ResponseWriter, r *http.Request)
@@ -333,6 +733,9 @@ type ServerInterface interface {
 	// GetMe The signed-in user
 	// (GET /v1/me)
 	GetMe(w http.ResponseWriter, r *http.Request)
+	// ListMyAgents My agents, every status
+	// (GET /v1/me/agents)
+	ListMyAgents(w http.ResponseWriter, r *http.Request)
 	// EnableOwnerRole Turn on the owner role ("I'm also an owner")
 	// (POST /v1/me/owner-role)
 	EnableOwnerRole(w http.ResponseWriter, r *http.Request)
@@ -367,6 +770,340 @@ type ServerInterfaceWrapper struct {
 }
 
 type MiddlewareFunc func(http.Handler) http.Handler
+
+// GetAgentSelf operation middleware
+func (siw *ServerInterfaceWrapper) GetAgentSelf(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetAgentSelf(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListAgents operation middleware
+func (siw *ServerInterfaceWrapper) ListAgents(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListAgentsParams
+
+	// ------------- Optional query parameter "q" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "q", r.URL.Query(), &params.Q, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "q"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "q", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "category" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "category", r.URL.Query(), &params.Category, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "category"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "category", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "min_price" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "min_price", r.URL.Query(), &params.MinPrice, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "min_price"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "min_price", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "max_price" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "max_price", r.URL.Query(), &params.MaxPrice, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "max_price"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "max_price", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "min_rating" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "min_rating", r.URL.Query(), &params.MinRating, runtime.BindQueryParameterOptions{Type: "number", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "min_rating"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "min_rating", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "online" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "online", r.URL.Query(), &params.Online, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "online"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "online", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "max_delivery_days" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "max_delivery_days", r.URL.Query(), &params.MaxDeliveryDays, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "max_delivery_days"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "max_delivery_days", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "sort" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "sort", r.URL.Query(), &params.Sort, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "sort"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "sort", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListAgents(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateAgent operation middleware
+func (siw *ServerInterfaceWrapper) CreateAgent(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateAgent(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetAgent operation middleware
+func (siw *ServerInterfaceWrapper) GetAgent(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "agentId" -------------
+	var agentId AgentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agentId", r.PathValue("agentId"), &agentId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "agentId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetAgent(w, r, agentId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// UpdateAgent operation middleware
+func (siw *ServerInterfaceWrapper) UpdateAgent(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "agentId" -------------
+	var agentId AgentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agentId", r.PathValue("agentId"), &agentId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "agentId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.UpdateAgent(w, r, agentId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RotateAgentKey operation middleware
+func (siw *ServerInterfaceWrapper) RotateAgentKey(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "agentId" -------------
+	var agentId AgentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agentId", r.PathValue("agentId"), &agentId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "agentId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RotateAgentKey(w, r, agentId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// PauseAgent operation middleware
+func (siw *ServerInterfaceWrapper) PauseAgent(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "agentId" -------------
+	var agentId AgentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agentId", r.PathValue("agentId"), &agentId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "agentId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.PauseAgent(w, r, agentId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// PublishAgent operation middleware
+func (siw *ServerInterfaceWrapper) PublishAgent(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "agentId" -------------
+	var agentId AgentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agentId", r.PathValue("agentId"), &agentId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "agentId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.PublishAgent(w, r, agentId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListAgentVersions operation middleware
+func (siw *ServerInterfaceWrapper) ListAgentVersions(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "agentId" -------------
+	var agentId AgentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agentId", r.PathValue("agentId"), &agentId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "agentId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListAgentVersions(w, r, agentId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
 
 // SignIn operation middleware
 func (siw *ServerInterfaceWrapper) SignIn(w http.ResponseWriter, r *http.Request) {
@@ -415,6 +1152,20 @@ func (siw *ServerInterfaceWrapper) GetMe(w http.ResponseWriter, r *http.Request)
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.GetMe(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListMyAgents operation middleware
+func (siw *ServerInterfaceWrapper) ListMyAgents(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListMyAgents(w, r)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -838,6 +1589,16 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/me/tokens", wrapper.ListPersonalTokens)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/me/tokens", wrapper.CreatePersonalToken)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/me/tokens/{tokenId}", wrapper.RevokePersonalToken)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/agents", wrapper.ListAgents)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/agents", wrapper.CreateAgent)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/agents/{agentId}", wrapper.GetAgent)
+	m.HandleFunc(http.MethodPatch+" "+options.BaseURL+"/v1/agents/{agentId}", wrapper.UpdateAgent)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/agents/{agentId}/publish", wrapper.PublishAgent)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/agents/{agentId}/pause", wrapper.PauseAgent)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/agents/{agentId}/key", wrapper.RotateAgentKey)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/agents/{agentId}/versions", wrapper.ListAgentVersions)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/me/agents", wrapper.ListMyAgents)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/agent", wrapper.GetAgentSelf)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/wallet", wrapper.GetWallet)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/wallet/postings", wrapper.ListPostings)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/wallet/postings/export", wrapper.ExportPostings)
@@ -847,6 +1608,357 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 }
 
 type ProblemApplicationProblemPlusJSONResponse Problem
+
+type GetAgentSelfRequestObject struct {
+}
+
+type GetAgentSelfResponseObject interface {
+	VisitGetAgentSelfResponse(w http.ResponseWriter) error
+}
+
+type GetAgentSelf200JSONResponse AgentSelf
+
+func (response GetAgentSelf200JSONResponse) VisitGetAgentSelfResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAgentSelfdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetAgentSelfdefaultApplicationProblemPlusJSONResponse) VisitGetAgentSelfResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAgentsRequestObject struct {
+	Params ListAgentsParams
+}
+
+type ListAgentsResponseObject interface {
+	VisitListAgentsResponse(w http.ResponseWriter) error
+}
+
+type ListAgents200JSONResponse AgentList
+
+func (response ListAgents200JSONResponse) VisitListAgentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAgentsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListAgentsdefaultApplicationProblemPlusJSONResponse) VisitListAgentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAgentRequestObject struct {
+	Body *CreateAgentJSONRequestBody
+}
+
+type CreateAgentResponseObject interface {
+	VisitCreateAgentResponse(w http.ResponseWriter) error
+}
+
+type CreateAgent201JSONResponse CreatedAgent
+
+func (response CreateAgent201JSONResponse) VisitCreateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAgentdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CreateAgentdefaultApplicationProblemPlusJSONResponse) VisitCreateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAgentRequestObject struct {
+	AgentId AgentId `json:"agentId"`
+}
+
+type GetAgentResponseObject interface {
+	VisitGetAgentResponse(w http.ResponseWriter) error
+}
+
+type GetAgent200JSONResponse PublicAgent
+
+func (response GetAgent200JSONResponse) VisitGetAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAgentdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetAgentdefaultApplicationProblemPlusJSONResponse) VisitGetAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateAgentRequestObject struct {
+	AgentId AgentId `json:"agentId"`
+	Body    *UpdateAgentJSONRequestBody
+}
+
+type UpdateAgentResponseObject interface {
+	VisitUpdateAgentResponse(w http.ResponseWriter) error
+}
+
+type UpdateAgent200JSONResponse OwnerAgent
+
+func (response UpdateAgent200JSONResponse) VisitUpdateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateAgentdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response UpdateAgentdefaultApplicationProblemPlusJSONResponse) VisitUpdateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateAgentKeyRequestObject struct {
+	AgentId AgentId `json:"agentId"`
+}
+
+type RotateAgentKeyResponseObject interface {
+	VisitRotateAgentKeyResponse(w http.ResponseWriter) error
+}
+
+type RotateAgentKey200JSONResponse AgentKey
+
+func (response RotateAgentKey200JSONResponse) VisitRotateAgentKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateAgentKeydefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RotateAgentKeydefaultApplicationProblemPlusJSONResponse) VisitRotateAgentKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PauseAgentRequestObject struct {
+	AgentId AgentId `json:"agentId"`
+}
+
+type PauseAgentResponseObject interface {
+	VisitPauseAgentResponse(w http.ResponseWriter) error
+}
+
+type PauseAgent200JSONResponse OwnerAgent
+
+func (response PauseAgent200JSONResponse) VisitPauseAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PauseAgentdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response PauseAgentdefaultApplicationProblemPlusJSONResponse) VisitPauseAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PublishAgentRequestObject struct {
+	AgentId AgentId `json:"agentId"`
+}
+
+type PublishAgentResponseObject interface {
+	VisitPublishAgentResponse(w http.ResponseWriter) error
+}
+
+type PublishAgent200JSONResponse OwnerAgent
+
+func (response PublishAgent200JSONResponse) VisitPublishAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PublishAgentdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response PublishAgentdefaultApplicationProblemPlusJSONResponse) VisitPublishAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAgentVersionsRequestObject struct {
+	AgentId AgentId `json:"agentId"`
+}
+
+type ListAgentVersionsResponseObject interface {
+	VisitListAgentVersionsResponse(w http.ResponseWriter) error
+}
+
+type ListAgentVersions200JSONResponse AgentVersionList
+
+func (response ListAgentVersions200JSONResponse) VisitListAgentVersionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAgentVersionsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListAgentVersionsdefaultApplicationProblemPlusJSONResponse) VisitListAgentVersionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
 
 type SignInRequestObject struct {
 	Body *SignInJSONRequestBody
@@ -1013,6 +2125,44 @@ type GetMedefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetMedefaultApplicationProblemPlusJSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyAgentsRequestObject struct {
+}
+
+type ListMyAgentsResponseObject interface {
+	VisitListMyAgentsResponse(w http.ResponseWriter) error
+}
+
+type ListMyAgents200JSONResponse MyAgentList
+
+func (response ListMyAgents200JSONResponse) VisitListMyAgentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyAgentsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListMyAgentsdefaultApplicationProblemPlusJSONResponse) VisitListMyAgentsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -1356,6 +2506,33 @@ func (response ExportPostingsdefaultApplicationProblemPlusJSONResponse) VisitExp
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// GetAgentSelf Who am I (the calling agent)
+	// (GET /v1/agent)
+	GetAgentSelf(ctx context.Context, request GetAgentSelfRequestObject) (GetAgentSelfResponseObject, error)
+	// ListAgents Browse and search agents on the market
+	// (GET /v1/agents)
+	ListAgents(ctx context.Context, request ListAgentsRequestObject) (ListAgentsResponseObject, error)
+	// CreateAgent Create an agent (the wizard)
+	// (POST /v1/agents)
+	CreateAgent(ctx context.Context, request CreateAgentRequestObject) (CreateAgentResponseObject, error)
+	// GetAgent An agent's public profile (by id or handle)
+	// (GET /v1/agents/{agentId})
+	GetAgent(ctx context.Context, request GetAgentRequestObject) (GetAgentResponseObject, error)
+	// UpdateAgent Change an agent's settings (a new settings version)
+	// (PATCH /v1/agents/{agentId})
+	UpdateAgent(ctx context.Context, request UpdateAgentRequestObject) (UpdateAgentResponseObject, error)
+	// RotateAgentKey Issue a new API key; the old one stops working at once
+	// (POST /v1/agents/{agentId}/key)
+	RotateAgentKey(ctx context.Context, request RotateAgentKeyRequestObject) (RotateAgentKeyResponseObject, error)
+	// PauseAgent Take the agent off the market (orders in progress continue)
+	// (POST /v1/agents/{agentId}/pause)
+	PauseAgent(ctx context.Context, request PauseAgentRequestObject) (PauseAgentResponseObject, error)
+	// PublishAgent Put the agent on the market
+	// (POST /v1/agents/{agentId}/publish)
+	PublishAgent(ctx context.Context, request PublishAgentRequestObject) (PublishAgentResponseObject, error)
+	// ListAgentVersions The agent's settings versions, newest first
+	// (GET /v1/agents/{agentId}/versions)
+	ListAgentVersions(ctx context.Context, request ListAgentVersionsRequestObject) (ListAgentVersionsResponseObject, error)
 	// SignIn Sign in with email and password
 	// (POST /v1/auth/sign-in)
 	SignIn(ctx context.Context, request SignInRequestObject) (SignInResponseObject, error)
@@ -1368,6 +2545,9 @@ type StrictServerInterface interface {
 	// GetMe The signed-in user
 	// (GET /v1/me)
 	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
+	// ListMyAgents My agents, every status
+	// (GET /v1/me/agents)
+	ListMyAgents(ctx context.Context, request ListMyAgentsRequestObject) (ListMyAgentsResponseObject, error)
 	// EnableOwnerRole Turn on the owner role ("I'm also an owner")
 	// (POST /v1/me/owner-role)
 	EnableOwnerRole(ctx context.Context, request EnableOwnerRoleRequestObject) (EnableOwnerRoleResponseObject, error)
@@ -1431,6 +2611,250 @@ type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
 	options     StrictHTTPServerOptions
+}
+
+// GetAgentSelf operation middleware
+func (sh *strictHandler) GetAgentSelf(w http.ResponseWriter, r *http.Request) {
+	var request GetAgentSelfRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAgentSelf(ctx, request.(GetAgentSelfRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAgentSelf")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetAgentSelfResponseObject); ok {
+		if err := validResponse.VisitGetAgentSelfResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListAgents operation middleware
+func (sh *strictHandler) ListAgents(w http.ResponseWriter, r *http.Request, params ListAgentsParams) {
+	var request ListAgentsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListAgents(ctx, request.(ListAgentsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListAgents")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListAgentsResponseObject); ok {
+		if err := validResponse.VisitListAgentsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateAgent operation middleware
+func (sh *strictHandler) CreateAgent(w http.ResponseWriter, r *http.Request) {
+	var request CreateAgentRequestObject
+
+	var body CreateAgentJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateAgent(ctx, request.(CreateAgentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateAgent")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateAgentResponseObject); ok {
+		if err := validResponse.VisitCreateAgentResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetAgent operation middleware
+func (sh *strictHandler) GetAgent(w http.ResponseWriter, r *http.Request, agentId AgentId) {
+	var request GetAgentRequestObject
+
+	request.AgentId = agentId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAgent(ctx, request.(GetAgentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAgent")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetAgentResponseObject); ok {
+		if err := validResponse.VisitGetAgentResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// UpdateAgent operation middleware
+func (sh *strictHandler) UpdateAgent(w http.ResponseWriter, r *http.Request, agentId AgentId) {
+	var request UpdateAgentRequestObject
+
+	request.AgentId = agentId
+
+	var body UpdateAgentJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateAgent(ctx, request.(UpdateAgentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateAgent")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(UpdateAgentResponseObject); ok {
+		if err := validResponse.VisitUpdateAgentResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RotateAgentKey operation middleware
+func (sh *strictHandler) RotateAgentKey(w http.ResponseWriter, r *http.Request, agentId AgentId) {
+	var request RotateAgentKeyRequestObject
+
+	request.AgentId = agentId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RotateAgentKey(ctx, request.(RotateAgentKeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RotateAgentKey")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RotateAgentKeyResponseObject); ok {
+		if err := validResponse.VisitRotateAgentKeyResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// PauseAgent operation middleware
+func (sh *strictHandler) PauseAgent(w http.ResponseWriter, r *http.Request, agentId AgentId) {
+	var request PauseAgentRequestObject
+
+	request.AgentId = agentId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.PauseAgent(ctx, request.(PauseAgentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PauseAgent")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(PauseAgentResponseObject); ok {
+		if err := validResponse.VisitPauseAgentResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// PublishAgent operation middleware
+func (sh *strictHandler) PublishAgent(w http.ResponseWriter, r *http.Request, agentId AgentId) {
+	var request PublishAgentRequestObject
+
+	request.AgentId = agentId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.PublishAgent(ctx, request.(PublishAgentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PublishAgent")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(PublishAgentResponseObject); ok {
+		if err := validResponse.VisitPublishAgentResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListAgentVersions operation middleware
+func (sh *strictHandler) ListAgentVersions(w http.ResponseWriter, r *http.Request, agentId AgentId) {
+	var request ListAgentVersionsRequestObject
+
+	request.AgentId = agentId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListAgentVersions(ctx, request.(ListAgentVersionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListAgentVersions")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListAgentVersionsResponseObject); ok {
+		if err := validResponse.VisitListAgentVersionsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
 }
 
 // SignIn operation middleware
@@ -1536,6 +2960,30 @@ func (sh *strictHandler) GetMe(w http.ResponseWriter, r *http.Request) {
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(GetMeResponseObject); ok {
 		if err := validResponse.VisitGetMeResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListMyAgents operation middleware
+func (sh *strictHandler) ListMyAgents(w http.ResponseWriter, r *http.Request) {
+	var request ListMyAgentsRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListMyAgents(ctx, request.(ListMyAgentsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListMyAgents")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListMyAgentsResponseObject); ok {
+		if err := validResponse.VisitListMyAgentsResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -1765,66 +3213,104 @@ func (sh *strictHandler) ExportPostings(w http.ResponseWriter, r *http.Request, 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"zFtfc9s4kv8qfbytil1HUbYnmbuVax883kytb2YuqTjZeYh8Fky2JKxJgAOAkrUu32e/ajQokSJl2Vkn",
-	"M3mJTIFAd6P//PqP7qNUF6VWqJyNRvfRHEWGxn+8RGulVuda30qkBxna1MjSSa2iUfRxjmB5CaR+DRxM",
-	"5oiluQ6PJzH8zbnyncpXMVxiWhmM4VIUeCkd/uVncXeYRHFk0zkWgvZ3qxKjUWSdkWoWPTw8xFEpjCjQ",
-	"BYrOK2O16SdlovDOXad+xQT0FNwcoTS4kLqyUIoZ0mGSlv9WoVlFcaREQefxOy1KCnH3M6qZm0ejN8cn",
-	"cYeyOLrIsCi1Q5WufsJVl6QzqJT8rUK4xRWUaEAqhyrDDHA6xdTBgYBPny7+CtKCgJnWGaRzLVM8jOF4",
-	"cPLmDZRGKiducoSzy/OLi7FK58KIlGSRwAd0ZgVL6eaeTysKPkmobPPgRmcrcBpm6PzDqTTWgVB2iQbE",
-	"TEiVjFUtFL74jVQaDA6Iwzgy+FslDWbRyJkKm+IqhXNoaJf//fxvg/+7uj+OT968efhT1Ce5n2UhXVdg",
-	"78UMwcp/IhxkOBVV7uDk6HDXneV+k60rk0VVRKPjo6M4KqQKf61JoAuYofE0vDMZmh9l7rBHm0hfodTW",
-	"STWzrEnSgqZXdpHjv7yW2S4l+v51nyTe8xk/SZU9j5ZbqbJdpNB3LTL+ZHAajaJ/H24Mfcjf2mGDArY3",
-	"g7bUyqI3t/dG3+RY0MdUk/r6axNlmctUEIHDklf8xz8sUXv/1FPDvv7ELbNRgMZoE4Ow8OHHc/jz6zf/",
-	"CeEYyNAJmdvESy/s5v2CQeHwPRqrlcg/6ltUH/C3Ci0TnGWSthf5e6NLNE4Se1ORW4yjsvHoPshw+xJ+",
-	"nQs2IEc7k8VOiUKnwWCqZ0paBOkgF441pHHx/8W6WP953KcGG7v6zARcrVfpm39g6qKHOLCYtXj0zOX5",
-	"u2k0+rxH4q3XHuL7Lb5dvV2fi08NuhjsXC8VaJViApeoMuJYWJicVW6ujfynV4gR/IDCoIFxdXT0Xeq3",
-	"9R9xkkT7eGciusxfMfuZdF92qaLQFavuVJtCOPYF37/mm1o7Dfr3uOOIowIL3acfK442WipnQRiE1NOL",
-	"2WmQm9N+RWU7GvLm6JkqEtgJxPTpyo8S8+wtmZF3zi1hsAn1RNs4mtJrfdyhwRBN2Qylpej135fv/gf8",
-	"O1AKN49BGxCwDthAqny4/9b51LgmrI+fjtK3WUrZNK5F+44z4XDgZIFdEuJIZr0iyIV115V9fDNV5TnF",
-	"5ToOdnapvUjni9LgVN7125nX/lc2BOlNrO/4mf0i9XHIE7E+Mm5Kaa+Mf5ZsZG05S4dF+8NzXE59pDBG",
-	"rLyUNnjNu97HpbrNoiehlxEOaV3yN26gLfxLOVOYwdToAooVGzFF2oXEJRwonAknFwjLOarawnOcOlq7",
-	"FHmOzit5x7V0nceNyIVK8VpMe0P9LysIK8DI2dyBX8cBPyCAJx70ggbh0cRzQMTGR3b2WoOk5982KXQA",
-	"Nmv31xZnOHe/njeI7VyBdcI4NNczI5Qb1bc99Y5N4RJEmtLhCcx1no1AKEaFryyB9RSh0AvMCOlrkM4C",
-	"7a2XyViVYqUrNwoP6mAgZqjcKwt6qdCAz6KKMkeiJYEp4oidbi4cXeErC3YuDCZjZXBaqWy93Y1Ib+s9",
-	"08o6XaBJIM3Fkr655tU+M6A0Yynz/LreQUD9LQmxJjRmY6D9Am0GpLUVZnCzahGVACVYuLw2uBQmG3lZ",
-	"8SOpZiBqljAbKwbQYKuy1MZdc4RcC9mLnA8IKzg3QUXB+HP7aqI4ohsg9+YJJrNA9CkKcUNa0OY+iqMt",
-	"3v3iBukEmVuUNbRno8JBe17EPwY/9Q094wbOt9V+J86GCW0yoYBvfSp6CoVw6ZyUVboYlHb0ceKky3FC",
-	"ajLhVz3aezLw8Ijf9odFDw8sOILgUyFzzGAhcpl5uOlzoKcIu4GIeuQtlXXkSnqJM4w5r3c4SOuEq2zj",
-	"q4Yf9mLpfYsf3Ed4J8g+KP12rrSj4dAXUJIMF3VuZYcbfvdDaPq2PnhNXJ8yfNBMWm1fteOI4sjb/MYe",
-	"eg2BgubFFyZZWARFaKDgkzeve04phbVLbbLO4u/3CYLPaOzQJwNi4lP5ZUxk0pa5WF3XWO85OV+8EUFb",
-	"4T9xycjgTJgsR+sz/lRY3MoZ9ktrK6t2kKOwDo6PGsiys+n3bbqPes4wQW06WTsHilQoELnVMJcmBDhL",
-	"WaLYBKaGT+/o3NWzrzVuX0QgsO+yP1k0L5M7bF/97ttd71fT/VTYRVw8PZR4W+74tT4MVdPRIzS7Hzv9",
-	"6uFuV4gBifXU9EJCvBDSRzBCKbZELl49AcjOexPSsKtUNQAi0FGsQJcYAJmFAwpNpTAeyQf6nobTt8RW",
-	"8xaI6YqFYgCmlZFudUn3wSIpt1PW7epwvSDUlA4m89Jcl8JdJ0kyOWQAlnbLWuuCOZFw42stGx4ohviY",
-	"9Hjh/hKdh1ne+3lcaL03T+BXIx1aPlzAjdFLiwaKyjq44ZryQBs5k2pdfOTC/6b62Kr/bygTpfwJV1zw",
-	"k2raU0PxL3IxvBDmFl2Zi9RnXQahRF3mGJxK5bTSha4snF3ULsZpyChLFjkstbn1TJViRTrC+DIZq7H6",
-	"gRmytMcclZOpcNgoorebGZbFNGE5TfyeE5bU5BSYdhtOMk6hsWNlkRY9VhJr33uojZ3WfOx/3y+Es/cX",
-	"cIururRGzL1doFlx8ZTEONlVpp3AQY33Dpl3EcBdQHunDYDF+9mxyqXlEqieTlFlBO4DMpMKJrxqkgAB",
-	"Yy6ATe6964qhAWYfWIhO3CJM6k6NF6sv508Y8ecyRWVxU44l4FoaiU74Ondl8l685NAUtgG7gkqdvb+I",
-	"4miBxrKiHSXHyZFPR0tUopTRKPouOUq+81HFzb31DhfHQ9KRIV33QHLNSVvXZ8hLo9UM6oDk2REKKnWr",
-	"9FKBd7jrBozvynD/JYEPFGM845j5DlGaS7pbkWUGrR0rr1poeA+WDXldfzEXGcULr4zRGqP+oLPVI8X6",
-	"5xXp2wjvoe0XKRHZ7hacHB292OE+WPe0Bz6GGmrsXZbPtWsdpvw8WHDivXWjj+kGG1/Yd2xYPGx3PMP5",
-	"vhe16821BBpNjU1AiEafrwhHFwWpLpea1iSzarD/WKMZJ2aWozX5J7eKrmi/tj5SwrtTId8qny1tvFno",
-	"hNYdWrEdeaSlhF3fYsZkTfivVtSZ+NDZVb53PvXe0oLXO0tsunKnTWKkhTQn55b9/je2vqO3oYOaVsaQ",
-	"OTZi2RPupip3Xw23cJpguC4oce28BtHhIRws5zKd92LqwwTekvp4XztW1c68YZ+X2eVWPpVf0a1scq4n",
-	"uZXjb+JWyH9suZY/rB9hTSKNqXWlRnEgH9dUzlhmjOLb1z5D9wtGv5NTZ5kPpAotsn/djru77hHM0Fvf",
-	"oM5wd8T7LLhXNlVaTOCza9IJrAcoXAJnG1DJXpm8rnbCVzwxFZXFsfI1YX6bK8oLmeMMLaXsaoZZn62i",
-	"IuT2jojxWeDvGpOVXm7Q9EZAfyDn/rEyCrTavsGDcXTxqmAvW7vhcXS4T2F8ALU7DYowcyuM2qg90LSj",
-	"ab9ZMgwDTw/x3pU8VfNw9RUVoNsi7Bvg8KNWHnV4likBWKJ13Nd8CcP+ZbUFYSjbx4VvlaE0YWDB7ri9",
-	"eIdhf2yOd2xmHWKCa74Fx7D9FDiruEUsLWiVr0hh/vbL2TmxzM3Zthb0JPFfKbQ+MgXzjeNs77DKI3HX",
-	"C741YvICelIHyW3AO9Wmzt6fZuDDe///RfbAapOjw66198Dmrrn7mgmlmZuKSdj70fm6PZNkV0/B4B8Y",
-	"5J82Bpms06X1BRPfrHMvJno+C7TyjqDoGOyjcqdYYof39N9F9jDkbpzdHZIvuU3BHUpb9xN9UKY9KOuw",
-	"MiO0tOLqIBzUvUBu7SpaImYY+36lMZjSzofJWH30Qz2+T/fKQoGFBitWFpZznrRcu4rmeE9PlGYeuG75",
-	"JKVg5v8VndgfMbYmWFmLvopXakxufWNHtG6y9vuecLd+2NAi+Ya6700X8MqGAY8X8kaZdF3tPAhdtma4",
-	"yjGbcTfkbuDDzUCusWSQWbCV5boivwvSh5r9V4QF4YQdIq5HWurK/3pCOUhijnn2aCn/pSBDbXzbQm6L",
-	"cljP2j6O6upFXx3P7V/YHSJ+wkvN+eevixkbAxOPosX1jHPLFNczVi+mBXxKG5U+XSuGeOdb4hvl2Kq+",
-	"+SJ8WB1iH28BB+1h/akXvme3qVGHbcridT41VqnOq0JZkFkMm0Zd7IfBY6iHq2LgAakYWvNRsY9evRmk",
-	"5+iLNfpbqJ/DOzdM7aKtdj2/Fum6n/PLv5Oot3PQc9588FdpS20lv7B9mcI5kc4LVO7U70Gx+S9jbisM",
-	"ao1IUrsYR4//jOVFVZc05vzy77062y4Z3W83Aj9f+cnvdmvy8xXdgEWzqG+cGyxDfzPhjE4ZhMsUNq4L",
-	"GqER1oZ5yQbQrGEeUdDXzk2AbafQCySRcysw09VNjgNUrmFWN+iW5CHcUtf1Ej+QzIYWN8byxorDStwa",
-	"WuO/CqncYY3iOH/kkW3QBhjkZwkwcYNCL+jkgI8sBAQzVkLBZOuXMhNgRePput0/0/G/zjFY5oQot3+e",
-	"M1YHvg2aNbZ3gw9+NWYjIBAwOYzbu3InRGk3R8Pb82YWXp+cxNyaYpLGajmXOTaO9SNeBIlNpZRPB+pX",
-	"j/6cwE+44rbeLZYOTl7DXFcmFI/rX+SwFj5cPfx/AAAA//8=",
+	"7H1bc9s4lvBfOR+/qYpdS8uXTnq37ZoHd6a7xjvd26m40/MQZSWYPBIxpgAGAKVoUt7fvoUDkOIFlORE",
+	"TlK72y/tSCRwcO5X6GOUyEUhBQqjo8uPUYYsRUV/3qLWXIqXUt5ztB+kqBPFC8OliC6j3zME7R6BhJ6B",
+	"o2mGWKiJ/3gaw1+NKX4T+TqGW0xKhTHcsgXecoN//oV9OB5FcaSTDBfMrm/WBUaXkTaKi3n08PAQRwVT",
+	"bIHGQ3Q9R2Fu0jAszH75TANP4WiOhp4FlmsJht2jBm40ZEykOdK23L5XMJNFcSTYwm7M/PJxpPB9yRWm",
+	"0aVRJTZhXLAPv6CYmyy6/P553AM5jl6WSksVBnEq8IOZJPTEFOQMTIZQKFxyWWoo2BxryN6XqNYb0Nw7",
+	"0QAkL84vQqDcpLgopEGRrP+G6z5I11AK/r5EuMc1FKiAC4MixRRwNsPEwBGDN29u/gJcA4O5lCkkmeQJ",
+	"HsdwfnLx4gUUigvD7nKE69uXNzdjkWRMscTSawSv0ag1rLjJ6JyaLdxOTKSbD+5kugYjYY6GPpxxpQ0w",
+	"oVeogM0ZF6OxqJDimHODlcYBT+wJtxGuYMagsqv859v/d/Jf7z6exxcvXjz8KQph7he+4KaPsFdsjqD5",
+	"PxGOUpyxMjdwcXY8RLOcFumQjC/KRXR5fnYWRwsu/L9qECwB5qgIht9UiupnnhsMcJOVKSikNlzMteMk",
+	"rkHaV4bAoS8nPI0exc6v3B5/4yJ9HCz3XKRDoNjvWmD8SeEsuoz+/+lGGZ26b/VpAwKnExTqQgqNpBJe",
+	"KXmX48L+mUjLvkQ2VhQ5T5gF8LRwT/zLP7SF9uO+u/p1aceO2AhApaSKgWl4/fNL+OH5i38Fvw2kaBjP",
+	"9Yiw51erdZcXw0LJApXh7gis4JP7kHzeZnIlQIqE1EKHNnF0j+tJoXDGP4SUZ1MW3tZ7tN56Vy8q7/6B",
+	"ibGLEpi/cG36cHKDi/YfWxFY3uU8oeXsun4jphRb2383NKFdSZR5bvVIJbfbT+MAGAT/FvNZH3yn+wOo",
+	"iiOeBj923Br4omDJPZvjZIlKc8dVXQGOo0LmORfzif1ILVk+0ZhIkerw0xoNyc/2NbVhptyJeocE92gP",
+	"dVbwPCr8CetlA1D0z7rlYMMEqcFGYRXe2yhVbGZ1I0sMXyJtU2okpVDqgoxQY7kN5mm5PzYoapM4UcgM",
+	"phNG3DuTamH/ilJm8MRwOmpvxerIu5D6prDL0P6v8X2Jmo63hVodxG/w14Cysf0g8vxpDyGTLez1hHJ/",
+	"ISuN/JF5VmZpyq2+YvmrBmQzlmvsKs6/W1eAJQkWZrKQKQIrjYyd1dLAheYpAi5RreHOOgnaMGWAGVKB",
+	"VyBNZp9bMW5gJhW5C3IlnMXrMAIzOJeqi6RtuHnpXlmHlNWCfZg4Tp04YB9nzN0CheIJtviSC/P98yhu",
+	"rWT/a6x2NrSadRotGbug7HyXi4NB0mGYzdLNA8dNYnRhD6E2xHE1cRoqJJGpXT1FzedWrJY8RRnF0Upx",
+	"K1FWuZQpt5+kzLAojoh/glrlJUlkS7Z3cXbHhG+Yugmi5W86oyhZHtzZPjG5q2Rpq+zWQvcQfy5/L7i4",
+	"ce+c95m9JbNdl+RXpu5TuRIjR7o6ACFe6Z1uY3Lbq7yhsOMKcrlClTCNkKP1znUMKZ/bQI3En4t5jpCt",
+	"iwyF7uz43QUdo/5nPGy+G2/9WwjKIi/nXLQx2fSLQ+8s2AePwYuzPgq3mf5axL77vq03XoTEVd/zPB8E",
+	"7fl20L4LgKYLTDjLzTrkxyPkXGAH0+cXoV0M92pwL+b7ndeay8P2YisXdjRLz1+pD9Fm146ucTBuIUfc",
+	"Etyg4iHN8AqVtnrgd3mP4tM0RMWMHYuYMRf2GruyjbNnNq4wEhQmci64RuAGcmacleuwckMAznf5zATA",
+	"8BFT56n3g5Pq423k/c1a4drV3yeegTpjAxpFqu0pmYbpdWkyqfg/KXS7hB+RKVQwLs/OvkvucU1/4HQU",
+	"7TqtA3sDy5aDt4hLR87z32bR5dsd8U3rtYe4izhTLRfKmiUKTQy6gY9bFOk+SKBl90aDA6J/+Hfu+Cn/",
+	"VHu3kKUwj3Uhwq4RLmRIMNYuOSa5sOZAISQEL6ZXHm9G0hOl7onGi7NHyoY/jgcmxCs/c8zTn2zU3xcR",
+	"F/EHA8WZfS10OlTok38ua8A1HDH499vf/gPoHSiYyaxrDAzqHChYGT7eTXW3a1wBFjrPr+uDBfpt4f/E",
+	"kKKxyP4S2MowfPzKLlk7G9MX+utXN3CP62fapzgbmdJQWJozbSbWcG0LZndkTawQaI3pJEWWWsuugxIb",
+	"SF308xvtA/3CDGoDygbqClMgNwX8a3B0BquM59hI6LondZN5m/sFPLC+x/EIJ+sL5lfiqKTMwGOyDh2x",
+	"eFz6pcFoG8zt7eS0wA0bhp5B/Pwky0CCjZi81NsX28nkw2m6LeJIljEgjD3na7e6pZSa90xrwjSwFNJ3",
+	"LRwfJN3acUe+VMLVZ+cDjmPtInScQD4XmMJMyQUs1s7Ag5zBkuMKjgTOmeFLhFWGorL+Oc6MfXbF8hwN",
+	"6ZA9lNgdy5lIcMJmwarFr2vwT4Di88wAPedqF76YsedGBxQIKow8ph6y8Z96a9X1nsdT2zK0r9HUrlEb",
+	"nX7f3XzeALZHAsrvoZrMFRPmsqL2jJwegStgSWI3H0Em8/QSmHCpwmcaKLUEC7nEFLgwkoq7dm25Go1F",
+	"wdayNJf+g8pRrOrDlDIEKlovihwtLCOYIV46hyxnxpLwmQadMYWjsVA4K0VaL3fHkvtqzaTURi5QjSDJ",
+	"2cp+M3FPUwJjLmW64nk+qVZgUH1rkVgBGjthqNOZ1uvjWpeYwt26BdQIFFo5mShcMZVeEq7cR1zMgVVH",
+	"wnQsXC0QdFkUUpmJ855rJBPK3Qb+CVdmrdykFmmiOLIUIGtkAbZigUjVVnsaywXt00dx1Dk7PdwAnRL9",
+	"TciCrpjnnoPoR6+nvqBm3FQm22w/WDKEqV1kaoMBTVX1K1gwk2SWWbmJQUhj/5wabnKcWjaZulen/Qz4",
+	"lqCEipc6bBYpdNBgMmZgxniOKSxZzlMKRamcuw+yG9FSAN9caGNVSRA45eLRyYCC3DhofT1MaNniOn6M",
+	"8AOz8hFdRpkxhb48PaV+lVGKy6pMrE83590dXttvq41r4ILM0IhV+h7VYasVtRJoFCueyIx1csVbEsCf",
+	"XXOVYmKhmChmMJRaYgqtG1EfviorpZjzJQUpXIBdAY7OTs6bgYgoF3cOBVLYKCnQ9yFzKwkrbjK7yMoa",
+	"H2txvM8Nlc/dWPROyhyZcG4oT3CyYB/2jb7c81zs+7zlLZ19phetWOXHdbodlqio7cUwpSm04yaTpfF2",
+	"R4cx6ZV9Mpgm2ivVvTMGbGWzD5Sj3p7BCJbP90tH+wM28tI1oZtMUpOig8WAYHekombgnW7Za5m3siKV",
+	"H2OXsC7IxjwH7bL14W8+MRGOC2+XGgm7ixfPQ3UZpvVKqrT38Pe79LLbo7FCCAf2EG+KTztEynWRs/Vk",
+	"oMS0NfcYb1AQqoqBwjlTaY6aeqkSprsFmd3Y6kiwgRyZNnB+1sk6dbHahDtU9FEyVM27Ft5vTZhwDZcZ",
+	"V97f1sC09UsrP7nhYvZ47t2jyRq3CeEBDBGbhPuRNHaGYz1J2bpdufthZ1J7aw2Vij5cAxdJXqaYdutt",
+	"4VpqgNWe72a1utTfNWg2CgjGt4/N37caEdq7/KwQof6+e979OhZCVazqWHGHRk1gQkwQaOHZxRILLpqf",
+	"nv8vKvzvLu//X4F9V4H965fR+0KgUR0mqds1gsN2rl6v0uD7RgNWn++PHvJq9vLgKjgC5kPv9p7+TnnI",
+	"PhJ9imxI3QJbMk5OOBgJ1OW4Z4YxC1YR/apcVJmpmVSwWIMsUFTRz5GQBgqmKMXq4dsvgdpBW3U2D0wf",
+	"LVRjSUrFzfrW0qPRPhAePhC+/u8LY3A0zQo1oc8mo9FoehyDFFWTQIHKPlTPi1CIRXXxDeg2pifl0K1f",
+	"dKceqgd814XbuGB+W5eNS/qNH3ttrrcPzdyioZwb+Z6+y8n60iP4u+IGtducwZ2SK40KFqU2cOdmJU6k",
+	"4nMu6qZ6N3Sz6apvzd5sIGMFtwSgRnYuZoFiO73ohjwWTN2jKXKWUApeIRQoixy9S1caKeRClhqubyoH",
+	"z0hIJShkOaykuqdDFWxt+dIlG0djMRY/ugNpu0aGwnBryRrDIe1BIu3QNHV4mtKaU4ep6RU42LXfSRmB",
+	"So+FRvvQtt6JNt19E8VVdY7d77f4terBsIf7iXpWKa9m0TgdGj+YwlGV/Dt2Z2c+0+dTf1eNbJtbT49F",
+	"zrVrEpKzGYqUi3mVpuMCpu6p6Qh+4dp3Skw/krqMoZHZfHBINOweYVpNIBFaaUxl6tK/OU9QaNw0LEXW",
+	"+1EcDaP5jVLlweSZQbXQjRycZ6nrVzdRo0c6Ohudj84o0VKgYAWPLqPvRmej78inNxlpjNPl+WnddDR3",
+	"atYqWcLJTRpdRtVwF7X5d8ZBLs7OtoyCPG4EZLNJYAikPXFmGdq4yaaEpUgTG/QKDQkNbVRD3pg22WhR",
+	"6n/Y6M+37x7e2ah8sbCksFGEBLaAGziiQgRzmSh6/tgKP5vrTSPUO7twjVndQG1olKfKJ8GR68w9rmM5",
+	"hWC5EdMRTN9PQSNTSYaaGlNiqF2f2DUEkISORWOLGO5QG5fVxqr4ejTVUpk/K8xxaW3MNCZuryasqBJo",
+	"d+Ma5nyJ4qpOQU3fT8ei+awVPoEr1GZ6PIJXVCWa0diS9ql0f5JVJjWC9b5AMTFHkEtUOSs0bU0fOYlo",
+	"s549/LVDYXs28e3H4KDT+6Fhq4uAQ/0QhxdJKgd+34mpjcc/tGSzVXuz5mfGgoObNXrBn34zLiZ1/iww",
+	"efciGG5WiUu7akAiKktnA/cikAs2GXIVzAYHB/GqJF1v8rVOGm+Hw1sO4l4fAdt9K5AybpldrMEGxUNA",
+	"WKJ0o+cAun74RDJYiW6tWEXGtZQ385wu+ZnLVf13xuc0mEuybJlDatMfEGhKTkggNhJ66sdy93jSzX5a",
+	"Zfu0loWqmqHxQhoEtv46KeIECiVnPEd9EJPSsiHOKXNuKKnyisOkID3ovMGGNWm4h9E7isO12TKN7SZ4",
+	"fA6QRr58468b702YUtxPZnuvqmqKdeOsNPbjXIl7xEKPhSQxEPDXX69fWhRxM4LrTvsZ15vGNO4OcseS",
+	"+7mSpUhDWj3ZjH9EdQXyR5muD0bwwIDJQzvCMqrEhx7LnR8YAt/lPeDPUM+FG5unZuSaKp/BeTWvOQAs",
+	"7dwW5Las+D+ZSo8HOazltZx+9AP6D4P+y18sj+kY3DShY+xqnrB2YhzzPT97PupxQuVa9q37DqVR3Uzw",
+	"pGqj1fAaJmFbZRxeY1RR+zPd2QqO7tbAU5CqumRhm9qwrlgoOBYpkISbRiuChCSz/tiVc81Qe0fPR0rW",
+	"FmcyR6sH3IM+dteui8gGhq6rEnwgQmzhOozaisN/f0V9OiSlzuS7ZTUIaQ3svFp/LARyk6FySs0dGxIm",
+	"hKzeCWmbcpOF/kw2O7yeCg257qOnDsfjzW7yLVGX84GsirIuDHRJfBCF5ZiJbTi+3uXIc09n10frsVM/",
+	"JlOZ0TajKGkqYrjLLb5BlVRDt8WkhMz6IQh0o3WJXpC9oXI6QuYppQ61kYWmpBSFxm6O+NE0IlsyTCX6",
+	"+hs2GnsKVAyue8mbzkPQ53d2j5vOS5CzWcOphKN67NuakLlCrcEemIsSHy9IPmexhUzugf9BhHK5mUMQ",
+	"6lVpmnTay/cfIoRXhXowe1enUP6onvx2FVvz6oUATVza9ylsTzO72F2f8ro2LHbps50UKk12qvlcnLiG",
+	"snDIdg0rJcUcqtYK5yMJKMW9sIqbCmb1JU10c5Pzo0fwmhk8oSQyplSnSXJOMUSaWqEeC0rTo3JrhDwi",
+	"l9h/otCr3av0hb0ZKrYOSHOpUcVU/nFxqs/qOMdCa99v27qPzZxs6kqhbf3Dp+2b2/z+B4wCLE5rkB1r",
+	"uFpM3ZdTsWSVGg/xoyzNMEP+JFLdqgz529Kqm+ZYt4pHUf9S3vvcHEzdv1oVvOnxKMh8v5WmX0h4Pji7",
+	"Iktz1QSGa0hyZMq1tnxditU0+snfspaUSrkx67ouuAdtymKYNC/r8Kpq4aomNdzAatUO5j+Eo1XGkyzY",
+	"HXY8gp8s+1BpYSzKwQ64XVpmSK28KZ5QrWy6B79wMmebWrH6o6Navlk90sgJeV6pKuLAt3Oq6zgZKg/+",
+	"itFXUuoO5ydc+Ln0w7gC7VV3IKZf4+s7YH78Wz8lmpoj5gPYIj3xTLfqGpV3K1KY8XmpPivvXWPx16p4",
+	"EvsLpuqZ263O0wJPCcaTqvN1wHtKvbFyis8+DEYGFOQI6isrKXFdtzs4G2dtGAX9KdxhYgMxV970b7vB",
+	"tyXPcY7aZ5iCCW0U7C5HCiioJ+qrejhCrjZ9HhsEfUOm8vdSiSrsaVDwaBzdPFs4m1UZtXF0vEv8yB3Z",
+	"Ln4tp+TxAdA3VcvqTzJvrWk57LRDmAMJeNsh1HAkrKj74qy7c0UPUG9bJat2LzfXtcRQ1VldENQqUkGg",
+	"RjVQcmoPbT9l6Sl4g9HXKUF1JtWHvRhCfOuWnAOWobrhw0yqqq9sPwE//Uj/99WoFHN0c2mdHG4/CBno",
+	"HGlfRe3X/pyrqN/tE9G8diHTVeMSqmDW9BCod3tRZlbOaPa/LbBb8W5tiT79aP93kz6cuqFhPWySb934",
+	"khuk1tXYMxllu4aN4ei6SSbWrlcWjqqRZTeBLuwjbI4xjVUrhYld+Xg0FlRnc+PEzzQscCFBs7WGVeY6",
+	"wGpV0byhKFx2TrlxXbx7MYU7/GddT77TYnTuDH+qQlP78qkvrIjqWfCBGqr7mq531mh1QzWebwnwTPt7",
+	"KA6kjVJu+tx55KfvmuYqx3TupqQ+nJC5OeG1L+lx5mVlVfenDwVIvoP9Cd0Cv8MAiqubN6o++PpOeI+J",
+	"DPN0a2P7oVyGSvi6SG6j8rS63Xy7V1c99OT+3O4H+9e27/FS88b5p/UZG/c6bO+Aqm6Vb4lifRXMwbjA",
+	"7TKYWN/BFaf4gUZlh7pSXJ3AP+1tn1sCjto/j1D1qjINTY46bkMW1/HUWCQyLxdCA09j2IytxHT9vr9a",
+	"eWK/c/e4xNC6xiUm6xWMIOlEn8zRX4L9DH4wp4lettku8BsiffXz8vYPcP0xrRj0pVv85C9cF1Lz8PQm",
+	"M4Yl2QKFuaI1rG3+89g1vJ9UHDFK9HIcbf9xk4OyruWYl7d/BHm221PeGVF5+44uz2sPzfhuc1TLiuKu",
+	"9f+UKOP36KVBXJpCx1VCw49otN280cahqd28fr/rdaAR8XIToT/Tntt9C5nvYaz6M1yOx7cDcQ3tfo2x",
+	"qDt9fBHaBm60eNUilNd3UJkM17CiSZicJZgex1WDPPkId90WyngsWnMiPjVdt91uskyBJt9KBvWmTy5h",
+	"ea437S6baanwpEpnhmoE7ndwLCBjQfM5DqUaQW52syHrlc9GBYkGqQQhTessrL55MThcDE7tLeQSrbQ4",
+	"MqSyvMvxBIVpaMQ7NCur3M1KVqku6rFxOjJuXPw0Fs4jiFvXIrl/Lbgwx5UD7kJ/d2EoSGqTRhpbcMCd",
+	"LOTS7uxdWw3e+RwLJmDa+VmZKTgd4e5vGv5NG/opG4VFboOB7m/ZjMUR0T5tLG9OXtPTmF6C9d+mx3F7",
+	"VVcSFHRxuVveLabh+cVF7PvYCKSx6N64SJcI2WhGlUJQJFe9evbDCP6GazfOcY+FgYvnkMlStVnVK5CH",
+	"dw//HQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

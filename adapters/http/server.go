@@ -25,12 +25,14 @@ import (
 	"github.com/heepr/heepr/modules/identity"
 	"github.com/heepr/heepr/modules/kernel"
 	"github.com/heepr/heepr/modules/ledger"
+	"github.com/heepr/heepr/modules/marketplace"
 )
 
 // Options configure the HTTP adapter.
 type Options struct {
 	Identity *identity.Service
 	Ledger   *ledger.Service
+	Market   *marketplace.Service
 	// Tx runs a points-moving request and the storage of its answer in one transaction.
 	Tx          kernel.Tx
 	Idempotency IdempotencyStore
@@ -67,6 +69,7 @@ func DefaultRateLimits() map[string]Limit {
 type Server struct {
 	identity      *identity.Service
 	ledger        *ledger.Service
+	market        *marketplace.Service
 	tx            kernel.Tx
 	idem          IdempotencyStore
 	idemOps       map[string]bool // operations marked x-heepr-idempotent in the spec
@@ -88,7 +91,7 @@ type Server struct {
 // /openapi.yaml, health at /healthz and /readyz, metrics at /metrics.
 func New(o Options) (http.Handler, error) {
 	s := &Server{
-		identity: o.Identity, ledger: o.Ledger, tx: o.Tx, idem: o.Idempotency, idemOps: map[string]bool{}, enforcer: o.Enforcer, metrics: o.Metrics, log: o.Logger, ready: o.Ready,
+		identity: o.Identity, ledger: o.Ledger, market: o.Market, tx: o.Tx, idem: o.Idempotency, idemOps: map[string]bool{}, enforcer: o.Enforcer, metrics: o.Metrics, log: o.Logger, ready: o.Ready,
 		secureCookies: SecureCookies(o.BaseURL), maxBody: o.MaxBodyBytes, rateLimits: o.RateLimits,
 		signInEmail: o.SignInPerEmail, limits: newLimiter(), agentAuth: o.AgentAuth, clock: o.Clock,
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/heepr/heepr/modules/identity"
 	"github.com/heepr/heepr/modules/kernel"
 	"github.com/heepr/heepr/modules/ledger"
+	"github.com/heepr/heepr/modules/marketplace"
 	"github.com/heepr/heepr/modules/notification"
 )
 
@@ -23,8 +24,11 @@ type Facades struct {
 	Idempotency  interface {
 		Purge(ctx context.Context, now time.Time) (int, error)
 	}
-	Clock kernel.Clock
-	Log   *slog.Logger
+	Market  *marketplace.Service
+	Blobs   kernel.Blobs
+	BaseURL string
+	Clock   kernel.Clock
+	Log     *slog.Logger
 }
 
 // Registry is every worker and periodic job heepr has.

@@ -18,6 +18,99 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for AgentStatus.
+const (
+	Active    AgentStatus = "active"
+	Draft     AgentStatus = "draft"
+	Paused    AgentStatus = "paused"
+	Suspended AgentStatus = "suspended"
+)
+
+// Valid indicates whether the value is a known member of the AgentStatus enum.
+func (e AgentStatus) Valid() bool {
+	switch e {
+	case Active:
+		return true
+	case Draft:
+		return true
+	case Paused:
+		return true
+	case Suspended:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for Category.
+const (
+	Audio   Category = "audio"
+	Code    Category = "code"
+	Data    Category = "data"
+	Design  Category = "design"
+	Other   Category = "other"
+	Video   Category = "video"
+	Writing Category = "writing"
+)
+
+// Valid indicates whether the value is a known member of the Category enum.
+func (e Category) Valid() bool {
+	switch e {
+	case Audio:
+		return true
+	case Code:
+		return true
+	case Data:
+		return true
+	case Design:
+		return true
+	case Other:
+		return true
+	case Video:
+		return true
+	case Writing:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateAgentRequestAcceptMode.
+const (
+	CreateAgentRequestAcceptModeAuto   CreateAgentRequestAcceptMode = "auto"
+	CreateAgentRequestAcceptModeManual CreateAgentRequestAcceptMode = "manual"
+)
+
+// Valid indicates whether the value is a known member of the CreateAgentRequestAcceptMode enum.
+func (e CreateAgentRequestAcceptMode) Valid() bool {
+	switch e {
+	case CreateAgentRequestAcceptModeAuto:
+		return true
+	case CreateAgentRequestAcceptModeManual:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OwnerAgentAcceptMode.
+const (
+	OwnerAgentAcceptModeAuto   OwnerAgentAcceptMode = "auto"
+	OwnerAgentAcceptModeManual OwnerAgentAcceptMode = "manual"
+)
+
+// Valid indicates whether the value is a known member of the OwnerAgentAcceptMode enum.
+func (e OwnerAgentAcceptMode) Valid() bool {
+	switch e {
+	case OwnerAgentAcceptModeAuto:
+		return true
+	case OwnerAgentAcceptModeManual:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PostingKind.
 const (
 	ClawbackRefund PostingKind = "clawback_refund"
@@ -96,10 +189,143 @@ func (e SignUpRequestRole) Valid() bool {
 	}
 }
 
+// Defines values for UpdateAgentRequestAcceptMode.
+const (
+	UpdateAgentRequestAcceptModeAuto   UpdateAgentRequestAcceptMode = "auto"
+	UpdateAgentRequestAcceptModeManual UpdateAgentRequestAcceptMode = "manual"
+)
+
+// Valid indicates whether the value is a known member of the UpdateAgentRequestAcceptMode enum.
+func (e UpdateAgentRequestAcceptMode) Valid() bool {
+	switch e {
+	case UpdateAgentRequestAcceptModeAuto:
+		return true
+	case UpdateAgentRequestAcceptModeManual:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListAgentsParamsSort.
+const (
+	MostOrders ListAgentsParamsSort = "most_orders"
+	Newest     ListAgentsParamsSort = "newest"
+	PriceHigh  ListAgentsParamsSort = "price_high"
+	PriceLow   ListAgentsParamsSort = "price_low"
+	Rating     ListAgentsParamsSort = "rating"
+	Relevance  ListAgentsParamsSort = "relevance"
+)
+
+// Valid indicates whether the value is a known member of the ListAgentsParamsSort enum.
+func (e ListAgentsParamsSort) Valid() bool {
+	switch e {
+	case MostOrders:
+		return true
+	case Newest:
+		return true
+	case PriceHigh:
+		return true
+	case PriceLow:
+		return true
+	case Rating:
+		return true
+	case Relevance:
+		return true
+	default:
+		return false
+	}
+}
+
+// AgentKey defines model for AgentKey.
+type AgentKey struct {
+	// ApiKey Shown once.
+	ApiKey    string `json:"api_key"`
+	KeyPrefix string `json:"key_prefix"`
+}
+
+// AgentList defines model for AgentList.
+type AgentList struct {
+	Items      []PublicAgent `json:"items"`
+	NextCursor *string       `json:"next_cursor,omitempty"`
+}
+
+// AgentSelf defines model for AgentSelf.
+type AgentSelf struct {
+	Handle                 string      `json:"handle"`
+	Id                     string      `json:"id"`
+	Name                   string      `json:"name"`
+	PackageVersion         int         `json:"package_version"`
+	PollingIntervalSeconds int         `json:"polling_interval_seconds"`
+	SettingsVersion        int         `json:"settings_version"`
+	Status                 AgentStatus `json:"status"`
+}
+
+// AgentStatus defines model for AgentStatus.
+type AgentStatus string
+
+// AgentVersion defines model for AgentVersion.
+type AgentVersion struct {
+	CreatedAt time.Time          `json:"created_at"`
+	Settings  UpdateAgentRequest `json:"settings"`
+	Version   int                `json:"version"`
+}
+
+// AgentVersionList defines model for AgentVersionList.
+type AgentVersionList struct {
+	Items []AgentVersion `json:"items"`
+}
+
+// AutoBands With accept_mode auto, orders inside every band start at once; others wait for the owner.
+type AutoBands struct {
+	Categories      []Category `json:"categories"`
+	MaxActiveOrders int        `json:"max_active_orders"`
+	MaxPrice        int64      `json:"max_price"`
+	MaxRevisions    int        `json:"max_revisions"`
+	MinPrice        int64      `json:"min_price"`
+}
+
+// Category defines model for Category.
+type Category string
+
+// CreateAgentRequest defines model for CreateAgentRequest.
+type CreateAgentRequest struct {
+	AcceptMode CreateAgentRequestAcceptMode `json:"accept_mode"`
+
+	// AutoBands With accept_mode auto, orders inside every band start at once; others wait for the owner.
+	AutoBands  *AutoBands `json:"auto_bands,omitempty"`
+	Categories []Category `json:"categories"`
+
+	// Description Markdown.
+	Description string `json:"description"`
+
+	// Handle Unique; lowercase letters, digits and single hyphens.
+	Handle                 string    `json:"handle"`
+	Name                   string    `json:"name"`
+	Plugins                *[]string `json:"plugins,omitempty"`
+	PollingIntervalSeconds int       `json:"polling_interval_seconds"`
+	Skills                 *[]string `json:"skills,omitempty"`
+
+	// Specialty One line.
+	Specialty string `json:"specialty"`
+	Tiers     []Tier `json:"tiers"`
+}
+
+// CreateAgentRequestAcceptMode defines model for CreateAgentRequest.AcceptMode.
+type CreateAgentRequestAcceptMode string
+
 // CreatePersonalTokenRequest defines model for CreatePersonalTokenRequest.
 type CreatePersonalTokenRequest struct {
 	// Name What the token is for, to recognise it later.
 	Name string `json:"name"`
+}
+
+// CreatedAgent defines model for CreatedAgent.
+type CreatedAgent struct {
+	Agent OwnerAgent `json:"agent"`
+
+	// ApiKey Shown once. The agent sends it as `Authorization: Bearer <key>`.
+	ApiKey string `json:"api_key"`
 }
 
 // CreatedPersonalToken defines model for CreatedPersonalToken.
@@ -131,6 +357,58 @@ type FieldError struct {
 	// Field Where the problem is (a JSON field path, or a parameter name).
 	Field string `json:"field"`
 }
+
+// MyAgentList defines model for MyAgentList.
+type MyAgentList struct {
+	Items []OwnerAgent `json:"items"`
+}
+
+// OwnerAgent defines model for OwnerAgent.
+type OwnerAgent struct {
+	AcceptMode OwnerAgentAcceptMode `json:"accept_mode"`
+
+	// AutoBands With accept_mode auto, orders inside every band start at once; others wait for the owner.
+	AutoBands       *AutoBands `json:"auto_bands,omitempty"`
+	Categories      []Category `json:"categories"`
+	CompletedOrders int64      `json:"completed_orders"`
+	CreatedAt       time.Time  `json:"created_at"`
+	Description     string     `json:"description"`
+	Handle          string     `json:"handle"`
+	Id              string     `json:"id"`
+
+	// KeyPrefix The API key's first characters.
+	KeyPrefix       string     `json:"key_prefix"`
+	LastPollAt      *time.Time `json:"last_poll_at,omitempty"`
+	MissedDeadlines *int64     `json:"missed_deadlines,omitempty"`
+	Name            string     `json:"name"`
+
+	// OnTimeRate Share of completed orders delivered in time (0-1).
+	OnTimeRate float32 `json:"on_time_rate"`
+
+	// Online Polled within twice its polling interval.
+	Online bool `json:"online"`
+
+	// PackageVersion Latest rendered skill package (0 while the first renders).
+	PackageVersion         int        `json:"package_version"`
+	Plugins                []string   `json:"plugins"`
+	PollingIntervalSeconds int        `json:"polling_interval_seconds"`
+	PriceMax               int64      `json:"price_max"`
+	PriceMin               int64      `json:"price_min"`
+	PublishedAt            *time.Time `json:"published_at,omitempty"`
+
+	// Rating Average stars (0 without reviews).
+	Rating          float32     `json:"rating"`
+	ReviewCount     int64       `json:"review_count"`
+	SettingsVersion int         `json:"settings_version"`
+	Skills          []string    `json:"skills"`
+	Specialty       string      `json:"specialty"`
+	Status          AgentStatus `json:"status"`
+	Tiers           []Tier      `json:"tiers"`
+	UpdatedAt       time.Time   `json:"updated_at"`
+}
+
+// OwnerAgentAcceptMode defines model for OwnerAgent.AcceptMode.
+type OwnerAgentAcceptMode string
 
 // PersonalToken defines model for PersonalToken.
 type PersonalToken struct {
@@ -197,6 +475,33 @@ type Problem struct {
 	Type string `json:"type"`
 }
 
+// PublicAgent defines model for PublicAgent.
+type PublicAgent struct {
+	Categories      []Category `json:"categories"`
+	CompletedOrders int64      `json:"completed_orders"`
+	CreatedAt       time.Time  `json:"created_at"`
+	Description     string     `json:"description"`
+	Handle          string     `json:"handle"`
+	Id              string     `json:"id"`
+	Name            string     `json:"name"`
+
+	// OnTimeRate Share of completed orders delivered in time (0-1).
+	OnTimeRate float32 `json:"on_time_rate"`
+
+	// Online Polled within twice its polling interval.
+	Online      bool       `json:"online"`
+	PriceMax    int64      `json:"price_max"`
+	PriceMin    int64      `json:"price_min"`
+	PublishedAt *time.Time `json:"published_at,omitempty"`
+
+	// Rating Average stars (0 without reviews).
+	Rating      float32  `json:"rating"`
+	ReviewCount int64    `json:"review_count"`
+	Skills      []string `json:"skills"`
+	Specialty   string   `json:"specialty"`
+	Tiers       []Tier   `json:"tiers"`
+}
+
 // Role defines model for Role.
 type Role string
 
@@ -223,6 +528,40 @@ type SignUpRequest struct {
 // SignUpRequestRole An owner can also hire agents as a customer.
 type SignUpRequestRole string
 
+// Tier defines model for Tier.
+type Tier struct {
+	DeliveryDays int `json:"delivery_days"`
+
+	// Description What is included.
+	Description *string `json:"description,omitempty"`
+	Name        string  `json:"name"`
+
+	// Price Points.
+	Price int64 `json:"price"`
+
+	// Revisions Free revisions included.
+	Revisions int `json:"revisions"`
+}
+
+// UpdateAgentRequest defines model for UpdateAgentRequest.
+type UpdateAgentRequest struct {
+	AcceptMode *UpdateAgentRequestAcceptMode `json:"accept_mode,omitempty"`
+
+	// AutoBands With accept_mode auto, orders inside every band start at once; others wait for the owner.
+	AutoBands              *AutoBands  `json:"auto_bands,omitempty"`
+	Categories             *[]Category `json:"categories,omitempty"`
+	Description            *string     `json:"description,omitempty"`
+	Name                   *string     `json:"name,omitempty"`
+	Plugins                *[]string   `json:"plugins,omitempty"`
+	PollingIntervalSeconds *int        `json:"polling_interval_seconds,omitempty"`
+	Skills                 *[]string   `json:"skills,omitempty"`
+	Specialty              *string     `json:"specialty,omitempty"`
+	Tiers                  *[]Tier     `json:"tiers,omitempty"`
+}
+
+// UpdateAgentRequestAcceptMode defines model for UpdateAgentRequest.AcceptMode.
+type UpdateAgentRequestAcceptMode string
+
 // User defines model for User.
 type User struct {
 	CreatedAt   time.Time           `json:"created_at"`
@@ -240,6 +579,9 @@ type Wallet struct {
 	// Held Points in escrow for my open orders (not part of balance).
 	Held int64 `json:"held"`
 }
+
+// AgentId defines model for AgentId.
+type AgentId = string
 
 // Cursor defines model for Cursor.
 type Cursor = string
@@ -259,6 +601,31 @@ type OrderFilter = string
 // payout, from the owner or issued by the platform. review_reward: for reviewing a completed
 // order. support_credit: points granted by support.
 type PostingKindFilter = PostingKind
+
+// ListAgentsParams defines parameters for ListAgents.
+type ListAgentsParams struct {
+	Q         *string   `form:"q,omitempty" json:"q,omitempty"`
+	Category  *Category `form:"category,omitempty" json:"category,omitempty"`
+	MinPrice  *int64    `form:"min_price,omitempty" json:"min_price,omitempty"`
+	MaxPrice  *int64    `form:"max_price,omitempty" json:"max_price,omitempty"`
+	MinRating *float32  `form:"min_rating,omitempty" json:"min_rating,omitempty"`
+
+	// Online Only agents that polled within twice their polling interval.
+	Online *bool `form:"online,omitempty" json:"online,omitempty"`
+
+	// MaxDeliveryDays Only agents with a tier delivering within this many days.
+	MaxDeliveryDays *int                  `form:"max_delivery_days,omitempty" json:"max_delivery_days,omitempty"`
+	Sort            *ListAgentsParamsSort `form:"sort,omitempty" json:"sort,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size (default 20).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListAgentsParamsSort defines parameters for ListAgents.
+type ListAgentsParamsSort string
 
 // ListPersonalTokensParams defines parameters for ListPersonalTokens.
 type ListPersonalTokensParams struct {
@@ -299,6 +666,12 @@ type ExportPostingsParams struct {
 	// OrderId Only postings of this order.
 	OrderId *OrderFilter `form:"order_id,omitempty" json:"order_id,omitempty"`
 }
+
+// CreateAgentJSONRequestBody defines body for CreateAgent for application/json ContentType.
+type CreateAgentJSONRequestBody = CreateAgentRequest
+
+// UpdateAgentJSONRequestBody defines body for UpdateAgent for application/json ContentType.
+type UpdateAgentJSONRequestBody = UpdateAgentRequest
 
 // SignInJSONRequestBody defines body for SignIn for application/json ContentType.
 type SignInJSONRequestBody = SignInRequest
@@ -386,6 +759,89 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// GetAgentSelf Who am I (the calling agent)
+	//
+	// Corresponds with GET /v1/agent (the `GetAgentSelf` operationId).
+	GetAgentSelf(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListAgents Browse and search agents on the market
+	//
+	// Only published (active) agents are listed. `q` searches name, specialty, skills and
+	// description, best matches first (`sort=relevance`, the default when `q` is given; without `q`
+	// the default is `newest`). Price filters match agents whose tier range overlaps the range.
+	//
+	// Corresponds with GET /v1/agents (the `ListAgents` operationId).
+	ListAgents(ctx context.Context, params *ListAgentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateAgentWithBody Create an agent (the wizard)
+	//
+	// The agent starts as a draft. The answer carries its API key, shown this once; heepr keeps
+	// only an HMAC of it. A skill package is rendered in the background.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/agents (the `CreateAgent` operationId).
+	CreateAgentWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateAgent Create an agent (the wizard)
+	//
+	// The agent starts as a draft. The answer carries its API key, shown this once; heepr keeps
+	// only an HMAC of it. A skill package is rendered in the background.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/agents (the `CreateAgent` operationId).
+	CreateAgent(ctx context.Context, body CreateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetAgent An agent's public profile (by id or handle)
+	//
+	// Drafts, paused and suspended agents answer 404.
+	//
+	// Corresponds with GET /v1/agents/{agentId} (the `GetAgent` operationId).
+	GetAgent(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateAgentWithBody Change an agent's settings (a new settings version)
+	//
+	// Send only the fields to change; the result is validated whole. A change creates a new
+	// settings version and a new skill package version; a request that changes nothing creates
+	// neither. The handle cannot change.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/agents/{agentId} (the `UpdateAgent` operationId).
+	UpdateAgentWithBody(ctx context.Context, agentId AgentId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateAgent Change an agent's settings (a new settings version)
+	//
+	// Send only the fields to change; the result is validated whole. A change creates a new
+	// settings version and a new skill package version; a request that changes nothing creates
+	// neither. The handle cannot change.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/agents/{agentId} (the `UpdateAgent` operationId).
+	UpdateAgent(ctx context.Context, agentId AgentId, body UpdateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RotateAgentKey Issue a new API key; the old one stops working at once
+	//
+	// Corresponds with POST /v1/agents/{agentId}/key (the `RotateAgentKey` operationId).
+	RotateAgentKey(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PauseAgent Take the agent off the market (orders in progress continue)
+	//
+	// Corresponds with POST /v1/agents/{agentId}/pause (the `PauseAgent` operationId).
+	PauseAgent(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PublishAgent Put the agent on the market
+	//
+	// Corresponds with POST /v1/agents/{agentId}/publish (the `PublishAgent` operationId).
+	PublishAgent(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListAgentVersions The agent's settings versions, newest first
+	//
+	// Corresponds with GET /v1/agents/{agentId}/versions (the `ListAgentVersions` operationId).
+	ListAgentVersions(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// SignInWithBody Sign in with email and password
 	//
 	// A wrong password and an unknown email get the same answer. Rate-limited per client address
@@ -437,6 +893,11 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/me (the `GetMe` operationId).
 	GetMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListMyAgents My agents, every status
+	//
+	// Corresponds with GET /v1/me/agents (the `ListMyAgents` operationId).
+	ListMyAgents(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// EnableOwnerRole Turn on the owner role ("I'm also an owner")
 	//
@@ -511,6 +972,199 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/wallet/postings/export (the `ExportPostings` operationId).
 	ExportPostings(ctx context.Context, params *ExportPostingsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// GetAgentSelf Who am I (the calling agent)
+//
+// Corresponds with GET /v1/agent (the `GetAgentSelf` operationId).
+func (c *Client) GetAgentSelf(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAgentSelfRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListAgents Browse and search agents on the market
+//
+// Only published (active) agents are listed. `q` searches name, specialty, skills and
+// description, best matches first (`sort=relevance`, the default when `q` is given; without `q`
+// the default is `newest`). Price filters match agents whose tier range overlaps the range.
+//
+// Corresponds with GET /v1/agents (the `ListAgents` operationId).
+func (c *Client) ListAgents(ctx context.Context, params *ListAgentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListAgentsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateAgentWithBody Create an agent (the wizard)
+//
+// The agent starts as a draft. The answer carries its API key, shown this once; heepr keeps
+// only an HMAC of it. A skill package is rendered in the background.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/agents (the `CreateAgent` operationId).
+func (c *Client) CreateAgentWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateAgentRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateAgent Create an agent (the wizard)
+//
+// The agent starts as a draft. The answer carries its API key, shown this once; heepr keeps
+// only an HMAC of it. A skill package is rendered in the background.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/agents (the `CreateAgent` operationId).
+func (c *Client) CreateAgent(ctx context.Context, body CreateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateAgentRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetAgent An agent's public profile (by id or handle)
+//
+// Drafts, paused and suspended agents answer 404.
+//
+// Corresponds with GET /v1/agents/{agentId} (the `GetAgent` operationId).
+func (c *Client) GetAgent(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAgentRequest(c.Server, agentId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateAgentWithBody Change an agent's settings (a new settings version)
+//
+// Send only the fields to change; the result is validated whole. A change creates a new
+// settings version and a new skill package version; a request that changes nothing creates
+// neither. The handle cannot change.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/agents/{agentId} (the `UpdateAgent` operationId).
+func (c *Client) UpdateAgentWithBody(ctx context.Context, agentId AgentId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateAgentRequestWithBody(c.Server, agentId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateAgent Change an agent's settings (a new settings version)
+//
+// Send only the fields to change; the result is validated whole. A change creates a new
+// settings version and a new skill package version; a request that changes nothing creates
+// neither. The handle cannot change.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/agents/{agentId} (the `UpdateAgent` operationId).
+func (c *Client) UpdateAgent(ctx context.Context, agentId AgentId, body UpdateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateAgentRequest(c.Server, agentId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RotateAgentKey Issue a new API key; the old one stops working at once
+//
+// Corresponds with POST /v1/agents/{agentId}/key (the `RotateAgentKey` operationId).
+func (c *Client) RotateAgentKey(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRotateAgentKeyRequest(c.Server, agentId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PauseAgent Take the agent off the market (orders in progress continue)
+//
+// Corresponds with POST /v1/agents/{agentId}/pause (the `PauseAgent` operationId).
+func (c *Client) PauseAgent(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPauseAgentRequest(c.Server, agentId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PublishAgent Put the agent on the market
+//
+// Corresponds with POST /v1/agents/{agentId}/publish (the `PublishAgent` operationId).
+func (c *Client) PublishAgent(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPublishAgentRequest(c.Server, agentId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListAgentVersions The agent's settings versions, newest first
+//
+// Corresponds with GET /v1/agents/{agentId}/versions (the `ListAgentVersions` operationId).
+func (c *Client) ListAgentVersions(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListAgentVersionsRequest(c.Server, agentId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // SignInWithBody Sign in with email and password
@@ -615,6 +1269,21 @@ func (c *Client) SignUp(ctx context.Context, body SignUpJSONRequestBody, reqEdit
 // Corresponds with GET /v1/me (the `GetMe` operationId).
 func (c *Client) GetMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetMeRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListMyAgents My agents, every status
+//
+// Corresponds with GET /v1/me/agents (the `ListMyAgents` operationId).
+func (c *Client) ListMyAgents(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListMyAgentsRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -799,6 +1468,452 @@ func (c *Client) ExportPostings(ctx context.Context, params *ExportPostingsParam
 	return c.Client.Do(req)
 }
 
+// NewGetAgentSelfRequest constructs an http.Request for the GetAgentSelf method
+func NewGetAgentSelfRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/agent")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListAgentsRequest constructs an http.Request for the ListAgents method
+func NewListAgentsRequest(server string, params *ListAgentsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/agents")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Q != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "q", *params.Q, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Category != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "category", *params.Category, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.MinPrice != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "min_price", *params.MinPrice, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.MaxPrice != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "max_price", *params.MaxPrice, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.MinRating != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "min_rating", *params.MinRating, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "number", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Online != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "online", *params.Online, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.MaxDeliveryDays != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "max_delivery_days", *params.MaxDeliveryDays, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Sort != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "sort", *params.Sort, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateAgentRequest calls the generic CreateAgent builder with application/json body
+func NewCreateAgentRequest(server string, body CreateAgentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateAgentRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateAgentRequestWithBody constructs an http.Request for the CreateAgent method, with any body, and a specified content type
+func NewCreateAgentRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/agents")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetAgentRequest constructs an http.Request for the GetAgent method
+func NewGetAgentRequest(server string, agentId AgentId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "agentId", agentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/agents/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateAgentRequest calls the generic UpdateAgent builder with application/json body
+func NewUpdateAgentRequest(server string, agentId AgentId, body UpdateAgentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateAgentRequestWithBody(server, agentId, "application/json", bodyReader)
+}
+
+// NewUpdateAgentRequestWithBody constructs an http.Request for the UpdateAgent method, with any body, and a specified content type
+func NewUpdateAgentRequestWithBody(server string, agentId AgentId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "agentId", agentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/agents/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRotateAgentKeyRequest constructs an http.Request for the RotateAgentKey method
+func NewRotateAgentKeyRequest(server string, agentId AgentId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "agentId", agentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/agents/%s/key", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPauseAgentRequest constructs an http.Request for the PauseAgent method
+func NewPauseAgentRequest(server string, agentId AgentId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "agentId", agentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/agents/%s/pause", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPublishAgentRequest constructs an http.Request for the PublishAgent method
+func NewPublishAgentRequest(server string, agentId AgentId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "agentId", agentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/agents/%s/publish", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListAgentVersionsRequest constructs an http.Request for the ListAgentVersions method
+func NewListAgentVersionsRequest(server string, agentId AgentId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "agentId", agentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/agents/%s/versions", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewSignInRequest calls the generic SignIn builder with application/json body
 func NewSignInRequest(server string, body SignInJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -916,6 +2031,33 @@ func NewGetMeRequest(server string) (*http.Request, error) {
 	}
 
 	operationPath := fmt.Sprintf("/v1/me")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListMyAgentsRequest constructs an http.Request for the ListMyAgents method
+func NewListMyAgentsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/me/agents")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -1387,6 +2529,103 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// GetAgentSelfWithResponse Who am I (the calling agent)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/agent (the `GetAgentSelf` operationId).
+	GetAgentSelfWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetAgentSelfResponse, error)
+
+	// ListAgentsWithResponse Browse and search agents on the market
+	//
+	// Only published (active) agents are listed. `q` searches name, specialty, skills and
+	// description, best matches first (`sort=relevance`, the default when `q` is given; without `q`
+	// the default is `newest`). Price filters match agents whose tier range overlaps the range.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/agents (the `ListAgents` operationId).
+	ListAgentsWithResponse(ctx context.Context, params *ListAgentsParams, reqEditors ...RequestEditorFn) (*ListAgentsResponse, error)
+
+	// CreateAgentWithBodyWithResponse Create an agent (the wizard)
+	//
+	// The agent starts as a draft. The answer carries its API key, shown this once; heepr keeps
+	// only an HMAC of it. A skill package is rendered in the background.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/agents (the `CreateAgent` operationId).
+	CreateAgentWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateAgentResponse, error)
+
+	// CreateAgentWithResponse Create an agent (the wizard)
+	//
+	// The agent starts as a draft. The answer carries its API key, shown this once; heepr keeps
+	// only an HMAC of it. A skill package is rendered in the background.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/agents (the `CreateAgent` operationId).
+	CreateAgentWithResponse(ctx context.Context, body CreateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateAgentResponse, error)
+
+	// GetAgentWithResponse An agent's public profile (by id or handle)
+	//
+	// Drafts, paused and suspended agents answer 404.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/agents/{agentId} (the `GetAgent` operationId).
+	GetAgentWithResponse(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*GetAgentResponse, error)
+
+	// UpdateAgentWithBodyWithResponse Change an agent's settings (a new settings version)
+	//
+	// Send only the fields to change; the result is validated whole. A change creates a new
+	// settings version and a new skill package version; a request that changes nothing creates
+	// neither. The handle cannot change.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/agents/{agentId} (the `UpdateAgent` operationId).
+	UpdateAgentWithBodyWithResponse(ctx context.Context, agentId AgentId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateAgentResponse, error)
+
+	// UpdateAgentWithResponse Change an agent's settings (a new settings version)
+	//
+	// Send only the fields to change; the result is validated whole. A change creates a new
+	// settings version and a new skill package version; a request that changes nothing creates
+	// neither. The handle cannot change.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/agents/{agentId} (the `UpdateAgent` operationId).
+	UpdateAgentWithResponse(ctx context.Context, agentId AgentId, body UpdateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateAgentResponse, error)
+
+	// RotateAgentKeyWithResponse Issue a new API key; the old one stops working at once
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/agents/{agentId}/key (the `RotateAgentKey` operationId).
+	RotateAgentKeyWithResponse(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*RotateAgentKeyResponse, error)
+
+	// PauseAgentWithResponse Take the agent off the market (orders in progress continue)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/agents/{agentId}/pause (the `PauseAgent` operationId).
+	PauseAgentWithResponse(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*PauseAgentResponse, error)
+
+	// PublishAgentWithResponse Put the agent on the market
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/agents/{agentId}/publish (the `PublishAgent` operationId).
+	PublishAgentWithResponse(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*PublishAgentResponse, error)
+
+	// ListAgentVersionsWithResponse The agent's settings versions, newest first
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/agents/{agentId}/versions (the `ListAgentVersions` operationId).
+	ListAgentVersionsWithResponse(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*ListAgentVersionsResponse, error)
+
 	// SignInWithBodyWithResponse Sign in with email and password
 	//
 	// A wrong password and an unknown email get the same answer. Rate-limited per client address
@@ -1442,6 +2681,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/me (the `GetMe` operationId).
 	GetMeWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetMeResponse, error)
+
+	// ListMyAgentsWithResponse My agents, every status
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/me/agents (the `ListMyAgents` operationId).
+	ListMyAgentsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListMyAgentsResponse, error)
 
 	// EnableOwnerRoleWithResponse Turn on the owner role ("I'm also an owner")
 	//
@@ -1528,6 +2774,438 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/wallet/postings/export (the `ExportPostings` operationId).
 	ExportPostingsWithResponse(ctx context.Context, params *ExportPostingsParams, reqEditors ...RequestEditorFn) (*ExportPostingsResponse, error)
+}
+
+type GetAgentSelfResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AgentSelf
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAgentSelfResponse) GetJSON200() *AgentSelf {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetAgentSelfResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAgentSelfResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAgentSelfResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAgentSelfResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAgentSelfResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListAgentsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AgentList
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListAgentsResponse) GetJSON200() *AgentList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListAgentsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListAgentsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListAgentsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListAgentsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListAgentsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateAgentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *CreatedAgent
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateAgentResponse) GetJSON201() *CreatedAgent {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreateAgentResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateAgentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateAgentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateAgentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateAgentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetAgentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PublicAgent
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAgentResponse) GetJSON200() *PublicAgent {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetAgentResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAgentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAgentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAgentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAgentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateAgentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OwnerAgent
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateAgentResponse) GetJSON200() *OwnerAgent {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r UpdateAgentResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateAgentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateAgentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateAgentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateAgentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RotateAgentKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AgentKey
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RotateAgentKeyResponse) GetJSON200() *AgentKey {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RotateAgentKeyResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RotateAgentKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RotateAgentKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RotateAgentKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RotateAgentKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PauseAgentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OwnerAgent
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PauseAgentResponse) GetJSON200() *OwnerAgent {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r PauseAgentResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PauseAgentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PauseAgentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PauseAgentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PauseAgentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PublishAgentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OwnerAgent
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PublishAgentResponse) GetJSON200() *OwnerAgent {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r PublishAgentResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PublishAgentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PublishAgentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PublishAgentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PublishAgentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListAgentVersionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AgentVersionList
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListAgentVersionsResponse) GetJSON200() *AgentVersionList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListAgentVersionsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListAgentVersionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListAgentVersionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListAgentVersionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListAgentVersionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 // SignInResponse200Headers the declared response headers of an HTTP 200 response for SignIn
@@ -1730,6 +3408,54 @@ func (r GetMeResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetMeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListMyAgentsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MyAgentList
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListMyAgentsResponse) GetJSON200() *MyAgentList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListMyAgentsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListMyAgentsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListMyAgentsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListMyAgentsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListMyAgentsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -2120,6 +3846,169 @@ func (r ExportPostingsResponse) ContentType() string {
 	return ""
 }
 
+// GetAgentSelfWithResponse Who am I (the calling agent)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/agent (the `GetAgentSelf` operationId).
+func (c *ClientWithResponses) GetAgentSelfWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetAgentSelfResponse, error) {
+	rsp, err := c.GetAgentSelf(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAgentSelfResponse(rsp)
+}
+
+// ListAgentsWithResponse Browse and search agents on the market
+//
+// Only published (active) agents are listed. `q` searches name, specialty, skills and
+// description, best matches first (`sort=relevance`, the default when `q` is given; without `q`
+// the default is `newest`). Price filters match agents whose tier range overlaps the range.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/agents (the `ListAgents` operationId).
+func (c *ClientWithResponses) ListAgentsWithResponse(ctx context.Context, params *ListAgentsParams, reqEditors ...RequestEditorFn) (*ListAgentsResponse, error) {
+	rsp, err := c.ListAgents(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListAgentsResponse(rsp)
+}
+
+// CreateAgentWithBodyWithResponse Create an agent (the wizard)
+//
+// The agent starts as a draft. The answer carries its API key, shown this once; heepr keeps
+// only an HMAC of it. A skill package is rendered in the background.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/agents (the `CreateAgent` operationId).
+func (c *ClientWithResponses) CreateAgentWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateAgentResponse, error) {
+	rsp, err := c.CreateAgentWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateAgentResponse(rsp)
+}
+
+// CreateAgentWithResponse Create an agent (the wizard)
+//
+// The agent starts as a draft. The answer carries its API key, shown this once; heepr keeps
+// only an HMAC of it. A skill package is rendered in the background.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/agents (the `CreateAgent` operationId).
+func (c *ClientWithResponses) CreateAgentWithResponse(ctx context.Context, body CreateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateAgentResponse, error) {
+	rsp, err := c.CreateAgent(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateAgentResponse(rsp)
+}
+
+// GetAgentWithResponse An agent's public profile (by id or handle)
+//
+// Drafts, paused and suspended agents answer 404.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/agents/{agentId} (the `GetAgent` operationId).
+func (c *ClientWithResponses) GetAgentWithResponse(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*GetAgentResponse, error) {
+	rsp, err := c.GetAgent(ctx, agentId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAgentResponse(rsp)
+}
+
+// UpdateAgentWithBodyWithResponse Change an agent's settings (a new settings version)
+//
+// Send only the fields to change; the result is validated whole. A change creates a new
+// settings version and a new skill package version; a request that changes nothing creates
+// neither. The handle cannot change.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/agents/{agentId} (the `UpdateAgent` operationId).
+func (c *ClientWithResponses) UpdateAgentWithBodyWithResponse(ctx context.Context, agentId AgentId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateAgentResponse, error) {
+	rsp, err := c.UpdateAgentWithBody(ctx, agentId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateAgentResponse(rsp)
+}
+
+// UpdateAgentWithResponse Change an agent's settings (a new settings version)
+//
+// Send only the fields to change; the result is validated whole. A change creates a new
+// settings version and a new skill package version; a request that changes nothing creates
+// neither. The handle cannot change.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/agents/{agentId} (the `UpdateAgent` operationId).
+func (c *ClientWithResponses) UpdateAgentWithResponse(ctx context.Context, agentId AgentId, body UpdateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateAgentResponse, error) {
+	rsp, err := c.UpdateAgent(ctx, agentId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateAgentResponse(rsp)
+}
+
+// RotateAgentKeyWithResponse Issue a new API key; the old one stops working at once
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/agents/{agentId}/key (the `RotateAgentKey` operationId).
+func (c *ClientWithResponses) RotateAgentKeyWithResponse(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*RotateAgentKeyResponse, error) {
+	rsp, err := c.RotateAgentKey(ctx, agentId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRotateAgentKeyResponse(rsp)
+}
+
+// PauseAgentWithResponse Take the agent off the market (orders in progress continue)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/agents/{agentId}/pause (the `PauseAgent` operationId).
+func (c *ClientWithResponses) PauseAgentWithResponse(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*PauseAgentResponse, error) {
+	rsp, err := c.PauseAgent(ctx, agentId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePauseAgentResponse(rsp)
+}
+
+// PublishAgentWithResponse Put the agent on the market
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/agents/{agentId}/publish (the `PublishAgent` operationId).
+func (c *ClientWithResponses) PublishAgentWithResponse(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*PublishAgentResponse, error) {
+	rsp, err := c.PublishAgent(ctx, agentId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePublishAgentResponse(rsp)
+}
+
+// ListAgentVersionsWithResponse The agent's settings versions, newest first
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/agents/{agentId}/versions (the `ListAgentVersions` operationId).
+func (c *ClientWithResponses) ListAgentVersionsWithResponse(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*ListAgentVersionsResponse, error) {
+	rsp, err := c.ListAgentVersions(ctx, agentId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListAgentVersionsResponse(rsp)
+}
+
 // SignInWithBodyWithResponse Sign in with email and password
 //
 // A wrong password and an unknown email get the same answer. Rate-limited per client address
@@ -2210,6 +4099,19 @@ func (c *ClientWithResponses) GetMeWithResponse(ctx context.Context, reqEditors 
 		return nil, err
 	}
 	return ParseGetMeResponse(rsp)
+}
+
+// ListMyAgentsWithResponse My agents, every status
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/me/agents (the `ListMyAgents` operationId).
+func (c *ClientWithResponses) ListMyAgentsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListMyAgentsResponse, error) {
+	rsp, err := c.ListMyAgents(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListMyAgentsResponse(rsp)
 }
 
 // EnableOwnerRoleWithResponse Turn on the owner role ("I'm also an owner")
@@ -2356,6 +4258,303 @@ func (c *ClientWithResponses) ExportPostingsWithResponse(ctx context.Context, pa
 		return nil, err
 	}
 	return ParseExportPostingsResponse(rsp)
+}
+
+// ParseGetAgentSelfResponse parses an HTTP response from a GetAgentSelfWithResponse call
+func ParseGetAgentSelfResponse(rsp *http.Response) (*GetAgentSelfResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAgentSelfResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AgentSelf
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListAgentsResponse parses an HTTP response from a ListAgentsWithResponse call
+func ParseListAgentsResponse(rsp *http.Response) (*ListAgentsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListAgentsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AgentList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateAgentResponse parses an HTTP response from a CreateAgentWithResponse call
+func ParseCreateAgentResponse(rsp *http.Response) (*CreateAgentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateAgentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest CreatedAgent
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetAgentResponse parses an HTTP response from a GetAgentWithResponse call
+func ParseGetAgentResponse(rsp *http.Response) (*GetAgentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAgentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PublicAgent
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdateAgentResponse parses an HTTP response from a UpdateAgentWithResponse call
+func ParseUpdateAgentResponse(rsp *http.Response) (*UpdateAgentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateAgentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OwnerAgent
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRotateAgentKeyResponse parses an HTTP response from a RotateAgentKeyWithResponse call
+func ParseRotateAgentKeyResponse(rsp *http.Response) (*RotateAgentKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RotateAgentKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AgentKey
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePauseAgentResponse parses an HTTP response from a PauseAgentWithResponse call
+func ParsePauseAgentResponse(rsp *http.Response) (*PauseAgentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PauseAgentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OwnerAgent
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePublishAgentResponse parses an HTTP response from a PublishAgentWithResponse call
+func ParsePublishAgentResponse(rsp *http.Response) (*PublishAgentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PublishAgentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OwnerAgent
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListAgentVersionsResponse parses an HTTP response from a ListAgentVersionsWithResponse call
+func ParseListAgentVersionsResponse(rsp *http.Response) (*ListAgentVersionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListAgentVersionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AgentVersionList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
 }
 
 // ParseSignInResponse parses an HTTP response from a SignInWithResponse call
@@ -2508,6 +4707,39 @@ func ParseGetMeResponse(rsp *http.Response) (*GetMeResponse, error) {
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest User
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListMyAgentsResponse parses an HTTP response from a ListMyAgentsWithResponse call
+func ParseListMyAgentsResponse(rsp *http.Response) (*ListMyAgentsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListMyAgentsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MyAgentList
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/heepr/heepr/adapters/authz"
+	"github.com/heepr/heepr/adapters/blob"
 	"github.com/heepr/heepr/adapters/email"
 	httpapi "github.com/heepr/heepr/adapters/http"
 	"github.com/heepr/heepr/adapters/queue"
@@ -20,6 +21,7 @@ import (
 	"github.com/heepr/heepr/modules/identity"
 	"github.com/heepr/heepr/modules/kernel"
 	"github.com/heepr/heepr/modules/ledger"
+	"github.com/heepr/heepr/modules/marketplace"
 	"github.com/heepr/heepr/modules/notification"
 )
 
@@ -33,6 +35,8 @@ type app struct {
 	metrics  *telemetry.Metrics
 	identity *identity.Service
 	ledger   *ledger.Service
+	market   *marketplace.Service
+	blobs    *blob.Local
 	handler  http.Handler
 }
 
@@ -102,7 +106,14 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, work bool, o opti
 	}, identity.Config{SessionIdle: cfg.SessionIdle, SessionAbsolute: cfg.SessionAbsolute})
 	notify := notification.New(mailer, a.identity, notification.Config{BaseURL: cfg.BaseURL, SupportEmail: cfg.SupportEmail})
 	idem := store.NewIdempotency(db)
-	*facades = queue.Facades{Identity: a.identity, Notification: notify, Ledger: a.ledger, Idempotency: idem, Clock: o.clock, Log: log}
+	if a.blobs, err = blob.NewLocal(filepath.Join(cfg.DataDir, "blobs")); err != nil {
+		return nil, err
+	}
+	a.market = marketplace.New(marketplace.Deps{
+		Tx: db, Jobs: q, Clock: o.clock, Agents: store.NewMarketplace(db), Blobs: a.blobs, KeyHMAC: []byte(tokenKey),
+	})
+	*facades = queue.Facades{Identity: a.identity, Notification: notify, Ledger: a.ledger, Idempotency: idem, Clock: o.clock, Log: log,
+		Market: a.market, Blobs: a.blobs, BaseURL: cfg.BaseURL}
 
 	enforcer, err := authz.New()
 	if err != nil {
@@ -115,7 +126,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, work bool, o opti
 		limits = map[string]httpapi.Limit{}
 	}
 	a.handler, err = httpapi.New(httpapi.Options{
-		Identity: a.identity, Ledger: a.ledger, Tx: db, Idempotency: idem, Enforcer: enforcer, Metrics: a.metrics, Logger: log, Ready: a.ready,
+		Identity: a.identity, Ledger: a.ledger, Market: a.market, AgentAuth: a.market.AuthenticateKey, Tx: db, Idempotency: idem, Enforcer: enforcer, Metrics: a.metrics, Logger: log, Ready: a.ready,
 		BaseURL: cfg.BaseURL, MaxBodyBytes: cfg.MaxBodyBytes, RateLimits: limits, Clock: o.clock,
 	})
 	if err != nil {

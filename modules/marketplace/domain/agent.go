@@ -210,11 +210,22 @@ func (s Settings) validateBands(f *kernel.Fields) {
 		f.Add("auto_bands", "are required with accept_mode auto")
 		return
 	}
-	if b.MinPrice < 0 || b.MaxPrice < b.MinPrice || b.MaxPrice > MaxPrice {
-		f.Add("auto_bands.max_price", "must be at least min_price and at most 1000000")
+	sane := true
+	if b.MinPrice < 0 {
+		f.Add("auto_bands.min_price", "must be at least 0")
+		sane = false
 	}
-	lo, hi := s.PriceRange()
-	if len(s.Tiers) > 0 && (b.MaxPrice < lo || b.MinPrice > hi) {
+	if b.MaxPrice < b.MinPrice || b.MaxPrice > MaxPrice {
+		f.Add("auto_bands.max_price", fmt.Sprintf("must be at least min_price and at most %d", MaxPrice))
+		sane = false
+	}
+	// A band that holds no tier's price is checked only when the band itself
+	// is well formed, so one bad bound gives one error. The band must hold a
+	// tier's price, not merely overlap the span between the cheapest and the
+	// dearest tier (tiers at 10 and 1000 with a band of 100-500 miss every tier).
+	fits := func(t Tier) bool { return t.Price >= b.MinPrice && t.Price <= b.MaxPrice }
+	if sane && len(s.Tiers) > 0 && !slices.ContainsFunc(s.Tiers, fits) {
+		lo, hi := s.PriceRange()
 		f.Add("auto_bands", fmt.Sprintf("the price band %d-%d misses every tier (%d-%d)", b.MinPrice, b.MaxPrice, lo, hi))
 	}
 	for i, c := range b.Categories {
