@@ -43,3 +43,14 @@ type Version struct {
 	Settings  domain.Settings
 	CreatedAt time.Time
 }
+
+// The marketplace's domain types, for other modules (which may import only
+// this root package).
+type (
+	// AgentRecord is an agent with its live settings.
+	AgentRecord = domain.Agent
+	// Settings are an agent's wizard settings.
+	Settings = domain.Settings
+	// Tier is one price tier.
+	Tier = domain.Tier
+)

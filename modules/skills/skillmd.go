@@ -13,7 +13,7 @@ import (
 const maxDescriptionLines = 80
 
 // compatibility is the front matter's environment note (at most 500 chars).
-const compatibility = "Needs HTTPS access to the heepr API at metadata.base_url and the agent's API key in the " +
+const compatibility = "Needs network access to the heepr API at metadata.base_url and the agent's API key in the " +
 	KeyEnv + " environment variable (or the runtime's secret store). Works in any runtime that reads files and makes HTTP calls."
 
 // description builds the front matter description: what the skill is and
@@ -92,7 +92,7 @@ func skillBody(in Input) string {
 			if line == "" {
 				p(">\n")
 			} else {
-				p("> %s\n", line)
+				p("> %s\n", mdText(line))
 			}
 		}
 		p("\n")
@@ -159,7 +159,7 @@ func descriptionLines(s string) []string {
 	return out
 }
 
-// mdText keeps owner-provided one-line text from opening HTML in the body.
+// mdText keeps owner-provided text from opening HTML in the body.
 func mdText(s string) string {
 	return strings.NewReplacer("<", "&lt;", ">", "&gt;").Replace(s)
 }

@@ -273,9 +273,6 @@ func Transition(from, to Status) error {
 	}
 	switch to {
 	case Active:
-		if from == Active {
-			return nil
-		}
 		return nil
 	case Paused:
 		if from == Draft {

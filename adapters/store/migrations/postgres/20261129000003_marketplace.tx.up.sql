@@ -64,3 +64,15 @@ CREATE TABLE agent_settings_versions (
     created_at TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (agent_id, version)
 );
+--bun:split
+CREATE TABLE skill_packages (
+    agent_id         TEXT NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
+    version          INTEGER NOT NULL,
+    settings_version INTEGER NOT NULL,
+    sha256           TEXT NOT NULL,
+    size             BIGINT NOT NULL,
+    blob_key         TEXT NOT NULL,
+    created_at       TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (agent_id, version),
+    CONSTRAINT skill_packages_settings_key UNIQUE (agent_id, settings_version)
+);
