@@ -718,6 +718,9 @@ type ServerInterface interface {
 	// PublishAgent Put the agent on the market
 	// (POST /v1/agents/{agentId}/publish)
 	PublishAgent(w http.ResponseWriter, r *http.Request, agentId AgentId)
+	// DownloadSkillPackage Download the agent's latest skill package (zip)
+	// (GET /v1/agents/{agentId}/skill-package)
+	DownloadSkillPackage(w http.ResponseWriter, r *http.Request, agentId AgentId)
 	// ListAgentVersions The agent's settings versions, newest first
 	// (GET /v1/agents/{agentId}/versions)
 	ListAgentVersions(w http.ResponseWriter, r *http.Request, agentId AgentId)
@@ -1070,6 +1073,32 @@ func (siw *ServerInterfaceWrapper) PublishAgent(w http.ResponseWriter, r *http.R
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.PublishAgent(w, r, agentId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DownloadSkillPackage operation middleware
+func (siw *ServerInterfaceWrapper) DownloadSkillPackage(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "agentId" -------------
+	var agentId AgentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agentId", r.PathValue("agentId"), &agentId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "agentId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DownloadSkillPackage(w, r, agentId)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1597,6 +1626,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/agents/{agentId}/pause", wrapper.PauseAgent)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/agents/{agentId}/key", wrapper.RotateAgentKey)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/agents/{agentId}/versions", wrapper.ListAgentVersions)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/agents/{agentId}/skill-package", wrapper.DownloadSkillPackage)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/me/agents", wrapper.ListMyAgents)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/agent", wrapper.GetAgentSelf)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/wallet", wrapper.GetWallet)
@@ -1910,6 +1940,67 @@ type PublishAgentdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response PublishAgentdefaultApplicationProblemPlusJSONResponse) VisitPublishAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DownloadSkillPackageRequestObject struct {
+	AgentId AgentId `json:"agentId"`
+}
+
+type DownloadSkillPackageResponseObject interface {
+	VisitDownloadSkillPackageResponse(w http.ResponseWriter) error
+}
+
+type DownloadSkillPackage200ResponseHeaders struct {
+	ContentDisposition   *string
+	XSkillPackageSHA256  *string
+	XSkillPackageVersion *int
+}
+
+type DownloadSkillPackage200ApplicationzipResponse struct {
+	Body          io.Reader
+	Headers       DownloadSkillPackage200ResponseHeaders
+	ContentLength int64
+}
+
+func (response DownloadSkillPackage200ApplicationzipResponse) VisitDownloadSkillPackageResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/zip")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	if response.Headers.XSkillPackageSHA256 != nil {
+		w.Header().Set("X-Skill-Package-SHA256", fmt.Sprint(*response.Headers.XSkillPackageSHA256))
+	}
+	if response.Headers.XSkillPackageVersion != nil {
+		w.Header().Set("X-Skill-Package-Version", fmt.Sprint(*response.Headers.XSkillPackageVersion))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type DownloadSkillPackagedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DownloadSkillPackagedefaultApplicationProblemPlusJSONResponse) VisitDownloadSkillPackageResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -2530,6 +2621,9 @@ type StrictServerInterface interface {
 	// PublishAgent Put the agent on the market
 	// (POST /v1/agents/{agentId}/publish)
 	PublishAgent(ctx context.Context, request PublishAgentRequestObject) (PublishAgentResponseObject, error)
+	// DownloadSkillPackage Download the agent's latest skill package (zip)
+	// (GET /v1/agents/{agentId}/skill-package)
+	DownloadSkillPackage(ctx context.Context, request DownloadSkillPackageRequestObject) (DownloadSkillPackageResponseObject, error)
 	// ListAgentVersions The agent's settings versions, newest first
 	// (GET /v1/agents/{agentId}/versions)
 	ListAgentVersions(ctx context.Context, request ListAgentVersionsRequestObject) (ListAgentVersionsResponseObject, error)
@@ -2824,6 +2918,32 @@ func (sh *strictHandler) PublishAgent(w http.ResponseWriter, r *http.Request, ag
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(PublishAgentResponseObject); ok {
 		if err := validResponse.VisitPublishAgentResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// DownloadSkillPackage operation middleware
+func (sh *strictHandler) DownloadSkillPackage(w http.ResponseWriter, r *http.Request, agentId AgentId) {
+	var request DownloadSkillPackageRequestObject
+
+	request.AgentId = agentId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DownloadSkillPackage(ctx, request.(DownloadSkillPackageRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DownloadSkillPackage")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DownloadSkillPackageResponseObject); ok {
+		if err := validResponse.VisitDownloadSkillPackageResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -3213,104 +3333,109 @@ func (sh *strictHandler) ExportPostings(w http.ResponseWriter, r *http.Request, 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1bc9s4lvBfOR+/qYpdS8uXTnq37ZoHd6a7xjvd26m40/MQZSWYPBIxpgAGAKVoUt7fvoUDkOIFlORE",
-	"TlK72y/tSCRwcO5X6GOUyEUhBQqjo8uPUYYsRUV/3qLWXIqXUt5ztB+kqBPFC8OliC6j3zME7R6BhJ6B",
-	"o2mGWKiJ/3gaw1+NKX4T+TqGW0xKhTHcsgXecoN//oV9OB5FcaSTDBfMrm/WBUaXkTaKi3n08PAQRwVT",
-	"bIHGQ3Q9R2Fu0jAszH75TANP4WiOhp4FlmsJht2jBm40ZEykOdK23L5XMJNFcSTYwm7M/PJxpPB9yRWm",
-	"0aVRJTZhXLAPv6CYmyy6/P553AM5jl6WSksVBnEq8IOZJPTEFOQMTIZQKFxyWWoo2BxryN6XqNYb0Nw7",
-	"0QAkL84vQqDcpLgopEGRrP+G6z5I11AK/r5EuMc1FKiAC4MixRRwNsPEwBGDN29u/gJcA4O5lCkkmeQJ",
-	"HsdwfnLx4gUUigvD7nKE69uXNzdjkWRMscTSawSv0ag1rLjJ6JyaLdxOTKSbD+5kugYjYY6GPpxxpQ0w",
-	"oVeogM0ZF6OxqJDimHODlcYBT+wJtxGuYMagsqv859v/d/Jf7z6exxcvXjz8KQph7he+4KaPsFdsjqD5",
-	"PxGOUpyxMjdwcXY8RLOcFumQjC/KRXR5fnYWRwsu/L9qECwB5qgIht9UiupnnhsMcJOVKSikNlzMteMk",
-	"rkHaV4bAoS8nPI0exc6v3B5/4yJ9HCz3XKRDoNjvWmD8SeEsuoz+/+lGGZ26b/VpAwKnExTqQgqNpBJe",
-	"KXmX48L+mUjLvkQ2VhQ5T5gF8LRwT/zLP7SF9uO+u/p1aceO2AhApaSKgWl4/fNL+OH5i38Fvw2kaBjP",
-	"9Yiw51erdZcXw0LJApXh7gis4JP7kHzeZnIlQIqE1EKHNnF0j+tJoXDGP4SUZ1MW3tZ7tN56Vy8q7/6B",
-	"ibGLEpi/cG36cHKDi/YfWxFY3uU8oeXsun4jphRb2383NKFdSZR5bvVIJbfbT+MAGAT/FvNZH3yn+wOo",
-	"iiOeBj923Br4omDJPZvjZIlKc8dVXQGOo0LmORfzif1ILVk+0ZhIkerw0xoNyc/2NbVhptyJeocE92gP",
-	"dVbwPCr8CetlA1D0z7rlYMMEqcFGYRXe2yhVbGZ1I0sMXyJtU2okpVDqgoxQY7kN5mm5PzYoapM4UcgM",
-	"phNG3DuTamH/ilJm8MRwOmpvxerIu5D6prDL0P6v8X2Jmo63hVodxG/w14Cysf0g8vxpDyGTLez1hHJ/",
-	"ISuN/JF5VmZpyq2+YvmrBmQzlmvsKs6/W1eAJQkWZrKQKQIrjYyd1dLAheYpAi5RreHOOgnaMGWAGVKB",
-	"VyBNZp9bMW5gJhW5C3IlnMXrMAIzOJeqi6RtuHnpXlmHlNWCfZg4Tp04YB9nzN0CheIJtviSC/P98yhu",
-	"rWT/a6x2NrSadRotGbug7HyXi4NB0mGYzdLNA8dNYnRhD6E2xHE1cRoqJJGpXT1FzedWrJY8RRnF0Upx",
-	"K1FWuZQpt5+kzLAojoh/glrlJUlkS7Z3cXbHhG+Yugmi5W86oyhZHtzZPjG5q2Rpq+zWQvcQfy5/L7i4",
-	"ce+c95m9JbNdl+RXpu5TuRIjR7o6ACFe6Z1uY3Lbq7yhsOMKcrlClTCNkKP1znUMKZ/bQI3En4t5jpCt",
-	"iwyF7uz43QUdo/5nPGy+G2/9WwjKIi/nXLQx2fSLQ+8s2AePwYuzPgq3mf5axL77vq03XoTEVd/zPB8E",
-	"7fl20L4LgKYLTDjLzTrkxyPkXGAH0+cXoV0M92pwL+b7ndeay8P2YisXdjRLz1+pD9Fm146ucTBuIUfc",
-	"Etyg4iHN8AqVtnrgd3mP4tM0RMWMHYuYMRf2GruyjbNnNq4wEhQmci64RuAGcmacleuwckMAznf5zATA",
-	"8BFT56n3g5Pq423k/c1a4drV3yeegTpjAxpFqu0pmYbpdWkyqfg/KXS7hB+RKVQwLs/OvkvucU1/4HQU",
-	"7TqtA3sDy5aDt4hLR87z32bR5dsd8U3rtYe4izhTLRfKmiUKTQy6gY9bFOk+SKBl90aDA6J/+Hfu+Cn/",
-	"VHu3kKUwj3Uhwq4RLmRIMNYuOSa5sOZAISQEL6ZXHm9G0hOl7onGi7NHyoY/jgcmxCs/c8zTn2zU3xcR",
-	"F/EHA8WZfS10OlTok38ua8A1HDH499vf/gPoHSiYyaxrDAzqHChYGT7eTXW3a1wBFjrPr+uDBfpt4f/E",
-	"kKKxyP4S2MowfPzKLlk7G9MX+utXN3CP62fapzgbmdJQWJozbSbWcG0LZndkTawQaI3pJEWWWsuugxIb",
-	"SF308xvtA/3CDGoDygbqClMgNwX8a3B0BquM59hI6LondZN5m/sFPLC+x/EIJ+sL5lfiqKTMwGOyDh2x",
-	"eFz6pcFoG8zt7eS0wA0bhp5B/Pwky0CCjZi81NsX28nkw2m6LeJIljEgjD3na7e6pZSa90xrwjSwFNJ3",
-	"LRwfJN3acUe+VMLVZ+cDjmPtInScQD4XmMJMyQUs1s7Ag5zBkuMKjgTOmeFLhFWGorL+Oc6MfXbF8hwN",
-	"6ZA9lNgdy5lIcMJmwarFr2vwT4Di88wAPedqF76YsedGBxQIKow8ph6y8Z96a9X1nsdT2zK0r9HUrlEb",
-	"nX7f3XzeALZHAsrvoZrMFRPmsqL2jJwegStgSWI3H0Em8/QSmHCpwmcaKLUEC7nEFLgwkoq7dm25Go1F",
-	"wdayNJf+g8pRrOrDlDIEKlovihwtLCOYIV46hyxnxpLwmQadMYWjsVA4K0VaL3fHkvtqzaTURi5QjSDJ",
-	"2cp+M3FPUwJjLmW64nk+qVZgUH1rkVgBGjthqNOZ1uvjWpeYwt26BdQIFFo5mShcMZVeEq7cR1zMgVVH",
-	"wnQsXC0QdFkUUpmJ855rJBPK3Qb+CVdmrdykFmmiOLIUIGtkAbZigUjVVnsaywXt00dx1Dk7PdwAnRL9",
-	"TciCrpjnnoPoR6+nvqBm3FQm22w/WDKEqV1kaoMBTVX1K1gwk2SWWbmJQUhj/5wabnKcWjaZulen/Qz4",
-	"lqCEipc6bBYpdNBgMmZgxniOKSxZzlMKRamcuw+yG9FSAN9caGNVSRA45eLRyYCC3DhofT1MaNniOn6M",
-	"8AOz8hFdRpkxhb48PaV+lVGKy6pMrE83590dXttvq41r4ILM0IhV+h7VYasVtRJoFCueyIx1csVbEsCf",
-	"XXOVYmKhmChmMJRaYgqtG1EfviorpZjzJQUpXIBdAY7OTs6bgYgoF3cOBVLYKCnQ9yFzKwkrbjK7yMoa",
-	"H2txvM8Nlc/dWPROyhyZcG4oT3CyYB/2jb7c81zs+7zlLZ19phetWOXHdbodlqio7cUwpSm04yaTpfF2",
-	"R4cx6ZV9Mpgm2ivVvTMGbGWzD5Sj3p7BCJbP90tH+wM28tI1oZtMUpOig8WAYHekombgnW7Za5m3siKV",
-	"H2OXsC7IxjwH7bL14W8+MRGOC2+XGgm7ixfPQ3UZpvVKqrT38Pe79LLbo7FCCAf2EG+KTztEynWRs/Vk",
-	"oMS0NfcYb1AQqoqBwjlTaY6aeqkSprsFmd3Y6kiwgRyZNnB+1sk6dbHahDtU9FEyVM27Ft5vTZhwDZcZ",
-	"V97f1sC09UsrP7nhYvZ47t2jyRq3CeEBDBGbhPuRNHaGYz1J2bpdufthZ1J7aw2Vij5cAxdJXqaYdutt",
-	"4VpqgNWe72a1utTfNWg2CgjGt4/N37caEdq7/KwQof6+e979OhZCVazqWHGHRk1gQkwQaOHZxRILLpqf",
-	"nv8vKvzvLu//X4F9V4H965fR+0KgUR0mqds1gsN2rl6v0uD7RgNWn++PHvJq9vLgKjgC5kPv9p7+TnnI",
-	"PhJ9imxI3QJbMk5OOBgJ1OW4Z4YxC1YR/apcVJmpmVSwWIMsUFTRz5GQBgqmKMXq4dsvgdpBW3U2D0wf",
-	"LVRjSUrFzfrW0qPRPhAePhC+/u8LY3A0zQo1oc8mo9FoehyDFFWTQIHKPlTPi1CIRXXxDeg2pifl0K1f",
-	"dKceqgd814XbuGB+W5eNS/qNH3ttrrcPzdyioZwb+Z6+y8n60iP4u+IGtducwZ2SK40KFqU2cOdmJU6k",
-	"4nMu6qZ6N3Sz6apvzd5sIGMFtwSgRnYuZoFiO73ohjwWTN2jKXKWUApeIRQoixy9S1caKeRClhqubyoH",
-	"z0hIJShkOaykuqdDFWxt+dIlG0djMRY/ugNpu0aGwnBryRrDIe1BIu3QNHV4mtKaU4ep6RU42LXfSRmB",
-	"So+FRvvQtt6JNt19E8VVdY7d77f4terBsIf7iXpWKa9m0TgdGj+YwlGV/Dt2Z2c+0+dTf1eNbJtbT49F",
-	"zrVrEpKzGYqUi3mVpuMCpu6p6Qh+4dp3Skw/krqMoZHZfHBINOweYVpNIBFaaUxl6tK/OU9QaNw0LEXW",
-	"+1EcDaP5jVLlweSZQbXQjRycZ6nrVzdRo0c6Ohudj84o0VKgYAWPLqPvRmej78inNxlpjNPl+WnddDR3",
-	"atYqWcLJTRpdRtVwF7X5d8ZBLs7OtoyCPG4EZLNJYAikPXFmGdq4yaaEpUgTG/QKDQkNbVRD3pg22WhR",
-	"6n/Y6M+37x7e2ah8sbCksFGEBLaAGziiQgRzmSh6/tgKP5vrTSPUO7twjVndQG1olKfKJ8GR68w9rmM5",
-	"hWC5EdMRTN9PQSNTSYaaGlNiqF2f2DUEkISORWOLGO5QG5fVxqr4ejTVUpk/K8xxaW3MNCZuryasqBJo",
-	"d+Ma5nyJ4qpOQU3fT8ei+awVPoEr1GZ6PIJXVCWa0diS9ql0f5JVJjWC9b5AMTFHkEtUOSs0bU0fOYlo",
-	"s549/LVDYXs28e3H4KDT+6Fhq4uAQ/0QhxdJKgd+34mpjcc/tGSzVXuz5mfGgoObNXrBn34zLiZ1/iww",
-	"efciGG5WiUu7akAiKktnA/cikAs2GXIVzAYHB/GqJF1v8rVOGm+Hw1sO4l4fAdt9K5AybpldrMEGxUNA",
-	"WKJ0o+cAun74RDJYiW6tWEXGtZQ385wu+ZnLVf13xuc0mEuybJlDatMfEGhKTkggNhJ66sdy93jSzX5a",
-	"Zfu0loWqmqHxQhoEtv46KeIECiVnPEd9EJPSsiHOKXNuKKnyisOkID3ovMGGNWm4h9E7isO12TKN7SZ4",
-	"fA6QRr58468b702YUtxPZnuvqmqKdeOsNPbjXIl7xEKPhSQxEPDXX69fWhRxM4LrTvsZ15vGNO4OcseS",
-	"+7mSpUhDWj3ZjH9EdQXyR5muD0bwwIDJQzvCMqrEhx7LnR8YAt/lPeDPUM+FG5unZuSaKp/BeTWvOQAs",
-	"7dwW5Las+D+ZSo8HOazltZx+9AP6D4P+y18sj+kY3DShY+xqnrB2YhzzPT97PupxQuVa9q37DqVR3Uzw",
-	"pGqj1fAaJmFbZRxeY1RR+zPd2QqO7tbAU5CqumRhm9qwrlgoOBYpkISbRiuChCSz/tiVc81Qe0fPR0rW",
-	"FmcyR6sH3IM+dteui8gGhq6rEnwgQmzhOozaisN/f0V9OiSlzuS7ZTUIaQ3svFp/LARyk6FySs0dGxIm",
-	"hKzeCWmbcpOF/kw2O7yeCg257qOnDsfjzW7yLVGX84GsirIuDHRJfBCF5ZiJbTi+3uXIc09n10frsVM/",
-	"JlOZ0TajKGkqYrjLLb5BlVRDt8WkhMz6IQh0o3WJXpC9oXI6QuYppQ61kYWmpBSFxm6O+NE0IlsyTCX6",
-	"+hs2GnsKVAyue8mbzkPQ53d2j5vOS5CzWcOphKN67NuakLlCrcEemIsSHy9IPmexhUzugf9BhHK5mUMQ",
-	"6lVpmnTay/cfIoRXhXowe1enUP6onvx2FVvz6oUATVza9ylsTzO72F2f8ro2LHbps50UKk12qvlcnLiG",
-	"snDIdg0rJcUcqtYK5yMJKMW9sIqbCmb1JU10c5Pzo0fwmhk8oSQyplSnSXJOMUSaWqEeC0rTo3JrhDwi",
-	"l9h/otCr3av0hb0ZKrYOSHOpUcVU/nFxqs/qOMdCa99v27qPzZxs6kqhbf3Dp+2b2/z+B4wCLE5rkB1r",
-	"uFpM3ZdTsWSVGg/xoyzNMEP+JFLdqgz529Kqm+ZYt4pHUf9S3vvcHEzdv1oVvOnxKMh8v5WmX0h4Pji7",
-	"Iktz1QSGa0hyZMq1tnxditU0+snfspaUSrkx67ouuAdtymKYNC/r8Kpq4aomNdzAatUO5j+Eo1XGkyzY",
-	"HXY8gp8s+1BpYSzKwQ64XVpmSK28KZ5QrWy6B79wMmebWrH6o6Navlk90sgJeV6pKuLAt3Oq6zgZKg/+",
-	"itFXUuoO5ydc+Ln0w7gC7VV3IKZf4+s7YH78Wz8lmpoj5gPYIj3xTLfqGpV3K1KY8XmpPivvXWPx16p4",
-	"EvsLpuqZ263O0wJPCcaTqvN1wHtKvbFyis8+DEYGFOQI6isrKXFdtzs4G2dtGAX9KdxhYgMxV970b7vB",
-	"tyXPcY7aZ5iCCW0U7C5HCiioJ+qrejhCrjZ9HhsEfUOm8vdSiSrsaVDwaBzdPFs4m1UZtXF0vEv8yB3Z",
-	"Ln4tp+TxAdA3VcvqTzJvrWk57LRDmAMJeNsh1HAkrKj74qy7c0UPUG9bJat2LzfXtcRQ1VldENQqUkGg",
-	"RjVQcmoPbT9l6Sl4g9HXKUF1JtWHvRhCfOuWnAOWobrhw0yqqq9sPwE//Uj/99WoFHN0c2mdHG4/CBno",
-	"HGlfRe3X/pyrqN/tE9G8diHTVeMSqmDW9BCod3tRZlbOaPa/LbBb8W5tiT79aP93kz6cuqFhPWySb934",
-	"khuk1tXYMxllu4aN4ei6SSbWrlcWjqqRZTeBLuwjbI4xjVUrhYld+Xg0FlRnc+PEzzQscCFBs7WGVeY6",
-	"wGpV0byhKFx2TrlxXbx7MYU7/GddT77TYnTuDH+qQlP78qkvrIjqWfCBGqr7mq531mh1QzWebwnwTPt7",
-	"KA6kjVJu+tx55KfvmuYqx3TupqQ+nJC5OeG1L+lx5mVlVfenDwVIvoP9Cd0Cv8MAiqubN6o++PpOeI+J",
-	"DPN0a2P7oVyGSvi6SG6j8rS63Xy7V1c99OT+3O4H+9e27/FS88b5p/UZG/c6bO+Aqm6Vb4lifRXMwbjA",
-	"7TKYWN/BFaf4gUZlh7pSXJ3AP+1tn1sCjto/j1D1qjINTY46bkMW1/HUWCQyLxdCA09j2IytxHT9vr9a",
-	"eWK/c/e4xNC6xiUm6xWMIOlEn8zRX4L9DH4wp4lettku8BsiffXz8vYPcP0xrRj0pVv85C9cF1Lz8PQm",
-	"M4Yl2QKFuaI1rG3+89g1vJ9UHDFK9HIcbf9xk4OyruWYl7d/BHm221PeGVF5+44uz2sPzfhuc1TLiuKu",
-	"9f+UKOP36KVBXJpCx1VCw49otN280cahqd28fr/rdaAR8XIToT/Tntt9C5nvYaz6M1yOx7cDcQ3tfo2x",
-	"qDt9fBHaBm60eNUilNd3UJkM17CiSZicJZgex1WDPPkId90WyngsWnMiPjVdt91uskyBJt9KBvWmTy5h",
-	"ea437S6baanwpEpnhmoE7ndwLCBjQfM5DqUaQW52syHrlc9GBYkGqQQhTessrL55MThcDE7tLeQSrbQ4",
-	"MqSyvMvxBIVpaMQ7NCur3M1KVqku6rFxOjJuXPw0Fs4jiFvXIrl/Lbgwx5UD7kJ/d2EoSGqTRhpbcMCd",
-	"LOTS7uxdWw3e+RwLJmDa+VmZKTgd4e5vGv5NG/opG4VFboOB7m/ZjMUR0T5tLG9OXtPTmF6C9d+mx3F7",
-	"VVcSFHRxuVveLabh+cVF7PvYCKSx6N64SJcI2WhGlUJQJFe9evbDCP6GazfOcY+FgYvnkMlStVnVK5CH",
-	"dw//HQAA//8=",
+	"7H1/c9u2luhXOY/vzsSeR8uOm/S92nP/cNN06tf0NhMnvTsTZSWYPJJwTQEMAEpRMt7PvoMDgCIpUJIT",
+	"Je3sbv+pI5HAwfn9E/qUZHJeSoHC6OTiUzJDlqOiP29Qay7FMynvONoPctSZ4qXhUiQXyesZgnaPQEbP",
+	"wNF4hliqkf94nMIvxpS/i2KVwg1mlcIUbtgcb7jBv79gH44HSZrobIZzZtc3qxKTi0QbxcU0ub+/T5OS",
+	"KTZH4yG6mqIw13kcFma/fKSB53A0RUPPAiu0BMPuUAM3GmZM5AXStty+VzIzS9JEsLndmPnl00Th+4or",
+	"zJMLoypswjhnH16gmJpZcvH9k3QD5DR5ViktVRzEscAPZpTRE2OQEzAzhFLhgstKQ8mmWEP2vkK1WoPm",
+	"3kl6IHn6+DwGynWO81IaFNnqV1xtgnQFleDvK4Q7XEGJCrgwKHLMAScTzAwcMXjz5von4BoYTKXMIZtJ",
+	"nuFxCo9Pzp8+hVJxYdhtgXB18+z6eiiyGVMss/QawCs0agVLbmZ0Ts3mbicm8vUHtzJfgZEwRUMfTrjS",
+	"BpjQS1TApoyLwVAEpDjmXGOlccATe8JthCuZMajsKv/+9n+d/Me7T4/T86dP7/+WxDD3gs+52UTYSzZF",
+	"0PwjwlGOE1YVBs7PjvtoVtAiHZLxeTVPLh6fnaXJnAv/rxoES4ApKoLhd5Wj+pkXBiPcZGUKSqkNF1Pt",
+	"OIlrkPaVPnDoyxHPkwex80u3x69c5A+D5Y6LvA8U+10LjL8pnCQXyf8+XSujU/etPm1A4HSCQl1KoZFU",
+	"wkslbwuc2z8zadmXyMbKsuAZswCelu6J//MvbaH9tO+ufl3asSM2AlApqVJgGl79/Ax+ePL0/4LfBnI0",
+	"jBd6QNjzq9W6y4thqWSJynB3BFby0V1MPm9mcilAiozUQoc2aXKHq1GpcMI/xJRnUxbe1nu03npXLypv",
+	"/4WZsYsSmC+4NptwcoPz9h9bEVjdFjyj5ey6fiOmFFvZfzc0oV1JVEVh9UiQ2+2ncQD0gn+DxWQTfKf7",
+	"I6hKE55HP3bcGvmiZNkdm+JogUpzx1VdAU6TUhYFF9OR/UgtWDHSmEmR6/jTGg3Jz/Y1tWGm2ol6hwT3",
+	"6AbqrOB5VPgT1stGoNg865aD9ROkBhuFVXhvk1yxidWNLDN8gbRNpZGUQqVLMkKN5daYp+X+WKOoTeJM",
+	"ITOYjxhx70Squf0ryZnBE8PpqBsrhiPvQuqb0i5D+7/C9xVqOt4WanUQv8ZfA8rG9r3I86c9hEy2sLch",
+	"lPsLWWXkj8yzMstzbvUVK142IJuwQmNXcf7TugIsy7A0o7nMEVhlZOqslgYuNM8RcIFqBbfWSdCGKQPM",
+	"kAq8BGlm9rkl4wYmUpG7IJfCWbwOIzCDU6m6SNqGm2fulVVMWc3Zh5Hj1JED9mHG3C1QKp5hiy+5MN8/",
+	"SdLWSva/xmpnfatZp9GSsQvKzne5OBgkHYZZL908cNokRhf2GGpjHFcTp6FCMpnb1XPUfGrFasFzlEma",
+	"LBW3EmWVS5Vz+0nODEvShPgnqlWekUS2ZHsXZ3dM+JqpmyBa/qYziooV0Z3tE6PbIEtbZbcWuvv0S/l7",
+	"zsW1e+fxJrO3ZLbrkvzG1F0ul2LgSFcHIMQrG6dbm9z2Km8o7LiEQi5RZUwjFGi9c51Czqc2UCPx52Ja",
+	"IMxW5QyF7uz43Tkdo/5n2m++G2/9vxiUZVFNuWhjsukXx96Zsw8eg+dnmyjcZvprEfvu+7beeBoTV33H",
+	"i6IXtCfbQfsuApouMeOsMKuYH49QcIEdTD8+j+1iuFeDezHfa15rLg/b061c2NEsG/5KfYg2u3Z0jYNx",
+	"CznSluBGFQ9phpeotNUDr+Udis/TEIEZOxZxxlzYa+zKNs6e2LjCSFCYyangGoEbKJhxVq7Dyg0BeLzL",
+	"ZyYA+o+YO099MzgJH28j7+/WCteu/j7xDNQZG9Aocm1PyTSMryozk4p/pNDtAn5EplDBsDo7+y67wxX9",
+	"geNBsuu0Duw1LFsO3iIuHbkofp8kF293xDet1+7TLuJMWC6WNcsUmhR0Ax83KPJ9kEDL7o0GB8Tm4d+5",
+	"4+f8c+3dXFbCPNSFiLtGOJcxwVi55JjkwpoDhZARvJhferwZSU9UekM0np49UDb8cTwwMV75mWORP7dR",
+	"/6aIuIg/GihO7Gux06FCn/xzWQOu4YjB/7/5/R9A70DJzMy6xsCgzoGCleHj3VR3u6YBsNh5flsdLNBv",
+	"C/9nhhSNRfaXwFaG4dOf7JK1szGbQn/18hrucPVI+xRnI1MaC0sLps3IGq5tweyOrIkVAq0xH+XIcmvZ",
+	"dVRiI6mLzfxG+0AvmEFtQNlAXWEO5KaAfw2OzmA54wU2ErruSd1k3uZ+EQ9s0+N4gJP1DfMraVJRZuAh",
+	"WYeOWDws/dJgtDXm9nZyWuDGDcOGQfzyJEtPgo2YvNLbF9vJ5P1pui3iSJYxIowbztdudUspNe+Z1oRp",
+	"YCmm71o4Pki6teOOfKuEq8/ORxzH2kXoOIF8KjCHiZJzmK+cgQc5gQXHJRwJnDLDFwjLGYpg/QucGPvs",
+	"khUFGtIheyixW1YwkeGITaJVi99W4J8AxaczA/Scq134YsaeGx1QIKgw8pB6yNp/2lirrvc8nNqWoX2N",
+	"pnaN2uj0++7m8wawGySg/B6q0VQxYS4CtSfk9AhcAssyu/kAZrLIL4AJlyp8pIFSSzCXC8yBCyOpuGvX",
+	"lsvBUJRsJStz4T8IjmKoD1PKEKhoPS8LtLAMYIJ44RyyghlLwkca9IwpHAyFwkkl8nq5W5bdhTWzShs5",
+	"RzWArGBL+83IPU0JjKmU+ZIXxSiswCB8a5EYAE2dMNTpTOv1ca0rzOF21QJqAAqtnIwULpnKLwhX7iMu",
+	"psDCkTAfClcLBF2VpVRm5LznGsmEcreBf8KVWYOb1CJNkiaWAmSNLMBWLBCp2mpPY7mgffokTTpnp4cb",
+	"oFOivwlZ1BXz3HMQ/ej11DfUjOvKZJvte0uGMLaLjG0woKmqfglzZrKZZVZuUhDS2D/HhpsCx5ZNxu7V",
+	"8WYGfEtQQsVLHTeLFDpoMDNmYMJ4gTksWMFzCkWpnLsPshvRUgTfXGhjVUkUOOXi0VGPglw7aJt6mNCy",
+	"xXX8lOAHZuUjuUhmxpT64vSU+lUGOS5CmVifrs+7O7y234aNa+CizNCIVTY9qsNWK2ol0ChWfCUz1skV",
+	"b0kAf3HNVYqRhWKkmMFYaokptG5EffhQVsqx4AsKUrgAuwIcnZ08bgYioprfOhRIYaOkSN+HLKwkLLmZ",
+	"2UWW1vhYi+N9bgg+d2PRWykLZMK5oTzD0Zx92Df6cs9zse/zlrf07Au9aMWCH9fpdligorYXw5Sm0I6b",
+	"mayMtzs6jkmv7LPeNNFeqe6dMWArm32gHPX2DEa0fL5fOtofsJGXrgndZJKaFB0sRgS7IxU1A+90y17J",
+	"opUVCX6MXcK6IGvzHLXL1oe//sxEOM69XWok7M6fPonVZZjWS6nyjYe/36WX3R6NFWI4sId4U37eIXKu",
+	"y4KtRj0lpq25x3SNglhVDBROmcoL1NRLlTHdLcjsxlZHgg0UyLSBx2edrFMXq024Y0UfJWPVvCvh/daM",
+	"CddwOePK+9samLZ+afCTGy7mBs+9ezBZ0zYhPIAxYpNwP5DGznCsRjlbtSt3P+xMam+toVLRh2vgIiuq",
+	"HPNuvS1eS42w2pPdrFaX+rsGzUYB0fj2ofn7ViNCe5efFSLU33fPu1/HQqyKFY6VdmjUBCbGBJEWnl0s",
+	"Meei+enj/0aF/93l/f8psO8qsP/5ZfRNIdCoDpPU7RrBfjtXrxc0+L7RgNXn+6OHvJq9PLgAR8R86N3e",
+	"0z8pD7mJRJ8i61O3wBaMkxMORgJ1Oe6ZYZxFq4h+VS5CZmoiFcxXIEsUIfo5EtJAyRSlWD18+yVQO2gL",
+	"Z/PAbKKFaixZpbhZ3Vh6NNoH4sMHwtf/fWEMjsazUo3os9FgMBgfpyBFaBIoUdmH6nkRCrGoLr4G3cb0",
+	"pBy69Yvu1EN4wHdduI1L5rd12bhss/Fjr8319qGZGzSUcyPf03c5WV96AP9U3KB2mzO4VXKpUcG80gZu",
+	"3azEiVR8ykXdVO+GbtZd9a3ZmzVkrOSWANTIzsUkUmynF92Qx5ypOzRlwTJKwSuEEmVZoHfpKiOFnMtK",
+	"w9V1cPCMhFyCQlbAUqo7OlTJVpYvXbJxMBRD8aM7kLZrzFAYbi1ZYzikPUikHZrGDk9jWnPsMDW+BAe7",
+	"9jspI1DpodBoH9rWO9Gmu2+iuAzn2P1+i19DD4Y93HPqWaW8mkXjuG/8YAxHIfl37M7OfKbPp/4uG9k2",
+	"t54eioJr1yQkJxMUORfTkKbjAsbuqfEAXnDtOyXGn0hdptDIbN47JBp2hzAOE0iEVhpTGbv0b8EzFBrX",
+	"DUuJ9X4UR8NofqNSRTR5ZlDNdSMH51nq6uV10uiRTs4GjwdnlGgpUbCSJxfJd4OzwXfk05sZaYzTxePT",
+	"uulo6tSsVbKEk+s8uUjCcBe1+XfGQc7PzraMgjxsBGS9SWQIpD1xZhnauMmmjOVIExv0Cg0J9W1UQ96Y",
+	"NllrUep/WOvPt+/u39mofD63pLBRhAQ2h2s4okIEc5koev7YCj+b6nUj1Du7cI1Z3UBtbJQn5JPgyHXm",
+	"HtexnEKw3Ij5AMbvx6CRqWyGmhpTUqhdn9Q1BJCEDkVjixRuURuX1cZQfD0aa6nM3xUWuLA2ZpwSt4cJ",
+	"K6oE2t24hilfoLisU1Dj9+OhaD5rhU/gErUZHw/gJVWJJjS2pH0q3Z9kOZMawXpfoJiYIsgFqoKVmram",
+	"j5xEtFnPHv7KobA9m/j2U3TQ6X3fsNV5xKG+T+OLZMGB33diau3x9y3ZbNVer/mFsWDvZo1e8K+/GRej",
+	"On8Wmbx7Gg03Q+LSrhqRiGDpbOBeRnLBZoZcRbPB0UG8kKTbmHytk8bb4fCWg7jXR8B23wDSjFtmFyuw",
+	"QXEfEJYo3eg5gq4fPpMMVqJbK4bIuJbyZp7TJT8Luaz/nvEpDeaSLFvmkNpsDgg0JScmEGsJPfVjuXs8",
+	"6WY/rbL9upaFqpqx8UIaBLb+OiniDEolJ7xAfRCT0rIhzilzbiip8sBhUpAedN5gw5o03MPkHcXh2myZ",
+	"xnYTPD4HSCNfvvHXjfdmTCnuJ7O9VxWaYt04K439OFfiDrHUQyFJDAT88tvVM4sibgZw1Wk/43rdmMbd",
+	"QW5ZdjdVshJ5TKtn6/GPpK5A/ijz1cEIHhkwuW9HWEZVeL/Bco8PDIHv8u7xZ6jnwo3NUzNyTZUv4Lya",
+	"1xwAlnZuC3JblvwjU/lxL4e1vJbTT35A/77Xf/nJ8phOwU0TOsYO84S1E+OY78nZk8EGJwTXctO671Aa",
+	"4WaCr6o2Wg2vcRK2VcbhNUaI2h/pzlZwdLsCnoNU4ZKFbWrDumKx4FjkQBJuGq0IErKZ9ccunWuG2jt6",
+	"PlKytngmC7R6wD3oY3ftuohsYOi6KsEHIsQWrsOorTj895fUp0NS6ky+W1aDkNbATsP6QyGQmxkqp9Tc",
+	"sSFjQsjwTkzbVOss9Bey2eH1VGzIdR89dTgeb3aTb4m6nA9kVZR1YaBL4oMoLMdMbM3x9S5Hnns6uz5Y",
+	"j536MZlgRtuMoqQJxHCXW/wFVVIN3RaTEjPrhyDQtdYVekH2hsrpCFnklDrURpaaklIUGrs54gfTiGxJ",
+	"P5Xo67+w0dhToFJw3UvedB6CPq/ZHa47L0FOJg2nEo7qsW9rQqYKtQZ7YC4qfLgg+ZzFFjK5B/4LEcrl",
+	"Zg5BqJeVadJpL9+/jxBkUU+8Re31067gIy+t/27FdCKL3A835XUXdrCnF3Dz6/WLF4N5nsKrNy+e39Bf",
+	"Vy+v7f+H4pfnV69e//j86vXo+R/P//Hafuu8PgvGwBIAjny4fPPL1cn50+/tru6OAZoHB+u8HDsLHvwA",
+	"Yb8fCktVxoVLCQVPGK5I3wRXohlrONDd2rVpCL7Lk7MfhsJvcCKkOVHI8tXGnIzFh5+VifkOuVyKQrL8",
+	"xh7vpUfyN+Lmj7xsM3OdwbnlwqWHIxd4bXLxR14OqIxUXzT2zG148hPXpdQ83jXBjGHZbI7CXBLNLLv8",
+	"fZi4zLzjFZeSP3EsuHDfeEK5rwYfeTlMtt45lib/dkLYPfHoPbn55er86fcRb3XNT2Z9rIes/EffeFWT",
+	"GWuPJrL2Og1z/+Va4CfPW61m+cINenXmuz7y8uEq2h9E9+b16+TqH+HJv67L07yUJcLnz9tK4IBeabPu",
+	"0F2fKj5LSy9SJjspVJnZqeZTceJaTePJnCtYKimmEJquXPQkoBJ3wrp0VEqvr2+jO91chD2AV8zgCZWX",
+	"MKcKblZwyi7kuTX3Q0EFPKsz7RoxfedKfl8pKdPuYvzGcQ61YfRoyEqjSqkw7DJY3oC5kEMHbdC6qdGc",
+	"rCvOsW39w6ftOx2/QG305AcsTmuQHWu4Km3dsRdYMhTNYvwoK9PPkM9Frls1Y6+Awx2UrFvfJxu9kHc+",
+	"aw9j969WbX98PIgy3++V2SwxPumdapOVuWwCwzVkBTLlmt7+XIrVNHru71/MKqXcBQx1x8AetKnKftI8",
+	"qxMvobkzzHC5UfbQKOo/hKPljGezaN/o8QCeW/ahouNQVL29sbu0TJ9aeVN+RbWy7iv+xmnebWrF6o+O",
+	"avnL6pFGttjzSuiVAb6dU+e4rXHgN0z+JKXucH7Chb+x4jCuQHvVHYjZrP5vOmD+Ygj9NdHUvHyiB1uk",
+	"Jx7pVsUzxL0ihwmfVuqLKmI1Fn8LZdU0hG5hGn+r8zTHU4LxJPTE93hPuTdWTvHZh8HIiIIcQH2ZLZW0",
+	"6kYoXceZlA7M4RYzVml0jQ/+bTcSu+AFTjHEnNFSFwp2WyClGqhb8k/1cIRcrjvA1gj6C5nK15USISHS",
+	"oODRMLl+NHc2Kxi1YXK8S/zIHdkufi2n5OEB0F+qyr15x8HWarfDTjuEOZCAtx1CDUeU4fFtG+42Jt1D",
+	"vW017tq9XF/klELowHBBUKt8DZHqdU8xun2dw9csSkfvNvtzitOdOyz6vRhCfOv+rAMWqLvhw0Sq0HG6",
+	"n4CffqL/+zp1jgW6idVOdWczCOnpKWtfUu/X/pJL6t/tE9G8ciHTZeN6umg95RCod3tR8lNO6FaQtsBu",
+	"xbu1Jfr0k/3fdX5/6q4T0P0m+cYNNrorFnS4EIGMsl3DxnB0ES0TK9dFD0fhMgN3N4Wwj7AppnThglKY",
+	"2ZWPB0NBeTt30cAjDXOcS9BspWE5c72htapo3l0Wb0jJuXH9/XsxhTv8F/1wwU6L0fk1ga9Vgm5fS/eN",
+	"FVF9S0RPd4X7mi5+12h1Q7i4wxLgkfY31BxIG+XcbHLnkZ/LbZqrAvOpm5/8cELm5oTXvqTHmZeVZT25",
+	"0hcg+dmWr+gW+B16UBzu5AkTMvWvRXhMzLDIt468HMplCMLXRXIblafhdw+2e3Xhoa/uz+1+cPMHHfZ4",
+	"qflbFF/XZ2zc+LK9NzL83kRLFOtLog7GBW6X3sT6Dq44xQ80RN9XB3V1Av+0t31uCV+2rHPqoYudaWhy",
+	"1HEbsrSOp4Yik0U1Fxp4nsJ6oC2lH+bwl66P7HfuhqcUWhc8pWS9ohEkneizOfpbsJ/BD+Y004s22+1V",
+	"nHx28we4zrmDVSidRg4cMcj0YkcJ8v6grGs55tnNH1Ge7U6bdIbX3r6jazXb43R+DgXVIlDcDQWdEmX8",
+	"HhtpEJem0GlIaPjhrbabN1g7NLWbt9kJfxVpUb5YR+iPtOd231zqu5tD55bL8fhGQa6h3ck1FHUPoG9P",
+	"sYEbLR4q/kV9O52Z4QqWNCNXsAzz4zSMzpCPcNttrk6HojVB5lPTdUP+OssUaf8PMqjXHbQZKwq9boRb",
+	"z1HGZ9g605UDcL+QZQEZCprccyjVCHK9mw1ZL302Kko0yCUIaVpnYfWdrNFrB8CpvblcoJUWR4ZcVrcF",
+	"nqAwDY14i2ZplbtZypDqou47pyPTxpVwQ+E8grR1YZr715wLcxwccBf6u6uEQdIABdJAkwPuZC4Xdmfv",
+	"2mrwzudQMAHjzg9OjcHpCHezW/+vXdGPXCksCxsMdH/laiiOiPZ5Y3lz8oqexvwCrP82Pk7bq7qSoHAt",
+	"LLS8W0zDk/Pz1He4EkhD0e0xoevFbDSjKiEokguvnv0wgF9x5Qa97rA0cP4EZrJSbVb1CuT+3f1/BgAA",
+	"//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

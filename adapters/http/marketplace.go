@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"fmt"
 	"slices"
 
 	"github.com/heepr/heepr/api"
@@ -240,4 +241,19 @@ func (s *Server) GetAgentSelf(ctx context.Context, _ api.GetAgentSelfRequestObje
 	}
 	return api.GetAgentSelf200JSONResponse{Id: a.ID, Handle: a.Handle, Name: a.Settings.Name, Status: api.AgentStatus(a.Status),
 		SettingsVersion: a.SettingsVersion, PackageVersion: a.PackageVersion, PollingIntervalSeconds: a.Settings.PollingIntervalSeconds}, nil
+}
+
+// DownloadSkillPackage implements downloadSkillPackage.
+func (s *Server) DownloadSkillPackage(ctx context.Context, req api.DownloadSkillPackageRequestObject) (api.DownloadSkillPackageResponseObject, error) {
+	f, rec, handle, err := s.skills.Download(ctx, principalFrom(ctx), req.AgentId)
+	if err != nil {
+		return nil, err
+	}
+	name := fmt.Sprintf(`attachment; filename="%s-skill-v%d.zip"`, handle, rec.Version)
+	return api.DownloadSkillPackage200ApplicationzipResponse{
+		Body: f, ContentLength: rec.Size,
+		Headers: api.DownloadSkillPackage200ResponseHeaders{
+			ContentDisposition: &name, XSkillPackageVersion: &rec.Version, XSkillPackageSHA256: &rec.SHA256,
+		},
+	}, nil
 }

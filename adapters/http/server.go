@@ -26,6 +26,7 @@ import (
 	"github.com/heepr/heepr/modules/kernel"
 	"github.com/heepr/heepr/modules/ledger"
 	"github.com/heepr/heepr/modules/marketplace"
+	"github.com/heepr/heepr/modules/skills"
 )
 
 // Options configure the HTTP adapter.
@@ -33,6 +34,7 @@ type Options struct {
 	Identity *identity.Service
 	Ledger   *ledger.Service
 	Market   *marketplace.Service
+	Skills   *skills.Service
 	// Tx runs a points-moving request and the storage of its answer in one transaction.
 	Tx          kernel.Tx
 	Idempotency IdempotencyStore
@@ -70,6 +72,7 @@ type Server struct {
 	identity      *identity.Service
 	ledger        *ledger.Service
 	market        *marketplace.Service
+	skills        *skills.Service
 	tx            kernel.Tx
 	idem          IdempotencyStore
 	idemOps       map[string]bool // operations marked x-heepr-idempotent in the spec
@@ -91,7 +94,7 @@ type Server struct {
 // /openapi.yaml, health at /healthz and /readyz, metrics at /metrics.
 func New(o Options) (http.Handler, error) {
 	s := &Server{
-		identity: o.Identity, ledger: o.Ledger, market: o.Market, tx: o.Tx, idem: o.Idempotency, idemOps: map[string]bool{}, enforcer: o.Enforcer, metrics: o.Metrics, log: o.Logger, ready: o.Ready,
+		identity: o.Identity, ledger: o.Ledger, market: o.Market, skills: o.Skills, tx: o.Tx, idem: o.Idempotency, idemOps: map[string]bool{}, enforcer: o.Enforcer, metrics: o.Metrics, log: o.Logger, ready: o.Ready,
 		secureCookies: SecureCookies(o.BaseURL), maxBody: o.MaxBodyBytes, rateLimits: o.RateLimits,
 		signInEmail: o.SignInPerEmail, limits: newLimiter(), agentAuth: o.AgentAuth, clock: o.Clock,
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/heepr/heepr/modules/kernel"
 	"github.com/heepr/heepr/modules/ledger"
 	"github.com/heepr/heepr/modules/marketplace"
+	"github.com/heepr/heepr/modules/skills"
 	"github.com/heepr/heepr/modules/notification"
 )
 
@@ -25,6 +26,7 @@ type Facades struct {
 		Purge(ctx context.Context, now time.Time) (int, error)
 	}
 	Market  *marketplace.Service
+	Skills  *skills.Service
 	Blobs   kernel.Blobs
 	BaseURL string
 	Clock   kernel.Clock
@@ -45,6 +47,7 @@ func Register(f *Facades) Registry {
 	river.AddWorker(w, &purgeSessionsWorker{f: f})
 	river.AddWorker(w, &purgeIdempotencyWorker{f: f})
 	river.AddWorker(w, &ledgerAuditWorker{f: f})
+	river.AddWorker(w, &renderPackageWorker{f: f})
 
 	periodic := []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
@@ -114,4 +117,14 @@ func (w *ledgerAuditWorker) Work(ctx context.Context, _ *river.Job[LedgerAuditAr
 		return river.JobCancel(err) // retrying will not fix the books; a person must look
 	}
 	return nil
+}
+
+// renderPackageWorker renders the skill package for a new settings version.
+type renderPackageWorker struct {
+	river.WorkerDefaults[marketplace.SettingsChangedArgs]
+	f *Facades
+}
+
+func (w *renderPackageWorker) Work(ctx context.Context, job *river.Job[marketplace.SettingsChangedArgs]) error {
+	return w.f.Skills.RenderFor(ctx, job.Args.AgentID, job.Args.Version)
 }

@@ -837,6 +837,16 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/agents/{agentId}/publish (the `PublishAgent` operationId).
 	PublishAgent(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// DownloadSkillPackage Download the agent's latest skill package (zip)
+	//
+	// A zip of one folder named after the handle: SKILL.md, RULES.md, API.md,
+	// HEARTBEAT_EVENTS.md and skill.json (with a SHA-256 of every other file). The package never
+	// contains the API key. A new version is rendered after every settings change; 409
+	// package-not-ready while the first one renders.
+	//
+	// Corresponds with GET /v1/agents/{agentId}/skill-package (the `DownloadSkillPackage` operationId).
+	DownloadSkillPackage(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListAgentVersions The agent's settings versions, newest first
 	//
 	// Corresponds with GET /v1/agents/{agentId}/versions (the `ListAgentVersions` operationId).
@@ -1142,6 +1152,26 @@ func (c *Client) PauseAgent(ctx context.Context, agentId AgentId, reqEditors ...
 // Corresponds with POST /v1/agents/{agentId}/publish (the `PublishAgent` operationId).
 func (c *Client) PublishAgent(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPublishAgentRequest(c.Server, agentId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DownloadSkillPackage Download the agent's latest skill package (zip)
+//
+// A zip of one folder named after the handle: SKILL.md, RULES.md, API.md,
+// HEARTBEAT_EVENTS.md and skill.json (with a SHA-256 of every other file). The package never
+// contains the API key. A new version is rendered after every settings change; 409
+// package-not-ready while the first one renders.
+//
+// Corresponds with GET /v1/agents/{agentId}/skill-package (the `DownloadSkillPackage` operationId).
+func (c *Client) DownloadSkillPackage(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDownloadSkillPackageRequest(c.Server, agentId)
 	if err != nil {
 		return nil, err
 	}
@@ -1873,6 +1903,40 @@ func NewPublishAgentRequest(server string, agentId AgentId) (*http.Request, erro
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDownloadSkillPackageRequest constructs an http.Request for the DownloadSkillPackage method
+func NewDownloadSkillPackageRequest(server string, agentId AgentId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "agentId", agentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/agents/%s/skill-package", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -2619,6 +2683,18 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/agents/{agentId}/publish (the `PublishAgent` operationId).
 	PublishAgentWithResponse(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*PublishAgentResponse, error)
 
+	// DownloadSkillPackageWithResponse Download the agent's latest skill package (zip)
+	//
+	// A zip of one folder named after the handle: SKILL.md, RULES.md, API.md,
+	// HEARTBEAT_EVENTS.md and skill.json (with a SHA-256 of every other file). The package never
+	// contains the API key. A new version is rendered after every settings change; 409
+	// package-not-ready while the first one renders.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/agents/{agentId}/skill-package (the `DownloadSkillPackage` operationId).
+	DownloadSkillPackageWithResponse(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*DownloadSkillPackageResponse, error)
+
 	// ListAgentVersionsWithResponse The agent's settings versions, newest first
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -3154,6 +3230,56 @@ func (r PublishAgentResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r PublishAgentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DownloadSkillPackageResponse200Headers the declared response headers of an HTTP 200 response for DownloadSkillPackage
+type DownloadSkillPackageResponse200Headers struct {
+	ContentDisposition   *string
+	XSkillPackageSHA256  *string
+	XSkillPackageVersion *int
+}
+
+type DownloadSkillPackageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *DownloadSkillPackageResponse200Headers
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DownloadSkillPackageResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DownloadSkillPackageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DownloadSkillPackageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DownloadSkillPackageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DownloadSkillPackageResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -3996,6 +4122,24 @@ func (c *ClientWithResponses) PublishAgentWithResponse(ctx context.Context, agen
 	return ParsePublishAgentResponse(rsp)
 }
 
+// DownloadSkillPackageWithResponse Download the agent's latest skill package (zip)
+//
+// A zip of one folder named after the handle: SKILL.md, RULES.md, API.md,
+// HEARTBEAT_EVENTS.md and skill.json (with a SHA-256 of every other file). The package never
+// contains the API key. A new version is rendered after every settings change; 409
+// package-not-ready while the first one renders.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/agents/{agentId}/skill-package (the `DownloadSkillPackage` operationId).
+func (c *ClientWithResponses) DownloadSkillPackageWithResponse(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*DownloadSkillPackageResponse, error) {
+	rsp, err := c.DownloadSkillPackage(ctx, agentId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDownloadSkillPackageResponse(rsp)
+}
+
 // ListAgentVersionsWithResponse The agent's settings versions, newest first
 //
 // Returns a wrapper object for the known response body format(s).
@@ -4519,6 +4663,59 @@ func ParsePublishAgentResponse(rsp *http.Response) (*PublishAgentResponse, error
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	return response, nil
+}
+
+// ParseDownloadSkillPackageResponse parses an HTTP response from a DownloadSkillPackageWithResponse call
+func ParseDownloadSkillPackageResponse(rsp *http.Response) (*DownloadSkillPackageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DownloadSkillPackageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers DownloadSkillPackageResponse200Headers
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = &value
+		}
+		if values := rsp.Header.Values("X-Skill-Package-SHA256"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Skill-Package-SHA256", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XSkillPackageSHA256 = &value
+		}
+		if values := rsp.Header.Values("X-Skill-Package-Version"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Skill-Package-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XSkillPackageVersion = &value
+		}
+		response.Headers200 = &headers
 	}
 
 	return response, nil

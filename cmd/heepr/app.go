@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/heepr/heepr"
 	"github.com/heepr/heepr/adapters/authz"
 	"github.com/heepr/heepr/adapters/blob"
 	"github.com/heepr/heepr/adapters/email"
@@ -23,6 +24,7 @@ import (
 	"github.com/heepr/heepr/modules/ledger"
 	"github.com/heepr/heepr/modules/marketplace"
 	"github.com/heepr/heepr/modules/notification"
+	"github.com/heepr/heepr/modules/skills"
 )
 
 // app is heepr assembled: the composition root wires every adapter into
@@ -36,6 +38,7 @@ type app struct {
 	identity *identity.Service
 	ledger   *ledger.Service
 	market   *marketplace.Service
+	skills   *skills.Service
 	blobs    *blob.Local
 	handler  http.Handler
 }
@@ -112,8 +115,11 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, work bool, o opti
 	a.market = marketplace.New(marketplace.Deps{
 		Tx: db, Jobs: q, Clock: o.clock, Agents: store.NewMarketplace(db), Blobs: a.blobs, KeyHMAC: []byte(tokenKey),
 	})
+	if a.skills, err = skills.NewService(db, store.NewSkills(db), a.market, a.blobs, o.clock, cfg.BaseURL, heepr.OpenAPI); err != nil {
+		return nil, err
+	}
 	*facades = queue.Facades{Identity: a.identity, Notification: notify, Ledger: a.ledger, Idempotency: idem, Clock: o.clock, Log: log,
-		Market: a.market, Blobs: a.blobs, BaseURL: cfg.BaseURL}
+		Market: a.market, Skills: a.skills, Blobs: a.blobs, BaseURL: cfg.BaseURL}
 
 	enforcer, err := authz.New()
 	if err != nil {
@@ -126,7 +132,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, work bool, o opti
 		limits = map[string]httpapi.Limit{}
 	}
 	a.handler, err = httpapi.New(httpapi.Options{
-		Identity: a.identity, Ledger: a.ledger, Market: a.market, AgentAuth: a.market.AuthenticateKey, Tx: db, Idempotency: idem, Enforcer: enforcer, Metrics: a.metrics, Logger: log, Ready: a.ready,
+		Identity: a.identity, Ledger: a.ledger, Market: a.market, Skills: a.skills, AgentAuth: a.market.AuthenticateKey, Tx: db, Idempotency: idem, Enforcer: enforcer, Metrics: a.metrics, Logger: log, Ready: a.ready,
 		BaseURL: cfg.BaseURL, MaxBodyBytes: cfg.MaxBodyBytes, RateLimits: limits, Clock: o.clock,
 	})
 	if err != nil {

@@ -405,3 +405,8 @@ func bandsEqual(a, b *domain.Bands) bool {
 	}
 	return fmt.Sprintf("%+v", *a) == fmt.Sprintf("%+v", *b)
 }
+
+// PackageRendered records that a new skill package version exists.
+func (s *Service) PackageRendered(ctx context.Context, id string, version int) error {
+	return s.d.Agents.SetPackageVersion(ctx, id, version)
+}
