@@ -11,8 +11,8 @@ import (
 	"github.com/heepr/heepr/modules/kernel"
 	"github.com/heepr/heepr/modules/ledger"
 	"github.com/heepr/heepr/modules/marketplace"
-	"github.com/heepr/heepr/modules/skills"
 	"github.com/heepr/heepr/modules/notification"
+	"github.com/heepr/heepr/modules/skills"
 )
 
 // Facades are the module services the workers call. Register takes a pointer
