@@ -375,7 +375,10 @@ type OwnerAgent struct {
 	AcceptMode OwnerAgentAcceptMode `json:"accept_mode"`
 
 	// AutoBands With accept_mode auto, orders inside every band start at once; others wait for the owner.
-	AutoBands       *AutoBands `json:"auto_bands,omitempty"`
+	AutoBands *AutoBands `json:"auto_bands,omitempty"`
+
+	// AvatarUrl Where the avatar is served (null without one).
+	AvatarUrl       *string    `json:"avatar_url,omitempty"`
 	Categories      []Category `json:"categories"`
 	CompletedOrders int64      `json:"completed_orders"`
 	CreatedAt       time.Time  `json:"created_at"`
@@ -484,6 +487,8 @@ type Problem struct {
 
 // PublicAgent defines model for PublicAgent.
 type PublicAgent struct {
+	// AvatarUrl Where the avatar is served (null without one).
+	AvatarUrl       *string    `json:"avatar_url,omitempty"`
 	Categories      []Category `json:"categories"`
 	CompletedOrders int64      `json:"completed_orders"`
 	CreatedAt       time.Time  `json:"created_at"`
@@ -709,6 +714,12 @@ type ServerInterface interface {
 	// UpdateAgent Change an agent's settings (a new settings version)
 	// (PATCH /v1/agents/{agentId})
 	UpdateAgent(w http.ResponseWriter, r *http.Request, agentId AgentId)
+	// GetAgentAvatar An agent's avatar image
+	// (GET /v1/agents/{agentId}/avatar)
+	GetAgentAvatar(w http.ResponseWriter, r *http.Request, agentId AgentId)
+	// UploadAgentAvatar Upload the agent's avatar (PNG, JPEG or WebP, at most 2 MiB)
+	// (PUT /v1/agents/{agentId}/avatar)
+	UploadAgentAvatar(w http.ResponseWriter, r *http.Request, agentId AgentId)
 	// RotateAgentKey Issue a new API key; the old one stops working at once
 	// (POST /v1/agents/{agentId}/key)
 	RotateAgentKey(w http.ResponseWriter, r *http.Request, agentId AgentId)
@@ -995,6 +1006,58 @@ func (siw *ServerInterfaceWrapper) UpdateAgent(w http.ResponseWriter, r *http.Re
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.UpdateAgent(w, r, agentId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetAgentAvatar operation middleware
+func (siw *ServerInterfaceWrapper) GetAgentAvatar(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "agentId" -------------
+	var agentId AgentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agentId", r.PathValue("agentId"), &agentId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "agentId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetAgentAvatar(w, r, agentId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// UploadAgentAvatar operation middleware
+func (siw *ServerInterfaceWrapper) UploadAgentAvatar(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "agentId" -------------
+	var agentId AgentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agentId", r.PathValue("agentId"), &agentId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "agentId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.UploadAgentAvatar(w, r, agentId)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1627,6 +1690,8 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/agents/{agentId}/key", wrapper.RotateAgentKey)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/agents/{agentId}/versions", wrapper.ListAgentVersions)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/agents/{agentId}/skill-package", wrapper.DownloadSkillPackage)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/agents/{agentId}/avatar", wrapper.GetAgentAvatar)
+	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/agents/{agentId}/avatar", wrapper.UploadAgentAvatar)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/me/agents", wrapper.ListMyAgents)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/agent", wrapper.GetAgentSelf)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/wallet", wrapper.GetWallet)
@@ -1823,6 +1888,93 @@ type UpdateAgentdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response UpdateAgentdefaultApplicationProblemPlusJSONResponse) VisitUpdateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAgentAvatarRequestObject struct {
+	AgentId AgentId `json:"agentId"`
+}
+
+type GetAgentAvatarResponseObject interface {
+	VisitGetAgentAvatarResponse(w http.ResponseWriter) error
+}
+
+type GetAgentAvatar200ImageResponse struct {
+	Body          io.Reader
+	ContentType   string
+	ContentLength int64
+}
+
+func (response GetAgentAvatar200ImageResponse) VisitGetAgentAvatarResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", response.ContentType)
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetAgentAvatardefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetAgentAvatardefaultApplicationProblemPlusJSONResponse) VisitGetAgentAvatarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadAgentAvatarRequestObject struct {
+	AgentId     AgentId `json:"agentId"`
+	ContentType string
+	Body        io.Reader
+}
+
+type UploadAgentAvatarResponseObject interface {
+	VisitUploadAgentAvatarResponse(w http.ResponseWriter) error
+}
+
+type UploadAgentAvatar200JSONResponse OwnerAgent
+
+func (response UploadAgentAvatar200JSONResponse) VisitUploadAgentAvatarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadAgentAvatardefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response UploadAgentAvatardefaultApplicationProblemPlusJSONResponse) VisitUploadAgentAvatarResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -2612,6 +2764,12 @@ type StrictServerInterface interface {
 	// UpdateAgent Change an agent's settings (a new settings version)
 	// (PATCH /v1/agents/{agentId})
 	UpdateAgent(ctx context.Context, request UpdateAgentRequestObject) (UpdateAgentResponseObject, error)
+	// GetAgentAvatar An agent's avatar image
+	// (GET /v1/agents/{agentId}/avatar)
+	GetAgentAvatar(ctx context.Context, request GetAgentAvatarRequestObject) (GetAgentAvatarResponseObject, error)
+	// UploadAgentAvatar Upload the agent's avatar (PNG, JPEG or WebP, at most 2 MiB)
+	// (PUT /v1/agents/{agentId}/avatar)
+	UploadAgentAvatar(ctx context.Context, request UploadAgentAvatarRequestObject) (UploadAgentAvatarResponseObject, error)
 	// RotateAgentKey Issue a new API key; the old one stops working at once
 	// (POST /v1/agents/{agentId}/key)
 	RotateAgentKey(ctx context.Context, request RotateAgentKeyRequestObject) (RotateAgentKeyResponseObject, error)
@@ -2840,6 +2998,61 @@ func (sh *strictHandler) UpdateAgent(w http.ResponseWriter, r *http.Request, age
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(UpdateAgentResponseObject); ok {
 		if err := validResponse.VisitUpdateAgentResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetAgentAvatar operation middleware
+func (sh *strictHandler) GetAgentAvatar(w http.ResponseWriter, r *http.Request, agentId AgentId) {
+	var request GetAgentAvatarRequestObject
+
+	request.AgentId = agentId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAgentAvatar(ctx, request.(GetAgentAvatarRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAgentAvatar")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetAgentAvatarResponseObject); ok {
+		if err := validResponse.VisitGetAgentAvatarResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// UploadAgentAvatar operation middleware
+func (sh *strictHandler) UploadAgentAvatar(w http.ResponseWriter, r *http.Request, agentId AgentId) {
+	var request UploadAgentAvatarRequestObject
+
+	request.AgentId = agentId
+	request.ContentType = r.Header.Get("Content-Type")
+
+	request.Body = r.Body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.UploadAgentAvatar(ctx, request.(UploadAgentAvatarRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UploadAgentAvatar")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(UploadAgentAvatarResponseObject); ok {
+		if err := validResponse.VisitUploadAgentAvatarResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -3333,109 +3546,112 @@ func (sh *strictHandler) ExportPostings(w http.ResponseWriter, r *http.Request, 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1/c9u2luhXOY/vzsSeR8uOm/S92nP/cNN06tf0NhMnvTsTZSWYPJJwTQEMAEpRMt7PvoMDgCIpUJIT",
-	"Je3sbv+pI5HAwfn9E/qUZHJeSoHC6OTiUzJDlqOiP29Qay7FMynvONoPctSZ4qXhUiQXyesZgnaPQEbP",
-	"wNF4hliqkf94nMIvxpS/i2KVwg1mlcIUbtgcb7jBv79gH44HSZrobIZzZtc3qxKTi0QbxcU0ub+/T5OS",
-	"KTZH4yG6mqIw13kcFma/fKSB53A0RUPPAiu0BMPuUAM3GmZM5AXStty+VzIzS9JEsLndmPnl00Th+4or",
-	"zJMLoypswjhnH16gmJpZcvH9k3QD5DR5ViktVRzEscAPZpTRE2OQEzAzhFLhgstKQ8mmWEP2vkK1WoPm",
-	"3kl6IHn6+DwGynWO81IaFNnqV1xtgnQFleDvK4Q7XEGJCrgwKHLMAScTzAwcMXjz5von4BoYTKXMIZtJ",
-	"nuFxCo9Pzp8+hVJxYdhtgXB18+z6eiiyGVMss/QawCs0agVLbmZ0Ts3mbicm8vUHtzJfgZEwRUMfTrjS",
-	"BpjQS1TApoyLwVAEpDjmXGOlccATe8JthCuZMajsKv/+9n+d/Me7T4/T86dP7/+WxDD3gs+52UTYSzZF",
-	"0PwjwlGOE1YVBs7PjvtoVtAiHZLxeTVPLh6fnaXJnAv/rxoES4ApKoLhd5Wj+pkXBiPcZGUKSqkNF1Pt",
-	"OIlrkPaVPnDoyxHPkwex80u3x69c5A+D5Y6LvA8U+10LjL8pnCQXyf8+XSujU/etPm1A4HSCQl1KoZFU",
-	"wkslbwuc2z8zadmXyMbKsuAZswCelu6J//MvbaH9tO+ufl3asSM2AlApqVJgGl79/Ax+ePL0/4LfBnI0",
-	"jBd6QNjzq9W6y4thqWSJynB3BFby0V1MPm9mcilAiozUQoc2aXKHq1GpcMI/xJRnUxbe1nu03npXLypv",
-	"/4WZsYsSmC+4NptwcoPz9h9bEVjdFjyj5ey6fiOmFFvZfzc0oV1JVEVh9UiQ2+2ncQD0gn+DxWQTfKf7",
-	"I6hKE55HP3bcGvmiZNkdm+JogUpzx1VdAU6TUhYFF9OR/UgtWDHSmEmR6/jTGg3Jz/Y1tWGm2ol6hwT3",
-	"6AbqrOB5VPgT1stGoNg865aD9ROkBhuFVXhvk1yxidWNLDN8gbRNpZGUQqVLMkKN5daYp+X+WKOoTeJM",
-	"ITOYjxhx70Squf0ryZnBE8PpqBsrhiPvQuqb0i5D+7/C9xVqOt4WanUQv8ZfA8rG9r3I86c9hEy2sLch",
-	"lPsLWWXkj8yzMstzbvUVK142IJuwQmNXcf7TugIsy7A0o7nMEVhlZOqslgYuNM8RcIFqBbfWSdCGKQPM",
-	"kAq8BGlm9rkl4wYmUpG7IJfCWbwOIzCDU6m6SNqGm2fulVVMWc3Zh5Hj1JED9mHG3C1QKp5hiy+5MN8/",
-	"SdLWSva/xmpnfatZp9GSsQvKzne5OBgkHYZZL908cNokRhf2GGpjHFcTp6FCMpnb1XPUfGrFasFzlEma",
-	"LBW3EmWVS5Vz+0nODEvShPgnqlWekUS2ZHsXZ3dM+JqpmyBa/qYziooV0Z3tE6PbIEtbZbcWuvv0S/l7",
-	"zsW1e+fxJrO3ZLbrkvzG1F0ul2LgSFcHIMQrG6dbm9z2Km8o7LiEQi5RZUwjFGi9c51Czqc2UCPx52Ja",
-	"IMxW5QyF7uz43Tkdo/5n2m++G2/9vxiUZVFNuWhjsukXx96Zsw8eg+dnmyjcZvprEfvu+7beeBoTV33H",
-	"i6IXtCfbQfsuApouMeOsMKuYH49QcIEdTD8+j+1iuFeDezHfa15rLg/b061c2NEsG/5KfYg2u3Z0jYNx",
-	"CznSluBGFQ9phpeotNUDr+Udis/TEIEZOxZxxlzYa+zKNs6e2LjCSFCYyangGoEbKJhxVq7Dyg0BeLzL",
-	"ZyYA+o+YO099MzgJH28j7+/WCteu/j7xDNQZG9Aocm1PyTSMryozk4p/pNDtAn5EplDBsDo7+y67wxX9",
-	"geNBsuu0Duw1LFsO3iIuHbkofp8kF293xDet1+7TLuJMWC6WNcsUmhR0Ax83KPJ9kEDL7o0GB8Tm4d+5",
-	"4+f8c+3dXFbCPNSFiLtGOJcxwVi55JjkwpoDhZARvJhferwZSU9UekM0np49UDb8cTwwMV75mWORP7dR",
-	"/6aIuIg/GihO7Gux06FCn/xzWQOu4YjB/7/5/R9A70DJzMy6xsCgzoGCleHj3VR3u6YBsNh5flsdLNBv",
-	"C/9nhhSNRfaXwFaG4dOf7JK1szGbQn/18hrucPVI+xRnI1MaC0sLps3IGq5tweyOrIkVAq0xH+XIcmvZ",
-	"dVRiI6mLzfxG+0AvmEFtQNlAXWEO5KaAfw2OzmA54wU2ErruSd1k3uZ+EQ9s0+N4gJP1DfMraVJRZuAh",
-	"WYeOWDws/dJgtDXm9nZyWuDGDcOGQfzyJEtPgo2YvNLbF9vJ5P1pui3iSJYxIowbztdudUspNe+Z1oRp",
-	"YCmm71o4Pki6teOOfKuEq8/ORxzH2kXoOIF8KjCHiZJzmK+cgQc5gQXHJRwJnDLDFwjLGYpg/QucGPvs",
-	"khUFGtIheyixW1YwkeGITaJVi99W4J8AxaczA/Scq134YsaeGx1QIKgw8pB6yNp/2lirrvc8nNqWoX2N",
-	"pnaN2uj0++7m8wawGySg/B6q0VQxYS4CtSfk9AhcAssyu/kAZrLIL4AJlyp8pIFSSzCXC8yBCyOpuGvX",
-	"lsvBUJRsJStz4T8IjmKoD1PKEKhoPS8LtLAMYIJ44RyyghlLwkca9IwpHAyFwkkl8nq5W5bdhTWzShs5",
-	"RzWArGBL+83IPU0JjKmU+ZIXxSiswCB8a5EYAE2dMNTpTOv1ca0rzOF21QJqAAqtnIwULpnKLwhX7iMu",
-	"psDCkTAfClcLBF2VpVRm5LznGsmEcreBf8KVWYOb1CJNkiaWAmSNLMBWLBCp2mpPY7mgffokTTpnp4cb",
-	"oFOivwlZ1BXz3HMQ/ej11DfUjOvKZJvte0uGMLaLjG0woKmqfglzZrKZZVZuUhDS2D/HhpsCx5ZNxu7V",
-	"8WYGfEtQQsVLHTeLFDpoMDNmYMJ4gTksWMFzCkWpnLsPshvRUgTfXGhjVUkUOOXi0VGPglw7aJt6mNCy",
-	"xXX8lOAHZuUjuUhmxpT64vSU+lUGOS5CmVifrs+7O7y234aNa+CizNCIVTY9qsNWK2ol0ChWfCUz1skV",
-	"b0kAf3HNVYqRhWKkmMFYaokptG5EffhQVsqx4AsKUrgAuwIcnZ08bgYioprfOhRIYaOkSN+HLKwkLLmZ",
-	"2UWW1vhYi+N9bgg+d2PRWykLZMK5oTzD0Zx92Df6cs9zse/zlrf07Au9aMWCH9fpdligorYXw5Sm0I6b",
-	"mayMtzs6jkmv7LPeNNFeqe6dMWArm32gHPX2DEa0fL5fOtofsJGXrgndZJKaFB0sRgS7IxU1A+90y17J",
-	"opUVCX6MXcK6IGvzHLXL1oe//sxEOM69XWok7M6fPonVZZjWS6nyjYe/36WX3R6NFWI4sId4U37eIXKu",
-	"y4KtRj0lpq25x3SNglhVDBROmcoL1NRLlTHdLcjsxlZHgg0UyLSBx2edrFMXq024Y0UfJWPVvCvh/daM",
-	"CddwOePK+9samLZ+afCTGy7mBs+9ezBZ0zYhPIAxYpNwP5DGznCsRjlbtSt3P+xMam+toVLRh2vgIiuq",
-	"HPNuvS1eS42w2pPdrFaX+rsGzUYB0fj2ofn7ViNCe5efFSLU33fPu1/HQqyKFY6VdmjUBCbGBJEWnl0s",
-	"Meei+enj/0aF/93l/f8psO8qsP/5ZfRNIdCoDpPU7RrBfjtXrxc0+L7RgNXn+6OHvJq9PLgAR8R86N3e",
-	"0z8pD7mJRJ8i61O3wBaMkxMORgJ1Oe6ZYZxFq4h+VS5CZmoiFcxXIEsUIfo5EtJAyRSlWD18+yVQO2gL",
-	"Z/PAbKKFaixZpbhZ3Vh6NNoH4sMHwtf/fWEMjsazUo3os9FgMBgfpyBFaBIoUdmH6nkRCrGoLr4G3cb0",
-	"pBy69Yvu1EN4wHdduI1L5rd12bhss/Fjr8319qGZGzSUcyPf03c5WV96AP9U3KB2mzO4VXKpUcG80gZu",
-	"3azEiVR8ykXdVO+GbtZd9a3ZmzVkrOSWANTIzsUkUmynF92Qx5ypOzRlwTJKwSuEEmVZoHfpKiOFnMtK",
-	"w9V1cPCMhFyCQlbAUqo7OlTJVpYvXbJxMBRD8aM7kLZrzFAYbi1ZYzikPUikHZrGDk9jWnPsMDW+BAe7",
-	"9jspI1DpodBoH9rWO9Gmu2+iuAzn2P1+i19DD4Y93HPqWaW8mkXjuG/8YAxHIfl37M7OfKbPp/4uG9k2",
-	"t54eioJr1yQkJxMUORfTkKbjAsbuqfEAXnDtOyXGn0hdptDIbN47JBp2hzAOE0iEVhpTGbv0b8EzFBrX",
-	"DUuJ9X4UR8NofqNSRTR5ZlDNdSMH51nq6uV10uiRTs4GjwdnlGgpUbCSJxfJd4OzwXfk05sZaYzTxePT",
-	"uulo6tSsVbKEk+s8uUjCcBe1+XfGQc7PzraMgjxsBGS9SWQIpD1xZhnauMmmjOVIExv0Cg0J9W1UQ96Y",
-	"NllrUep/WOvPt+/u39mofD63pLBRhAQ2h2s4okIEc5koev7YCj+b6nUj1Du7cI1Z3UBtbJQn5JPgyHXm",
-	"HtexnEKw3Ij5AMbvx6CRqWyGmhpTUqhdn9Q1BJCEDkVjixRuURuX1cZQfD0aa6nM3xUWuLA2ZpwSt4cJ",
-	"K6oE2t24hilfoLisU1Dj9+OhaD5rhU/gErUZHw/gJVWJJjS2pH0q3Z9kOZMawXpfoJiYIsgFqoKVmram",
-	"j5xEtFnPHv7KobA9m/j2U3TQ6X3fsNV5xKG+T+OLZMGB33diau3x9y3ZbNVer/mFsWDvZo1e8K+/GRej",
-	"On8Wmbx7Gg03Q+LSrhqRiGDpbOBeRnLBZoZcRbPB0UG8kKTbmHytk8bb4fCWg7jXR8B23wDSjFtmFyuw",
-	"QXEfEJYo3eg5gq4fPpMMVqJbK4bIuJbyZp7TJT8Luaz/nvEpDeaSLFvmkNpsDgg0JScmEGsJPfVjuXs8",
-	"6WY/rbL9upaFqpqx8UIaBLb+OiniDEolJ7xAfRCT0rIhzilzbiip8sBhUpAedN5gw5o03MPkHcXh2myZ",
-	"xnYTPD4HSCNfvvHXjfdmTCnuJ7O9VxWaYt04K439OFfiDrHUQyFJDAT88tvVM4sibgZw1Wk/43rdmMbd",
-	"QW5ZdjdVshJ5TKtn6/GPpK5A/ijz1cEIHhkwuW9HWEZVeL/Bco8PDIHv8u7xZ6jnwo3NUzNyTZUv4Lya",
-	"1xwAlnZuC3JblvwjU/lxL4e1vJbTT35A/77Xf/nJ8phOwU0TOsYO84S1E+OY78nZk8EGJwTXctO671Aa",
-	"4WaCr6o2Wg2vcRK2VcbhNUaI2h/pzlZwdLsCnoNU4ZKFbWrDumKx4FjkQBJuGq0IErKZ9ccunWuG2jt6",
-	"PlKytngmC7R6wD3oY3ftuohsYOi6KsEHIsQWrsOorTj895fUp0NS6ky+W1aDkNbATsP6QyGQmxkqp9Tc",
-	"sSFjQsjwTkzbVOss9Bey2eH1VGzIdR89dTgeb3aTb4m6nA9kVZR1YaBL4oMoLMdMbM3x9S5Hnns6uz5Y",
-	"j536MZlgRtuMoqQJxHCXW/wFVVIN3RaTEjPrhyDQtdYVekH2hsrpCFnklDrURpaaklIUGrs54gfTiGxJ",
-	"P5Xo67+w0dhToFJw3UvedB6CPq/ZHa47L0FOJg2nEo7qsW9rQqYKtQZ7YC4qfLgg+ZzFFjK5B/4LEcrl",
-	"Zg5BqJeVadJpL9+/jxBkUU+8Re31067gIy+t/27FdCKL3A835XUXdrCnF3Dz6/WLF4N5nsKrNy+e39Bf",
-	"Vy+v7f+H4pfnV69e//j86vXo+R/P//Hafuu8PgvGwBIAjny4fPPL1cn50+/tru6OAZoHB+u8HDsLHvwA",
-	"Yb8fCktVxoVLCQVPGK5I3wRXohlrONDd2rVpCL7Lk7MfhsJvcCKkOVHI8tXGnIzFh5+VifkOuVyKQrL8",
-	"xh7vpUfyN+Lmj7xsM3OdwbnlwqWHIxd4bXLxR14OqIxUXzT2zG148hPXpdQ83jXBjGHZbI7CXBLNLLv8",
-	"fZi4zLzjFZeSP3EsuHDfeEK5rwYfeTlMtt45lib/dkLYPfHoPbn55er86fcRb3XNT2Z9rIes/EffeFWT",
-	"GWuPJrL2Og1z/+Va4CfPW61m+cINenXmuz7y8uEq2h9E9+b16+TqH+HJv67L07yUJcLnz9tK4IBeabPu",
-	"0F2fKj5LSy9SJjspVJnZqeZTceJaTePJnCtYKimmEJquXPQkoBJ3wrp0VEqvr2+jO91chD2AV8zgCZWX",
-	"MKcKblZwyi7kuTX3Q0EFPKsz7RoxfedKfl8pKdPuYvzGcQ61YfRoyEqjSqkw7DJY3oC5kEMHbdC6qdGc",
-	"rCvOsW39w6ftOx2/QG305AcsTmuQHWu4Km3dsRdYMhTNYvwoK9PPkM9Frls1Y6+Awx2UrFvfJxu9kHc+",
-	"aw9j969WbX98PIgy3++V2SwxPumdapOVuWwCwzVkBTLlmt7+XIrVNHru71/MKqXcBQx1x8AetKnKftI8",
-	"qxMvobkzzHC5UfbQKOo/hKPljGezaN/o8QCeW/ahouNQVL29sbu0TJ9aeVN+RbWy7iv+xmnebWrF6o+O",
-	"avnL6pFGttjzSuiVAb6dU+e4rXHgN0z+JKXucH7Chb+x4jCuQHvVHYjZrP5vOmD+Ygj9NdHUvHyiB1uk",
-	"Jx7pVsUzxL0ihwmfVuqLKmI1Fn8LZdU0hG5hGn+r8zTHU4LxJPTE93hPuTdWTvHZh8HIiIIcQH2ZLZW0",
-	"6kYoXceZlA7M4RYzVml0jQ/+bTcSu+AFTjHEnNFSFwp2WyClGqhb8k/1cIRcrjvA1gj6C5nK15USISHS",
-	"oODRMLl+NHc2Kxi1YXK8S/zIHdkufi2n5OEB0F+qyr15x8HWarfDTjuEOZCAtx1CDUeU4fFtG+42Jt1D",
-	"vW017tq9XF/klELowHBBUKt8DZHqdU8xun2dw9csSkfvNvtzitOdOyz6vRhCfOv+rAMWqLvhw0Sq0HG6",
-	"n4CffqL/+zp1jgW6idVOdWczCOnpKWtfUu/X/pJL6t/tE9G8ciHTZeN6umg95RCod3tR8lNO6FaQtsBu",
-	"xbu1Jfr0k/3fdX5/6q4T0P0m+cYNNrorFnS4EIGMsl3DxnB0ES0TK9dFD0fhMgN3N4Wwj7AppnThglKY",
-	"2ZWPB0NBeTt30cAjDXOcS9BspWE5c72htapo3l0Wb0jJuXH9/XsxhTv8F/1wwU6L0fk1ga9Vgm5fS/eN",
-	"FVF9S0RPd4X7mi5+12h1Q7i4wxLgkfY31BxIG+XcbHLnkZ/LbZqrAvOpm5/8cELm5oTXvqTHmZeVZT25",
-	"0hcg+dmWr+gW+B16UBzu5AkTMvWvRXhMzLDIt468HMplCMLXRXIblafhdw+2e3Xhoa/uz+1+cPMHHfZ4",
-	"qflbFF/XZ2zc+LK9NzL83kRLFOtLog7GBW6X3sT6Dq44xQ80RN9XB3V1Av+0t31uCV+2rHPqoYudaWhy",
-	"1HEbsrSOp4Yik0U1Fxp4nsJ6oC2lH+bwl66P7HfuhqcUWhc8pWS9ohEkneizOfpbsJ/BD+Y004s22+1V",
-	"nHx28we4zrmDVSidRg4cMcj0YkcJ8v6grGs55tnNH1Ge7U6bdIbX3r6jazXb43R+DgXVIlDcDQWdEmX8",
-	"HhtpEJem0GlIaPjhrbabN1g7NLWbt9kJfxVpUb5YR+iPtOd231zqu5tD55bL8fhGQa6h3ck1FHUPoG9P",
-	"sYEbLR4q/kV9O52Z4QqWNCNXsAzz4zSMzpCPcNttrk6HojVB5lPTdUP+OssUaf8PMqjXHbQZKwq9boRb",
-	"z1HGZ9g605UDcL+QZQEZCprccyjVCHK9mw1ZL302Kko0yCUIaVpnYfWdrNFrB8CpvblcoJUWR4ZcVrcF",
-	"nqAwDY14i2ZplbtZypDqou47pyPTxpVwQ+E8grR1YZr715wLcxwccBf6u6uEQdIABdJAkwPuZC4Xdmfv",
-	"2mrwzudQMAHjzg9OjcHpCHezW/+vXdGPXCksCxsMdH/laiiOiPZ5Y3lz8oqexvwCrP82Pk7bq7qSoHAt",
-	"LLS8W0zDk/Pz1He4EkhD0e0xoevFbDSjKiEokguvnv0wgF9x5Qa97rA0cP4EZrJSbVb1CuT+3f1/BgAA",
-	"//8=",
+	"7H1/c9u2luhXOY/vzsR+j5YdN+nd2nP/cNP01rfprSdO2p2pshJMHkm4pgAWAK0oGe9n38EBQJEUKMmJ",
+	"nHZ2t//UEUHg4PzC+Ql+TDI5L6VAYXRy9jGZIctR0Z/XqDWX4oWUtxztDznqTPHScCmSs+TNDEG7IZDR",
+	"GDgYzxBLNfI/j1P4wZjyZ1EsU7jGrFKYwjWb4zU3+LdX7P3hIEkTnc1wzuz8ZllicpZoo7iYJvf392lS",
+	"MsXmaDxEF1MU5jKPw8LswycaeA4HUzQ0FlihJRh2ixq40TBjIi+QluX2vZKZWZImgs3twsxPnyYKf6+4",
+	"wjw5M6rCJoxz9v4ViqmZJWdfP0vXQE6TF5XSUsVBHAt8b0YZjRiDnICZIZQK77isNJRsijVkv1eolivQ",
+	"3DtJDyTPn57GQLnMcV5KgyJb/ojLdZAuoBL89wrhFpdQogIuDIocc8DJBDMDBwzevr38DrgGBlMpc8hm",
+	"kmd4mMLTo9Pnz6FUXBh2UyBcXL+4vByKbMYUyyy9BvAajVrCgpsZ7VOzuVuJiXz1w43Ml2AkTNHQjxOu",
+	"tAEm9AIVsCnjYjAUASmOOVdYaWzwyO5wE+FKZgwqO8t//PZ/jv7z3cen6enz5/d/SWKYe8Xn3Kwj7IpN",
+	"ETT/gHCQ44RVhYHTk8M+mhU0SYdkfF7Nk7OnJydpMufC/6sGwRJgiopg+FnlqL7nhcEIN1mZglJqw8VU",
+	"O07iGqR9pQ8cejjiefIgdr5ya/zIRf4wWG65yPtAsc9aYPxF4SQ5S/7v8UoZHbun+rgBgdMJCnUphUZS",
+	"CVdK3hQ4t39m0rIvkY2VZcEzZgE8Lt2I//8vbaH9uOuqfl5asSM2AlApqVJgGl5//wK+efb8r+CXgRwN",
+	"44UeEPb8bLXu8mJYKlmiMtxtgZV8dBuTz+uZXAiQIiO10KFNmtziclQqnPD3MeXZlIXf6jVab72rJ5U3",
+	"/8LM2EkJzFdcm3U4ucF5+4+NCKxuCp7RdHZevxBTii3tvxua0M4kqqKweiTI7ebdOAB6wb/GYrIOvtP9",
+	"EVSlCc+jPztujTwoWXbLpji6Q6W546quAKdJKYuCi+nI/qTuWDHSmEmR6/hojYbkZ/Oc2jBTbUW9Q4Ib",
+	"uoY6K3geFX6H9bQRKNb3umFj/QSpwUZhFd5vSa7YxOpGlhl+h7RMpZGUQqVLOoQa060wT9P9skJRm8SZ",
+	"QmYwHzHi3olUc/tXkjODR4bTVtdmDFvehtS3pZ2G1n+Nv1eoaXsbqNVB/Ap/DSgby/ciz+92HzLZwt6a",
+	"UO4uZJWR3zLPyizPudVXrLhqQDZhhcau4vzVmgIsy7A0o7nMEVhlZOpOLQ1caJ4j4B2qJdxYI0Ebpgww",
+	"QyrwHKSZ2XELxg1MpCJzQS6EO/E6jMAMTqXqImkTbl64V5YxZTVn70eOU0cO2Icd5m6CUvEMW3zJhfn6",
+	"WZK2ZrL/NWY76ZvNGo2WjF1Qtr7Lxd4g6TDMaurmhtMmMbqwx1Ab47iaOA0Vksnczp6j5lMrVnc8R5mk",
+	"yUJxK1FWuVQ5t7/kzLAkTYh/olrlBUlkS7a3cXbnCF8xdRNEy9+0R1GxIrqyHTG6CbK0UXZrobtPP5e/",
+	"51xcuneerjN7S2a7JslPTN3mciEGjnS1A0K8sra71ZHbnuUtuR3nUMgFqoxphAKtda5TyPnUOmok/lxM",
+	"C4TZspyh0J0VvzqlbdT/TPuP78Zb/xaDsiyqKRdtTDbt4tg7c/beY/D0ZB2Fm47+WsS++rqtN57HxFXf",
+	"8qLoBe3ZZtC+ioCmS8w4K8wyZscjFFxgB9NPT2OrGO7V4E7M94bXmsvD9nwjF3Y0y5q9Um+iza4dXeNg",
+	"3ECOtCW4UcVDmuEKlbZ64I28RfFpGiIwY+dEnDHn9ho7s/WzJ9avMBIUZnIquEbgBgpm3CnXYeWGADzd",
+	"ZjMTAP1bzJ2lvu6chJ83kfdnewrXpv4u/gzUERvQKHJtd8k0jC8qM5OKfyDX7Qy+RaZQwbA6Ofkqu8Ul",
+	"/YHjQbJttw7sFSwbNt4iLm25KH6eJGe/bfFvWq/dp13EmTBdLGqWKTQp6AY+rlHkuyCBpt0ZDQ6I9c2/",
+	"c9vP+aeed3NZCfNQEyJuGuFcxgRj6YJjkgt7HCiEjODF/NzjzUgaUek10Xh+8kDZ8NvxwMR45XuORf7S",
+	"ev3rIuI8/qijOLGvxXaHCn3wz0UNuIYDBv+4/vmfQO9AyczMmsbAoI6BgpXhw+1Ud6umAbDYfn5a7s3R",
+	"bwv/J7oUjUl2l8BWhOHjH2yStaMx60J/cXUJt7h8on2IsxEpjbmlBdNmZA+uTc7slqiJFQKtMR/lyHJ7",
+	"suuoxEZCF+vxjfaGXjGD2oCyjrrCHMhMAf8aHJzAYsYLbAR03UjdZN7mehELbN3ieICR9QXjK2lSUWTg",
+	"IVGHjlg8LPzSYLQV5nY2clrgxg+GtQPx84MsPQE2YvJKb55sK5P3h+k2iCOdjBFhXDO+tqtbCql5y7Qm",
+	"TANLMX3XwvFewq0dc+RLBVx9dD5iONYmQscI5FOBOUyUnMN86Q54kBO447iAA4FTZvgdwmKGIpz+BU6M",
+	"HbtgRYGGdMgOSuyGFUxkOGKTaNbipyX4EaD4dGaAxrnchU9m7LjQHgWCEiMPyYes7Ke1uep8z8OpbRna",
+	"52hq06iNTr/udj5vALtGAorvoRpNFRPmLFB7QkaPwAWwLLOLD2Ami/wMmHChwicaKLQEc3mHOXBhJCV3",
+	"7dxyMRiKki1lZc78D8FQDPlhChkCJa3nZYEWlgFMEM+cQVYwY0n4RIOeMYWDoVA4qUReT3fDstswZ1Zp",
+	"I+eoBpAVbGGfjNxoCmBMpcwXvChGYQYG4alFYgA0dcJQhzOt1ce1rjCHm2ULqAEotHIyUrhgKj8jXLmf",
+	"uJgCC1vCfChcLhB0VZZSmZGznmskE8rdAn6ES7MGM6lFmiRNLAXoNLIAW7FApGyr3Y3lgvbukzTp7J0G",
+	"N0CnQH8Tsqgp5rlnL/rR66kvqBlXmck22/emDGFsJxlbZ0BTVv0c5sxkM8us3KQgpLF/jg03BY4tm4zd",
+	"q+P1CPgGp4SSlzp+LJLroMHMmIEJ4wXmcMcKnpMrSuncXZDd8JYi+OZCG6tKosAp54+OehTkykBb18OE",
+	"lg2m48cE3zMrH8lZMjOm1GfHx1SvMsjxLqSJ9fFqv9vda/s0LFwDF2WGhq+yflTeMcPUqFLFJlfRjSLm",
+	"QGUV34HlVKqvkJVlDOcabjWX9pwbqVVOIzXySIdmJzK9Idz82RleKUYWipFiBmOBLKbQGi315kMSK8eC",
+	"35FLxAXYGeDg5Ohp0+0R1fzGoUAK65NFqkxkYeXOEtZOsrBHnT3fvIUPwcJvTHojZYFMOKOXZzias/e7",
+	"+npuPBe7jrecrGefabMrFqzGTm3FHSoqsjFMaXIkPXu700PHMemPlqw3KLVTYH2rx9mKne8pIr45XhJN",
+	"1u8W/PYbbETBa0I3maQmRQeLEcHuSEXNwFuNwNeyaMVggtVkp7AGz8oYiFoB1mO4/MSwO879KdgID54+",
+	"fxbLAjGtF1Lla4O/3nYKuDUaM8RwYDfxtvy0TeRclwVbjnoSWhsjnekKBbEcHCicMpUXqKlyK2O6m/7Z",
+	"jq2OBBsokGkDT086Ma4uVptwx1JMSsZyhxfCW8kZE668c8aVt+41MG2t4GCVNwzaNZ5792Cypm1CeABj",
+	"xCbhfiCN3cGxHOVs2c4TfrM1hL4xY0spJq6Bi6yocsy72b145jbCas+2s1pdWNA90KzPEfWmH5otaJU9",
+	"tFf5XiFC/by7393qI2I5s7CttEOjJjAxJogUDG1jiTkXzV+f/g8qM9heTPC/6fxt6fw/Pmm/LgQa1X5C",
+	"yN1DsP+cq+cLGnxXb8Dq893RQ1bNThZcgCNyfOjt1tOvFPVcR6IPyPWpW+svcjLCwUigmsod45mzaM7S",
+	"z8pFiINNpIL5EmSJIng/B0IaKJmigK6Hb7dwbQdtYW8emHW0UEYnqxQ3y2tLj0axQrzVQfhqA5+Gg4Px",
+	"rFQj+m00GAzGh6n1oP2gEpUdVHenkItFWfgV6DNjSlIO3WxJt8ciDPA1Hm7hkvllXewvWy8z2WlxvblF",
+	"5xoNRfjI9vQ1VdaWHsCvihvUbnEGN0ouNCqYV9rAjevMOJKKT7moS/hdi8+qhr/V6bOCjJXcEoDK5rmY",
+	"RFL79KJrKZkzdYumLFhGAX+FUKIsC/QmXWWkkHNZabi4DAaekZBLUMgKWEh1S5sq2dLypQttDoZiKL51",
+	"G9J2jhkKw+1J1mhFabctaYemscPTmOYcO0yNz8HBrv1KyghUeig02kGbKjXadPclG+dhH9vfb/FrqPiw",
+	"m3tJFbIUxbNoHPc1O4zhIIQaD93emY8r+kDjeSO25+bTQ1Fw7UqS5GSCIudiGoKCXMDYjRoP4BXXvi5j",
+	"/JHUZQqNOOq9Q6Jhtwjj0O9EaKWmmLELNhc8Q6FxVR6VWOtHcTSMukUoIBYJ1RlUc92I+HmWuri6TBoV",
+	"2cnJ4OnghAItJQpW8uQs+WpwMviKbHozI41xfPf0uC5xmjo1a5Us4eQyT86S0EpGTQWd5pPTk5MNjScP",
+	"azhZLRJpOWn3t1mGNq6PKmM5Un8IvUItSX0L1ZA3eltWWpSqLVb687d39++sVz6fW1JYL0ICm8MlHFDa",
+	"g7lIFI0/tMLPpnpVdvXOTlxjVjdQG2scCvEkOHB1wIe1L6cQLDdiPoDx72PQyFQ2Q01lMCnUpk/qyg9I",
+	"QoeisUQKN6iNi6FjSPUejLVU5m8KC7yzZ8w4JW4P/VyUd7SrcQ1TfofivA5BjX8fD0VzrBU+gQvUZnw4",
+	"gCvKSU2oSUr7wL3fyWImNYK1vkAxMUWQd6gKVmpamn5yEtFmPbv5C4fCdifkbx+jbVW/97V2nUYM6vs0",
+	"PkkWDPhd+7NWFn/flM3C8NWcn+kL9i7WqDx//MW4GNXxs0if3/OouxkCl3bWiESEk8467mUkFmxmyFU0",
+	"Ghxt+wtBurU+2zpovBkOf3IQ93oP2K4bQJpxy+xiCdYp7gPCEqXrPUfQ9c0nksFKdGvG4BnXUt6Mc7rg",
+	"ZyEX9d8zPqU2YJJlyxxSm/V2hKbkxARiJaHHvgl4h5Gu09Qq28c9WSiHGmtmpLZja6+TIs6gVHLCC9R7",
+	"OVJaZ4gzypwZSqo8cJgUpAedNdg4TRrmYfKO/HBtNvR+u34hHwOkBjNfZuyaiTOmFPd94N6qCiW4rnmW",
+	"moycKXGLWOqhkCQGAn746eKFRRE3A7joFLtxvSqD424jNyy7nSpZiTym1bNVs0lS5zu/lflybwSPtLPc",
+	"tz0soyq8X2O5p3uGwNeU99gzVOHhmvSp9LmmymdwXs1rDgBLO7cEmS0L/oGp/LCXw1pWy/FHfx3Afa/9",
+	"8p3lMZ2C6110jB26F2sjxjHfs5NngzVOCKbl+um+RWmEexAeVW20ymvjJGyrjP1rjOC1P9GdpeDgZgk8",
+	"B6nClQ6b1IY1xWLOsciBJNw0Ch8kZDNrj5070wy1N/S8p2TP4pks0OoBN9D77trVLFnH0NVwgndEiC1c",
+	"PVNbcfjn51QVRFLqjnw3rQYh7QE7DfMPhUBuZqicUnPbhowJIcM7MW1TraLQn8lm+9dTsZbaXfTU/ni8",
+	"Wbu+wetyNpBVUdaEgS6J96KwHDOxFcfXqxx47ums+mA9duwqSHrVmRN4ius5t8vrsPNGaRol3DSibpak",
+	"yEk4cK1ABm1o3+3XeRcOlkfUfHzOpnj8/9rMUPsBN1y4IEPk0pl1LqC54ODqn39P4R9XL/9u9/kr3lwd",
+	"PqrOCxU/dvFN+q3qsYrs1qheSPDJJNTckoGyNKjPgYmlUzE3lYG1vTnLZmKJOYiolUKyfH+U7FMun07E",
+	"P7ESIcuHsLYPzfGWSNEqcfWMs86vKTAD1ruBU/iJf9urQtLk/RFZwkdz9v7oRubLI+KZ5Oz05Ju/Pn1+",
+	"2qtjfONfMNXbXKOkCQrfXdfzJzR7aug2mK0x12EfpLzUukJvLHhj2CvfIqf0hDay1BT4pvCbuxnhwecA",
+	"aeh+KtHjP7FhuqO8peDqMf2BtA/6vGG3uBI0kJNJw3GFg/oiC2umThVqDXbDXFT48MPax0U3kMkN+G9E",
+	"KBf/3QehrirTpNNO8YU+QpDVfuSt9l7j6QI+8NJaQlZMJ7LIfbtmXveVBJv9DK5/vHz1ajDPU3j99tXL",
+	"a/rr4urS/n8ofnh58frNty8v3oxe/vLyn2/sU+dZWjAGlgBw4ENy1z9cHJ0+/9qu6m5NoRsuwDpIh85L",
+	"CL6GsM+HwlKVceGMt+BtwwXpm+CuNOMZDnQ3d21+Bv/o2ck3Q+EXOBLSHClk+XKt88/iw3f/xfyTXC6E",
+	"Pb+u7fauPJK/EDd/4OVerMMPvBxQqrq+OvGFW/DoO65LqXm8MosZw7LZHIU5J5pZdvnbMHHZP8crLu13",
+	"5Fjwzj3xhHKPBh94OUw23qKYJv9+RNg98ug9uv7h4vT51xGPeMVPZrWth8z8S1/DaJMZa68pMvcq1Hv/",
+	"+VrgO89bLduocK2rnY7VD7x8uIr2G9G9ucM6gfNLGPnnNXma10xF+PxlWwns0fNt5ja781NWeWHpRcpk",
+	"K4UqMzvWfCqOXDl7PGB8AQslxRRCYaeL0AioxK2wJh2V69QXUtItlS6KN4DXzOARpbAxpyqRrOAUwcxz",
+	"e9wPBRUJWJ1p54jpO1dW8EiB33al9Bd2g6jUq0dDVhpVSsUnLkruDzAX1tBBG7TunjVHq6qW2LJ+8HH7",
+	"ltrPUBs9/rjFaQ2yYw1XCVJXBQeWDIn5GD9K56PHGfKlyHWrLsUr4HCrLuvWENEZfSdvfWYQxu5frfqh",
+	"8eEgynw/V2a9jOFZb5+urMx5ExiuISuQKRcU+GMpVtPopb9RNquUclfK1FVJO9CmKvtJ86IO7oYC8tCV",
+	"6i7nCMXo/kc4WMx4NovWph8O4KVlHypsGIqqt/5+m5bpUytvy0dUK6vehS+cStqkVqz+6KiWP60eaWSk",
+	"PK+Eejzgmzl1jpuKk37C5A9S6g7nR1z4O3j2Ywq0Z92CmPUKo3UDzF91ox8TTc3rdHqwRXriiW5VVQS/",
+	"V+Qw4dNKfVbWvcbiT6F0Iw2uW7hfZKPxNMdjgvEo9N30WE+5P6yc4rODwciIghxAfT03pc3rYktd+5kU",
+	"DszhBjNWaXTFVf5t1+R/xwucYvA5o+l0FOymQAo1UEX2H2rhCLlYVZmuEPQnOirfVEqEgEiDggfD5PLJ",
+	"3J1Z4VAbJofbxI/Mkc3i1zJKHu4A/akqadZvbdlYUeOw03Zh9iTgbYNQwwFFeHxpmLtfTvdQb1MdTW1e",
+	"rq6mSyFUeTknqFUiA5EKmZ6Cl/YFNY9Z+BK9rfGPKYDp3MrTb8UQ4ls3Au6xCKbrPkykClXtuwn48Uf6",
+	"v6+FybFA1xXfye6sOyE9davtz274uT/nsxvvdvFoXjuX6bxx4WY0n7IP1Lu1KPgpJ3TPUVtgN+LdniX6",
+	"+KP932V+f+wuSNH9R/K1a552l8bocMULHcp2DuvD0dXaTCxdpw4chOtZ3G07wg5hU0zpChmlMLMzHw6G",
+	"guJ27uqUJxrmOJeg2VLDYubqz2tV0byNMV70lnPjeoh2Ygq3+c/6FMvWE6PzfZTHKnNpX7T5hRVRfe9N",
+	"TwWXe0yfstBodUOoEbAEeKL9nVt70kY5N+vceeB7/5vHVYH51PVohzw0r21JjzMvK4u6O67PQfL9c49o",
+	"FvgVelAcbhkLXXj19288JmZY5Bvb6vZlMgTh6yK5jcrj8CWXzVZdGPTo9tz2geufqNnhpebXdR7XZmzc",
+	"YbW5/jp8QaclivW1d3vjArdKb2B9C1cc43u6qKMvD+ryBH60P/vcFD5tWcfUQ6cM09DkqMM2ZGntTw1F",
+	"JotqLjTwPIVV02xKnxryn5EY2WfuzroUWlfWpXR6RT1I2tEnc/SXYD+D781xpu/abLdTcvLF9S/gqnP3",
+	"lqF0GjlwxCDTd1tSkPd7ZV3LMS+uf4nybLejrdMg+9s7uii43bLre91Q3QWKu8bDY6KMX2MtDOLCFDoN",
+	"AQ3fINo28wYrg6Y289a7bS4ibRBnKw/9ifbc7gvYfQdFqA51MR5fjMw1tKtFh6KuM/blKdZxo8lDxr+o",
+	"79s0M1zCgvpwC5ZhfpiG9jyyEW66DRzpULS6VH1oum76WUWZIi1GQQb1qko/Y0WhV3Vyq17teJ9sp4N7",
+	"AO6bfxaQoaDuYIdSjSBXq1mX9dxHo6JEg1yCkKa1F1bfMh292gSc2pvLO7TS4siQy+qmwCMUpqERb9As",
+	"rHI3CxlCXVTh63Rk2rjkciicRZC2roB0/5pzYQ6DAe5cf3c5Okhq0kJqmnTAHc3lnV3Zm7YavPE5FEzA",
+	"uPMJvTE4HeHuquz/fh99tk9hWVhnoPvdvqE4INrnjenN0WsajfkZWPttfJi2Z3UpQeFKWGh6N5mGZ6en",
+	"qa+iJ5CGoltjQhcmWm9GVUKQJxdePflmAD/i0jWT3mJp4PQZzGSl2qzqFcj9u/v/CgAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

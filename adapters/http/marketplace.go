@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"fmt"
+	"io"
 	"slices"
 
 	"github.com/heepr/heepr/api"
@@ -77,6 +78,7 @@ func (s *Server) toAPIPublicAgent(a domain.Agent) api.PublicAgent {
 		Tiers: toAPITiers(a.Settings.Tiers), PriceMin: lo, PriceMax: hi, Rating: float32(a.Figures.Rating()),
 		ReviewCount: a.Figures.ReviewCount, CompletedOrders: a.Figures.CompletedOrders,
 		OnTimeRate: float32(a.Figures.OnTimeRate()), Online: s.market.Online(a), CreatedAt: a.CreatedAt, PublishedAt: a.PublishedAt,
+		AvatarUrl: avatarURL(a),
 	}
 }
 
@@ -86,7 +88,7 @@ func (s *Server) toAPIOwnerAgent(a domain.Agent) api.OwnerAgent {
 		Id: p.Id, Handle: p.Handle, Name: p.Name, Specialty: p.Specialty, Description: p.Description, Categories: p.Categories,
 		Skills: p.Skills, Tiers: p.Tiers, PriceMin: p.PriceMin, PriceMax: p.PriceMax, Rating: p.Rating,
 		ReviewCount: p.ReviewCount, CompletedOrders: p.CompletedOrders, OnTimeRate: p.OnTimeRate, Online: p.Online,
-		CreatedAt: p.CreatedAt, PublishedAt: p.PublishedAt,
+		CreatedAt: p.CreatedAt, PublishedAt: p.PublishedAt, AvatarUrl: p.AvatarUrl,
 		Status: api.AgentStatus(a.Status), SettingsVersion: a.SettingsVersion, PackageVersion: a.PackageVersion,
 		KeyPrefix: a.KeyPrefix, LastPollAt: a.LastPollAt, Plugins: nonNil(slices.Clone(a.Settings.Plugins)),
 		PollingIntervalSeconds: a.Settings.PollingIntervalSeconds, AcceptMode: api.OwnerAgentAcceptMode(a.Settings.AcceptMode),
@@ -256,4 +258,37 @@ func (s *Server) DownloadSkillPackage(ctx context.Context, req api.DownloadSkill
 			ContentDisposition: &name, XSkillPackageVersion: &rec.Version, XSkillPackageSHA256: &rec.SHA256,
 		},
 	}, nil
+}
+
+// UploadAgentAvatar implements uploadAgentAvatar.
+func (s *Server) UploadAgentAvatar(ctx context.Context, req api.UploadAgentAvatarRequestObject) (api.UploadAgentAvatarResponseObject, error) {
+	a, err := s.market.SetAvatar(ctx, principalFrom(ctx), req.AgentId, req.Body)
+	if err != nil {
+		return nil, err
+	}
+	return api.UploadAgentAvatar200JSONResponse(s.toAPIOwnerAgent(a)), nil
+}
+
+// GetAgentAvatar implements getAgentAvatar.
+func (s *Server) GetAgentAvatar(ctx context.Context, req api.GetAgentAvatarRequestObject) (api.GetAgentAvatarResponseObject, error) {
+	f, contentType, _, err := s.market.Avatar(ctx, principalFrom(ctx), req.AgentId)
+	if err != nil {
+		return nil, err
+	}
+	size, err := f.Seek(0, io.SeekEnd)
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return api.GetAgentAvatar200ImageResponse{Body: f, ContentType: contentType, ContentLength: size}, nil
+}
+
+func avatarURL(a domain.Agent) *string {
+	if a.AvatarKey == "" {
+		return nil
+	}
+	return ptr("/v1/agents/" + a.ID + "/avatar")
 }

@@ -236,11 +236,12 @@ func (s *Server) operation(next http.Handler) http.Handler {
 // decoders stop after the first value and would silently ignore trailing data.
 func (s *Server) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > s.maxBody {
-			writeError(w, r, s.log, &http.MaxBytesError{Limit: s.maxBody})
+		limit := bodyLimit(r.Context(), s.maxBody)
+		if r.ContentLength > limit {
+			writeError(w, r, s.log, &http.MaxBytesError{Limit: limit})
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		if isJSON(r.Header.Get("Content-Type")) {
 			b, err := io.ReadAll(r.Body)
 			var mbe *http.MaxBytesError

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -30,6 +31,7 @@ var schemeMethods = map[string]kernel.AuthMethod{
 // security, parameters, media type and body (unknown fields included).
 func validator(spec *openapi3.T) (func(http.Handler) http.Handler, routers.Router, error) {
 	spec.Servers = nil // host matching would answer false 404s
+	registerBinaryDecoders()
 	router, err := gorillamux.NewRouter(spec)
 	if err != nil {
 		return nil, nil, fmt.Errorf("build spec router: %w", err)
@@ -67,8 +69,40 @@ func nameRoute(router routers.Router, next http.Handler) http.Handler {
 			pattern := r.Method + " " + route.Path
 			telemetry.SetRoute(r.Context(), pattern)
 			trace.SpanFromContext(r.Context()).SetName(pattern)
+			r = r.WithContext(context.WithValue(r.Context(), routeOpKey{}, route.Operation))
 		}
 		next.ServeHTTP(w, r)
+	})
+}
+
+type routeOpKey struct{}
+
+// bodyLimit is the operation's own body limit (x-heepr-max-body-bytes in
+// the spec), or def.
+func bodyLimit(ctx context.Context, def int64) int64 {
+	op, _ := ctx.Value(routeOpKey{}).(*openapi3.Operation)
+	if op == nil {
+		return def
+	}
+	switch v := op.Extensions["x-heepr-max-body-bytes"].(type) {
+	case float64:
+		return int64(v)
+	case int:
+		return int64(v)
+	case int64:
+		return v
+	}
+	return def
+}
+
+// Binary bodies the spec accepts are read as files by the validator.
+var registerDecoders sync.Once
+
+func registerBinaryDecoders() {
+	registerDecoders.Do(func() {
+		for _, ct := range []string{"image/png", "image/jpeg", "image/webp"} {
+			openapi3filter.RegisterBodyDecoder(ct, openapi3filter.FileBodyDecoder)
+		}
 	})
 }
 
@@ -106,6 +140,11 @@ func validationProblem(r *http.Request, router routers.Router, err error) proble
 			if strings.HasPrefix(re.Reason, "header Content-Type has unexpected value") {
 				return problem{Status: http.StatusUnsupportedMediaType, Code: "unsupported-media",
 					Detail: fmt.Sprintf("Content-Type %q is not accepted here; send application/json", r.Header.Get("Content-Type"))}
+			}
+			var pe *openapi3filter.ParseError
+			if errors.As(re.Err, &pe) && pe.Kind == openapi3filter.KindUnsupportedFormat {
+				return problem{Status: http.StatusUnsupportedMediaType, Code: "unsupported-media",
+					Detail: fmt.Sprintf("Content-Type %q is not accepted here", r.Header.Get("Content-Type"))}
 			}
 			if re.Reason == "failed to decode request body" {
 				return problem{Status: http.StatusBadRequest, Code: "malformed-json", Detail: "the body is not valid JSON: " + cleanReason(re.Err)}

@@ -368,7 +368,10 @@ type OwnerAgent struct {
 	AcceptMode OwnerAgentAcceptMode `json:"accept_mode"`
 
 	// AutoBands With accept_mode auto, orders inside every band start at once; others wait for the owner.
-	AutoBands       *AutoBands `json:"auto_bands,omitempty"`
+	AutoBands *AutoBands `json:"auto_bands,omitempty"`
+
+	// AvatarUrl Where the avatar is served (null without one).
+	AvatarUrl       *string    `json:"avatar_url,omitempty"`
 	Categories      []Category `json:"categories"`
 	CompletedOrders int64      `json:"completed_orders"`
 	CreatedAt       time.Time  `json:"created_at"`
@@ -477,6 +480,8 @@ type Problem struct {
 
 // PublicAgent defines model for PublicAgent.
 type PublicAgent struct {
+	// AvatarUrl Where the avatar is served (null without one).
+	AvatarUrl       *string    `json:"avatar_url,omitempty"`
 	Categories      []Category `json:"categories"`
 	CompletedOrders int64      `json:"completed_orders"`
 	CreatedAt       time.Time  `json:"created_at"`
@@ -822,6 +827,22 @@ type ClientInterface interface {
 	// Corresponds with PATCH /v1/agents/{agentId} (the `UpdateAgent` operationId).
 	UpdateAgent(ctx context.Context, agentId AgentId, body UpdateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetAgentAvatar An agent's avatar image
+	//
+	// Public for listed agents; the owner also sees the avatar of a draft or paused agent.
+	//
+	// Corresponds with GET /v1/agents/{agentId}/avatar (the `GetAgentAvatar` operationId).
+	GetAgentAvatar(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UploadAgentAvatarWithBody Upload the agent's avatar (PNG, JPEG or WebP, at most 2 MiB)
+	//
+	// The type is sniffed from the bytes; anything but PNG, JPEG or WebP is refused.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/agents/{agentId}/avatar (the `UploadAgentAvatar` operationId).
+	UploadAgentAvatarWithBody(ctx context.Context, agentId AgentId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RotateAgentKey Issue a new API key; the old one stops working at once
 	//
 	// Corresponds with POST /v1/agents/{agentId}/key (the `RotateAgentKey` operationId).
@@ -1107,6 +1128,42 @@ func (c *Client) UpdateAgentWithBody(ctx context.Context, agentId AgentId, conte
 // Corresponds with PATCH /v1/agents/{agentId} (the `UpdateAgent` operationId).
 func (c *Client) UpdateAgent(ctx context.Context, agentId AgentId, body UpdateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateAgentRequest(c.Server, agentId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetAgentAvatar An agent's avatar image
+//
+// Public for listed agents; the owner also sees the avatar of a draft or paused agent.
+//
+// Corresponds with GET /v1/agents/{agentId}/avatar (the `GetAgentAvatar` operationId).
+func (c *Client) GetAgentAvatar(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAgentAvatarRequest(c.Server, agentId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UploadAgentAvatarWithBody Upload the agent's avatar (PNG, JPEG or WebP, at most 2 MiB)
+//
+// The type is sniffed from the bytes; anything but PNG, JPEG or WebP is refused.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/agents/{agentId}/avatar (the `UploadAgentAvatar` operationId).
+func (c *Client) UploadAgentAvatarWithBody(ctx context.Context, agentId AgentId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUploadAgentAvatarRequestWithBody(c.Server, agentId, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1799,6 +1856,76 @@ func NewUpdateAgentRequestWithBody(server string, agentId AgentId, contentType s
 	}
 
 	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetAgentAvatarRequest constructs an http.Request for the GetAgentAvatar method
+func NewGetAgentAvatarRequest(server string, agentId AgentId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "agentId", agentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/agents/%s/avatar", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUploadAgentAvatarRequestWithBody constructs an http.Request for the UploadAgentAvatar method, with any body, and a specified content type
+func NewUploadAgentAvatarRequestWithBody(server string, agentId AgentId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "agentId", agentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/agents/%s/avatar", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
@@ -2662,6 +2789,24 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /v1/agents/{agentId} (the `UpdateAgent` operationId).
 	UpdateAgentWithResponse(ctx context.Context, agentId AgentId, body UpdateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateAgentResponse, error)
 
+	// GetAgentAvatarWithResponse An agent's avatar image
+	//
+	// Public for listed agents; the owner also sees the avatar of a draft or paused agent.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/agents/{agentId}/avatar (the `GetAgentAvatar` operationId).
+	GetAgentAvatarWithResponse(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*GetAgentAvatarResponse, error)
+
+	// UploadAgentAvatarWithBodyWithResponse Upload the agent's avatar (PNG, JPEG or WebP, at most 2 MiB)
+	//
+	// The type is sniffed from the bytes; anything but PNG, JPEG or WebP is refused.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/agents/{agentId}/avatar (the `UploadAgentAvatar` operationId).
+	UploadAgentAvatarWithBodyWithResponse(ctx context.Context, agentId AgentId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadAgentAvatarResponse, error)
+
 	// RotateAgentKeyWithResponse Issue a new API key; the old one stops working at once
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -3086,6 +3231,95 @@ func (r UpdateAgentResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UpdateAgentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetAgentAvatarResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetAgentAvatarResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAgentAvatarResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAgentAvatarResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAgentAvatarResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAgentAvatarResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UploadAgentAvatarResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OwnerAgent
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UploadAgentAvatarResponse) GetJSON200() *OwnerAgent {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r UploadAgentAvatarResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r UploadAgentAvatarResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UploadAgentAvatarResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UploadAgentAvatarResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UploadAgentAvatarResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -4083,6 +4317,36 @@ func (c *ClientWithResponses) UpdateAgentWithResponse(ctx context.Context, agent
 	return ParseUpdateAgentResponse(rsp)
 }
 
+// GetAgentAvatarWithResponse An agent's avatar image
+//
+// Public for listed agents; the owner also sees the avatar of a draft or paused agent.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/agents/{agentId}/avatar (the `GetAgentAvatar` operationId).
+func (c *ClientWithResponses) GetAgentAvatarWithResponse(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*GetAgentAvatarResponse, error) {
+	rsp, err := c.GetAgentAvatar(ctx, agentId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAgentAvatarResponse(rsp)
+}
+
+// UploadAgentAvatarWithBodyWithResponse Upload the agent's avatar (PNG, JPEG or WebP, at most 2 MiB)
+//
+// The type is sniffed from the bytes; anything but PNG, JPEG or WebP is refused.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/agents/{agentId}/avatar (the `UploadAgentAvatar` operationId).
+func (c *ClientWithResponses) UploadAgentAvatarWithBodyWithResponse(ctx context.Context, agentId AgentId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadAgentAvatarResponse, error) {
+	rsp, err := c.UploadAgentAvatarWithBody(ctx, agentId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUploadAgentAvatarResponse(rsp)
+}
+
 // RotateAgentKeyWithResponse Issue a new API key; the old one stops working at once
 //
 // Returns a wrapper object for the known response body format(s).
@@ -4545,6 +4809,65 @@ func ParseUpdateAgentResponse(rsp *http.Response) (*UpdateAgentResponse, error) 
 	}
 
 	response := &UpdateAgentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OwnerAgent
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetAgentAvatarResponse parses an HTTP response from a GetAgentAvatarWithResponse call
+func ParseGetAgentAvatarResponse(rsp *http.Response) (*GetAgentAvatarResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAgentAvatarResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUploadAgentAvatarResponse parses an HTTP response from a UploadAgentAvatarWithResponse call
+func ParseUploadAgentAvatarResponse(rsp *http.Response) (*UploadAgentAvatarResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UploadAgentAvatarResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
 	}

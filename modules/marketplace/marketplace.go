@@ -5,10 +5,12 @@ package marketplace
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -395,15 +397,15 @@ func (s *Service) hmac(key string) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
+// sameSettings reports whether two normalized settings would be stored as
+// the same version. It compares their JSON (what a version stores), so the
+// bands are compared by value: formatting the struct with %+v printed the
+// AutoBands pointer's address, and an update resending the same bands made
+// a new version.
 func sameSettings(a, b domain.Settings) bool {
-	return fmt.Sprintf("%+v", a) == fmt.Sprintf("%+v", b) && bandsEqual(a.AutoBands, b.AutoBands)
-}
-
-func bandsEqual(a, b *domain.Bands) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	return fmt.Sprintf("%+v", *a) == fmt.Sprintf("%+v", *b)
+	ja, errA := json.Marshal(a)
+	jb, errB := json.Marshal(b)
+	return errA == nil && errB == nil && bytes.Equal(ja, jb)
 }
 
 // PackageRendered records that a new skill package version exists.
