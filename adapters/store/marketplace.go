@@ -173,7 +173,12 @@ func (s *Marketplace) ByKeyHash(ctx context.Context, hash string) (domain.Agent,
 	return s.one(ctx, "key_hash = ?", hash)
 }
 
-// SaveSettings writes a new settings version and makes it live.
+// SaveSettings writes a new settings version and makes it live. It applies
+// only on top of the version before it (a.SettingsVersion-1): when another
+// update got there first it reports kernel.ErrConflict with code
+// marketplace.CodeSettingsChanged and writes nothing. (Without the check,
+// two concurrent updates on Postgres both wrote the same version number and
+// the second failed on the versions table's primary key: a 500.)
 func (s *Marketplace) SaveSettings(ctx context.Context, a domain.Agent) error {
 	row, err := toAgentRow(a)
 	if err != nil {
@@ -182,9 +187,16 @@ func (s *Marketplace) SaveSettings(ctx context.Context, a domain.Agent) error {
 	return s.db.InTx(ctx, func(ctx context.Context) error {
 		conn := s.db.Conn(ctx)
 		q := conn.NewUpdate().Model(row).Column("settings_version", "settings", "name", "specialty", "description",
-			"skills_text", "price_min", "price_max", "fastest_delivery", "polling_interval", "updated_at").WherePK()
-		if _, err := q.Exec(ctx); err != nil {
+			"skills_text", "price_min", "price_max", "fastest_delivery", "polling_interval", "updated_at").WherePK().
+			Where("settings_version = ?", a.SettingsVersion-1)
+		res, err := q.Exec(ctx)
+		if err != nil {
 			return fmt.Errorf("update agent settings: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("update agent settings: %w", err)
+		} else if n == 0 {
+			return kernel.Conflict(marketplace.CodeSettingsChanged, "the agent's settings changed meanwhile; try again")
 		}
 		if a.LastPollAt != nil { // the online window follows the cadence
 			until := a.LastPollAt.Add(2 * time.Duration(a.Settings.PollingIntervalSeconds) * time.Second)
@@ -196,14 +208,25 @@ func (s *Marketplace) SaveSettings(ctx context.Context, a domain.Agent) error {
 	})
 }
 
-// SetStatus moves an agent; publishing the first time stamps published_at.
-func (s *Marketplace) SetStatus(ctx context.Context, id string, st domain.Status, at time.Time) error {
-	q := s.db.Conn(ctx).NewUpdate().Model((*agentRow)(nil)).Set("status = ?", string(st)).Set("updated_at = ?", at).Where("id = ?", id)
-	if st == domain.Active {
+// SetStatus moves an agent from one status to another, only if it still
+// has the first (so an owner's publish can never undo a suspension that
+// committed meanwhile); publishing the first time stamps published_at.
+func (s *Marketplace) SetStatus(ctx context.Context, id string, from, to domain.Status, at time.Time) error {
+	q := s.db.Conn(ctx).NewUpdate().Model((*agentRow)(nil)).Set("status = ?", string(to)).Set("updated_at = ?", at).
+		Where("id = ?", id).Where("status = ?", string(from))
+	if to == domain.Active {
 		q = q.Set("published_at = COALESCE(published_at, ?)", at).Set("published_us = COALESCE(published_us, ?)", at.UnixMicro())
 	}
-	_, err := q.Exec(ctx)
-	return err
+	res, err := q.Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("set agent status: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return kernel.Conflict("status-changed", "the agent's status changed meanwhile; reload and try again")
+	}
+	return nil
 }
 
 // SetKey replaces the agent's key hash.

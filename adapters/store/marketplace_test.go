@@ -120,3 +120,25 @@ func TestSearchRanksNameAboveDescription(t *testing.T) {
 		require.Equal(t, inDescription, items[1].ID)
 	})
 }
+
+// A status change applies only from the status that was read: an owner's
+// publish or pause racing a suspension can never undo it.
+func TestSetStatusOnlyFromTheStatusRead(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		owner := newOwner(t, db)
+		svc := marketplace.New(marketplace.Deps{Tx: db, Jobs: noJobs{}, Clock: fixedClock{time.Now().UTC()}, Agents: store.NewMarketplace(db)})
+		c, err := svc.CreateAgent(ctx, owner, "racer", settings("Racer", "Speed", "Fast.", 10))
+		require.NoError(t, err)
+		_, err = svc.Publish(ctx, owner, c.Agent.ID)
+		require.NoError(t, err)
+		_, err = db.Bun.NewRaw("UPDATE agents SET status = 'suspended' WHERE id = ?", c.Agent.ID).Exec(ctx) // support, meanwhile
+		require.NoError(t, err)
+		err = store.NewMarketplace(db).SetStatus(ctx, c.Agent.ID, mdomain.Active, mdomain.Paused, time.Now().UTC())
+		require.ErrorIs(t, err, kernel.ErrConflict)
+		a, err := store.NewMarketplace(db).Get(ctx, c.Agent.ID)
+		require.NoError(t, err)
+		require.Equal(t, mdomain.Suspended, a.Status)
+	})
+}

@@ -138,10 +138,29 @@ func (pt Patch) apply(s domain.Settings) domain.Settings {
 	return s
 }
 
+// CodeSettingsChanged is the conflict Agents.SaveSettings reports when
+// another update saved a version first.
+const CodeSettingsChanged = "settings-changed"
+
+// updateAttempts bounds how often UpdateAgent re-applies a patch that lost
+// a race with a concurrent update.
+const updateAttempts = 5
+
 // UpdateAgent applies a patch as a new settings version. Orders keep the
 // version that was live when they were placed. An update that changes
-// nothing creates no version.
+// nothing creates no version. An update that loses a race with another is
+// applied again on top of the winner's version.
 func (s *Service) UpdateAgent(ctx context.Context, p kernel.Principal, id string, pt Patch) (domain.Agent, error) {
+	for attempt := 1; ; attempt++ {
+		a, err := s.updateAgent(ctx, p, id, pt)
+		if e, ok := kernel.As(err); ok && e.Code == CodeSettingsChanged && attempt < updateAttempts && ctx.Err() == nil {
+			continue
+		}
+		return a, err
+	}
+}
+
+func (s *Service) updateAgent(ctx context.Context, p kernel.Principal, id string, pt Patch) (domain.Agent, error) {
 	var out domain.Agent
 	err := s.d.Tx.InTx(ctx, func(ctx context.Context) error {
 		a, err := s.owned(ctx, p, id)
@@ -189,7 +208,7 @@ func (s *Service) move(ctx context.Context, p kernel.Principal, id string, to do
 		}
 		now := s.d.Clock.Now()
 		if a.Status != to {
-			if err := s.d.Agents.SetStatus(ctx, a.ID, to, now); err != nil {
+			if err := s.d.Agents.SetStatus(ctx, a.ID, a.Status, to, now); err != nil {
 				return err
 			}
 			if to == domain.Active && a.PublishedAt == nil {

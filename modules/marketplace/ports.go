@@ -18,7 +18,9 @@ type Agents interface {
 	ByKeyHash(ctx context.Context, hash string) (domain.Agent, error)
 	// SaveSettings writes a new settings version and makes it live.
 	SaveSettings(ctx context.Context, a domain.Agent) error
-	SetStatus(ctx context.Context, id string, s domain.Status, at time.Time) error
+	// SetStatus moves an agent from one status to another; kernel.ErrConflict
+	// when its status is no longer from (a concurrent change, a suspension).
+	SetStatus(ctx context.Context, id string, from, to domain.Status, at time.Time) error
 	SetKey(ctx context.Context, id, hash, prefix string, at time.Time) error
 	SetAvatar(ctx context.Context, id, key, contentType string, at time.Time) error
 	SetPackageVersion(ctx context.Context, id string, version int) error
