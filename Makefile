@@ -40,11 +40,13 @@ lint: $(LINT) ## lint openapi.yaml (Redocly), go vet, gofmt
 
 ci: test check-generated lint ## what .ci/run runs
 
-BENCH_ROUNDS ?= 3
-BENCHTIME    ?= 1s
+BENCH_ROUNDS    ?= 3
+BENCHTIME       ?= 1s
+BENCH_SUITES    ?= ledger,browse
+BROWSE_REQUESTS ?= 2000
 .PHONY: bench
-bench: ## ledger hold/payout benchmarks beside their raw-SQL baseline (Postgres, SQLite); updates docs/PERFORMANCE.md
-	$(GO) run ./bench/cmd/benchreport -go $(GO) -rounds $(BENCH_ROUNDS) -benchtime $(BENCHTIME)
+bench: ## ledger hold/payout and browse/search benchmarks beside their raw-SQL baselines (Postgres, SQLite); updates docs/PERFORMANCE.md
+	$(GO) run ./bench/cmd/benchreport -go $(GO) -suites $(BENCH_SUITES) -rounds $(BENCH_ROUNDS) -benchtime $(BENCHTIME) -browse-requests $(BROWSE_REQUESTS)
 
 clean: ## remove build output (not ./data)
 	rm -rf bin tools/lint/node_modules

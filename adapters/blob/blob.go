@@ -11,9 +11,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/heepr/heepr/modules/kernel"
 )
@@ -71,7 +73,7 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader, max int64) (ke
 	}()
 	h := sha256.New()
 	src := io.Reader(&ctxReader{ctx: ctx, r: r})
-	if max > 0 {
+	if max > 0 && max < math.MaxInt64 { // max+1 would overflow: no limit then
 		src = io.LimitReader(src, max+1)
 	}
 	n, err := io.Copy(io.MultiWriter(tmp, h), src)
@@ -91,6 +93,11 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader, max int64) (ke
 		return kernel.Blob{}, fmt.Errorf("place blob: %w", err)
 	}
 	ok = true
+	// The rename is durable once the folder is synced: callers write the
+	// database row next, which must not outlive the file in a crash.
+	if err := syncDir(filepath.Dir(p)); err != nil {
+		return kernel.Blob{}, fmt.Errorf("sync blob dir: %w", err)
+	}
 	return kernel.Blob{Key: key, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
 }
 
@@ -104,13 +111,41 @@ func (l *Local) Open(_ context.Context, key string) (io.ReadSeekCloser, error) {
 		return nil, err
 	}
 	f, err := os.Open(p)
-	if errors.Is(err, fs.ErrNotExist) {
+	if missing(err) {
 		return nil, kernel.NotFound("file")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open blob: %w", err)
 	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		_ = f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("stat blob: %w", err)
+		}
+		return nil, kernel.NotFound("file") // a folder of other objects is not an object
+	}
 	return f, nil
+}
+
+// missing reports an error that means no object has the key: no such
+// file, or a path through an object as if it were a folder.
+func missing(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if errors.Is(err, syscall.EINVAL) { // a file system that cannot sync folders
+		err = nil
+	}
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // Delete removes an object; a missing one is not an error.
@@ -119,8 +154,15 @@ func (l *Local) Delete(_ context.Context, key string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
+	fi, err := os.Lstat(p)
+	if missing(err) || (err == nil && fi.IsDir()) { // a folder of other objects is not an object
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("delete blob: %w", err)
+	}
+	if err := os.Remove(p); err != nil && !missing(err) {
+		return fmt.Errorf("delete blob: %w", err)
 	}
 	return nil
 }

@@ -1,14 +1,19 @@
-// Command benchreport runs the ledger benchmarks (bench/ledger) in
-// interleaved rounds, takes the median of each benchmark over the rounds,
-// and writes the table of heepr against its raw-SQL baseline into
-// docs/PERFORMANCE.md, between the markers it owns. `make bench` runs it
-// from the repository root:
+// Command benchreport runs heepr's benchmarks beside their raw-SQL
+// baselines and writes each suite's table into docs/PERFORMANCE.md,
+// between the markers that suite owns. `make bench` runs it from the
+// repository root:
 //
-//	go run ./bench/cmd/benchreport [-rounds 3] [-benchtime 1s] [-out docs/PERFORMANCE.md]
+//	go run ./bench/cmd/benchreport [-suites ledger,browse] [-rounds 3] [-benchtime 1s] [-browse-requests 2000] [-out docs/PERFORMANCE.md]
 //
-// Each round is one `go test -bench` run of every scenario, in which each
-// baseline/heepr pair runs back to back; every other round runs heepr
-// first (HEEPR_BENCH_FLIP=1), so neither side always gets the warmer turn.
+// ledger (bench/ledger): throughput. Each round is one `go test -bench` run
+// of every scenario, in which each baseline/heepr pair runs back to back;
+// every other round runs heepr first (HEEPR_BENCH_FLIP=1), so neither side
+// always gets the warmer turn. The table shows the median over the rounds.
+//
+// browse (bench/browse): latency per request. One `go test -bench` run
+// seeds 10,000 agents per database and alternates heepr and baseline
+// batches itself (see that package); the table shows p50 and p99 per side.
+//
 // It needs Go and the local Postgres (127.0.0.1:5432, or DATABASE_URL).
 package main
 
@@ -29,21 +34,41 @@ import (
 	"time"
 )
 
-const (
-	begin = "<!-- BEGIN bench:ledger (written by `make bench`; edits between these markers are overwritten) -->"
-	end   = "<!-- END bench:ledger -->"
-)
+// markers delimit the block a suite owns in the document.
+func markers(suite string) (begin, end string) {
+	return "<!-- BEGIN bench:" + suite + " (written by `make bench`; edits between these markers are overwritten) -->",
+		"<!-- END bench:" + suite + " -->"
+}
 
 func main() {
-	rounds := flag.Int("rounds", 3, "interleaved rounds; the table shows the median of each benchmark")
-	benchtime := flag.String("benchtime", "1s", "go test -benchtime for each benchmark")
-	pkg := flag.String("pkg", "./bench/ledger", "the benchmark package")
-	bench := flag.String("bench", "BenchmarkLedger", "go test -bench pattern")
+	suites := flag.String("suites", "ledger,browse", "the suites to run, comma-separated: ledger, browse")
+	rounds := flag.Int("rounds", 3, "ledger: interleaved rounds; the table shows the median of each benchmark")
+	benchtime := flag.String("benchtime", "1s", "ledger: go test -benchtime for each benchmark")
+	pkg := flag.String("pkg", "./bench/ledger", "ledger: the benchmark package")
+	bench := flag.String("bench", "BenchmarkLedger", "ledger: go test -bench pattern")
+	browsePkg := flag.String("browse-pkg", "./bench/browse", "browse: the benchmark package")
+	browseRequests := flag.Int("browse-requests", 2000, "browse: requests per side and scenario")
+	browseRounds := flag.Int("browse-rounds", 3, "browse: rounds of one heepr and one baseline batch")
 	out := flag.String("out", "docs/PERFORMANCE.md", "the document to update")
 	goCmd := flag.String("go", envOr("GO", "go"), "the go command")
 	flag.Parse()
-	if err := run(*rounds, *benchtime, *pkg, *bench, *out, *goCmd); err != nil {
-		fmt.Fprintln(os.Stderr, "benchreport:", err)
+	var failed bool
+	for _, suite := range strings.Split(*suites, ",") {
+		var err error
+		switch strings.TrimSpace(suite) {
+		case "ledger":
+			err = run(*rounds, *benchtime, *pkg, *bench, *out, *goCmd)
+		case "browse":
+			err = runBrowse(*browseRequests, *browseRounds, *browsePkg, *out, *goCmd)
+		default:
+			err = fmt.Errorf("unknown suite %q (want ledger or browse)", suite)
+		}
+		if err != nil { // the other suites still run and write their blocks
+			fmt.Fprintf(os.Stderr, "benchreport: %s: %v\n", suite, err)
+			failed = true
+		}
+	}
+	if failed {
 		os.Exit(1)
 	}
 }
@@ -130,6 +155,7 @@ func run(rounds int, benchtime, pkg, bench, out, goCmd string) error {
 	if err != nil {
 		return err
 	}
+	begin, end := markers("ledger")
 	var b strings.Builder
 	fmt.Fprintln(&b, begin)
 	fmt.Fprintln(&b)
@@ -144,7 +170,7 @@ func run(rounds int, benchtime, pkg, bench, out, goCmd string) error {
 	fmt.Fprintln(&b)
 	fmt.Fprintln(&b, end)
 
-	if err := update(out, b.String()); err != nil {
+	if err := update(out, "ledger", b.String()); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "\n%s\nwrote %s (took %s)\n", table, out, took)
@@ -224,9 +250,10 @@ func group(f float64) string {
 	return string(out)
 }
 
-// update replaces the marked block in path, appending it (or creating the
-// file) when there is none.
-func update(path, block string) error {
+// update replaces suite's marked block in path, appending it (or creating
+// the file) when there is none.
+func update(path, suite, block string) error {
+	begin, end := markers(suite)
 	old, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		old = []byte("# Performance\n\n")
@@ -241,7 +268,7 @@ func update(path, block string) error {
 	case i < 0 && j < 0:
 		s = strings.TrimRight(s, "\n") + "\n\n" + block
 	default:
-		return fmt.Errorf("%s: the bench:ledger markers are broken; restore both or remove both", path)
+		return fmt.Errorf("%s: the bench:%s markers are broken; restore both or remove both", path, suite)
 	}
 	return os.WriteFile(path, []byte(s), 0o644)
 }

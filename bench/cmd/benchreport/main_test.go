@@ -1,0 +1,80 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+const browseOutput = `postgres-version: 15.20 (Debian 15.20-0+deb12u1)
+browse-seed: postgres: 10000 active and 1000 hidden agents in 1.21s
+browse-scenario: postgres search: search q=data, sort relevance, limit 20; 3238 listed agents match
+browse-plan: postgres search: Seq Scan on agents; Execution Time: 11.557 ms
+browse-plan-line: postgres search: Limit  (cost=2414.88..2414.94 rows=21 width=45)
+browse-plan-line: postgres search:   ->  Seq Scan on agents a
+browse-rounds: postgres search: 0.96, 0.98, 0.97
+goos: linux
+BenchmarkBrowse/postgres/search-2         	       1	       371.3 base-allocs/req	    468747 base-cpu-ns/req	  12032278 base-p50-ns	  13365098 base-p99-ns	      1610 heepr-allocs/req	    958153 heepr-cpu-ns/req	  12416404 heepr-p50-ns	  14096716 heepr-p99-ns	       300.0 requests
+browse-seed: sqlite: 10000 active and 1000 hidden agents in 5.75s
+browse-scenario: sqlite filtered: category=code, price 50-500, min_rating 4, sort rating, limit 20; 456 listed agents match
+browse-plan: sqlite filtered: SEARCH a USING INDEX agents_active_rating_idx
+browse-rounds: sqlite filtered: 0.64, 0.76, 0.65
+BenchmarkBrowse/sqlite/filtered-2         	       1	      1173 base-allocs/req	    642620 base-cpu-ns/req	    512540 base-p50-ns	   4176508 base-p99-ns	      1911 heepr-allocs/req	    884420 heepr-cpu-ns/req	    746541 heepr-p50-ns	   6254417 heepr-p99-ns	       300.0 requests
+PASS
+`
+
+func TestParseAndRenderBrowse(t *testing.T) {
+	t.Parallel()
+	r, err := parseBrowse([]byte(browseOutput))
+	require.NoError(t, err)
+	require.Equal(t, []string{"postgres/search", "sqlite/filtered"}, r.order)
+	require.Equal(t, "2", r.procs)
+	require.Equal(t, "15.20 (Debian 15.20-0+deb12u1)", r.pgVersion)
+	require.Len(t, r.seeds, 2)
+	require.Len(t, r.planLines["postgres/search"], 2)
+	table := renderBrowse(r)
+	lines := strings.Split(strings.TrimSpace(table), "\n")
+	require.Len(t, lines, 4, "header, rule, two rows")
+	require.Equal(t, "| postgres | search q=data, sort relevance, limit 20 | 3,238 | 12.03 ms | 13.37 ms | 12.42 ms | 14.10 ms | **0.97** | 0.96, 0.98, 0.97 | 469 → 958 | 371 → 1610 |", lines[2])
+	require.Contains(t, lines[3], "| sqlite | category=code, price 50-500, min_rating 4, sort rating, limit 20 | 456 | 0.51 ms | 4.18 ms | 0.75 ms | 6.25 ms | **0.69** |")
+
+	_, err = parseBrowse([]byte("PASS\n"))
+	require.Error(t, err, "no results is a failure, not an empty table")
+	_, err = parseBrowse([]byte("BenchmarkBrowse/postgres/search-2  1  5 base-p50-ns\n"))
+	require.Error(t, err, "a result without every percentile")
+}
+
+func TestUpdateKeepsTheOtherSuitesBlock(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "PERFORMANCE.md")
+	lb, le := markers("ledger")
+	bb, be := markers("browse")
+	doc := "# Performance\n\nintro\n\n" + lb + "\nold ledger\n" + le + "\n\n## Browse\n\ntext\n\n" + bb + "\nold browse\n" + be + "\n\n## After\n"
+	require.NoError(t, os.WriteFile(path, []byte(doc), 0o644))
+
+	require.NoError(t, update(path, "browse", bb+"\nnew browse\n"+be+"\n"))
+	got, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Equal(t, strings.Replace(doc, "old browse", "new browse", 1), string(got))
+
+	require.NoError(t, update(path, "ledger", lb+"\nnew ledger\n"+le+"\n"))
+	got, err = os.ReadFile(path)
+	require.NoError(t, err)
+	require.Equal(t, strings.NewReplacer("old browse", "new browse", "old ledger", "new ledger").Replace(doc), string(got))
+
+	// A document without the block gets it appended.
+	other := filepath.Join(t.TempDir(), "P.md")
+	require.NoError(t, os.WriteFile(other, []byte("# P\n"), 0o644))
+	require.NoError(t, update(other, "browse", bb+"\nx\n"+be+"\n"))
+	got, err = os.ReadFile(other)
+	require.NoError(t, err)
+	require.Equal(t, "# P\n\n"+bb+"\nx\n"+be+"\n", string(got))
+
+	// Broken markers are refused.
+	broken := filepath.Join(t.TempDir(), "B.md")
+	require.NoError(t, os.WriteFile(broken, []byte(bb+"\nonly the start\n"), 0o644))
+	require.ErrorContains(t, update(broken, "browse", "x"), "bench:browse markers are broken")
+}
