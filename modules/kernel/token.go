@@ -22,21 +22,20 @@ const (
 
 // NewToken returns a fresh secret: prefix, random part, checksum.
 func NewToken(prefix string) string {
-	var b strings.Builder
-	b.WriteString(prefix)
-	buf := make([]byte, randomLen)
-	for i := 0; i < randomLen; {
-		if _, err := rand.Read(buf[i : i+1]); err != nil {
+	out := make([]byte, 0, randomLen)
+	raw := make([]byte, 2*randomLen)
+	for len(out) < randomLen {
+		if _, err := rand.Read(raw); err != nil {
 			panic(err) // crypto/rand never fails on supported platforms
 		}
-		if c := buf[i]; c < 248 { // 248 = 4*62: reject to keep the draw uniform
-			buf[i] = alphabet[c%62]
-			i++
+		for _, c := range raw {
+			if c < 248 && len(out) < randomLen { // 248 = 4*62: reject to keep the draw uniform
+				out = append(out, alphabet[c%62])
+			}
 		}
 	}
-	b.Write(buf)
-	b.WriteString(checksum(prefix + string(buf)))
-	return b.String()
+	body := prefix + string(out)
+	return body + checksum(body)
 }
 
 // ValidToken checks a token's shape and checksum without any lookup, so
