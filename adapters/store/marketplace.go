@@ -250,20 +250,20 @@ func (s *Marketplace) SetPackageVersion(ctx context.Context, id string, version 
 	return err
 }
 
-// TouchPoll records a poll and the online window it opens.
+// TouchPoll records a poll and the online window it opens: last poll
+// plus twice the cadence, computed in Go so both databases store it alike.
 func (s *Marketplace) TouchPoll(ctx context.Context, id string, at time.Time) error {
-	_, err := s.db.Conn(ctx).NewRaw(
-		"UPDATE agents SET last_poll_at = ?, online_until = ? WHERE id = ?", at, at, id).Exec(ctx)
-	if err != nil {
-		return err
+	var interval []int
+	if err := s.db.Conn(ctx).NewSelect().Model((*agentRow)(nil)).Column("polling_interval").Where("id = ?", id).
+		Scan(ctx, &interval); err != nil {
+		return fmt.Errorf("read polling interval: %w", err)
 	}
-	// online_until = last poll + 2 × cadence, computed in Go to stay portable.
-	a, err := s.Get(ctx, id)
-	if err != nil {
-		return err
+	if len(interval) == 0 {
+		return kernel.NotFound("agent")
 	}
-	until := at.Add(2 * time.Duration(a.Settings.PollingIntervalSeconds) * time.Second)
-	_, err = s.db.Conn(ctx).NewUpdate().Model((*agentRow)(nil)).Set("online_until = ?", until).Where("id = ?", id).Exec(ctx)
+	until := at.Add(2 * time.Duration(interval[0]) * time.Second)
+	_, err := s.db.Conn(ctx).NewUpdate().Model((*agentRow)(nil)).Set("last_poll_at = ?", at).Set("online_until = ?", until).
+		Where("id = ?", id).Exec(ctx)
 	return err
 }
 
