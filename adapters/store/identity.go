@@ -55,6 +55,8 @@ type sessionRow struct {
 	CreatedAt  time.Time `bun:"created_at"`
 	LastSeenAt time.Time `bun:"last_seen_at"`
 	ExpiresAt  time.Time `bun:"expires_at"`
+
+	User *userRow `bun:"rel:belongs-to,join:user_id=id"`
 }
 
 type tokenRow struct {
@@ -68,6 +70,8 @@ type tokenRow struct {
 	CreatedAt  time.Time  `bun:"created_at"`
 	LastUsedAt *time.Time `bun:"last_used_at"`
 	RevokedAt  *time.Time `bun:"revoked_at"`
+
+	User *userRow `bun:"rel:belongs-to,join:user_id=id"`
 }
 
 func (r *tokenRow) toDomain() domain.PersonalToken {
@@ -153,22 +157,18 @@ func (r *IdentitySessions) Insert(ctx context.Context, s domain.Session) error {
 
 // Get returns a session and its user.
 func (r *IdentitySessions) Get(ctx context.Context, idHash string) (domain.Session, domain.User, error) {
-	var sr sessionRow
-	err := r.db.Conn(ctx).NewSelect().Model(&sr).Where("id_hash = ?", idHash).Limit(1).Scan(ctx)
+	var sr sessionRow // one query: the session joined with its user
+	err := r.db.Conn(ctx).NewSelect().Model(&sr).Relation("User").Where("?TableAlias.id_hash = ?", idHash).Limit(1).Scan(ctx)
 	if IsNoRows(err) {
 		return domain.Session{}, domain.User{}, kernel.NotFound("session")
 	}
 	if err != nil {
 		return domain.Session{}, domain.User{}, fmt.Errorf("select session: %w", err)
 	}
-	u, err := (&IdentityUsers{r.db}).ByID(ctx, kernel.UserID(sr.UserID))
-	if err != nil {
-		return domain.Session{}, domain.User{}, err
-	}
 	return domain.Session{
 		IDHash: sr.IDHash, UserID: kernel.UserID(sr.UserID), CreatedAt: sr.CreatedAt.UTC(),
 		LastSeenAt: sr.LastSeenAt.UTC(), ExpiresAt: sr.ExpiresAt.UTC(),
-	}, u, nil
+	}, sr.User.toDomain(), nil
 }
 
 // Touch records use of a session.
@@ -196,19 +196,16 @@ func (r *IdentityTokens) Insert(ctx context.Context, t domain.PersonalToken) err
 
 // ByHash finds a live token and its user.
 func (r *IdentityTokens) ByHash(ctx context.Context, hash string) (domain.PersonalToken, domain.User, error) {
-	row := new(tokenRow)
-	err := r.db.Conn(ctx).NewSelect().Model(row).Where("hash = ?", hash).Where("revoked_at IS NULL").Limit(1).Scan(ctx)
+	row := new(tokenRow) // one query: the token joined with its user
+	err := r.db.Conn(ctx).NewSelect().Model(row).Relation("User").Where("?TableAlias.hash = ?", hash).
+		Where("?TableAlias.revoked_at IS NULL").Limit(1).Scan(ctx)
 	if IsNoRows(err) {
 		return domain.PersonalToken{}, domain.User{}, kernel.NotFound("token")
 	}
 	if err != nil {
 		return domain.PersonalToken{}, domain.User{}, fmt.Errorf("select token: %w", err)
 	}
-	u, err := (&IdentityUsers{r.db}).ByID(ctx, kernel.UserID(row.UserID))
-	if err != nil {
-		return domain.PersonalToken{}, domain.User{}, err
-	}
-	return row.toDomain(), u, nil
+	return row.toDomain(), row.User.toDomain(), nil
 }
 
 // List pages through a user's live tokens, newest first.
