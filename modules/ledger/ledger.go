@@ -41,9 +41,6 @@ func New(tx kernel.Tx, store Store, clock kernel.Clock, cfg Config) *Service {
 	return &Service{tx: tx, store: store, clock: clock, cfg: cfg}
 }
 
-// Config returns the ledger's amounts.
-func (s *Service) Config() Config { return s.cfg }
-
 // GrantStarter opens the user's wallet and credits the starter points,
 // once per user. Call it inside the sign-up transaction.
 func (s *Service) GrantStarter(ctx context.Context, user kernel.UserID) error {

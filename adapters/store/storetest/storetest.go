@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"os"
 	"sync"
 	"testing"
@@ -129,6 +128,3 @@ func Each(t *testing.T, fn func(t *testing.T, db *store.DB)) {
 		})
 	}
 }
-
-// Name is a readable label for logs.
-func (tg Target) Name() string { return fmt.Sprint(tg.Dialect) }
