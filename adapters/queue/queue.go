@@ -4,6 +4,7 @@
 package queue
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -67,10 +68,8 @@ func New(db *store.DB, reg Registry, opts Options) (*Queue, error) {
 		})},
 	}
 	if opts.Work {
-		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: max(opts.MaxWorkers, 1)}}
-		if opts.MaxWorkers == 0 {
-			cfg.Queues[river.QueueDefault] = river.QueueConfig{MaxWorkers: 20}
-		}
+		workers := max(cmp.Or(opts.MaxWorkers, 20), 1) // unset: 20
+		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: workers}}
 		cfg.PeriodicJobs = reg.Periodic
 	}
 	if opts.Logger == nil {
