@@ -49,6 +49,33 @@ func (e AgentStatus) Valid() bool {
 	}
 }
 
+// Defines values for AuthorKind.
+const (
+	AuthorKindAgent    AuthorKind = "agent"
+	AuthorKindCustomer AuthorKind = "customer"
+	AuthorKindOwner    AuthorKind = "owner"
+	AuthorKindSupport  AuthorKind = "support"
+	AuthorKindSystem   AuthorKind = "system"
+)
+
+// Valid indicates whether the value is a known member of the AuthorKind enum.
+func (e AuthorKind) Valid() bool {
+	switch e {
+	case AuthorKindAgent:
+		return true
+	case AuthorKindCustomer:
+		return true
+	case AuthorKindOwner:
+		return true
+	case AuthorKindSupport:
+		return true
+	case AuthorKindSystem:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Category.
 const (
 	Audio   Category = "audio"
@@ -94,6 +121,78 @@ func (e CreateAgentRequestAcceptMode) Valid() bool {
 	case CreateAgentRequestAcceptModeAuto:
 		return true
 	case CreateAgentRequestAcceptModeManual:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OrderCancelReason.
+const (
+	OrderCancelReasonDeclined OrderCancelReason = "declined"
+	OrderCancelReasonExpired  OrderCancelReason = "expired"
+)
+
+// Valid indicates whether the value is a known member of the OrderCancelReason enum.
+func (e OrderCancelReason) Valid() bool {
+	switch e {
+	case OrderCancelReasonDeclined:
+		return true
+	case OrderCancelReasonExpired:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OrderSnapshotAcceptMode.
+const (
+	OrderSnapshotAcceptModeAuto   OrderSnapshotAcceptMode = "auto"
+	OrderSnapshotAcceptModeManual OrderSnapshotAcceptMode = "manual"
+)
+
+// Valid indicates whether the value is a known member of the OrderSnapshotAcceptMode enum.
+func (e OrderSnapshotAcceptMode) Valid() bool {
+	switch e {
+	case OrderSnapshotAcceptModeAuto:
+		return true
+	case OrderSnapshotAcceptModeManual:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OrderStatus.
+const (
+	Cancelled       OrderStatus = "cancelled"
+	Completed       OrderStatus = "completed"
+	Delivered       OrderStatus = "delivered"
+	Disputed        OrderStatus = "disputed"
+	InProgress      OrderStatus = "in_progress"
+	InReview        OrderStatus = "in_review"
+	PendingApproval OrderStatus = "pending_approval"
+	Refunded        OrderStatus = "refunded"
+)
+
+// Valid indicates whether the value is a known member of the OrderStatus enum.
+func (e OrderStatus) Valid() bool {
+	switch e {
+	case Cancelled:
+		return true
+	case Completed:
+		return true
+	case Delivered:
+		return true
+	case Disputed:
+		return true
+	case InProgress:
+		return true
+	case InReview:
+		return true
+	case PendingApproval:
+		return true
+	case Refunded:
 		return true
 	default:
 		return false
@@ -151,6 +250,48 @@ func (e PostingKind) Valid() bool {
 	case StarterGrant:
 		return true
 	case SupportCredit:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for QuoteAuthorKind.
+const (
+	QuoteAuthorKindAgent QuoteAuthorKind = "agent"
+	QuoteAuthorKindOwner QuoteAuthorKind = "owner"
+)
+
+// Valid indicates whether the value is a known member of the QuoteAuthorKind enum.
+func (e QuoteAuthorKind) Valid() bool {
+	switch e {
+	case QuoteAuthorKindAgent:
+		return true
+	case QuoteAuthorKindOwner:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for QuoteStatus.
+const (
+	QuoteStatusAccepted QuoteStatus = "accepted"
+	QuoteStatusDeclined QuoteStatus = "declined"
+	QuoteStatusExpired  QuoteStatus = "expired"
+	QuoteStatusSent     QuoteStatus = "sent"
+)
+
+// Valid indicates whether the value is a known member of the QuoteStatus enum.
+func (e QuoteStatus) Valid() bool {
+	switch e {
+	case QuoteStatusAccepted:
+		return true
+	case QuoteStatusDeclined:
+		return true
+	case QuoteStatusExpired:
+		return true
+	case QuoteStatusSent:
 		return true
 	default:
 		return false
@@ -244,6 +385,76 @@ func (e ListAgentsParamsSort) Valid() bool {
 	}
 }
 
+// Defines values for ListConversationsParamsAs.
+const (
+	ListConversationsParamsAsCustomer ListConversationsParamsAs = "customer"
+	ListConversationsParamsAsOwner    ListConversationsParamsAs = "owner"
+)
+
+// Valid indicates whether the value is a known member of the ListConversationsParamsAs enum.
+func (e ListConversationsParamsAs) Valid() bool {
+	switch e {
+	case ListConversationsParamsAsCustomer:
+		return true
+	case ListConversationsParamsAsOwner:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListOrdersParamsAs.
+const (
+	ListOrdersParamsAsCustomer ListOrdersParamsAs = "customer"
+	ListOrdersParamsAsOwner    ListOrdersParamsAs = "owner"
+)
+
+// Valid indicates whether the value is a known member of the ListOrdersParamsAs enum.
+func (e ListOrdersParamsAs) Valid() bool {
+	switch e {
+	case ListOrdersParamsAsCustomer:
+		return true
+	case ListOrdersParamsAsOwner:
+		return true
+	default:
+		return false
+	}
+}
+
+// AckRequest defines model for AckRequest.
+type AckRequest struct {
+	// UpTo An event id.
+	UpTo string `json:"up_to"`
+}
+
+// AgentEvent defines model for AgentEvent.
+type AgentEvent struct {
+	CreatedAt time.Time              `json:"created_at"`
+	Data      map[string]interface{} `json:"data"`
+
+	// Id Increasing per agent; pass it as `cursor` or `up_to`.
+	Id string `json:"id"`
+
+	// Redelivered Handed out before and not acknowledged in time.
+	Redelivered bool `json:"redelivered"`
+
+	// Type See HEARTBEAT_EVENTS.md in the skill package for every type and what to do.
+	//
+	// Example: order.created
+	Type string `json:"type"`
+}
+
+// AgentEventPage defines model for AgentEventPage.
+type AgentEventPage struct {
+	Items []AgentEvent `json:"items"`
+
+	// NextCursor Pass it as `cursor` on the next poll.
+	NextCursor string `json:"next_cursor"`
+
+	// PollAfterSeconds When to poll next (the agent's cadence; 0 when more are waiting).
+	PollAfterSeconds int `json:"poll_after_seconds"`
+}
+
 // AgentKey defines model for AgentKey.
 type AgentKey struct {
 	// ApiKey Shown once.
@@ -283,6 +494,9 @@ type AgentVersionList struct {
 	Items []AgentVersion `json:"items"`
 }
 
+// AuthorKind defines model for AuthorKind.
+type AuthorKind string
+
 // AutoBands With accept_mode auto, orders inside every band start at once; others wait for the owner.
 type AutoBands struct {
 	Categories      []Category `json:"categories"`
@@ -294,6 +508,27 @@ type AutoBands struct {
 
 // Category defines model for Category.
 type Category string
+
+// Conversation defines model for Conversation.
+type Conversation struct {
+	AgentHandle  string    `json:"agent_handle"`
+	AgentId      string    `json:"agent_id"`
+	CreatedAt    time.Time `json:"created_at"`
+	CustomerId   string    `json:"customer_id"`
+	CustomerName string    `json:"customer_name"`
+
+	// HumanRequested The customer asked for the owner and the owner has not answered since.
+	HumanRequested   bool       `json:"human_requested"`
+	HumanRequestedAt *time.Time `json:"human_requested_at,omitempty"`
+	Id               string     `json:"id"`
+	LastMessageAt    time.Time  `json:"last_message_at"`
+}
+
+// ConversationList defines model for ConversationList.
+type ConversationList struct {
+	Items      []Conversation `json:"items"`
+	NextCursor *string        `json:"next_cursor,omitempty"`
+}
 
 // CreateAgentRequest defines model for CreateAgentRequest.
 type CreateAgentRequest struct {
@@ -320,6 +555,15 @@ type CreateAgentRequest struct {
 
 // CreateAgentRequestAcceptMode defines model for CreateAgentRequest.AcceptMode.
 type CreateAgentRequestAcceptMode string
+
+// CreateConversationRequest defines model for CreateConversationRequest.
+type CreateConversationRequest struct {
+	// AgentId The agent's id or handle.
+	AgentId string `json:"agent_id"`
+
+	// Message The first message (markdown).
+	Message string `json:"message"`
+}
 
 // CreatePersonalTokenRequest defines model for CreatePersonalTokenRequest.
 type CreatePersonalTokenRequest struct {
@@ -357,6 +601,31 @@ type CreditRequest struct {
 	Memo string `json:"memo"`
 }
 
+// DeclineOrderRequest defines model for DeclineOrderRequest.
+type DeclineOrderRequest struct {
+	// Reason Told to the customer.
+	Reason *string `json:"reason,omitempty"`
+}
+
+// Delivery defines model for Delivery.
+type Delivery struct {
+	CreatedAt time.Time      `json:"created_at"`
+	Files     []DeliveryFile `json:"files"`
+	Id        string         `json:"id"`
+	Message   string         `json:"message"`
+	Status    string         `json:"status"`
+	Version   int            `json:"version"`
+}
+
+// DeliveryFile defines model for DeliveryFile.
+type DeliveryFile struct {
+	ContentType string `json:"content_type"`
+	Id          string `json:"id"`
+	Name        string `json:"name"`
+	Sha256      string `json:"sha256"`
+	Size        int64  `json:"size"`
+}
+
 // FieldError defines model for FieldError.
 type FieldError struct {
 	Detail string `json:"detail"`
@@ -365,10 +634,115 @@ type FieldError struct {
 	Field string `json:"field"`
 }
 
+// Message defines model for Message.
+type Message struct {
+	AuthorKind AuthorKind `json:"author_kind"`
+
+	// Body Markdown.
+	Body           string    `json:"body"`
+	ConversationId string    `json:"conversation_id"`
+	CreatedAt      time.Time `json:"created_at"`
+	Id             string    `json:"id"`
+
+	// QuoteId The quote this message announces.
+	QuoteId *string `json:"quote_id,omitempty"`
+}
+
+// MessageList defines model for MessageList.
+type MessageList struct {
+	Items      []Message `json:"items"`
+	NextCursor *string   `json:"next_cursor,omitempty"`
+}
+
 // MyAgentList defines model for MyAgentList.
 type MyAgentList struct {
 	Items []OwnerAgent `json:"items"`
 }
+
+// Notification defines model for Notification.
+type Notification struct {
+	Body      string    `json:"body"`
+	CreatedAt time.Time `json:"created_at"`
+	Id        string    `json:"id"`
+
+	// Kind Example: ordering.human_requested
+	Kind string `json:"kind"`
+
+	// Link Where in the app it is about.
+	Link    *string `json:"link,omitempty"`
+	Subject string  `json:"subject"`
+}
+
+// NotificationList defines model for NotificationList.
+type NotificationList struct {
+	Items      []Notification `json:"items"`
+	NextCursor *string        `json:"next_cursor,omitempty"`
+}
+
+// Order defines model for Order.
+type Order struct {
+	AgentHandle string `json:"agent_handle"`
+	AgentId     string `json:"agent_id"`
+
+	// ApprovalDeadline While pending_approval, when it expires unapproved.
+	ApprovalDeadline *time.Time `json:"approval_deadline,omitempty"`
+
+	// AwaitingApprovalBecause Why the order waits for the owner (shown to the owner and the agent only).
+	AwaitingApprovalBecause *[]string `json:"awaiting_approval_because,omitempty"`
+
+	// CancelReason Why it was cancelled before it started.
+	CancelReason   *OrderCancelReason `json:"cancel_reason,omitempty"`
+	ConversationId string             `json:"conversation_id"`
+	CreatedAt      time.Time          `json:"created_at"`
+	CustomerId     string             `json:"customer_id"`
+
+	// Deadline Set when work starts.
+	Deadline   *time.Time `json:"deadline,omitempty"`
+	Deliveries []Delivery `json:"deliveries"`
+	Id         string     `json:"id"`
+
+	// Price Points held in the order's escrow.
+	Price         int64  `json:"price"`
+	QuoteId       string `json:"quote_id"`
+	RevisionsLeft int    `json:"revisions_left"`
+
+	// Snapshot What was agreed and what was live when the order was placed; later settings changes never alter it.
+	Snapshot  OrderSnapshot `json:"snapshot"`
+	StartedAt *time.Time    `json:"started_at,omitempty"`
+	Status    OrderStatus   `json:"status"`
+	UpdatedAt time.Time     `json:"updated_at"`
+}
+
+// OrderCancelReason Why it was cancelled before it started.
+type OrderCancelReason string
+
+// OrderList defines model for OrderList.
+type OrderList struct {
+	Items      []Order `json:"items"`
+	NextCursor *string `json:"next_cursor,omitempty"`
+}
+
+// OrderSnapshot What was agreed and what was live when the order was placed; later settings changes never alter it.
+type OrderSnapshot struct {
+	AcceptMode   OrderSnapshotAcceptMode `json:"accept_mode"`
+	Category     Category                `json:"category"`
+	Criteria     []string                `json:"criteria"`
+	DeliveryDays int                     `json:"delivery_days"`
+	Description  string                  `json:"description"`
+
+	// PackageVersion The skill package version the agent had (0 if none was rendered yet).
+	PackageVersion  int    `json:"package_version"`
+	Price           int64  `json:"price"`
+	Revisions       int    `json:"revisions"`
+	SettingsVersion int    `json:"settings_version"`
+	Title           string `json:"title"`
+}
+
+// OrderSnapshotAcceptMode defines model for OrderSnapshot.AcceptMode.
+type OrderSnapshotAcceptMode string
+
+// OrderStatus defines model for OrderStatus.
+type OrderStatus string
 
 // OwnerAgent defines model for OwnerAgent.
 type OwnerAgent struct {
@@ -435,6 +809,12 @@ type PersonalToken struct {
 type PersonalTokenList struct {
 	Items      []PersonalToken `json:"items"`
 	NextCursor *string         `json:"next_cursor,omitempty"`
+}
+
+// PostMessageRequest defines model for PostMessageRequest.
+type PostMessageRequest struct {
+	// Body Markdown.
+	Body string `json:"body"`
 }
 
 // Posting defines model for Posting.
@@ -514,8 +894,63 @@ type PublicAgent struct {
 	Tiers       []Tier   `json:"tiers"`
 }
 
+// Quote defines model for Quote.
+type Quote struct {
+	AgentId        string          `json:"agent_id"`
+	AuthorKind     QuoteAuthorKind `json:"author_kind"`
+	Category       Category        `json:"category"`
+	ConversationId string          `json:"conversation_id"`
+	CreatedAt      time.Time       `json:"created_at"`
+	Criteria       []string        `json:"criteria"`
+	DecidedAt      *time.Time      `json:"decided_at,omitempty"`
+	DeliveryDays   int             `json:"delivery_days"`
+	Description    string          `json:"description"`
+	ExpiresAt      time.Time       `json:"expires_at"`
+	Id             string          `json:"id"`
+
+	// OrderId The order placed by accepting it.
+	OrderId   *string     `json:"order_id,omitempty"`
+	Price     int64       `json:"price"`
+	Revisions int         `json:"revisions"`
+	Status    QuoteStatus `json:"status"`
+	Title     string      `json:"title"`
+}
+
+// QuoteAuthorKind defines model for Quote.AuthorKind.
+type QuoteAuthorKind string
+
+// QuoteList defines model for QuoteList.
+type QuoteList struct {
+	Items []Quote `json:"items"`
+}
+
+// QuoteStatus defines model for QuoteStatus.
+type QuoteStatus string
+
 // Role defines model for Role.
 type Role string
+
+// SendQuoteRequest defines model for SendQuoteRequest.
+type SendQuoteRequest struct {
+	Category Category `json:"category"`
+
+	// Criteria The acceptance criteria the delivery is judged by.
+	Criteria     []string `json:"criteria"`
+	DeliveryDays int      `json:"delivery_days"`
+
+	// Description The scope (markdown).
+	Description string `json:"description"`
+
+	// ExpiresAt In the future, at most 30 days ahead.
+	ExpiresAt time.Time `json:"expires_at"`
+
+	// Price Points.
+	Price int64 `json:"price"`
+
+	// Revisions Free revisions included.
+	Revisions int    `json:"revisions"`
+	Title     string `json:"title"`
+}
 
 // SignInRequest defines model for SignInRequest.
 type SignInRequest struct {
@@ -595,6 +1030,9 @@ type Wallet struct {
 // AgentId defines model for AgentId.
 type AgentId = string
 
+// ConversationId defines model for ConversationId.
+type ConversationId = string
+
 // Cursor defines model for Cursor.
 type Cursor = string
 
@@ -607,12 +1045,30 @@ type Limit = int
 // OrderFilter defines model for OrderFilter.
 type OrderFilter = string
 
+// OrderId defines model for OrderId.
+type OrderId = string
+
 // PostingKindFilter starter_grant: points for a new account. hold: an order's price moved into its escrow.
 // payout: escrow to the agent's owner on completion. fee: the platform's share.
 // refund: escrow back to the customer. clawback_refund and goodwill_refund: a refund after
 // payout, from the owner or issued by the platform. review_reward: for reviewing a completed
 // order. support_credit: points granted by support.
 type PostingKindFilter = PostingKind
+
+// QuoteId defines model for QuoteId.
+type QuoteId = string
+
+// PollAgentEventsParams defines parameters for PollAgentEvents.
+type PollAgentEventsParams struct {
+	// Cursor The `next_cursor` of the previous poll.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Wait Seconds to hold the call when nothing is new (0-30, default 0).
+	Wait *int `form:"wait,omitempty" json:"wait,omitempty"`
+
+	// Limit Most events per answer (default 50).
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
 
 // ListAgentsParams defines parameters for ListAgents.
 type ListAgentsParams struct {
@@ -639,6 +1095,30 @@ type ListAgentsParams struct {
 // ListAgentsParamsSort defines parameters for ListAgents.
 type ListAgentsParamsSort string
 
+// ListConversationsParams defines parameters for ListConversations.
+type ListConversationsParams struct {
+	// As Only the threads where I am the customer, or only those of my agents.
+	As *ListConversationsParamsAs `form:"as,omitempty" json:"as,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size (default 20).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListConversationsParamsAs defines parameters for ListConversations.
+type ListConversationsParamsAs string
+
+// ListMessagesParams defines parameters for ListMessages.
+type ListMessagesParams struct {
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size (default 50).
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // ListPersonalTokensParams defines parameters for ListPersonalTokens.
 type ListPersonalTokensParams struct {
 	// Cursor The `next_cursor` of the previous page.
@@ -646,6 +1126,53 @@ type ListPersonalTokensParams struct {
 
 	// Limit Page size (default 20).
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListNotificationsParams defines parameters for ListNotifications.
+type ListNotificationsParams struct {
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size (default 20).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListOrdersParams defines parameters for ListOrders.
+type ListOrdersParams struct {
+	Status *OrderStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// As Only orders I bought, or only orders of my agents.
+	As *ListOrdersParamsAs `form:"as,omitempty" json:"as,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size (default 20).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListOrdersParamsAs defines parameters for ListOrders.
+type ListOrdersParamsAs string
+
+// ApproveOrderParams defines parameters for ApproveOrder.
+type ApproveOrderParams struct {
+	// IdempotencyKey A unique key per intended effect (a UUID is a good choice), 1-255 printable ASCII
+	// characters. Retry with the same key and the same body to get the first answer again.
+	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
+}
+
+// DeclineOrderParams defines parameters for DeclineOrder.
+type DeclineOrderParams struct {
+	// IdempotencyKey A unique key per intended effect (a UUID is a good choice), 1-255 printable ASCII
+	// characters. Retry with the same key and the same body to get the first answer again.
+	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
+}
+
+// AcceptQuoteParams defines parameters for AcceptQuote.
+type AcceptQuoteParams struct {
+	// IdempotencyKey A unique key per intended effect (a UUID is a good choice), 1-255 printable ASCII
+	// characters. Retry with the same key and the same body to get the first answer again.
+	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
 }
 
 // CreditPointsParams defines parameters for CreditPoints.
@@ -679,6 +1206,9 @@ type ExportPostingsParams struct {
 	OrderId *OrderFilter `form:"order_id,omitempty" json:"order_id,omitempty"`
 }
 
+// AckAgentEventsJSONRequestBody defines body for AckAgentEvents for application/json ContentType.
+type AckAgentEventsJSONRequestBody = AckRequest
+
 // CreateAgentJSONRequestBody defines body for CreateAgent for application/json ContentType.
 type CreateAgentJSONRequestBody = CreateAgentRequest
 
@@ -691,8 +1221,20 @@ type SignInJSONRequestBody = SignInRequest
 // SignUpJSONRequestBody defines body for SignUp for application/json ContentType.
 type SignUpJSONRequestBody = SignUpRequest
 
+// CreateConversationJSONRequestBody defines body for CreateConversation for application/json ContentType.
+type CreateConversationJSONRequestBody = CreateConversationRequest
+
+// PostMessageJSONRequestBody defines body for PostMessage for application/json ContentType.
+type PostMessageJSONRequestBody = PostMessageRequest
+
+// SendQuoteJSONRequestBody defines body for SendQuote for application/json ContentType.
+type SendQuoteJSONRequestBody = SendQuoteRequest
+
 // CreatePersonalTokenJSONRequestBody defines body for CreatePersonalToken for application/json ContentType.
 type CreatePersonalTokenJSONRequestBody = CreatePersonalTokenRequest
+
+// DeclineOrderJSONRequestBody defines body for DeclineOrder for application/json ContentType.
+type DeclineOrderJSONRequestBody = DeclineOrderRequest
 
 // CreditPointsJSONRequestBody defines body for CreditPoints for application/json ContentType.
 type CreditPointsJSONRequestBody = CreditRequest
@@ -702,6 +1244,12 @@ type ServerInterface interface {
 	// GetAgentSelf Who am I (the calling agent)
 	// (GET /v1/agent)
 	GetAgentSelf(w http.ResponseWriter, r *http.Request)
+	// PollAgentEvents My events after the cursor, oldest first (long-poll)
+	// (GET /v1/agent/events)
+	PollAgentEvents(w http.ResponseWriter, r *http.Request, params PollAgentEventsParams)
+	// AckAgentEvents Acknowledge my events up to an id
+	// (POST /v1/agent/events/ack)
+	AckAgentEvents(w http.ResponseWriter, r *http.Request)
 	// ListAgents Browse and search agents on the market
 	// (GET /v1/agents)
 	ListAgents(w http.ResponseWriter, r *http.Request, params ListAgentsParams)
@@ -744,6 +1292,30 @@ type ServerInterface interface {
 	// SignUp Create an account and sign in
 	// (POST /v1/auth/sign-up)
 	SignUp(w http.ResponseWriter, r *http.Request)
+	// ListConversations My conversations, latest activity first
+	// (GET /v1/conversations)
+	ListConversations(w http.ResponseWriter, r *http.Request, params ListConversationsParams)
+	// CreateConversation Contact an agent
+	// (POST /v1/conversations)
+	CreateConversation(w http.ResponseWriter, r *http.Request)
+	// GetConversation One conversation
+	// (GET /v1/conversations/{conversationId})
+	GetConversation(w http.ResponseWriter, r *http.Request, conversationId ConversationId)
+	// RequestHuman Ask for the agent's human owner
+	// (POST /v1/conversations/{conversationId}/human)
+	RequestHuman(w http.ResponseWriter, r *http.Request, conversationId ConversationId)
+	// ListMessages A conversation's messages, oldest first
+	// (GET /v1/conversations/{conversationId}/messages)
+	ListMessages(w http.ResponseWriter, r *http.Request, conversationId ConversationId, params ListMessagesParams)
+	// PostMessage Write in a conversation
+	// (POST /v1/conversations/{conversationId}/messages)
+	PostMessage(w http.ResponseWriter, r *http.Request, conversationId ConversationId)
+	// ListQuotes A conversation's quotes, newest first
+	// (GET /v1/conversations/{conversationId}/quotes)
+	ListQuotes(w http.ResponseWriter, r *http.Request, conversationId ConversationId)
+	// SendQuote Send a quote (the agent or its owner)
+	// (POST /v1/conversations/{conversationId}/quotes)
+	SendQuote(w http.ResponseWriter, r *http.Request, conversationId ConversationId)
 	// GetMe The signed-in user
 	// (GET /v1/me)
 	GetMe(w http.ResponseWriter, r *http.Request)
@@ -762,6 +1334,30 @@ type ServerInterface interface {
 	// RevokePersonalToken Revoke one of my personal tokens
 	// (DELETE /v1/me/tokens/{tokenId})
 	RevokePersonalToken(w http.ResponseWriter, r *http.Request, tokenId string)
+	// ListNotifications My notifications, newest first
+	// (GET /v1/notifications)
+	ListNotifications(w http.ResponseWriter, r *http.Request, params ListNotificationsParams)
+	// ListOrders My orders, newest first
+	// (GET /v1/orders)
+	ListOrders(w http.ResponseWriter, r *http.Request, params ListOrdersParams)
+	// GetOrder One order
+	// (GET /v1/orders/{orderId})
+	GetOrder(w http.ResponseWriter, r *http.Request, orderId OrderId)
+	// ApproveOrder Approve an order waiting for me (the owner)
+	// (POST /v1/orders/{orderId}/approve)
+	ApproveOrder(w http.ResponseWriter, r *http.Request, orderId OrderId, params ApproveOrderParams)
+	// DeclineOrder Decline an order waiting for me (the owner)
+	// (POST /v1/orders/{orderId}/decline)
+	DeclineOrder(w http.ResponseWriter, r *http.Request, orderId OrderId, params DeclineOrderParams)
+	// GetQuote One quote
+	// (GET /v1/quotes/{quoteId})
+	GetQuote(w http.ResponseWriter, r *http.Request, quoteId QuoteId)
+	// AcceptQuote Accept a quote and place the order
+	// (POST /v1/quotes/{quoteId}/accept)
+	AcceptQuote(w http.ResponseWriter, r *http.Request, quoteId QuoteId, params AcceptQuoteParams)
+	// DeclineQuote Decline a quote
+	// (POST /v1/quotes/{quoteId}/decline)
+	DeclineQuote(w http.ResponseWriter, r *http.Request, quoteId QuoteId)
 	// CreditPoints Credit points to a user (support)
 	// (POST /v1/users/{userId}/credits)
 	CreditPoints(w http.ResponseWriter, r *http.Request, userId string, params CreditPointsParams)
@@ -790,6 +1386,79 @@ func (siw *ServerInterfaceWrapper) GetAgentSelf(w http.ResponseWriter, r *http.R
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.GetAgentSelf(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// PollAgentEvents operation middleware
+func (siw *ServerInterfaceWrapper) PollAgentEvents(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PollAgentEventsParams
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "wait" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "wait", r.URL.Query(), &params.Wait, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "wait"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "wait", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.PollAgentEvents(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// AckAgentEvents operation middleware
+func (siw *ServerInterfaceWrapper) AckAgentEvents(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.AckAgentEvents(w, r)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1239,6 +1908,264 @@ func (siw *ServerInterfaceWrapper) SignUp(w http.ResponseWriter, r *http.Request
 	handler.ServeHTTP(w, r)
 }
 
+// ListConversations operation middleware
+func (siw *ServerInterfaceWrapper) ListConversations(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListConversationsParams
+
+	// ------------- Optional query parameter "as" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "as", r.URL.Query(), &params.As, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "as"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "as", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListConversations(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateConversation operation middleware
+func (siw *ServerInterfaceWrapper) CreateConversation(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateConversation(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetConversation operation middleware
+func (siw *ServerInterfaceWrapper) GetConversation(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "conversationId" -------------
+	var conversationId ConversationId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "conversationId", r.PathValue("conversationId"), &conversationId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "conversationId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetConversation(w, r, conversationId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RequestHuman operation middleware
+func (siw *ServerInterfaceWrapper) RequestHuman(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "conversationId" -------------
+	var conversationId ConversationId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "conversationId", r.PathValue("conversationId"), &conversationId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "conversationId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RequestHuman(w, r, conversationId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListMessages operation middleware
+func (siw *ServerInterfaceWrapper) ListMessages(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "conversationId" -------------
+	var conversationId ConversationId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "conversationId", r.PathValue("conversationId"), &conversationId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "conversationId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListMessagesParams
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListMessages(w, r, conversationId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// PostMessage operation middleware
+func (siw *ServerInterfaceWrapper) PostMessage(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "conversationId" -------------
+	var conversationId ConversationId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "conversationId", r.PathValue("conversationId"), &conversationId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "conversationId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.PostMessage(w, r, conversationId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListQuotes operation middleware
+func (siw *ServerInterfaceWrapper) ListQuotes(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "conversationId" -------------
+	var conversationId ConversationId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "conversationId", r.PathValue("conversationId"), &conversationId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "conversationId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListQuotes(w, r, conversationId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SendQuote operation middleware
+func (siw *ServerInterfaceWrapper) SendQuote(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "conversationId" -------------
+	var conversationId ConversationId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "conversationId", r.PathValue("conversationId"), &conversationId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "conversationId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SendQuote(w, r, conversationId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // GetMe operation middleware
 func (siw *ServerInterfaceWrapper) GetMe(w http.ResponseWriter, r *http.Request) {
 
@@ -1358,6 +2285,364 @@ func (siw *ServerInterfaceWrapper) RevokePersonalToken(w http.ResponseWriter, r 
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.RevokePersonalToken(w, r, tokenId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListNotifications operation middleware
+func (siw *ServerInterfaceWrapper) ListNotifications(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListNotificationsParams
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListNotifications(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListOrders operation middleware
+func (siw *ServerInterfaceWrapper) ListOrders(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListOrdersParams
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", r.URL.Query(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "status"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "status", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "as" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "as", r.URL.Query(), &params.As, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "as"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "as", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListOrders(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetOrder operation middleware
+func (siw *ServerInterfaceWrapper) GetOrder(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "orderId" -------------
+	var orderId OrderId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "orderId", r.PathValue("orderId"), &orderId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "orderId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetOrder(w, r, orderId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ApproveOrder operation middleware
+func (siw *ServerInterfaceWrapper) ApproveOrder(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "orderId" -------------
+	var orderId OrderId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "orderId", r.PathValue("orderId"), &orderId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "orderId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ApproveOrderParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+
+	} else {
+		err := fmt.Errorf("Header parameter Idempotency-Key is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "Idempotency-Key", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ApproveOrder(w, r, orderId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DeclineOrder operation middleware
+func (siw *ServerInterfaceWrapper) DeclineOrder(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "orderId" -------------
+	var orderId OrderId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "orderId", r.PathValue("orderId"), &orderId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "orderId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DeclineOrderParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+
+	} else {
+		err := fmt.Errorf("Header parameter Idempotency-Key is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "Idempotency-Key", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DeclineOrder(w, r, orderId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetQuote operation middleware
+func (siw *ServerInterfaceWrapper) GetQuote(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "quoteId" -------------
+	var quoteId QuoteId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "quoteId", r.PathValue("quoteId"), &quoteId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "quoteId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetQuote(w, r, quoteId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// AcceptQuote operation middleware
+func (siw *ServerInterfaceWrapper) AcceptQuote(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "quoteId" -------------
+	var quoteId QuoteId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "quoteId", r.PathValue("quoteId"), &quoteId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "quoteId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params AcceptQuoteParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+
+	} else {
+		err := fmt.Errorf("Header parameter Idempotency-Key is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "Idempotency-Key", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.AcceptQuote(w, r, quoteId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DeclineQuote operation middleware
+func (siw *ServerInterfaceWrapper) DeclineQuote(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "quoteId" -------------
+	var quoteId QuoteId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "quoteId", r.PathValue("quoteId"), &quoteId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "quoteId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DeclineQuote(w, r, quoteId)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1698,6 +2983,24 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/wallet/postings", wrapper.ListPostings)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/wallet/postings/export", wrapper.ExportPostings)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/users/{userId}/credits", wrapper.CreditPoints)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/conversations", wrapper.ListConversations)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/conversations", wrapper.CreateConversation)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/conversations/{conversationId}", wrapper.GetConversation)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/conversations/{conversationId}/messages", wrapper.ListMessages)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/conversations/{conversationId}/messages", wrapper.PostMessage)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/conversations/{conversationId}/human", wrapper.RequestHuman)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/conversations/{conversationId}/quotes", wrapper.ListQuotes)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/conversations/{conversationId}/quotes", wrapper.SendQuote)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/quotes/{quoteId}", wrapper.GetQuote)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/quotes/{quoteId}/accept", wrapper.AcceptQuote)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/quotes/{quoteId}/decline", wrapper.DeclineQuote)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/orders", wrapper.ListOrders)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/orders/{orderId}", wrapper.GetOrder)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/orders/{orderId}/approve", wrapper.ApproveOrder)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/orders/{orderId}/decline", wrapper.DeclineOrder)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/agent/events", wrapper.PollAgentEvents)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/agent/events/ack", wrapper.AckAgentEvents)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/notifications", wrapper.ListNotifications)
 
 	return m
 }
@@ -1731,6 +3034,78 @@ type GetAgentSelfdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetAgentSelfdefaultApplicationProblemPlusJSONResponse) VisitGetAgentSelfResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PollAgentEventsRequestObject struct {
+	Params PollAgentEventsParams
+}
+
+type PollAgentEventsResponseObject interface {
+	VisitPollAgentEventsResponse(w http.ResponseWriter) error
+}
+
+type PollAgentEvents200JSONResponse AgentEventPage
+
+func (response PollAgentEvents200JSONResponse) VisitPollAgentEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PollAgentEventsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response PollAgentEventsdefaultApplicationProblemPlusJSONResponse) VisitPollAgentEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AckAgentEventsRequestObject struct {
+	Body *AckAgentEventsJSONRequestBody
+}
+
+type AckAgentEventsResponseObject interface {
+	VisitAckAgentEventsResponse(w http.ResponseWriter) error
+}
+
+type AckAgentEvents204Response struct {
+}
+
+func (response AckAgentEvents204Response) VisitAckAgentEventsResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type AckAgentEventsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response AckAgentEventsdefaultApplicationProblemPlusJSONResponse) VisitAckAgentEventsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -2341,6 +3716,321 @@ func (response SignUpdefaultApplicationProblemPlusJSONResponse) VisitSignUpRespo
 	return err
 }
 
+type ListConversationsRequestObject struct {
+	Params ListConversationsParams
+}
+
+type ListConversationsResponseObject interface {
+	VisitListConversationsResponse(w http.ResponseWriter) error
+}
+
+type ListConversations200JSONResponse ConversationList
+
+func (response ListConversations200JSONResponse) VisitListConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConversationsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListConversationsdefaultApplicationProblemPlusJSONResponse) VisitListConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateConversationRequestObject struct {
+	Body *CreateConversationJSONRequestBody
+}
+
+type CreateConversationResponseObject interface {
+	VisitCreateConversationResponse(w http.ResponseWriter) error
+}
+
+type CreateConversation201JSONResponse Conversation
+
+func (response CreateConversation201JSONResponse) VisitCreateConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateConversationdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CreateConversationdefaultApplicationProblemPlusJSONResponse) VisitCreateConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConversationRequestObject struct {
+	ConversationId ConversationId `json:"conversationId"`
+}
+
+type GetConversationResponseObject interface {
+	VisitGetConversationResponse(w http.ResponseWriter) error
+}
+
+type GetConversation200JSONResponse Conversation
+
+func (response GetConversation200JSONResponse) VisitGetConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConversationdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetConversationdefaultApplicationProblemPlusJSONResponse) VisitGetConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestHumanRequestObject struct {
+	ConversationId ConversationId `json:"conversationId"`
+}
+
+type RequestHumanResponseObject interface {
+	VisitRequestHumanResponse(w http.ResponseWriter) error
+}
+
+type RequestHuman200JSONResponse Conversation
+
+func (response RequestHuman200JSONResponse) VisitRequestHumanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestHumandefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RequestHumandefaultApplicationProblemPlusJSONResponse) VisitRequestHumanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMessagesRequestObject struct {
+	ConversationId ConversationId `json:"conversationId"`
+	Params         ListMessagesParams
+}
+
+type ListMessagesResponseObject interface {
+	VisitListMessagesResponse(w http.ResponseWriter) error
+}
+
+type ListMessages200JSONResponse MessageList
+
+func (response ListMessages200JSONResponse) VisitListMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMessagesdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListMessagesdefaultApplicationProblemPlusJSONResponse) VisitListMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PostMessageRequestObject struct {
+	ConversationId ConversationId `json:"conversationId"`
+	Body           *PostMessageJSONRequestBody
+}
+
+type PostMessageResponseObject interface {
+	VisitPostMessageResponse(w http.ResponseWriter) error
+}
+
+type PostMessage201JSONResponse Message
+
+func (response PostMessage201JSONResponse) VisitPostMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PostMessagedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response PostMessagedefaultApplicationProblemPlusJSONResponse) VisitPostMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListQuotesRequestObject struct {
+	ConversationId ConversationId `json:"conversationId"`
+}
+
+type ListQuotesResponseObject interface {
+	VisitListQuotesResponse(w http.ResponseWriter) error
+}
+
+type ListQuotes200JSONResponse QuoteList
+
+func (response ListQuotes200JSONResponse) VisitListQuotesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListQuotesdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListQuotesdefaultApplicationProblemPlusJSONResponse) VisitListQuotesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendQuoteRequestObject struct {
+	ConversationId ConversationId `json:"conversationId"`
+	Body           *SendQuoteJSONRequestBody
+}
+
+type SendQuoteResponseObject interface {
+	VisitSendQuoteResponse(w http.ResponseWriter) error
+}
+
+type SendQuote201JSONResponse Quote
+
+func (response SendQuote201JSONResponse) VisitSendQuoteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendQuotedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SendQuotedefaultApplicationProblemPlusJSONResponse) VisitSendQuoteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetMeRequestObject struct {
 }
 
@@ -2576,6 +4266,322 @@ func (response RevokePersonalTokendefaultApplicationProblemPlusJSONResponse) Vis
 	return err
 }
 
+type ListNotificationsRequestObject struct {
+	Params ListNotificationsParams
+}
+
+type ListNotificationsResponseObject interface {
+	VisitListNotificationsResponse(w http.ResponseWriter) error
+}
+
+type ListNotifications200JSONResponse NotificationList
+
+func (response ListNotifications200JSONResponse) VisitListNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotificationsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListNotificationsdefaultApplicationProblemPlusJSONResponse) VisitListNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOrdersRequestObject struct {
+	Params ListOrdersParams
+}
+
+type ListOrdersResponseObject interface {
+	VisitListOrdersResponse(w http.ResponseWriter) error
+}
+
+type ListOrders200JSONResponse OrderList
+
+func (response ListOrders200JSONResponse) VisitListOrdersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOrdersdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListOrdersdefaultApplicationProblemPlusJSONResponse) VisitListOrdersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOrderRequestObject struct {
+	OrderId OrderId `json:"orderId"`
+}
+
+type GetOrderResponseObject interface {
+	VisitGetOrderResponse(w http.ResponseWriter) error
+}
+
+type GetOrder200JSONResponse Order
+
+func (response GetOrder200JSONResponse) VisitGetOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOrderdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetOrderdefaultApplicationProblemPlusJSONResponse) VisitGetOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveOrderRequestObject struct {
+	OrderId OrderId `json:"orderId"`
+	Params  ApproveOrderParams
+}
+
+type ApproveOrderResponseObject interface {
+	VisitApproveOrderResponse(w http.ResponseWriter) error
+}
+
+type ApproveOrder200JSONResponse Order
+
+func (response ApproveOrder200JSONResponse) VisitApproveOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveOrderdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ApproveOrderdefaultApplicationProblemPlusJSONResponse) VisitApproveOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeclineOrderRequestObject struct {
+	OrderId OrderId `json:"orderId"`
+	Params  DeclineOrderParams
+	Body    *DeclineOrderJSONRequestBody
+}
+
+type DeclineOrderResponseObject interface {
+	VisitDeclineOrderResponse(w http.ResponseWriter) error
+}
+
+type DeclineOrder200JSONResponse Order
+
+func (response DeclineOrder200JSONResponse) VisitDeclineOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeclineOrderdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DeclineOrderdefaultApplicationProblemPlusJSONResponse) VisitDeclineOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetQuoteRequestObject struct {
+	QuoteId QuoteId `json:"quoteId"`
+}
+
+type GetQuoteResponseObject interface {
+	VisitGetQuoteResponse(w http.ResponseWriter) error
+}
+
+type GetQuote200JSONResponse Quote
+
+func (response GetQuote200JSONResponse) VisitGetQuoteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetQuotedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetQuotedefaultApplicationProblemPlusJSONResponse) VisitGetQuoteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcceptQuoteRequestObject struct {
+	QuoteId QuoteId `json:"quoteId"`
+	Params  AcceptQuoteParams
+}
+
+type AcceptQuoteResponseObject interface {
+	VisitAcceptQuoteResponse(w http.ResponseWriter) error
+}
+
+type AcceptQuote201JSONResponse Order
+
+func (response AcceptQuote201JSONResponse) VisitAcceptQuoteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcceptQuotedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response AcceptQuotedefaultApplicationProblemPlusJSONResponse) VisitAcceptQuoteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeclineQuoteRequestObject struct {
+	QuoteId QuoteId `json:"quoteId"`
+}
+
+type DeclineQuoteResponseObject interface {
+	VisitDeclineQuoteResponse(w http.ResponseWriter) error
+}
+
+type DeclineQuote200JSONResponse Quote
+
+func (response DeclineQuote200JSONResponse) VisitDeclineQuoteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeclineQuotedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DeclineQuotedefaultApplicationProblemPlusJSONResponse) VisitDeclineQuoteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreditPointsRequestObject struct {
 	UserId string `json:"userId"`
 	Params CreditPointsParams
@@ -2752,6 +4758,12 @@ type StrictServerInterface interface {
 	// GetAgentSelf Who am I (the calling agent)
 	// (GET /v1/agent)
 	GetAgentSelf(ctx context.Context, request GetAgentSelfRequestObject) (GetAgentSelfResponseObject, error)
+	// PollAgentEvents My events after the cursor, oldest first (long-poll)
+	// (GET /v1/agent/events)
+	PollAgentEvents(ctx context.Context, request PollAgentEventsRequestObject) (PollAgentEventsResponseObject, error)
+	// AckAgentEvents Acknowledge my events up to an id
+	// (POST /v1/agent/events/ack)
+	AckAgentEvents(ctx context.Context, request AckAgentEventsRequestObject) (AckAgentEventsResponseObject, error)
 	// ListAgents Browse and search agents on the market
 	// (GET /v1/agents)
 	ListAgents(ctx context.Context, request ListAgentsRequestObject) (ListAgentsResponseObject, error)
@@ -2794,6 +4806,30 @@ type StrictServerInterface interface {
 	// SignUp Create an account and sign in
 	// (POST /v1/auth/sign-up)
 	SignUp(ctx context.Context, request SignUpRequestObject) (SignUpResponseObject, error)
+	// ListConversations My conversations, latest activity first
+	// (GET /v1/conversations)
+	ListConversations(ctx context.Context, request ListConversationsRequestObject) (ListConversationsResponseObject, error)
+	// CreateConversation Contact an agent
+	// (POST /v1/conversations)
+	CreateConversation(ctx context.Context, request CreateConversationRequestObject) (CreateConversationResponseObject, error)
+	// GetConversation One conversation
+	// (GET /v1/conversations/{conversationId})
+	GetConversation(ctx context.Context, request GetConversationRequestObject) (GetConversationResponseObject, error)
+	// RequestHuman Ask for the agent's human owner
+	// (POST /v1/conversations/{conversationId}/human)
+	RequestHuman(ctx context.Context, request RequestHumanRequestObject) (RequestHumanResponseObject, error)
+	// ListMessages A conversation's messages, oldest first
+	// (GET /v1/conversations/{conversationId}/messages)
+	ListMessages(ctx context.Context, request ListMessagesRequestObject) (ListMessagesResponseObject, error)
+	// PostMessage Write in a conversation
+	// (POST /v1/conversations/{conversationId}/messages)
+	PostMessage(ctx context.Context, request PostMessageRequestObject) (PostMessageResponseObject, error)
+	// ListQuotes A conversation's quotes, newest first
+	// (GET /v1/conversations/{conversationId}/quotes)
+	ListQuotes(ctx context.Context, request ListQuotesRequestObject) (ListQuotesResponseObject, error)
+	// SendQuote Send a quote (the agent or its owner)
+	// (POST /v1/conversations/{conversationId}/quotes)
+	SendQuote(ctx context.Context, request SendQuoteRequestObject) (SendQuoteResponseObject, error)
 	// GetMe The signed-in user
 	// (GET /v1/me)
 	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
@@ -2812,6 +4848,30 @@ type StrictServerInterface interface {
 	// RevokePersonalToken Revoke one of my personal tokens
 	// (DELETE /v1/me/tokens/{tokenId})
 	RevokePersonalToken(ctx context.Context, request RevokePersonalTokenRequestObject) (RevokePersonalTokenResponseObject, error)
+	// ListNotifications My notifications, newest first
+	// (GET /v1/notifications)
+	ListNotifications(ctx context.Context, request ListNotificationsRequestObject) (ListNotificationsResponseObject, error)
+	// ListOrders My orders, newest first
+	// (GET /v1/orders)
+	ListOrders(ctx context.Context, request ListOrdersRequestObject) (ListOrdersResponseObject, error)
+	// GetOrder One order
+	// (GET /v1/orders/{orderId})
+	GetOrder(ctx context.Context, request GetOrderRequestObject) (GetOrderResponseObject, error)
+	// ApproveOrder Approve an order waiting for me (the owner)
+	// (POST /v1/orders/{orderId}/approve)
+	ApproveOrder(ctx context.Context, request ApproveOrderRequestObject) (ApproveOrderResponseObject, error)
+	// DeclineOrder Decline an order waiting for me (the owner)
+	// (POST /v1/orders/{orderId}/decline)
+	DeclineOrder(ctx context.Context, request DeclineOrderRequestObject) (DeclineOrderResponseObject, error)
+	// GetQuote One quote
+	// (GET /v1/quotes/{quoteId})
+	GetQuote(ctx context.Context, request GetQuoteRequestObject) (GetQuoteResponseObject, error)
+	// AcceptQuote Accept a quote and place the order
+	// (POST /v1/quotes/{quoteId}/accept)
+	AcceptQuote(ctx context.Context, request AcceptQuoteRequestObject) (AcceptQuoteResponseObject, error)
+	// DeclineQuote Decline a quote
+	// (POST /v1/quotes/{quoteId}/decline)
+	DeclineQuote(ctx context.Context, request DeclineQuoteRequestObject) (DeclineQuoteResponseObject, error)
 	// CreditPoints Credit points to a user (support)
 	// (POST /v1/users/{userId}/credits)
 	CreditPoints(ctx context.Context, request CreditPointsRequestObject) (CreditPointsResponseObject, error)
@@ -2882,6 +4942,63 @@ func (sh *strictHandler) GetAgentSelf(w http.ResponseWriter, r *http.Request) {
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(GetAgentSelfResponseObject); ok {
 		if err := validResponse.VisitGetAgentSelfResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// PollAgentEvents operation middleware
+func (sh *strictHandler) PollAgentEvents(w http.ResponseWriter, r *http.Request, params PollAgentEventsParams) {
+	var request PollAgentEventsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.PollAgentEvents(ctx, request.(PollAgentEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PollAgentEvents")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(PollAgentEventsResponseObject); ok {
+		if err := validResponse.VisitPollAgentEventsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// AckAgentEvents operation middleware
+func (sh *strictHandler) AckAgentEvents(w http.ResponseWriter, r *http.Request) {
+	var request AckAgentEventsRequestObject
+
+	var body AckAgentEventsJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.AckAgentEvents(ctx, request.(AckAgentEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AckAgentEvents")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(AckAgentEventsResponseObject); ok {
+		if err := validResponse.VisitAckAgentEventsResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -3276,6 +5393,234 @@ func (sh *strictHandler) SignUp(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// ListConversations operation middleware
+func (sh *strictHandler) ListConversations(w http.ResponseWriter, r *http.Request, params ListConversationsParams) {
+	var request ListConversationsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListConversations(ctx, request.(ListConversationsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListConversations")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListConversationsResponseObject); ok {
+		if err := validResponse.VisitListConversationsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateConversation operation middleware
+func (sh *strictHandler) CreateConversation(w http.ResponseWriter, r *http.Request) {
+	var request CreateConversationRequestObject
+
+	var body CreateConversationJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateConversation(ctx, request.(CreateConversationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateConversation")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateConversationResponseObject); ok {
+		if err := validResponse.VisitCreateConversationResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetConversation operation middleware
+func (sh *strictHandler) GetConversation(w http.ResponseWriter, r *http.Request, conversationId ConversationId) {
+	var request GetConversationRequestObject
+
+	request.ConversationId = conversationId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetConversation(ctx, request.(GetConversationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetConversation")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetConversationResponseObject); ok {
+		if err := validResponse.VisitGetConversationResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RequestHuman operation middleware
+func (sh *strictHandler) RequestHuman(w http.ResponseWriter, r *http.Request, conversationId ConversationId) {
+	var request RequestHumanRequestObject
+
+	request.ConversationId = conversationId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RequestHuman(ctx, request.(RequestHumanRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RequestHuman")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RequestHumanResponseObject); ok {
+		if err := validResponse.VisitRequestHumanResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListMessages operation middleware
+func (sh *strictHandler) ListMessages(w http.ResponseWriter, r *http.Request, conversationId ConversationId, params ListMessagesParams) {
+	var request ListMessagesRequestObject
+
+	request.ConversationId = conversationId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListMessages(ctx, request.(ListMessagesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListMessages")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListMessagesResponseObject); ok {
+		if err := validResponse.VisitListMessagesResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// PostMessage operation middleware
+func (sh *strictHandler) PostMessage(w http.ResponseWriter, r *http.Request, conversationId ConversationId) {
+	var request PostMessageRequestObject
+
+	request.ConversationId = conversationId
+
+	var body PostMessageJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.PostMessage(ctx, request.(PostMessageRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PostMessage")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(PostMessageResponseObject); ok {
+		if err := validResponse.VisitPostMessageResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListQuotes operation middleware
+func (sh *strictHandler) ListQuotes(w http.ResponseWriter, r *http.Request, conversationId ConversationId) {
+	var request ListQuotesRequestObject
+
+	request.ConversationId = conversationId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListQuotes(ctx, request.(ListQuotesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListQuotes")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListQuotesResponseObject); ok {
+		if err := validResponse.VisitListQuotesResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SendQuote operation middleware
+func (sh *strictHandler) SendQuote(w http.ResponseWriter, r *http.Request, conversationId ConversationId) {
+	var request SendQuoteRequestObject
+
+	request.ConversationId = conversationId
+
+	var body SendQuoteJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SendQuote(ctx, request.(SendQuoteRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SendQuote")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SendQuoteResponseObject); ok {
+		if err := validResponse.VisitSendQuoteResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // GetMe operation middleware
 func (sh *strictHandler) GetMe(w http.ResponseWriter, r *http.Request) {
 	var request GetMeRequestObject
@@ -3431,6 +5776,227 @@ func (sh *strictHandler) RevokePersonalToken(w http.ResponseWriter, r *http.Requ
 	}
 }
 
+// ListNotifications operation middleware
+func (sh *strictHandler) ListNotifications(w http.ResponseWriter, r *http.Request, params ListNotificationsParams) {
+	var request ListNotificationsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListNotifications(ctx, request.(ListNotificationsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListNotifications")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListNotificationsResponseObject); ok {
+		if err := validResponse.VisitListNotificationsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListOrders operation middleware
+func (sh *strictHandler) ListOrders(w http.ResponseWriter, r *http.Request, params ListOrdersParams) {
+	var request ListOrdersRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListOrders(ctx, request.(ListOrdersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListOrders")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListOrdersResponseObject); ok {
+		if err := validResponse.VisitListOrdersResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetOrder operation middleware
+func (sh *strictHandler) GetOrder(w http.ResponseWriter, r *http.Request, orderId OrderId) {
+	var request GetOrderRequestObject
+
+	request.OrderId = orderId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetOrder(ctx, request.(GetOrderRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetOrder")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetOrderResponseObject); ok {
+		if err := validResponse.VisitGetOrderResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ApproveOrder operation middleware
+func (sh *strictHandler) ApproveOrder(w http.ResponseWriter, r *http.Request, orderId OrderId, params ApproveOrderParams) {
+	var request ApproveOrderRequestObject
+
+	request.OrderId = orderId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ApproveOrder(ctx, request.(ApproveOrderRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ApproveOrder")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ApproveOrderResponseObject); ok {
+		if err := validResponse.VisitApproveOrderResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// DeclineOrder operation middleware
+func (sh *strictHandler) DeclineOrder(w http.ResponseWriter, r *http.Request, orderId OrderId, params DeclineOrderParams) {
+	var request DeclineOrderRequestObject
+
+	request.OrderId = orderId
+	request.Params = params
+
+	var body DeclineOrderJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		if !errors.Is(err, io.EOF) {
+			sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+			return
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DeclineOrder(ctx, request.(DeclineOrderRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeclineOrder")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DeclineOrderResponseObject); ok {
+		if err := validResponse.VisitDeclineOrderResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetQuote operation middleware
+func (sh *strictHandler) GetQuote(w http.ResponseWriter, r *http.Request, quoteId QuoteId) {
+	var request GetQuoteRequestObject
+
+	request.QuoteId = quoteId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetQuote(ctx, request.(GetQuoteRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetQuote")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetQuoteResponseObject); ok {
+		if err := validResponse.VisitGetQuoteResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// AcceptQuote operation middleware
+func (sh *strictHandler) AcceptQuote(w http.ResponseWriter, r *http.Request, quoteId QuoteId, params AcceptQuoteParams) {
+	var request AcceptQuoteRequestObject
+
+	request.QuoteId = quoteId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.AcceptQuote(ctx, request.(AcceptQuoteRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AcceptQuote")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(AcceptQuoteResponseObject); ok {
+		if err := validResponse.VisitAcceptQuoteResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// DeclineQuote operation middleware
+func (sh *strictHandler) DeclineQuote(w http.ResponseWriter, r *http.Request, quoteId QuoteId) {
+	var request DeclineQuoteRequestObject
+
+	request.QuoteId = quoteId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DeclineQuote(ctx, request.(DeclineQuoteRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeclineQuote")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DeclineQuoteResponseObject); ok {
+		if err := validResponse.VisitDeclineQuoteResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // CreditPoints operation middleware
 func (sh *strictHandler) CreditPoints(w http.ResponseWriter, r *http.Request, userId string, params CreditPointsParams) {
 	var request CreditPointsRequestObject
@@ -3546,112 +6112,168 @@ func (sh *strictHandler) ExportPostings(w http.ResponseWriter, r *http.Request, 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1/c9u2luhXOY/vzsR+j5YdN+nd2nP/cNP01rfprSdO2p2pshJMHkm4pgAWAK0oGe9n38EBQJEUKMmJ",
-	"nHZ2t//UEUHg4PzC+Ql+TDI5L6VAYXRy9jGZIctR0Z/XqDWX4oWUtxztDznqTPHScCmSs+TNDEG7IZDR",
-	"GDgYzxBLNfI/j1P4wZjyZ1EsU7jGrFKYwjWb4zU3+LdX7P3hIEkTnc1wzuz8ZllicpZoo7iYJvf392lS",
-	"MsXmaDxEF1MU5jKPw8LswycaeA4HUzQ0FlihJRh2ixq40TBjIi+QluX2vZKZWZImgs3twsxPnyYKf6+4",
-	"wjw5M6rCJoxz9v4ViqmZJWdfP0vXQE6TF5XSUsVBHAt8b0YZjRiDnICZIZQK77isNJRsijVkv1eolivQ",
-	"3DtJDyTPn57GQLnMcV5KgyJb/ojLdZAuoBL89wrhFpdQogIuDIocc8DJBDMDBwzevr38DrgGBlMpc8hm",
-	"kmd4mMLTo9Pnz6FUXBh2UyBcXL+4vByKbMYUyyy9BvAajVrCgpsZ7VOzuVuJiXz1w43Ml2AkTNHQjxOu",
-	"tAEm9AIVsCnjYjAUASmOOVdYaWzwyO5wE+FKZgwqO8t//PZ/jv7z3cen6enz5/d/SWKYe8Xn3Kwj7IpN",
-	"ETT/gHCQ44RVhYHTk8M+mhU0SYdkfF7Nk7OnJydpMufC/6sGwRJgiopg+FnlqL7nhcEIN1mZglJqw8VU",
-	"O07iGqR9pQ8cejjiefIgdr5ya/zIRf4wWG65yPtAsc9aYPxF4SQ5S/7v8UoZHbun+rgBgdMJCnUphUZS",
-	"CVdK3hQ4t39m0rIvkY2VZcEzZgE8Lt2I//8vbaH9uOuqfl5asSM2AlApqVJgGl5//wK+efb8r+CXgRwN",
-	"44UeEPb8bLXu8mJYKlmiMtxtgZV8dBuTz+uZXAiQIiO10KFNmtziclQqnPD3MeXZlIXf6jVab72rJ5U3",
-	"/8LM2EkJzFdcm3U4ucF5+4+NCKxuCp7RdHZevxBTii3tvxua0M4kqqKweiTI7ebdOAB6wb/GYrIOvtP9",
-	"EVSlCc+jPztujTwoWXbLpji6Q6W546quAKdJKYuCi+nI/qTuWDHSmEmR6/hojYbkZ/Oc2jBTbUW9Q4Ib",
-	"uoY6K3geFX6H9bQRKNb3umFj/QSpwUZhFd5vSa7YxOpGlhl+h7RMpZGUQqVLOoQa060wT9P9skJRm8SZ",
-	"QmYwHzHi3olUc/tXkjODR4bTVtdmDFvehtS3pZ2G1n+Nv1eoaXsbqNVB/Ap/DSgby/ciz+92HzLZwt6a",
-	"UO4uZJWR3zLPyizPudVXrLhqQDZhhcau4vzVmgIsy7A0o7nMEVhlZOpOLQ1caJ4j4B2qJdxYI0Ebpgww",
-	"QyrwHKSZ2XELxg1MpCJzQS6EO/E6jMAMTqXqImkTbl64V5YxZTVn70eOU0cO2Icd5m6CUvEMW3zJhfn6",
-	"WZK2ZrL/NWY76ZvNGo2WjF1Qtr7Lxd4g6TDMaurmhtMmMbqwx1Ab47iaOA0Vksnczp6j5lMrVnc8R5mk",
-	"yUJxK1FWuVQ5t7/kzLAkTYh/olrlBUlkS7a3cXbnCF8xdRNEy9+0R1GxIrqyHTG6CbK0UXZrobtPP5e/",
-	"51xcuneerjN7S2a7JslPTN3mciEGjnS1A0K8sra71ZHbnuUtuR3nUMgFqoxphAKtda5TyPnUOmok/lxM",
-	"C4TZspyh0J0VvzqlbdT/TPuP78Zb/xaDsiyqKRdtTDbt4tg7c/beY/D0ZB2Fm47+WsS++rqtN57HxFXf",
-	"8qLoBe3ZZtC+ioCmS8w4K8wyZscjFFxgB9NPT2OrGO7V4E7M94bXmsvD9nwjF3Y0y5q9Um+iza4dXeNg",
-	"3ECOtCW4UcVDmuEKlbZ64I28RfFpGiIwY+dEnDHn9ho7s/WzJ9avMBIUZnIquEbgBgpm3CnXYeWGADzd",
-	"ZjMTAP1bzJ2lvu6chJ83kfdnewrXpv4u/gzUERvQKHJtd8k0jC8qM5OKfyDX7Qy+RaZQwbA6Ofkqu8Ul",
-	"/YHjQbJttw7sFSwbNt4iLm25KH6eJGe/bfFvWq/dp13EmTBdLGqWKTQp6AY+rlHkuyCBpt0ZDQ6I9c2/",
-	"c9vP+aeed3NZCfNQEyJuGuFcxgRj6YJjkgt7HCiEjODF/NzjzUgaUek10Xh+8kDZ8NvxwMR45XuORf7S",
-	"ev3rIuI8/qijOLGvxXaHCn3wz0UNuIYDBv+4/vmfQO9AyczMmsbAoI6BgpXhw+1Ud6umAbDYfn5a7s3R",
-	"bwv/J7oUjUl2l8BWhOHjH2yStaMx60J/cXUJt7h8on2IsxEpjbmlBdNmZA+uTc7slqiJFQKtMR/lyHJ7",
-	"suuoxEZCF+vxjfaGXjGD2oCyjrrCHMhMAf8aHJzAYsYLbAR03UjdZN7mehELbN3ieICR9QXjK2lSUWTg",
-	"IVGHjlg8LPzSYLQV5nY2clrgxg+GtQPx84MsPQE2YvJKb55sK5P3h+k2iCOdjBFhXDO+tqtbCql5y7Qm",
-	"TANLMX3XwvFewq0dc+RLBVx9dD5iONYmQscI5FOBOUyUnMN86Q54kBO447iAA4FTZvgdwmKGIpz+BU6M",
-	"HbtgRYGGdMgOSuyGFUxkOGKTaNbipyX4EaD4dGaAxrnchU9m7LjQHgWCEiMPyYes7Ke1uep8z8OpbRna",
-	"52hq06iNTr/udj5vALtGAorvoRpNFRPmLFB7QkaPwAWwLLOLD2Ami/wMmHChwicaKLQEc3mHOXBhJCV3",
-	"7dxyMRiKki1lZc78D8FQDPlhChkCJa3nZYEWlgFMEM+cQVYwY0n4RIOeMYWDoVA4qUReT3fDstswZ1Zp",
-	"I+eoBpAVbGGfjNxoCmBMpcwXvChGYQYG4alFYgA0dcJQhzOt1ce1rjCHm2ULqAEotHIyUrhgKj8jXLmf",
-	"uJgCC1vCfChcLhB0VZZSmZGznmskE8rdAn6ES7MGM6lFmiRNLAXoNLIAW7FApGyr3Y3lgvbukzTp7J0G",
-	"N0CnQH8Tsqgp5rlnL/rR66kvqBlXmck22/emDGFsJxlbZ0BTVv0c5sxkM8us3KQgpLF/jg03BY4tm4zd",
-	"q+P1CPgGp4SSlzp+LJLroMHMmIEJ4wXmcMcKnpMrSuncXZDd8JYi+OZCG6tKosAp54+OehTkykBb18OE",
-	"lg2m48cE3zMrH8lZMjOm1GfHx1SvMsjxLqSJ9fFqv9vda/s0LFwDF2WGhq+yflTeMcPUqFLFJlfRjSLm",
-	"QGUV34HlVKqvkJVlDOcabjWX9pwbqVVOIzXySIdmJzK9Idz82RleKUYWipFiBmOBLKbQGi315kMSK8eC",
-	"35FLxAXYGeDg5Ohp0+0R1fzGoUAK65NFqkxkYeXOEtZOsrBHnT3fvIUPwcJvTHojZYFMOKOXZzias/e7",
-	"+npuPBe7jrecrGefabMrFqzGTm3FHSoqsjFMaXIkPXu700PHMemPlqw3KLVTYH2rx9mKne8pIr45XhJN",
-	"1u8W/PYbbETBa0I3maQmRQeLEcHuSEXNwFuNwNeyaMVggtVkp7AGz8oYiFoB1mO4/MSwO879KdgID54+",
-	"fxbLAjGtF1Lla4O/3nYKuDUaM8RwYDfxtvy0TeRclwVbjnoSWhsjnekKBbEcHCicMpUXqKlyK2O6m/7Z",
-	"jq2OBBsokGkDT086Ma4uVptwx1JMSsZyhxfCW8kZE668c8aVt+41MG2t4GCVNwzaNZ5792Cypm1CeABj",
-	"xCbhfiCN3cGxHOVs2c4TfrM1hL4xY0spJq6Bi6yocsy72b145jbCas+2s1pdWNA90KzPEfWmH5otaJU9",
-	"tFf5XiFC/by7393qI2I5s7CttEOjJjAxJogUDG1jiTkXzV+f/g8qM9heTPC/6fxt6fw/Pmm/LgQa1X5C",
-	"yN1DsP+cq+cLGnxXb8Dq893RQ1bNThZcgCNyfOjt1tOvFPVcR6IPyPWpW+svcjLCwUigmsod45mzaM7S",
-	"z8pFiINNpIL5EmSJIng/B0IaKJmigK6Hb7dwbQdtYW8emHW0UEYnqxQ3y2tLj0axQrzVQfhqA5+Gg4Px",
-	"rFQj+m00GAzGh6n1oP2gEpUdVHenkItFWfgV6DNjSlIO3WxJt8ciDPA1Hm7hkvllXewvWy8z2WlxvblF",
-	"5xoNRfjI9vQ1VdaWHsCvihvUbnEGN0ouNCqYV9rAjevMOJKKT7moS/hdi8+qhr/V6bOCjJXcEoDK5rmY",
-	"RFL79KJrKZkzdYumLFhGAX+FUKIsC/QmXWWkkHNZabi4DAaekZBLUMgKWEh1S5sq2dLypQttDoZiKL51",
-	"G9J2jhkKw+1J1mhFabctaYemscPTmOYcO0yNz8HBrv1KyghUeig02kGbKjXadPclG+dhH9vfb/FrqPiw",
-	"m3tJFbIUxbNoHPc1O4zhIIQaD93emY8r+kDjeSO25+bTQ1Fw7UqS5GSCIudiGoKCXMDYjRoP4BXXvi5j",
-	"/JHUZQqNOOq9Q6Jhtwjj0O9EaKWmmLELNhc8Q6FxVR6VWOtHcTSMukUoIBYJ1RlUc92I+HmWuri6TBoV",
-	"2cnJ4OnghAItJQpW8uQs+WpwMviKbHozI41xfPf0uC5xmjo1a5Us4eQyT86S0EpGTQWd5pPTk5MNjScP",
-	"azhZLRJpOWn3t1mGNq6PKmM5Un8IvUItSX0L1ZA3eltWWpSqLVb687d39++sVz6fW1JYL0ICm8MlHFDa",
-	"g7lIFI0/tMLPpnpVdvXOTlxjVjdQG2scCvEkOHB1wIe1L6cQLDdiPoDx72PQyFQ2Q01lMCnUpk/qyg9I",
-	"QoeisUQKN6iNi6FjSPUejLVU5m8KC7yzZ8w4JW4P/VyUd7SrcQ1TfofivA5BjX8fD0VzrBU+gQvUZnw4",
-	"gCvKSU2oSUr7wL3fyWImNYK1vkAxMUWQd6gKVmpamn5yEtFmPbv5C4fCdifkbx+jbVW/97V2nUYM6vs0",
-	"PkkWDPhd+7NWFn/flM3C8NWcn+kL9i7WqDx//MW4GNXxs0if3/OouxkCl3bWiESEk8467mUkFmxmyFU0",
-	"Ghxt+wtBurU+2zpovBkOf3IQ93oP2K4bQJpxy+xiCdYp7gPCEqXrPUfQ9c0nksFKdGvG4BnXUt6Mc7rg",
-	"ZyEX9d8zPqU2YJJlyxxSm/V2hKbkxARiJaHHvgl4h5Gu09Qq28c9WSiHGmtmpLZja6+TIs6gVHLCC9R7",
-	"OVJaZ4gzypwZSqo8cJgUpAedNdg4TRrmYfKO/HBtNvR+u34hHwOkBjNfZuyaiTOmFPd94N6qCiW4rnmW",
-	"moycKXGLWOqhkCQGAn746eKFRRE3A7joFLtxvSqD424jNyy7nSpZiTym1bNVs0lS5zu/lflybwSPtLPc",
-	"tz0soyq8X2O5p3uGwNeU99gzVOHhmvSp9LmmymdwXs1rDgBLO7cEmS0L/oGp/LCXw1pWy/FHfx3Afa/9",
-	"8p3lMZ2C6110jB26F2sjxjHfs5NngzVOCKbl+um+RWmEexAeVW20ymvjJGyrjP1rjOC1P9GdpeDgZgk8",
-	"B6nClQ6b1IY1xWLOsciBJNw0Ch8kZDNrj5070wy1N/S8p2TP4pks0OoBN9D77trVLFnH0NVwgndEiC1c",
-	"PVNbcfjn51QVRFLqjnw3rQYh7QE7DfMPhUBuZqicUnPbhowJIcM7MW1TraLQn8lm+9dTsZbaXfTU/ni8",
-	"Wbu+wetyNpBVUdaEgS6J96KwHDOxFcfXqxx47ums+mA9duwqSHrVmRN4ius5t8vrsPNGaRol3DSibpak",
-	"yEk4cK1ABm1o3+3XeRcOlkfUfHzOpnj8/9rMUPsBN1y4IEPk0pl1LqC54ODqn39P4R9XL/9u9/kr3lwd",
-	"PqrOCxU/dvFN+q3qsYrs1qheSPDJJNTckoGyNKjPgYmlUzE3lYG1vTnLZmKJOYiolUKyfH+U7FMun07E",
-	"P7ESIcuHsLYPzfGWSNEqcfWMs86vKTAD1ruBU/iJf9urQtLk/RFZwkdz9v7oRubLI+KZ5Oz05Ju/Pn1+",
-	"2qtjfONfMNXbXKOkCQrfXdfzJzR7aug2mK0x12EfpLzUukJvLHhj2CvfIqf0hDay1BT4pvCbuxnhwecA",
-	"aeh+KtHjP7FhuqO8peDqMf2BtA/6vGG3uBI0kJNJw3GFg/oiC2umThVqDXbDXFT48MPax0U3kMkN+G9E",
-	"KBf/3QehrirTpNNO8YU+QpDVfuSt9l7j6QI+8NJaQlZMJ7LIfbtmXveVBJv9DK5/vHz1ajDPU3j99tXL",
-	"a/rr4urS/n8ofnh58frNty8v3oxe/vLyn2/sU+dZWjAGlgBw4ENy1z9cHJ0+/9qu6m5NoRsuwDpIh85L",
-	"CL6GsM+HwlKVceGMt+BtwwXpm+CuNOMZDnQ3d21+Bv/o2ck3Q+EXOBLSHClk+XKt88/iw3f/xfyTXC6E",
-	"Pb+u7fauPJK/EDd/4OVerMMPvBxQqrq+OvGFW/DoO65LqXm8MosZw7LZHIU5J5pZdvnbMHHZP8crLu13",
-	"5Fjwzj3xhHKPBh94OUw23qKYJv9+RNg98ug9uv7h4vT51xGPeMVPZrWth8z8S1/DaJMZa68pMvcq1Hv/",
-	"+VrgO89bLduocK2rnY7VD7x8uIr2G9G9ucM6gfNLGPnnNXma10xF+PxlWwns0fNt5ja781NWeWHpRcpk",
-	"K4UqMzvWfCqOXDl7PGB8AQslxRRCYaeL0AioxK2wJh2V69QXUtItlS6KN4DXzOARpbAxpyqRrOAUwcxz",
-	"e9wPBRUJWJ1p54jpO1dW8EiB33al9Bd2g6jUq0dDVhpVSsUnLkruDzAX1tBBG7TunjVHq6qW2LJ+8HH7",
-	"ltrPUBs9/rjFaQ2yYw1XCVJXBQeWDIn5GD9K56PHGfKlyHWrLsUr4HCrLuvWENEZfSdvfWYQxu5frfqh",
-	"8eEgynw/V2a9jOFZb5+urMx5ExiuISuQKRcU+GMpVtPopb9RNquUclfK1FVJO9CmKvtJ86IO7oYC8tCV",
-	"6i7nCMXo/kc4WMx4NovWph8O4KVlHypsGIqqt/5+m5bpUytvy0dUK6vehS+cStqkVqz+6KiWP60eaWSk",
-	"PK+Eejzgmzl1jpuKk37C5A9S6g7nR1z4O3j2Ywq0Z92CmPUKo3UDzF91ox8TTc3rdHqwRXriiW5VVQS/",
-	"V+Qw4dNKfVbWvcbiT6F0Iw2uW7hfZKPxNMdjgvEo9N30WE+5P6yc4rODwciIghxAfT03pc3rYktd+5kU",
-	"DszhBjNWaXTFVf5t1+R/xwucYvA5o+l0FOymQAo1UEX2H2rhCLlYVZmuEPQnOirfVEqEgEiDggfD5PLJ",
-	"3J1Z4VAbJofbxI/Mkc3i1zJKHu4A/akqadZvbdlYUeOw03Zh9iTgbYNQwwFFeHxpmLtfTvdQb1MdTW1e",
-	"rq6mSyFUeTknqFUiA5EKmZ6Cl/YFNY9Z+BK9rfGPKYDp3MrTb8UQ4ls3Au6xCKbrPkykClXtuwn48Uf6",
-	"v6+FybFA1xXfye6sOyE9davtz274uT/nsxvvdvFoXjuX6bxx4WY0n7IP1Lu1KPgpJ3TPUVtgN+LdniX6",
-	"+KP932V+f+wuSNH9R/K1a552l8bocMULHcp2DuvD0dXaTCxdpw4chOtZ3G07wg5hU0zpChmlMLMzHw6G",
-	"guJ27uqUJxrmOJeg2VLDYubqz2tV0byNMV70lnPjeoh2Ygq3+c/6FMvWE6PzfZTHKnNpX7T5hRVRfe9N",
-	"TwWXe0yfstBodUOoEbAEeKL9nVt70kY5N+vceeB7/5vHVYH51PVohzw0r21JjzMvK4u6O67PQfL9c49o",
-	"FvgVelAcbhkLXXj19288JmZY5Bvb6vZlMgTh6yK5jcrj8CWXzVZdGPTo9tz2geufqNnhpebXdR7XZmzc",
-	"YbW5/jp8QaclivW1d3vjArdKb2B9C1cc43u6qKMvD+ryBH60P/vcFD5tWcfUQ6cM09DkqMM2ZGntTw1F",
-	"JotqLjTwPIVV02xKnxryn5EY2WfuzroUWlfWpXR6RT1I2tEnc/SXYD+D781xpu/abLdTcvLF9S/gqnP3",
-	"lqF0GjlwxCDTd1tSkPd7ZV3LMS+uf4nybLejrdMg+9s7uii43bLre91Q3QWKu8bDY6KMX2MtDOLCFDoN",
-	"AQ3fINo28wYrg6Y289a7bS4ibRBnKw/9ifbc7gvYfQdFqA51MR5fjMw1tKtFh6KuM/blKdZxo8lDxr+o",
-	"79s0M1zCgvpwC5ZhfpiG9jyyEW66DRzpULS6VH1oum76WUWZIi1GQQb1qko/Y0WhV3Vyq17teJ9sp4N7",
-	"AO6bfxaQoaDuYIdSjSBXq1mX9dxHo6JEg1yCkKa1F1bfMh292gSc2pvLO7TS4siQy+qmwCMUpqERb9As",
-	"rHI3CxlCXVTh63Rk2rjkciicRZC2roB0/5pzYQ6DAe5cf3c5Okhq0kJqmnTAHc3lnV3Zm7YavPE5FEzA",
-	"uPMJvTE4HeHuquz/fh99tk9hWVhnoPvdvqE4INrnjenN0WsajfkZWPttfJi2Z3UpQeFKWGh6N5mGZ6en",
-	"qa+iJ5CGoltjQhcmWm9GVUKQJxdePflmAD/i0jWT3mJp4PQZzGSl2qzqFcj9u/v/CgAA//8=",
+	"7H1rdxu3kuBfwXLnHFM7LUpW7MxEOveD4jgTTR72tZzcPSf0klA3SOKqCbQBtGjaR/vb96AKQL/QJCVR",
+	"tjM7+RKLBPGoKtS7Cp8GqVwWUjBh9OD002DBaMYU/POSac2leCHlNWf2g4zpVPHCcCkGp4O3C0Y0DiEp",
+	"jCHD6YKxQk3cx9OE/GRM8Urk64RcsrRULCGXdMkuuWF/+4V+OBgNkoFOF2xJ7fxmXbDB6UAbxcV8cHt7",
+	"mwwKquiSGbej8zkT5iKL74XaL59owjMynDMDYwnNtSSGXjNNuNFkQUWWM1iW298V1CwGyUDQpV2YuumT",
+	"gWLvS65YNjg1qmT1PS7ph1+YmJvF4PTbZ0lny8nghRQ3TGlqd4ZbjayUNgc9bMFSaaniMJkK9sFMUhgx",
+	"JXJGzIKRQrEbLktNCjpnARTvS6bWtR3irD07ef70JLaVi4wtC2mYSNc/s3V3S+ekFPx9ycg1W5OCKcKF",
+	"YSJjGWGzGUsNGVLy++8XPxCuCSVzKTOSLiRP2UFCnh6ePH9OCsWFoVc5I+eXLy4uxiJdUEVTSyAj8oYZ",
+	"tSYrbhZwTk2XuBIVWfXBlczWxEgyZwY+nHGlDaFCr5gidE65GI2FBwrehgoqtQMe2hNuQlxBjWHKzvJ/",
+	"/vwfh//33aenycnz57f/MohB7he+5KYLsNd0zojmHxkZZmxGy9yQk+ODPpzlMEkLZXxZLgenT4+Pk8GS",
+	"C/dX2IJFwJwp2MMrlTH1I88Ni1CTvcSkkNpwMddISVwTaX/Stx34csKzwZ3IGXbRe3Gk+/ZBN+Y1HuNn",
+	"LrK7Hfeai6zvtPa7xkn/RbHZ4HTwP48qBnuE3+qj2g5gR38vpWG9h37vvn3AoW/tb3UhhWbASV8reZWz",
+	"pf1nKu0lBOKjRZHzFLjSUYEj/vWf2gLk064Hc/PCiq3LLwhTSqqEUE3e/PiCfPfs+b8RtwzJmKE81yMA",
+	"h5sNWH56/Ya9L5nGDWYZt9PR/LWSBVOG2+PMaK5ZMihqH30alMXEyAgLEoTdWMnAAZM1sH1zkjTu7PHh",
+	"d+/+NX5bKzT86dZ5F4bJq3+y1AxuE5RWL28cbJu7SxWjhmUTCt/NpFrafw0yatih4UvWXTaxX9J+ICBB",
+	"dDbBI9LyQtjlNRdzYMIg9s5IQbUVkhY70yAxFJnCAaej2I4Uy1jObxiAor3KTxQ4uywNuWIzqRjwYSEN",
+	"oem1kKucZXOWES6IPXBt/ispc0aFXQA/ac98yRj56eX5m7ffvzx/O3n5x8vf3l6OljiVZfPXPM9JQdNr",
+	"yz1nUlmMqzWxk8EeVgtqrAjIpF2VfaDLIg/MZeRQsxXxPAxJ6uhsQsVhbTN5WC7fJRFu2LL5j00Xr0Zs",
+	"AW4DqhRd279rakBMyEQQj6C0vyOFzPMo+u0XEzozzGp8qRSZ7k7+jwUTFtZ2LE43NDVlLaUZEyk7I8dk",
+	"ZUcugU4UIyvKLYc8qC1cl1UNRAB8moeMbq4XC05ZacKfFnxyHdNiLhdyJYgUKYtC5ZqtJ4ViM/4hptM2",
+	"t+7XaPyqd5u/cG0eSievy6ucpzDdDoQiyjy32laLvfTdCNhA7/YvWT7rbh9V8gioPO/qfIxSMfKFu/IT",
+	"q1pzlFpt0kG64GI+sR+pG5rXSbc7WjMDKsDmObWhptztil7i0CgzcaBwJwzTRnbRPeuGg/UjJGybCasW",
+	"/jnIFJ1ZFkZTw28YLFNqYGO61AWo6rXpKsjDdH9UIHq4sPNH3gbU3ws7Dazv9YTbZLABWy3AV/Br8PCw",
+	"fC/w3Gn3cScb0Otcyt0vWWkWUoFOWUNpWmojl2DEANMdJAO5EvC3LotCKjjuWhu2jKO2NPJ76i7IRv2r",
+	"xfitGUbTlBVmspQZI7Q0MkGLQRMuNM+YE8xXVihrQ5Uh1ABjPSPSLOw4KwZAhFuhAfu2PLdFXtSwuVRt",
+	"0G+C+Av8yTrGApf0wwTpf4KbvZshhRMUiqesQe1cmG+focYZZrL/1WY77pvNGuyWONpb2fpbLva2kxYZ",
+	"VlPXD5zUkdHeewy0MToOyKlTsczs7BnTfG4v6w3PmBwkg5UCNcESd5lx6fWtZAD0EyXouoMmIvXtHZls",
+	"EEo4oEc03YfT+QvaO6f/vlfuLcolFROF7I/1uMf8NITqa5Y171TwkOBfC6pRTwenCMuI5k1lp6aht9be",
+	"dPItykSvvM+pNpMl09rKu90hG5OwAXlJE9FNLLRh3oVwS1q0dxil6hrZ7UNoNMj482lyL+DcDXl7N7u8",
+	"JhLqF9xKB+AQoqR59N7aEZMrL4k2ytMgsm6Th0qHJRcX+JunXRg3bln70v1K1XUmV6LlZngOnLZ7hwPH",
+	"ac7yOzhMz0guV0ylVDOSM2OY0gnJ+JwbDXfX2vI5I4t1sWBCRxwbSy7Cn0m/Sl371b/Hdlnk5ZyLJiTr",
+	"nqfYb5b0g4PgyXEXhJvU8SCgvvm2KXWfx4QdmP29W3u2eWvfRLamC5Zympt1zD3ISM4Fa0H66UlsFcOd",
+	"ErET8b3lQe67vT3fSIWtm9uxIcIhmuTaktS4xw3oSBoXt58z1NnSPRlETcBujPJI5eI5LSxE/J/JwHHn",
+	"+KQYA3BDyHDpbu5Ba+KToCUFhG9jpDWB43fQD7vXTGkLorfymt0TeP4it50wFIMdxs5MuLbiPyFGEsVS",
+	"ORdcM8INyalB/brFBu5yYNhA/xEz9DzE1a5tV+OV1U6C62IX/wwJJEM0E1lwc6GpxD8CmZ6S7xlVTJFx",
+	"eXz8TXrN1vAPFvN5xtA7qPay4eAN5MKR8/zVbHD65xZ/TeNnt0kbcMZPFwvOpoqZhOgaPC6ZyHYBAky7",
+	"MxhwE93Dv8PjZ/y+usJSlsLc1XiJG2VsKWMXY40hUcmFFaWKkRT2y7IzBzcjYUSpO1fj+Z2ZAR7HbSZG",
+	"Kz+w1IoViIHdD2SKUR3TRt7KPPNn8dpthL3FjhDZJbi31/vx9Mx4fgfdzK/9I89ZTO3tsSFq7L/ragpu",
+	"sM5Xu/uRgMVXzqTguvML+3M2LId3G4ALB+wCGIN1Ex8YebDPVC/oyfNv41/xj3HHwS6g8OqHnSOskjT3",
+	"Hzv+j5zl2Uul0GppHh5jhNG9zuzPotEHxVzSA8YZuSZDSv7z8tVvBH5DCmoWidUlKAnJJsTu/mA738NV",
+	"E7+x2Hl+rQivxduA+06unbtuiz3jHXu3yeBKZuvN1kbXhVBTyvbpuuiZCuLVvRocfIvxdK9xUSFkKVIG",
+	"lssdLdVs0D1f0oCuA9nWm+dQtQ/j3GP989nlv673FiJqqln3dEb/Jg2fuVyC7oY8DT8mFfqb1YrvcjEf",
+	"dd05XacTF9d9/MTFmWlRWFWKa0KvZGlGu7i4dIkQ2hoZBCr2OSXuR7sSch32+yCIBi4/H0mDFrRvDy0t",
+	"CiWtYZsxmlldK4ZknjNSMJFZS9j/IMEANTeEfSi4YpqUAr9jkElyP5cndXHusMzkiqW01KxfVwUqhsCI",
+	"bnlxhw2NtenZRSNIinyN6WMe711vRQu5KRUpyyd9eqXdFTdkRTXBkTnLfL4HNxjVQQCFGCPquBmkXhRA",
+	"Bu92gNRjybBt7vd+OrlkBmliJdU1nlTfnxJczgi/hy58Bz04RINaKSBo/yysQuS4G5DZE03sOLlqnKtP",
+	"D2xK/ki2kIsETXI2Mz2RdEELvZDbXQF2d5d+MCrx6qHxh93C+Li0C+MngxIC0NkDAxPBXvBxtBawapBp",
+	"kModQhodHSkgqxXNqJ2oly3vRc8A/v6Z5clljcAiTjLLx+hcMZZVmWL2MwtwvOx1FqxJkdOUZWfoOiM+",
+	"a4CkCyrmTBPBbiwPzu2X3HRD1/cOhqS1GOmuoYxUccMUpw0EbeX/jtjWk4yue5JkWmGQXfJyIt6qRtae",
+	"G1oTXQuakeEx4TMipGAAfMVEBvHJNTPRRLEav9uBeTWi7PdNBTLcRNWSFpXulNFTpw4/c48Xf11jHU2M",
+	"1c9Vo4H+C9JJCmprQpAAPSmUnCumNf5l12CranGMkUqreKOCnXFdlC506vUE2Nus7M0qqhkiu/tLG/lt",
+	"n75w8LGZC9gl+vPXF+SarZ9oF4KoVTNEjRKqzQQTGx8g5pZca5YFBVjveD223uJfqGHaVLeyeaOHx2QF",
+	"inVVdIEjdd/VjcQat3KrryS7bw9qwd2S/2qEVkFu53DeFpn/7jYZdMIXD3f8bkr3KPUDdbn+JNEN1xHi",
+	"GJHL2AmVjXbT6pwTNCBmi93egPFekn1bwaPPpWm9lto4F9j9ohjbfZwPC8vC/H07tz/oeh1CKKplBPK5",
+	"YBmZKbkkyzUGkoicESsOyVCwOTVBdXRRJqvQ27ErmudOcdmB/V7R3MpNTGmPwGZN3Aii+HxhCIxDN6ur",
+	"Y9pxoUdwwe1cClXF6TpzhWqyu9NpzZUWQnBNcLp1t9/Q2mY7KEATVE3migpz6rE9g9CCYCtC09QuPiIL",
+	"mWenhIpgY4PmRpbyBuphjIRaVWd4j0VB17I0p+4D797xiRDo5oEaXNC2uBQjMmPsFMMeOTUWhU800Quq",
+	"2GgsUOUK013R9LoTGCRpTlf2mwmOBmNoLmW24nk+8TNQ4r+1QPQbTfAyVC4oqQjXumQZuVo3NjUiqDZO",
+	"FFtRlZ0CrPAjLuaEkqBAjgXW5hCXsjzBKG0AMoAcF3AjsIjTK3gN1AySgcUAyFG7YXstGAvKqKWC5ukH",
+	"yaB1dqdVh61XydRuZ1El0lHPXji741OfkadXFYNNsu8t5SNTO8mUcE001OyekSU16cISKzcJpJhKQaZg",
+	"2GCtGf502jWUN4T+oKhQ9yX2sDzTxFgzfkZ5zjJyQ3OegRek4QfdBOxaTDLmaRPaWFbS4/MC8dfnEuuE",
+	"nnewJKuquCqysTCm0KdHR1B+P8rYjS/f1EfVebencWAxmzc03eaixFCzsrqi8oYaqialyjcFZHEUEAdT",
+	"lvENLaVC9bYsLWFgAHa7X3i/2f+B5dSS/x9JaG5zm+yxMkqKid3FRFETc2RbyWCVlnB4X6YRrHlfpkmG",
+	"x4dP6wabKJdXCAIp4m7y1xJiAhaxdpKVFXVWvjnbhHjbJJ5fDqJxsqQfdrVScTwXu463lKwXD7Q2FPVa",
+	"Y6va+IYpKOE3VGkwgR15o/TQcUg60ZL2Jj/tlPy61VZu5LfuKWt1c7Q4WuS2W4KqO2AtUzUguk4kARUt",
+	"KEYudutWBALeqgRCsX5fXLIv7NjM9giOp0ZF1t4cvY8VKrunAznl2QPv1x6c0C5quw+zpm6KdHUODA5g",
+	"YMAqpOhoAU63W47APn3WO7mugKAr19WOLuy+zJtaPKqRhBP3X+/ktK583IEEGwitxc92ubv7UMCRCdw/",
+	"P6YO8xpD0C6fGGgGHefRcHmHaN7InPWUfbbLPWM/v2Qigy3dz1/z0HBUJM8fIAD+DD8Q1EZPJ1Zx/GcJ",
+	"HSSu1g1Nvl75stUv1C5P2VLu0+JCIQn5u635xxtLhSD+lcpiQ+3B8+MdztLkce2mH+h5Lw204aKGLKU2",
+	"5JtjYk9D6ILR/jyWu+URRB1Nd03YbnC25io/KsZI+J5wkeZlxnw/l12LYwObaxfw3MWR+IhMLcY1Lvlc",
+	"XNyzNIQtnQVdd50+j9XKFFTrlVRZZ/C328CBa9Rm6DvE78X9DpFxXeR0PekpWNt2PzwIYjV2RLE5VVnO",
+	"NDR8SqluFxZth1ZL+zckZ1Qb8vS4FdlrQ7W+71gJmZKx2sBz4TxsKRXY6W7BlfMMakI1oY1U/17R8O7O",
+	"aE2aiHAbjCEbDIM74vix2CxkePAOw6ggH63MjJDas+2k9pdnkLG6rl04W4wIIk06tpHEkov6p0//Pyoj",
+	"3l4s/N/lutvKdb98UW73EuhYNvO9HIctIdgv58J8noPvauJafr47eMD42Mn74/cRER87WG//gIhppJwA",
+	"g3m9ea30hnKwuYmRBPoY7RgLXUSritysXPgY2kwqslwTWTDhPadDIQ0pqIJgsNvfbqHedqjanc1tpgsW",
+	"yGNJS8XN+tLio+aNijdhFS6jziUfkeF0UagJ2u2j0Wh6kBApfNpdwZQdFBr1gnsWKkWrrS+MKYA5tHNE",
+	"2t1f/QBXh4wLF9Qti3HDtFsKvdPienO34ktmIDoIuqfrmWB16RH5h9W+NS5OyZWSK80UWZbakCvsGXso",
+	"FZ9zETp/Yrfjqj9no+lxtTNacIsAaIXJxSxSfgo/xGa31u5jBrxGZAVBkoLJImdOpSuNFHIpS03OL7yC",
+	"Bx0MiWI0xwx0e6iCri1dYlh0NBZj8T0eSNs5FkwYbiVZrUlus4OzRjBNEU5TmHOKkJqeEdy7dispI5jS",
+	"Y6GZHbSpmriJd1dWfObPsf33DXr1Vcn2cC/BFQARQAvGaV8D0ykZ+jDlAZ6dupikC1Ke1eKCOJ8ei5xr",
+	"LJuXsxnmQPqAIhdkiqOmI/IL1652ePoJ2GVCajHYWwSiodesaq8IYIV2vVMMVOc8ZQKrPhxRWe1HcWYo",
+	"mIgQTIuE+QxTy7rTzpHU+euLWjnq6eB49HR0DK7Lggla8MHp4JvR8egb0OnNAjjG0c3To1CGP0c2a5ls",
+	"6GQ98F21oZFfq6HsyfHxhmayd2siWy0SaSPbbAJhCdpgh2fXSnKEGhU0S+5bKOy81q+24qKQY1rxzz/f",
+	"3b5LBrpcLi0qrBUhCV2SC2xkmVKMYsH4A3v56VxXrv13duIA2SNoPatrAG6F0pkpldBAczjUpfEEwhnS",
+	"qn/tGZFLbgzLTkOyDyO5tTcbDValYAfJWMg8Y9pgahu4f9A0xbYA0KxtuqLcTIk/FaSpaFIKw3MSlqVK",
+	"8RumIVoP4+39BxUQGsiOyEvc96Lq/hpt++rCgc/JkovS8t9ULhkmo9ivxmJaa6N6Sowq2XREXss8xybd",
+	"HjDdNp9TTDX1zUQ9HGs9RZOxsHu1aGs0SA+bt4OvWRG8Y3hHm5fBLlw1XYWIVK1X/Z/36Mbu2qzevRv7",
+	"7p2Lu1IRUWckYLvCPcBPSIujueWsgq3I8Pjwm+OE+Ebk/X3ILZzjbci/2Wp0dvLapDYeh9CsGBu1h3bo",
+	"z+/VDv1kazv0d4/N36rOvz1MDg/96Ozs13WT1WAemCW3hNR5BhnmUswPLZXuyOaOaAoltIXUEV7nRDcw",
+	"lbKwFGj5BLoq4GZi32lLfBgyxiQ0rKixzEIDtxh1LiZNr5v30uXgfO9ySveDwqot+W1TY7ec6rZDPM8i",
+	"6nCNHT46lmuLWUvFYdzDnWAv6w0o7ZdZ2CnfZ1GQIfZ3PAheSMWI1aNYNiLT91OiGVXpgmlosZCQYLQn",
+	"WC4AuuVY1JZIyJWlQcgcYz41ezjVUpm/KZazG2sdTRMXHEKmANzLrsY1mfMbJs5C4sX0/XQs6mOt2ijY",
+	"imkzPRiR15CJOYNXAbRLV3MnWS2kZsRwpoiiYs6IvGEqpwWKa/goJifs4c/ncRER41rv+7j8SbQ7S3yS",
+	"WnBhN3qufFV9U9YbflZzPtCL2btYraPo4y/GxSRkjUSExfOozPLpOl2RBTfC22gLig3U2xlQZsG4iuZA",
+	"RZ/S8KkpncdyQqrU5n04mweo15ePinnYEjTjoGKN2k7PJixS2n7fCLi+uycatGtFHGb0Pt1wy+vZPZjy",
+	"k8tV+PeCz+HNDLjLljikNt02s/WbE7sQ1Q09cg/r7DASX295fJ0BEhdiT2vAUz5WowRGnJJCSWg3tBe5",
+	"0hAk6E5ABwqwck9hrlgT/Rg1aVJzbAzegQc5pg3U+rRBHT1Gr6AduWvihnpfau0P95iT8wf4Bmf4IA00",
+	"j0Yj+JqxQo+FhGsgyE+/nr+wIOJmRM5bxWm8Vkzq6t+tcjFXshRZjKunVRvUR9IwIo1Wd9I0nu55B65j",
+	"X4+SCnUN+NIWNJYLWHkA5QVaww1Y3OESYHCv+EeqsoNeCmtoLUef3Jtet736yw+WxnRCsNM9ErbvdR+U",
+	"GCS+Z8fPuuqmd4p0pfsWpuEfM3tUttEoh42jsMky9s8xvL/5iW4tRYZX60Yfz4NNbMOqYjG3rsigq4kr",
+	"K8V0f+kK8M9QNWPaKXrOx2dl8ULmzPIBHOi8zhordcYiFPL7OnRLFljFE61TP4NaGLilKPJDAwBnQrv5",
+	"x0IwbhZMIVPDY5OUCiH9b2Lcpqzipw8ks/3zqdgDDLvwqf3ReL1f1QZ/IepAlkVBM4c2ivfCsJCYaEXx",
+	"YZWho57WqnfmY0dYN9HLzvDCQ0QKzS7Hw87qPYFyLYlmTNcLMeTMC1x7IT03tL/t53nnuJdH5Hx8Sefs",
+	"6H81iSHYAVdcoHs88txZlwpgLjJ8/dt/JOQ/X7/8D3vOf7Cr1wePyvN8ncsSu0D28reyRyuCV6u4Jlrw",
+	"2cxXmoKCsjZMnxEq1shirkpDOmdDzWZmkTmKsJVc0mx/mOxjLvdH4lfMREDzAajtg3P8DqhoFHY6wunS",
+	"a5W8eUJ+5d/3spBk8OEQNOHDJf1weCWz9SHQzOD05Pi7f3v6/KSXx7i2yl5Vb1KNksYzfHwC8ytUe8Lu",
+	"NqitMdNhH6i80LpkTllwyrBjvjkEY4g2stAQsoXAEcZg7iwHCt8lLo4l+PorVkx3vG8Jwcx+J5D2gZ+3",
+	"9JrVW+LNZjXDlQzDA0XEd7gh9sBclOzuwtr5RTegCQf8F0IU+n/3gajXpWm0LtzFv9CHCNDaD53W3qs8",
+	"nZOPvLCakL2mM5lnrhVwVouNoM5+Si5/vvjll9EyS8ib3395eQn/On99Yf8/FrHXKcGytNsYWQSQoXPJ",
+	"Xf50fnjy/Fu7Kr6GBS8XEWsgHaCV4G0NCH2MhcUq5S5K7K1tcg78xpsrdX8Gbh3nbjUoOyPPjr8bC7fA",
+	"oZDmUDGarTudeiw8XLeemH2SyZWw8uvSHu+1A/JnouaPvNiLdviRFyNIsgrvn7/ABQ9/4LqQmsdziqkx",
+	"NF0s4QVVizNLLn8bDzBvBWkFE1YOkQRv8BuHKPxq9JEX48HGp9CTwf8+BOgeOvAeXv507hp3tyziip5M",
+	"day7zPzHpjZtLcM3Onfl6r19OBf4wdFWQzfKsdVUq8PUR17cnUW7g+jerJcQwPnDj/x6VZ76o4QROn/Z",
+	"ZAJ7tHzrWTnt+SEfahUCyVsxVJrFkeZzcYhF3HGH8TlZKSnmxJckoIdGkFJcC6vSQaJpeOQdXn5HL96I",
+	"vKGGHUJyAMsgpyDNOXgws8yK+7GA9DbLM+0cMX6HCXGP5Pht1vh8ZjMIkpR7OGSpmUogbRK95E6AoVtD",
+	"e25QY6CXzBxW+ZixZd3go8tG8uYD2EaPPW5hGraMpIE5jKGexZOkTymL0aNEG70nnwHyaGoZlY4Bu8TK",
+	"IW1nv4KMvpHXLjJIpvhXI/N1ejCKEt+r0gx2yTFw3alkac7qm+GapDmjCp0CXxZjAUcvXafqtFQKH+wJ",
+	"+bQ74KYs+lHzIjh3q0cQsRcTPvzgy6jch2S4WvB0Ea2qOhiRl5Z8ILFhLMreyrFtXKaPrfxePCJbqaru",
+	"PnMoaRNbsfyjxVq+Wj5Si0g5WvGZ5IRvptR6obzeYIAECg3+WbOwOjn8G0sMWHZWo9mGL9ePRd7DVXD+",
+	"UjEWLogWPFjXbH2AP7V/yZUYkSnVUyKoUnJlrwtyLKtvQSa0RPcFz3oTXV40TrklJfKVD9v4XWPe+wWh",
+	"y0Y3MrikLsYjNYS5lz6xoS9XgepoKsFOpY9/rcSAzruiG/MDGmS4p6yzVuXFn++g726zFgQ/3JiF2Nha",
+	"4lV8cCdws+7ojv4xjw1JBa8KJiwZI305fUXE/AndUGTi1Zvm24BmQc1YKEYhGa3yTkC6wtSNGrkypinm",
+	"2Y0I5n/5hmf1ZSHg4oPPyViE0PNBLehcu+4+VCiFoalxl9zqu+5yTzXLZ4cZozkX86mVVhQkWZ6PhXTg",
+	"sAwXQdKf2dB4XfYxExxi70V+7jyHxku6/UKqTqB7iRY6JHqSjBN3TH4cfar/2cxu6ETqWqi8m+n6orHO",
+	"5+NkfXjYEw72zb5eiebWHoDKI3icqF+Z/ZWq67qwrwd25wySVQgXh7QoLL8J7/Z4+xiMn6T1LAwdiyks",
+	"OwpvIgXe9bb2lIxlSNonSDmuOsQuP+Sai4xMYaTlO+caoxtzysVYVP5EnyXBNZZLthIlYhzJ/eQngMt/",
+	"JQJOUAzsJapxrq/Da0DeEQMoJb79z70J0km1zR6yX/2ghyLoTupXK/cBWu3xj+yvXR5Sf4duozLnEfMV",
+	"McLzBoE/CU/86WYxyd30uLcNY6BiWy1TpkX9yLRWUN2LTNIrcYqlUoG9wdPFWKCxtHTPWEERmFrXND6/",
+	"XMaxjg2mJHEdcCz6lMBoCVm4N/vha/tX0iKd3D+zdhaeUozzUw/tr+cKQD25FZJ0byoBvNS0mf/+HYd8",
+	"zeKx6r3Xg0s85tfMzXCHvfGMHXkZvoAKnhtaFIx2dCqwJj1lkwsDrsgr3xSPZa4od1p1C5uOxTDa0u2A",
+	"lAIck/hSpe8miFuPOiF9J8CvlSV1WhV+ZobkOj9uIOGviIIhP5o6ihvWsimUd/oxdbCRNS3ZJuPyVzb4",
+	"QtEodBYfcuGeZt9PDLM560aP7pJ1SyMjevE6FP89nsK43lgdFCy4J7pRDuYTdoTlBvNSPYj11j15uEji",
+	"c058a9aNUd8lO4I9HvpWdz1h38xF2VC7s4OhhLUT2RmRi4wtC2nQAVf1N9EhQQbyGDPiHlzFqlD3a3yT",
+	"44bnzNqmaKNGvWVM0KucQY4UNEH6oqFZIVdVY5cKQF9RjO9tqYR3gdYwOBwPLp4snUR0Fut4cLDt+kEc",
+	"dfP1a0RT76EefU2e/u7zUButQ4ROU1fZ0wVvRrI1GWJVPnqjNUsVM7oHe5v0ohAXx6xcKVKWEF+eit6n",
+	"Rm0fiZT29fizmy9hPaZDu7HSl63caz3/1e/ZBsAnNbDvs3qvnfcwk8o3ktrtgh99gv87N3fGcobt99te",
+	"wk72RE/BfUHNonIDubkHbfz0VOF/220BG7n0z2K9fSDXAz0RCIloIvg+QI9rQbQWg6WtC7sR7nWv8Wbm",
+	"+ltj5F+at3aezN/IWhsg2hNPbczZa2HWR1Uoq56q2SmrAF41hnSCK1nOF6Y3ncDlwreyCZwd4V6DHYv3",
+	"JSshp2iKqt7f2g/Gjsvj45Nvqf6biw6cVVHYRvpBT1LBK/9exw7dM6pXM3dLbq+/5d3TQcEB4cIBq8pG",
+	"qKDz3+kITYhuv0EIu68rAQH3tItzp3Htjj7B/7dEYfGx87vyyFc482dAWa/hCO/ufV2RVulguTtmjpAV",
+	"bTAsq5dbXAMKIVdnwJn8O8nQBk2uSJGX2n3hnqLwTVNafahwyQcifvulDnZuuoaKty9LKkm9cmovgU0E",
+	"Y3gu03fxw6a7zqm1wY9VVUHy4BBwGngfsTgn6S7EwjUJz5mHoHqQtv51cwuTWYnt/VqVM7jUlyGS/ZtA",
+	"P9SOU7N9br8wSQYU7YMg3RkfkSAxynD0Cf6/Ra7cz1X/d5z5M8R7/iqOcitX3jtY9suVNmaOMCLTzyku",
+	"BFhhRlGhaYqtjU0IAXEdQjqJawbqHwLW4UlpfCYa3wUOSvkTPRbYfLzK5ak4Epr/lS8wlE01Gl+EgsR2",
+	"UZcmVI+FFXFa0EIvpBmRCwFNqMlSZjXS50LzjDlH7xVM6No3oTFLhlNoG4fiYJqE8vmx8GL14AwrHlf4",
+	"sjrcJh1SWdAqGU7bJsU0IRD8sveuFE7UhoeIn/07WchShbZnlvc6ZnwwIm/YrNQ0935dn3p0SqZc6HI2",
+	"4ylnwhxiD+1pMhZTwNahe35rmhD3gQ+mVZ/QHOonDz1W7TcA/MNShCb005ihg7944G3eh7Lw9K+hV9Y6",
+	"W1rAhRgXlPVAF/VwJfbEhWNqQVSY/6VZchJCxHuVlTvw1lKDFmb/Z6GN72jrftZ6ic/Z4dvi2r8EDsEg",
+	"OweRpQHmRIUz7cjQv+KNj7ILO4TOWQKZGkox4M8Ho7GAQld8YRtSmJaSaLrWZLXAVuPBRe1YMkQg47nU",
+	"GTf4XMROzkg8/EN8kV+NKvgCzv6FHODhefSelmf4dUKoJpoxUTXVsQh4op3M3ZMXPOOmS51D9xpjXUeE",
+	"9rxqF960Cg+h9OmF7qmUR+QlboUeELtnS8KDK0FLcZBYsDzb+ILKvkJV/vK1gdwE5ZEjiS3RRD/o0X3d",
+	"2we6vfzMRfYjtCve5Ucgkv3wR41V4u52aFjqQNq8ikHt3RsV4Cq9zr0tVHHEPsDTqX0edkwZdaOdR9jp",
+	"7cPqqRW6rFpLUyyq8xR10NxZEnT3sUhlXi6FJjxLSPU+UgIJ9wnxbxEnhC6xotXdPHwUIQHpFc1cgBPd",
+	"m6I/B/kZ9sEcpfqmSXY7dfN4cfkHwXaWe2vpgRzZU8Qo1Tdbenbc7pV0LcW8uPwjSrP3NIitAczUjcc4",
+	"vjFzBJhxa3R71kN6jE58Io17C6gZXhxVCk0IL3aDK+eRvsGnldH3xNuxruOrazns2ymiyeksOK5Js73i",
+	"WITGnC5Kc81YAZP7FjlgC0OjeIiEreDJJXi0+yDx/exBR7hqdzxOfCmta77jarlDl+wquykSUfJ3UFcx",
+	"sJTmua4ay1XPcsWfRGo91uWqC2EjYwEPQSFINSOyWk2KfH3msqCiSCOZtJZw4yxYltY9RaPMl1wxs7Kc",
+	"u56EhcVGrjOUz5q1nzrhTmoxSVfMqKsi5UaSfyNVER6L0t6ewCmrB9YrzwrAvxbEPEVeiv4VXqkfNYeK",
+	"V0UapVF3cpooNhbwbIysTWzvbdOV8goebnO94akCBwRZg7+iqvlMCPtAU5OvSc6vGVlyfK9GCtYkt2BH",
+	"dbF00a0CsxeHpgsf5hXw2BeUhB3ULm0jyBwps8HHxXydhLxhS3iQCDp2y/IqZ4dMmJo89ARiVtIn2EFD",
+	"VJSQSXAn1Z1aoCrm1MykWuJfSy7MgTe/MOHIqtYMqnYxKyQbEdzc4VLe2JWdYaOJMz3GggoyrVlAhz+z",
+	"9ZSghDiFJr52402RbS+jXfZKZmuiWJFbU7DqjYU4G4shFnPVpjeHb2B0eMDoIGnO6iqSseMXTO9r7J6d",
+	"nDjixi3VS+hwWWuDGkuHqhQC8kf8T4+/G5Gf2br2jNHJM/SHNSjHiY/bd7f/LwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -26,6 +26,8 @@ import (
 	"github.com/heepr/heepr/modules/kernel"
 	"github.com/heepr/heepr/modules/ledger"
 	"github.com/heepr/heepr/modules/marketplace"
+	"github.com/heepr/heepr/modules/notification"
+	"github.com/heepr/heepr/modules/ordering"
 	"github.com/heepr/heepr/modules/skills"
 )
 
@@ -35,6 +37,8 @@ type Options struct {
 	Ledger   *ledger.Service
 	Market   *marketplace.Service
 	Skills   *skills.Service
+	Ordering *ordering.Service
+	Notify   *notification.Service
 	// Tx runs a points-moving request and the storage of its answer in one transaction.
 	Tx          kernel.Tx
 	Idempotency IdempotencyStore
@@ -73,6 +77,8 @@ type Server struct {
 	ledger        *ledger.Service
 	market        *marketplace.Service
 	skills        *skills.Service
+	ordering      *ordering.Service
+	notify        *notification.Service
 	tx            kernel.Tx
 	idem          IdempotencyStore
 	idemOps       map[string]bool // operations marked x-heepr-idempotent in the spec
@@ -94,7 +100,7 @@ type Server struct {
 // /openapi.yaml, health at /healthz and /readyz, metrics at /metrics.
 func New(o Options) (http.Handler, error) {
 	s := &Server{
-		identity: o.Identity, ledger: o.Ledger, market: o.Market, skills: o.Skills, tx: o.Tx, idem: o.Idempotency, idemOps: map[string]bool{}, enforcer: o.Enforcer, metrics: o.Metrics, log: o.Logger, ready: o.Ready,
+		identity: o.Identity, ledger: o.Ledger, market: o.Market, skills: o.Skills, ordering: o.Ordering, notify: o.Notify, tx: o.Tx, idem: o.Idempotency, idemOps: map[string]bool{}, enforcer: o.Enforcer, metrics: o.Metrics, log: o.Logger, ready: o.Ready,
 		secureCookies: SecureCookies(o.BaseURL), maxBody: o.MaxBodyBytes, rateLimits: o.RateLimits,
 		signInEmail: o.SignInPerEmail, limits: newLimiter(), agentAuth: o.AgentAuth, clock: o.Clock,
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/heepr/heepr/modules/ledger"
 	"github.com/heepr/heepr/modules/marketplace"
 	"github.com/heepr/heepr/modules/notification"
+	"github.com/heepr/heepr/modules/ordering"
 	"github.com/heepr/heepr/modules/skills"
 )
 
@@ -25,12 +26,13 @@ type Facades struct {
 	Idempotency  interface {
 		Purge(ctx context.Context, now time.Time) (int, error)
 	}
-	Market  *marketplace.Service
-	Skills  *skills.Service
-	Blobs   kernel.Blobs
-	BaseURL string
-	Clock   kernel.Clock
-	Log     *slog.Logger
+	Market   *marketplace.Service
+	Ordering *ordering.Service
+	Skills   *skills.Service
+	Blobs    kernel.Blobs
+	BaseURL  string
+	Clock    kernel.Clock
+	Log      *slog.Logger
 }
 
 // Registry is every worker and periodic job heepr has.
@@ -48,6 +50,9 @@ func Register(f *Facades) Registry {
 	river.AddWorker(w, &purgeIdempotencyWorker{f: f})
 	river.AddWorker(w, &ledgerAuditWorker{f: f})
 	river.AddWorker(w, &renderPackageWorker{f: f})
+	river.AddWorker(w, &noticeEmailWorker{f: f})
+	river.AddWorker(w, &expireApprovalsWorker{f: f})
+	river.AddWorker(w, &purgeEventsWorker{f: f})
 
 	periodic := []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
@@ -58,6 +63,12 @@ func Register(f *Facades) Registry {
 			&river.PeriodicJobOpts{RunOnStart: true}),
 		river.NewPeriodicJob(river.PeriodicInterval(6*time.Hour),
 			func() (river.JobArgs, *river.InsertOpts) { return LedgerAuditArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(time.Minute),
+			func() (river.JobArgs, *river.InsertOpts) { return ordering.ExpireApprovalsArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+			func() (river.JobArgs, *river.InsertOpts) { return ordering.PurgeEventsArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true}),
 	}
 	return Registry{Workers: w, Periodic: periodic}
@@ -127,4 +138,39 @@ type renderPackageWorker struct {
 
 func (w *renderPackageWorker) Work(ctx context.Context, job *river.Job[marketplace.SettingsChangedArgs]) error {
 	return w.f.Skills.RenderFor(ctx, job.Args.AgentID, job.Args.Version)
+}
+
+// noticeEmailWorker emails an in-app notification. Email is at-least-once.
+type noticeEmailWorker struct {
+	river.WorkerDefaults[notification.EmailArgs]
+	f *Facades
+}
+
+func (w *noticeEmailWorker) Work(ctx context.Context, job *river.Job[notification.EmailArgs]) error {
+	return w.f.Notification.EmailNotice(ctx, job.Args.NotificationID)
+}
+
+// expireApprovalsWorker cancels and refunds orders nobody approved in time.
+type expireApprovalsWorker struct {
+	river.WorkerDefaults[ordering.ExpireApprovalsArgs]
+	f *Facades
+}
+
+func (w *expireApprovalsWorker) Work(ctx context.Context, _ *river.Job[ordering.ExpireApprovalsArgs]) error {
+	n, err := w.f.Ordering.ExpireApprovals(ctx)
+	if n > 0 {
+		w.f.Log.InfoContext(ctx, "expired unapproved orders", "count", n)
+	}
+	return err
+}
+
+// purgeEventsWorker deletes agent events past their retention.
+type purgeEventsWorker struct {
+	river.WorkerDefaults[ordering.PurgeEventsArgs]
+	f *Facades
+}
+
+func (w *purgeEventsWorker) Work(ctx context.Context, _ *river.Job[ordering.PurgeEventsArgs]) error {
+	_, err := w.f.Ordering.PurgeEvents(ctx)
+	return err
 }

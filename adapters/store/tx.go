@@ -12,16 +12,38 @@ import (
 )
 
 type txKey struct{}
+type afterCommitKey struct{}
 
 // InTx implements kernel.Tx: it runs fn in a transaction carried by ctx;
-// a nested call joins the transaction already in ctx.
+// a nested call joins the transaction already in ctx. Functions registered
+// with AfterCommit run once the outermost transaction has committed.
 func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
 	if _, ok := ctx.Value(txKey{}).(bun.Tx); ok {
 		return fn(ctx)
 	}
-	return db.Bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	var after []func()
+	err := db.Bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		after = after[:0] // a retried body starts afresh
+		ctx = context.WithValue(ctx, afterCommitKey{}, &after)
 		return fn(context.WithValue(ctx, txKey{}, tx))
 	})
+	if err == nil {
+		for _, f := range after {
+			f()
+		}
+	}
+	return err
+}
+
+// AfterCommit runs f once the transaction in ctx has committed (never if it
+// rolls back); without a transaction it runs f at once. For in-process
+// wake-ups only: f must not fail and must not touch the database.
+func AfterCommit(ctx context.Context, f func()) {
+	if after, ok := ctx.Value(afterCommitKey{}).(*[]func()); ok {
+		*after = append(*after, f)
+		return
+	}
+	f()
 }
 
 // Conn returns the transaction in ctx, or the database when there is none.

@@ -42,6 +42,33 @@ func (e AgentStatus) Valid() bool {
 	}
 }
 
+// Defines values for AuthorKind.
+const (
+	AuthorKindAgent    AuthorKind = "agent"
+	AuthorKindCustomer AuthorKind = "customer"
+	AuthorKindOwner    AuthorKind = "owner"
+	AuthorKindSupport  AuthorKind = "support"
+	AuthorKindSystem   AuthorKind = "system"
+)
+
+// Valid indicates whether the value is a known member of the AuthorKind enum.
+func (e AuthorKind) Valid() bool {
+	switch e {
+	case AuthorKindAgent:
+		return true
+	case AuthorKindCustomer:
+		return true
+	case AuthorKindOwner:
+		return true
+	case AuthorKindSupport:
+		return true
+	case AuthorKindSystem:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Category.
 const (
 	Audio   Category = "audio"
@@ -87,6 +114,78 @@ func (e CreateAgentRequestAcceptMode) Valid() bool {
 	case CreateAgentRequestAcceptModeAuto:
 		return true
 	case CreateAgentRequestAcceptModeManual:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OrderCancelReason.
+const (
+	OrderCancelReasonDeclined OrderCancelReason = "declined"
+	OrderCancelReasonExpired  OrderCancelReason = "expired"
+)
+
+// Valid indicates whether the value is a known member of the OrderCancelReason enum.
+func (e OrderCancelReason) Valid() bool {
+	switch e {
+	case OrderCancelReasonDeclined:
+		return true
+	case OrderCancelReasonExpired:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OrderSnapshotAcceptMode.
+const (
+	OrderSnapshotAcceptModeAuto   OrderSnapshotAcceptMode = "auto"
+	OrderSnapshotAcceptModeManual OrderSnapshotAcceptMode = "manual"
+)
+
+// Valid indicates whether the value is a known member of the OrderSnapshotAcceptMode enum.
+func (e OrderSnapshotAcceptMode) Valid() bool {
+	switch e {
+	case OrderSnapshotAcceptModeAuto:
+		return true
+	case OrderSnapshotAcceptModeManual:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OrderStatus.
+const (
+	Cancelled       OrderStatus = "cancelled"
+	Completed       OrderStatus = "completed"
+	Delivered       OrderStatus = "delivered"
+	Disputed        OrderStatus = "disputed"
+	InProgress      OrderStatus = "in_progress"
+	InReview        OrderStatus = "in_review"
+	PendingApproval OrderStatus = "pending_approval"
+	Refunded        OrderStatus = "refunded"
+)
+
+// Valid indicates whether the value is a known member of the OrderStatus enum.
+func (e OrderStatus) Valid() bool {
+	switch e {
+	case Cancelled:
+		return true
+	case Completed:
+		return true
+	case Delivered:
+		return true
+	case Disputed:
+		return true
+	case InProgress:
+		return true
+	case InReview:
+		return true
+	case PendingApproval:
+		return true
+	case Refunded:
 		return true
 	default:
 		return false
@@ -144,6 +243,48 @@ func (e PostingKind) Valid() bool {
 	case StarterGrant:
 		return true
 	case SupportCredit:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for QuoteAuthorKind.
+const (
+	QuoteAuthorKindAgent QuoteAuthorKind = "agent"
+	QuoteAuthorKindOwner QuoteAuthorKind = "owner"
+)
+
+// Valid indicates whether the value is a known member of the QuoteAuthorKind enum.
+func (e QuoteAuthorKind) Valid() bool {
+	switch e {
+	case QuoteAuthorKindAgent:
+		return true
+	case QuoteAuthorKindOwner:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for QuoteStatus.
+const (
+	QuoteStatusAccepted QuoteStatus = "accepted"
+	QuoteStatusDeclined QuoteStatus = "declined"
+	QuoteStatusExpired  QuoteStatus = "expired"
+	QuoteStatusSent     QuoteStatus = "sent"
+)
+
+// Valid indicates whether the value is a known member of the QuoteStatus enum.
+func (e QuoteStatus) Valid() bool {
+	switch e {
+	case QuoteStatusAccepted:
+		return true
+	case QuoteStatusDeclined:
+		return true
+	case QuoteStatusExpired:
+		return true
+	case QuoteStatusSent:
 		return true
 	default:
 		return false
@@ -237,6 +378,76 @@ func (e ListAgentsParamsSort) Valid() bool {
 	}
 }
 
+// Defines values for ListConversationsParamsAs.
+const (
+	ListConversationsParamsAsCustomer ListConversationsParamsAs = "customer"
+	ListConversationsParamsAsOwner    ListConversationsParamsAs = "owner"
+)
+
+// Valid indicates whether the value is a known member of the ListConversationsParamsAs enum.
+func (e ListConversationsParamsAs) Valid() bool {
+	switch e {
+	case ListConversationsParamsAsCustomer:
+		return true
+	case ListConversationsParamsAsOwner:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListOrdersParamsAs.
+const (
+	ListOrdersParamsAsCustomer ListOrdersParamsAs = "customer"
+	ListOrdersParamsAsOwner    ListOrdersParamsAs = "owner"
+)
+
+// Valid indicates whether the value is a known member of the ListOrdersParamsAs enum.
+func (e ListOrdersParamsAs) Valid() bool {
+	switch e {
+	case ListOrdersParamsAsCustomer:
+		return true
+	case ListOrdersParamsAsOwner:
+		return true
+	default:
+		return false
+	}
+}
+
+// AckRequest defines model for AckRequest.
+type AckRequest struct {
+	// UpTo An event id.
+	UpTo string `json:"up_to"`
+}
+
+// AgentEvent defines model for AgentEvent.
+type AgentEvent struct {
+	CreatedAt time.Time              `json:"created_at"`
+	Data      map[string]interface{} `json:"data"`
+
+	// Id Increasing per agent; pass it as `cursor` or `up_to`.
+	Id string `json:"id"`
+
+	// Redelivered Handed out before and not acknowledged in time.
+	Redelivered bool `json:"redelivered"`
+
+	// Type See HEARTBEAT_EVENTS.md in the skill package for every type and what to do.
+	//
+	// Example: order.created
+	Type string `json:"type"`
+}
+
+// AgentEventPage defines model for AgentEventPage.
+type AgentEventPage struct {
+	Items []AgentEvent `json:"items"`
+
+	// NextCursor Pass it as `cursor` on the next poll.
+	NextCursor string `json:"next_cursor"`
+
+	// PollAfterSeconds When to poll next (the agent's cadence; 0 when more are waiting).
+	PollAfterSeconds int `json:"poll_after_seconds"`
+}
+
 // AgentKey defines model for AgentKey.
 type AgentKey struct {
 	// ApiKey Shown once.
@@ -276,6 +487,9 @@ type AgentVersionList struct {
 	Items []AgentVersion `json:"items"`
 }
 
+// AuthorKind defines model for AuthorKind.
+type AuthorKind string
+
 // AutoBands With accept_mode auto, orders inside every band start at once; others wait for the owner.
 type AutoBands struct {
 	Categories      []Category `json:"categories"`
@@ -287,6 +501,27 @@ type AutoBands struct {
 
 // Category defines model for Category.
 type Category string
+
+// Conversation defines model for Conversation.
+type Conversation struct {
+	AgentHandle  string    `json:"agent_handle"`
+	AgentId      string    `json:"agent_id"`
+	CreatedAt    time.Time `json:"created_at"`
+	CustomerId   string    `json:"customer_id"`
+	CustomerName string    `json:"customer_name"`
+
+	// HumanRequested The customer asked for the owner and the owner has not answered since.
+	HumanRequested   bool       `json:"human_requested"`
+	HumanRequestedAt *time.Time `json:"human_requested_at,omitempty"`
+	Id               string     `json:"id"`
+	LastMessageAt    time.Time  `json:"last_message_at"`
+}
+
+// ConversationList defines model for ConversationList.
+type ConversationList struct {
+	Items      []Conversation `json:"items"`
+	NextCursor *string        `json:"next_cursor,omitempty"`
+}
 
 // CreateAgentRequest defines model for CreateAgentRequest.
 type CreateAgentRequest struct {
@@ -313,6 +548,15 @@ type CreateAgentRequest struct {
 
 // CreateAgentRequestAcceptMode defines model for CreateAgentRequest.AcceptMode.
 type CreateAgentRequestAcceptMode string
+
+// CreateConversationRequest defines model for CreateConversationRequest.
+type CreateConversationRequest struct {
+	// AgentId The agent's id or handle.
+	AgentId string `json:"agent_id"`
+
+	// Message The first message (markdown).
+	Message string `json:"message"`
+}
 
 // CreatePersonalTokenRequest defines model for CreatePersonalTokenRequest.
 type CreatePersonalTokenRequest struct {
@@ -350,6 +594,31 @@ type CreditRequest struct {
 	Memo string `json:"memo"`
 }
 
+// DeclineOrderRequest defines model for DeclineOrderRequest.
+type DeclineOrderRequest struct {
+	// Reason Told to the customer.
+	Reason *string `json:"reason,omitempty"`
+}
+
+// Delivery defines model for Delivery.
+type Delivery struct {
+	CreatedAt time.Time      `json:"created_at"`
+	Files     []DeliveryFile `json:"files"`
+	Id        string         `json:"id"`
+	Message   string         `json:"message"`
+	Status    string         `json:"status"`
+	Version   int            `json:"version"`
+}
+
+// DeliveryFile defines model for DeliveryFile.
+type DeliveryFile struct {
+	ContentType string `json:"content_type"`
+	Id          string `json:"id"`
+	Name        string `json:"name"`
+	Sha256      string `json:"sha256"`
+	Size        int64  `json:"size"`
+}
+
 // FieldError defines model for FieldError.
 type FieldError struct {
 	Detail string `json:"detail"`
@@ -358,10 +627,115 @@ type FieldError struct {
 	Field string `json:"field"`
 }
 
+// Message defines model for Message.
+type Message struct {
+	AuthorKind AuthorKind `json:"author_kind"`
+
+	// Body Markdown.
+	Body           string    `json:"body"`
+	ConversationId string    `json:"conversation_id"`
+	CreatedAt      time.Time `json:"created_at"`
+	Id             string    `json:"id"`
+
+	// QuoteId The quote this message announces.
+	QuoteId *string `json:"quote_id,omitempty"`
+}
+
+// MessageList defines model for MessageList.
+type MessageList struct {
+	Items      []Message `json:"items"`
+	NextCursor *string   `json:"next_cursor,omitempty"`
+}
+
 // MyAgentList defines model for MyAgentList.
 type MyAgentList struct {
 	Items []OwnerAgent `json:"items"`
 }
+
+// Notification defines model for Notification.
+type Notification struct {
+	Body      string    `json:"body"`
+	CreatedAt time.Time `json:"created_at"`
+	Id        string    `json:"id"`
+
+	// Kind Example: ordering.human_requested
+	Kind string `json:"kind"`
+
+	// Link Where in the app it is about.
+	Link    *string `json:"link,omitempty"`
+	Subject string  `json:"subject"`
+}
+
+// NotificationList defines model for NotificationList.
+type NotificationList struct {
+	Items      []Notification `json:"items"`
+	NextCursor *string        `json:"next_cursor,omitempty"`
+}
+
+// Order defines model for Order.
+type Order struct {
+	AgentHandle string `json:"agent_handle"`
+	AgentId     string `json:"agent_id"`
+
+	// ApprovalDeadline While pending_approval, when it expires unapproved.
+	ApprovalDeadline *time.Time `json:"approval_deadline,omitempty"`
+
+	// AwaitingApprovalBecause Why the order waits for the owner (shown to the owner and the agent only).
+	AwaitingApprovalBecause *[]string `json:"awaiting_approval_because,omitempty"`
+
+	// CancelReason Why it was cancelled before it started.
+	CancelReason   *OrderCancelReason `json:"cancel_reason,omitempty"`
+	ConversationId string             `json:"conversation_id"`
+	CreatedAt      time.Time          `json:"created_at"`
+	CustomerId     string             `json:"customer_id"`
+
+	// Deadline Set when work starts.
+	Deadline   *time.Time `json:"deadline,omitempty"`
+	Deliveries []Delivery `json:"deliveries"`
+	Id         string     `json:"id"`
+
+	// Price Points held in the order's escrow.
+	Price         int64  `json:"price"`
+	QuoteId       string `json:"quote_id"`
+	RevisionsLeft int    `json:"revisions_left"`
+
+	// Snapshot What was agreed and what was live when the order was placed; later settings changes never alter it.
+	Snapshot  OrderSnapshot `json:"snapshot"`
+	StartedAt *time.Time    `json:"started_at,omitempty"`
+	Status    OrderStatus   `json:"status"`
+	UpdatedAt time.Time     `json:"updated_at"`
+}
+
+// OrderCancelReason Why it was cancelled before it started.
+type OrderCancelReason string
+
+// OrderList defines model for OrderList.
+type OrderList struct {
+	Items      []Order `json:"items"`
+	NextCursor *string `json:"next_cursor,omitempty"`
+}
+
+// OrderSnapshot What was agreed and what was live when the order was placed; later settings changes never alter it.
+type OrderSnapshot struct {
+	AcceptMode   OrderSnapshotAcceptMode `json:"accept_mode"`
+	Category     Category                `json:"category"`
+	Criteria     []string                `json:"criteria"`
+	DeliveryDays int                     `json:"delivery_days"`
+	Description  string                  `json:"description"`
+
+	// PackageVersion The skill package version the agent had (0 if none was rendered yet).
+	PackageVersion  int    `json:"package_version"`
+	Price           int64  `json:"price"`
+	Revisions       int    `json:"revisions"`
+	SettingsVersion int    `json:"settings_version"`
+	Title           string `json:"title"`
+}
+
+// OrderSnapshotAcceptMode defines model for OrderSnapshot.AcceptMode.
+type OrderSnapshotAcceptMode string
+
+// OrderStatus defines model for OrderStatus.
+type OrderStatus string
 
 // OwnerAgent defines model for OwnerAgent.
 type OwnerAgent struct {
@@ -428,6 +802,12 @@ type PersonalToken struct {
 type PersonalTokenList struct {
 	Items      []PersonalToken `json:"items"`
 	NextCursor *string         `json:"next_cursor,omitempty"`
+}
+
+// PostMessageRequest defines model for PostMessageRequest.
+type PostMessageRequest struct {
+	// Body Markdown.
+	Body string `json:"body"`
 }
 
 // Posting defines model for Posting.
@@ -507,8 +887,63 @@ type PublicAgent struct {
 	Tiers       []Tier   `json:"tiers"`
 }
 
+// Quote defines model for Quote.
+type Quote struct {
+	AgentId        string          `json:"agent_id"`
+	AuthorKind     QuoteAuthorKind `json:"author_kind"`
+	Category       Category        `json:"category"`
+	ConversationId string          `json:"conversation_id"`
+	CreatedAt      time.Time       `json:"created_at"`
+	Criteria       []string        `json:"criteria"`
+	DecidedAt      *time.Time      `json:"decided_at,omitempty"`
+	DeliveryDays   int             `json:"delivery_days"`
+	Description    string          `json:"description"`
+	ExpiresAt      time.Time       `json:"expires_at"`
+	Id             string          `json:"id"`
+
+	// OrderId The order placed by accepting it.
+	OrderId   *string     `json:"order_id,omitempty"`
+	Price     int64       `json:"price"`
+	Revisions int         `json:"revisions"`
+	Status    QuoteStatus `json:"status"`
+	Title     string      `json:"title"`
+}
+
+// QuoteAuthorKind defines model for Quote.AuthorKind.
+type QuoteAuthorKind string
+
+// QuoteList defines model for QuoteList.
+type QuoteList struct {
+	Items []Quote `json:"items"`
+}
+
+// QuoteStatus defines model for QuoteStatus.
+type QuoteStatus string
+
 // Role defines model for Role.
 type Role string
+
+// SendQuoteRequest defines model for SendQuoteRequest.
+type SendQuoteRequest struct {
+	Category Category `json:"category"`
+
+	// Criteria The acceptance criteria the delivery is judged by.
+	Criteria     []string `json:"criteria"`
+	DeliveryDays int      `json:"delivery_days"`
+
+	// Description The scope (markdown).
+	Description string `json:"description"`
+
+	// ExpiresAt In the future, at most 30 days ahead.
+	ExpiresAt time.Time `json:"expires_at"`
+
+	// Price Points.
+	Price int64 `json:"price"`
+
+	// Revisions Free revisions included.
+	Revisions int    `json:"revisions"`
+	Title     string `json:"title"`
+}
 
 // SignInRequest defines model for SignInRequest.
 type SignInRequest struct {
@@ -588,6 +1023,9 @@ type Wallet struct {
 // AgentId defines model for AgentId.
 type AgentId = string
 
+// ConversationId defines model for ConversationId.
+type ConversationId = string
+
 // Cursor defines model for Cursor.
 type Cursor = string
 
@@ -600,12 +1038,30 @@ type Limit = int
 // OrderFilter defines model for OrderFilter.
 type OrderFilter = string
 
+// OrderId defines model for OrderId.
+type OrderId = string
+
 // PostingKindFilter starter_grant: points for a new account. hold: an order's price moved into its escrow.
 // payout: escrow to the agent's owner on completion. fee: the platform's share.
 // refund: escrow back to the customer. clawback_refund and goodwill_refund: a refund after
 // payout, from the owner or issued by the platform. review_reward: for reviewing a completed
 // order. support_credit: points granted by support.
 type PostingKindFilter = PostingKind
+
+// QuoteId defines model for QuoteId.
+type QuoteId = string
+
+// PollAgentEventsParams defines parameters for PollAgentEvents.
+type PollAgentEventsParams struct {
+	// Cursor The `next_cursor` of the previous poll.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Wait Seconds to hold the call when nothing is new (0-30, default 0).
+	Wait *int `form:"wait,omitempty" json:"wait,omitempty"`
+
+	// Limit Most events per answer (default 50).
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
 
 // ListAgentsParams defines parameters for ListAgents.
 type ListAgentsParams struct {
@@ -632,6 +1088,30 @@ type ListAgentsParams struct {
 // ListAgentsParamsSort defines parameters for ListAgents.
 type ListAgentsParamsSort string
 
+// ListConversationsParams defines parameters for ListConversations.
+type ListConversationsParams struct {
+	// As Only the threads where I am the customer, or only those of my agents.
+	As *ListConversationsParamsAs `form:"as,omitempty" json:"as,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size (default 20).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListConversationsParamsAs defines parameters for ListConversations.
+type ListConversationsParamsAs string
+
+// ListMessagesParams defines parameters for ListMessages.
+type ListMessagesParams struct {
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size (default 50).
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // ListPersonalTokensParams defines parameters for ListPersonalTokens.
 type ListPersonalTokensParams struct {
 	// Cursor The `next_cursor` of the previous page.
@@ -639,6 +1119,53 @@ type ListPersonalTokensParams struct {
 
 	// Limit Page size (default 20).
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListNotificationsParams defines parameters for ListNotifications.
+type ListNotificationsParams struct {
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size (default 20).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListOrdersParams defines parameters for ListOrders.
+type ListOrdersParams struct {
+	Status *OrderStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// As Only orders I bought, or only orders of my agents.
+	As *ListOrdersParamsAs `form:"as,omitempty" json:"as,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size (default 20).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListOrdersParamsAs defines parameters for ListOrders.
+type ListOrdersParamsAs string
+
+// ApproveOrderParams defines parameters for ApproveOrder.
+type ApproveOrderParams struct {
+	// IdempotencyKey A unique key per intended effect (a UUID is a good choice), 1-255 printable ASCII
+	// characters. Retry with the same key and the same body to get the first answer again.
+	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
+}
+
+// DeclineOrderParams defines parameters for DeclineOrder.
+type DeclineOrderParams struct {
+	// IdempotencyKey A unique key per intended effect (a UUID is a good choice), 1-255 printable ASCII
+	// characters. Retry with the same key and the same body to get the first answer again.
+	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
+}
+
+// AcceptQuoteParams defines parameters for AcceptQuote.
+type AcceptQuoteParams struct {
+	// IdempotencyKey A unique key per intended effect (a UUID is a good choice), 1-255 printable ASCII
+	// characters. Retry with the same key and the same body to get the first answer again.
+	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
 }
 
 // CreditPointsParams defines parameters for CreditPoints.
@@ -672,6 +1199,9 @@ type ExportPostingsParams struct {
 	OrderId *OrderFilter `form:"order_id,omitempty" json:"order_id,omitempty"`
 }
 
+// AckAgentEventsJSONRequestBody defines body for AckAgentEvents for application/json ContentType.
+type AckAgentEventsJSONRequestBody = AckRequest
+
 // CreateAgentJSONRequestBody defines body for CreateAgent for application/json ContentType.
 type CreateAgentJSONRequestBody = CreateAgentRequest
 
@@ -684,8 +1214,20 @@ type SignInJSONRequestBody = SignInRequest
 // SignUpJSONRequestBody defines body for SignUp for application/json ContentType.
 type SignUpJSONRequestBody = SignUpRequest
 
+// CreateConversationJSONRequestBody defines body for CreateConversation for application/json ContentType.
+type CreateConversationJSONRequestBody = CreateConversationRequest
+
+// PostMessageJSONRequestBody defines body for PostMessage for application/json ContentType.
+type PostMessageJSONRequestBody = PostMessageRequest
+
+// SendQuoteJSONRequestBody defines body for SendQuote for application/json ContentType.
+type SendQuoteJSONRequestBody = SendQuoteRequest
+
 // CreatePersonalTokenJSONRequestBody defines body for CreatePersonalToken for application/json ContentType.
 type CreatePersonalTokenJSONRequestBody = CreatePersonalTokenRequest
+
+// DeclineOrderJSONRequestBody defines body for DeclineOrder for application/json ContentType.
+type DeclineOrderJSONRequestBody = DeclineOrderRequest
 
 // CreditPointsJSONRequestBody defines body for CreditPoints for application/json ContentType.
 type CreditPointsJSONRequestBody = CreditRequest
@@ -768,6 +1310,35 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/agent (the `GetAgentSelf` operationId).
 	GetAgentSelf(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PollAgentEvents My events after the cursor, oldest first (long-poll)
+	//
+	// Returns the events after `cursor` (an event id; omitted: after the last acknowledged one),
+	// oldest first, at least once. With `wait` the call holds until an event arrives or `wait`
+	// seconds pass. Events handed out and not acknowledged within 5 minutes come back with
+	// `redelivered: true`. Poll again after `poll_after_seconds` (0 when more events are waiting),
+	// passing `next_cursor`. Events are kept 30 days.
+	//
+	// Corresponds with GET /v1/agent/events (the `PollAgentEvents` operationId).
+	PollAgentEvents(ctx context.Context, params *PollAgentEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AckAgentEventsWithBody Acknowledge my events up to an id
+	//
+	// Every event up to and including `up_to` is handled and never comes back.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/agent/events/ack (the `AckAgentEvents` operationId).
+	AckAgentEventsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AckAgentEvents Acknowledge my events up to an id
+	//
+	// Every event up to and including `up_to` is handled and never comes back.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/agent/events/ack (the `AckAgentEvents` operationId).
+	AckAgentEvents(ctx context.Context, body AckAgentEventsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListAgents Browse and search agents on the market
 	//
@@ -920,6 +1491,104 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/auth/sign-up (the `SignUp` operationId).
 	SignUp(ctx context.Context, body SignUpJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListConversations My conversations, latest activity first
+	//
+	// A customer sees the threads they opened; an owner also sees the threads of their agents; an
+	// agent (with its key) sees its own. `as` narrows a person's list to one side.
+	//
+	// Corresponds with GET /v1/conversations (the `ListConversations` operationId).
+	ListConversations(ctx context.Context, params *ListConversationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateConversationWithBody Contact an agent
+	//
+	// Opens a thread with an agent on the market (by id or handle), with a first message that
+	// reaches the agent as a `message.created` event. Agents not on the market (draft, paused,
+	// suspended) answer 404; an owner cannot contact their own agent (`self-dealing`). Each call
+	// opens a new thread.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/conversations (the `CreateConversation` operationId).
+	CreateConversationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateConversation Contact an agent
+	//
+	// Opens a thread with an agent on the market (by id or handle), with a first message that
+	// reaches the agent as a `message.created` event. Agents not on the market (draft, paused,
+	// suspended) answer 404; an owner cannot contact their own agent (`self-dealing`). Each call
+	// opens a new thread.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/conversations (the `CreateConversation` operationId).
+	CreateConversation(ctx context.Context, body CreateConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetConversation One conversation
+	//
+	// Corresponds with GET /v1/conversations/{conversationId} (the `GetConversation` operationId).
+	GetConversation(ctx context.Context, conversationId ConversationId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RequestHuman Ask for the agent's human owner
+	//
+	// Marks the thread; the owner gets an in-app notification and an email, and the agent a
+	// `human.requested` event. The owner answers in the thread (author kind `owner`). Asking again
+	// while the request is open changes nothing.
+	//
+	// Corresponds with POST /v1/conversations/{conversationId}/human (the `RequestHuman` operationId).
+	RequestHuman(ctx context.Context, conversationId ConversationId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListMessages A conversation's messages, oldest first
+	//
+	// Corresponds with GET /v1/conversations/{conversationId}/messages (the `ListMessages` operationId).
+	ListMessages(ctx context.Context, conversationId ConversationId, params *ListMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostMessageWithBody Write in a conversation
+	//
+	// The customer, the agent (with its key) or the agent's owner writes; the message records which
+	// of them it was. Every message the agent did not write reaches the agent as a
+	// `message.created` event.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/conversations/{conversationId}/messages (the `PostMessage` operationId).
+	PostMessageWithBody(ctx context.Context, conversationId ConversationId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostMessage Write in a conversation
+	//
+	// The customer, the agent (with its key) or the agent's owner writes; the message records which
+	// of them it was. Every message the agent did not write reaches the agent as a
+	// `message.created` event.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/conversations/{conversationId}/messages (the `PostMessage` operationId).
+	PostMessage(ctx context.Context, conversationId ConversationId, body PostMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListQuotes A conversation's quotes, newest first
+	//
+	// Corresponds with GET /v1/conversations/{conversationId}/quotes (the `ListQuotes` operationId).
+	ListQuotes(ctx context.Context, conversationId ConversationId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SendQuoteWithBody Send a quote (the agent or its owner)
+	//
+	// The quote also appears in the thread as a message. It can be accepted until `expires_at`
+	// (at most 30 days ahead) unless it is declined first.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/conversations/{conversationId}/quotes (the `SendQuote` operationId).
+	SendQuoteWithBody(ctx context.Context, conversationId ConversationId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SendQuote Send a quote (the agent or its owner)
+	//
+	// The quote also appears in the thread as a message. It can be accepted until `expires_at`
+	// (at most 30 days ahead) unless it is declined first.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/conversations/{conversationId}/quotes (the `SendQuote` operationId).
+	SendQuote(ctx context.Context, conversationId ConversationId, body SendQuoteJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetMe The signed-in user
 	//
 	// Corresponds with GET /v1/me (the `GetMe` operationId).
@@ -966,6 +1635,71 @@ type ClientInterface interface {
 	// Corresponds with DELETE /v1/me/tokens/{tokenId} (the `RevokePersonalToken` operationId).
 	RevokePersonalToken(ctx context.Context, tokenId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListNotifications My notifications, newest first
+	//
+	// Corresponds with GET /v1/notifications (the `ListNotifications` operationId).
+	ListNotifications(ctx context.Context, params *ListNotificationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListOrders My orders, newest first
+	//
+	// A customer sees what they bought; an owner also sees the orders of their agents (the approval
+	// queue is `status=pending_approval&as=owner`); an agent sees its own.
+	//
+	// Corresponds with GET /v1/orders (the `ListOrders` operationId).
+	ListOrders(ctx context.Context, params *ListOrdersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetOrder One order
+	//
+	// Corresponds with GET /v1/orders/{orderId} (the `GetOrder` operationId).
+	GetOrder(ctx context.Context, orderId OrderId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ApproveOrder Approve an order waiting for me (the owner)
+	//
+	// The order starts now; its deadline is now plus its delivery days.
+	//
+	// Corresponds with POST /v1/orders/{orderId}/approve (the `ApproveOrder` operationId).
+	ApproveOrder(ctx context.Context, orderId OrderId, params *ApproveOrderParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeclineOrderWithBody Decline an order waiting for me (the owner)
+	//
+	// The order is cancelled and the customer refunded in full.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/orders/{orderId}/decline (the `DeclineOrder` operationId).
+	DeclineOrderWithBody(ctx context.Context, orderId OrderId, params *DeclineOrderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeclineOrder Decline an order waiting for me (the owner)
+	//
+	// The order is cancelled and the customer refunded in full.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/orders/{orderId}/decline (the `DeclineOrder` operationId).
+	DeclineOrder(ctx context.Context, orderId OrderId, params *DeclineOrderParams, body DeclineOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetQuote One quote
+	//
+	// Corresponds with GET /v1/quotes/{quoteId} (the `GetQuote` operationId).
+	GetQuote(ctx context.Context, quoteId QuoteId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AcceptQuote Accept a quote and place the order
+	//
+	// In one transaction: the quote is accepted, the price moves from my wallet into the order's
+	// escrow, and the order is created with the agent's live settings and skill package versions as
+	// its snapshot. In auto mode an order inside every band starts at once (`in_progress`, with its
+	// deadline); otherwise it waits for the owner (`pending_approval`, expiring unapproved after
+	// 48 hours with a full refund). Refusals change nothing: `insufficient-points`,
+	// `quote-expired`, `quote-declined`, `quote-already-accepted`, `agent-unavailable`.
+	//
+	// Corresponds with POST /v1/quotes/{quoteId}/accept (the `AcceptQuote` operationId).
+	AcceptQuote(ctx context.Context, quoteId QuoteId, params *AcceptQuoteParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeclineQuote Decline a quote
+	//
+	// Corresponds with POST /v1/quotes/{quoteId}/decline (the `DeclineQuote` operationId).
+	DeclineQuote(ctx context.Context, quoteId QuoteId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CreditPointsWithBody Credit points to a user (support)
 	//
 	// Support issues points to a user outside any order (goodwill for an outage, a correction).
@@ -1010,6 +1744,65 @@ type ClientInterface interface {
 // Corresponds with GET /v1/agent (the `GetAgentSelf` operationId).
 func (c *Client) GetAgentSelf(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetAgentSelfRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PollAgentEvents My events after the cursor, oldest first (long-poll)
+//
+// Returns the events after `cursor` (an event id; omitted: after the last acknowledged one),
+// oldest first, at least once. With `wait` the call holds until an event arrives or `wait`
+// seconds pass. Events handed out and not acknowledged within 5 minutes come back with
+// `redelivered: true`. Poll again after `poll_after_seconds` (0 when more events are waiting),
+// passing `next_cursor`. Events are kept 30 days.
+//
+// Corresponds with GET /v1/agent/events (the `PollAgentEvents` operationId).
+func (c *Client) PollAgentEvents(ctx context.Context, params *PollAgentEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPollAgentEventsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AckAgentEventsWithBody Acknowledge my events up to an id
+//
+// Every event up to and including `up_to` is handled and never comes back.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/agent/events/ack (the `AckAgentEvents` operationId).
+func (c *Client) AckAgentEventsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAckAgentEventsRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AckAgentEvents Acknowledge my events up to an id
+//
+// Every event up to and including `up_to` is handled and never comes back.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/agent/events/ack (the `AckAgentEvents` operationId).
+func (c *Client) AckAgentEvents(ctx context.Context, body AckAgentEventsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAckAgentEventsRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1351,6 +2144,214 @@ func (c *Client) SignUp(ctx context.Context, body SignUpJSONRequestBody, reqEdit
 	return c.Client.Do(req)
 }
 
+// ListConversations My conversations, latest activity first
+//
+// A customer sees the threads they opened; an owner also sees the threads of their agents; an
+// agent (with its key) sees its own. `as` narrows a person's list to one side.
+//
+// Corresponds with GET /v1/conversations (the `ListConversations` operationId).
+func (c *Client) ListConversations(ctx context.Context, params *ListConversationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListConversationsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateConversationWithBody Contact an agent
+//
+// Opens a thread with an agent on the market (by id or handle), with a first message that
+// reaches the agent as a `message.created` event. Agents not on the market (draft, paused,
+// suspended) answer 404; an owner cannot contact their own agent (`self-dealing`). Each call
+// opens a new thread.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/conversations (the `CreateConversation` operationId).
+func (c *Client) CreateConversationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateConversationRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateConversation Contact an agent
+//
+// Opens a thread with an agent on the market (by id or handle), with a first message that
+// reaches the agent as a `message.created` event. Agents not on the market (draft, paused,
+// suspended) answer 404; an owner cannot contact their own agent (`self-dealing`). Each call
+// opens a new thread.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/conversations (the `CreateConversation` operationId).
+func (c *Client) CreateConversation(ctx context.Context, body CreateConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateConversationRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetConversation One conversation
+//
+// Corresponds with GET /v1/conversations/{conversationId} (the `GetConversation` operationId).
+func (c *Client) GetConversation(ctx context.Context, conversationId ConversationId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetConversationRequest(c.Server, conversationId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RequestHuman Ask for the agent's human owner
+//
+// Marks the thread; the owner gets an in-app notification and an email, and the agent a
+// `human.requested` event. The owner answers in the thread (author kind `owner`). Asking again
+// while the request is open changes nothing.
+//
+// Corresponds with POST /v1/conversations/{conversationId}/human (the `RequestHuman` operationId).
+func (c *Client) RequestHuman(ctx context.Context, conversationId ConversationId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRequestHumanRequest(c.Server, conversationId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListMessages A conversation's messages, oldest first
+//
+// Corresponds with GET /v1/conversations/{conversationId}/messages (the `ListMessages` operationId).
+func (c *Client) ListMessages(ctx context.Context, conversationId ConversationId, params *ListMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListMessagesRequest(c.Server, conversationId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostMessageWithBody Write in a conversation
+//
+// The customer, the agent (with its key) or the agent's owner writes; the message records which
+// of them it was. Every message the agent did not write reaches the agent as a
+// `message.created` event.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/conversations/{conversationId}/messages (the `PostMessage` operationId).
+func (c *Client) PostMessageWithBody(ctx context.Context, conversationId ConversationId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostMessageRequestWithBody(c.Server, conversationId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostMessage Write in a conversation
+//
+// The customer, the agent (with its key) or the agent's owner writes; the message records which
+// of them it was. Every message the agent did not write reaches the agent as a
+// `message.created` event.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/conversations/{conversationId}/messages (the `PostMessage` operationId).
+func (c *Client) PostMessage(ctx context.Context, conversationId ConversationId, body PostMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostMessageRequest(c.Server, conversationId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListQuotes A conversation's quotes, newest first
+//
+// Corresponds with GET /v1/conversations/{conversationId}/quotes (the `ListQuotes` operationId).
+func (c *Client) ListQuotes(ctx context.Context, conversationId ConversationId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListQuotesRequest(c.Server, conversationId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SendQuoteWithBody Send a quote (the agent or its owner)
+//
+// The quote also appears in the thread as a message. It can be accepted until `expires_at`
+// (at most 30 days ahead) unless it is declined first.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/conversations/{conversationId}/quotes (the `SendQuote` operationId).
+func (c *Client) SendQuoteWithBody(ctx context.Context, conversationId ConversationId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendQuoteRequestWithBody(c.Server, conversationId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SendQuote Send a quote (the agent or its owner)
+//
+// The quote also appears in the thread as a message. It can be accepted until `expires_at`
+// (at most 30 days ahead) unless it is declined first.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/conversations/{conversationId}/quotes (the `SendQuote` operationId).
+func (c *Client) SendQuote(ctx context.Context, conversationId ConversationId, body SendQuoteJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendQuoteRequest(c.Server, conversationId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetMe The signed-in user
 //
 // Corresponds with GET /v1/me (the `GetMe` operationId).
@@ -1457,6 +2458,161 @@ func (c *Client) CreatePersonalToken(ctx context.Context, body CreatePersonalTok
 // Corresponds with DELETE /v1/me/tokens/{tokenId} (the `RevokePersonalToken` operationId).
 func (c *Client) RevokePersonalToken(ctx context.Context, tokenId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRevokePersonalTokenRequest(c.Server, tokenId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListNotifications My notifications, newest first
+//
+// Corresponds with GET /v1/notifications (the `ListNotifications` operationId).
+func (c *Client) ListNotifications(ctx context.Context, params *ListNotificationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListNotificationsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListOrders My orders, newest first
+//
+// A customer sees what they bought; an owner also sees the orders of their agents (the approval
+// queue is `status=pending_approval&as=owner`); an agent sees its own.
+//
+// Corresponds with GET /v1/orders (the `ListOrders` operationId).
+func (c *Client) ListOrders(ctx context.Context, params *ListOrdersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListOrdersRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetOrder One order
+//
+// Corresponds with GET /v1/orders/{orderId} (the `GetOrder` operationId).
+func (c *Client) GetOrder(ctx context.Context, orderId OrderId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetOrderRequest(c.Server, orderId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ApproveOrder Approve an order waiting for me (the owner)
+//
+// The order starts now; its deadline is now plus its delivery days.
+//
+// Corresponds with POST /v1/orders/{orderId}/approve (the `ApproveOrder` operationId).
+func (c *Client) ApproveOrder(ctx context.Context, orderId OrderId, params *ApproveOrderParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewApproveOrderRequest(c.Server, orderId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeclineOrderWithBody Decline an order waiting for me (the owner)
+//
+// The order is cancelled and the customer refunded in full.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/orders/{orderId}/decline (the `DeclineOrder` operationId).
+func (c *Client) DeclineOrderWithBody(ctx context.Context, orderId OrderId, params *DeclineOrderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeclineOrderRequestWithBody(c.Server, orderId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeclineOrder Decline an order waiting for me (the owner)
+//
+// The order is cancelled and the customer refunded in full.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/orders/{orderId}/decline (the `DeclineOrder` operationId).
+func (c *Client) DeclineOrder(ctx context.Context, orderId OrderId, params *DeclineOrderParams, body DeclineOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeclineOrderRequest(c.Server, orderId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetQuote One quote
+//
+// Corresponds with GET /v1/quotes/{quoteId} (the `GetQuote` operationId).
+func (c *Client) GetQuote(ctx context.Context, quoteId QuoteId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetQuoteRequest(c.Server, quoteId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AcceptQuote Accept a quote and place the order
+//
+// In one transaction: the quote is accepted, the price moves from my wallet into the order's
+// escrow, and the order is created with the agent's live settings and skill package versions as
+// its snapshot. In auto mode an order inside every band starts at once (`in_progress`, with its
+// deadline); otherwise it waits for the owner (`pending_approval`, expiring unapproved after
+// 48 hours with a full refund). Refusals change nothing: `insufficient-points`,
+// `quote-expired`, `quote-declined`, `quote-already-accepted`, `agent-unavailable`.
+//
+// Corresponds with POST /v1/quotes/{quoteId}/accept (the `AcceptQuote` operationId).
+func (c *Client) AcceptQuote(ctx context.Context, quoteId QuoteId, params *AcceptQuoteParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAcceptQuoteRequest(c.Server, quoteId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeclineQuote Decline a quote
+//
+// Corresponds with POST /v1/quotes/{quoteId}/decline (the `DeclineQuote` operationId).
+func (c *Client) DeclineQuote(ctx context.Context, quoteId QuoteId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeclineQuoteRequest(c.Server, quoteId)
 	if err != nil {
 		return nil, err
 	}
@@ -1578,6 +2734,124 @@ func NewGetAgentSelfRequest(server string) (*http.Request, error) {
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewPollAgentEventsRequest constructs an http.Request for the PollAgentEvents method
+func NewPollAgentEventsRequest(server string, params *PollAgentEventsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/agent/events")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Wait != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "wait", *params.Wait, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAckAgentEventsRequest calls the generic AckAgentEvents builder with application/json body
+func NewAckAgentEventsRequest(server string, body AckAgentEventsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAckAgentEventsRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewAckAgentEventsRequestWithBody constructs an http.Request for the AckAgentEvents method, with any body, and a specified content type
+func NewAckAgentEventsRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/agent/events/ack")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -2212,6 +3486,393 @@ func NewSignUpRequestWithBody(server string, contentType string, body io.Reader)
 	return req, nil
 }
 
+// NewListConversationsRequest constructs an http.Request for the ListConversations method
+func NewListConversationsRequest(server string, params *ListConversationsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/conversations")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.As != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "as", *params.As, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateConversationRequest calls the generic CreateConversation builder with application/json body
+func NewCreateConversationRequest(server string, body CreateConversationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateConversationRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateConversationRequestWithBody constructs an http.Request for the CreateConversation method, with any body, and a specified content type
+func NewCreateConversationRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/conversations")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetConversationRequest constructs an http.Request for the GetConversation method
+func NewGetConversationRequest(server string, conversationId ConversationId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "conversationId", conversationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/conversations/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRequestHumanRequest constructs an http.Request for the RequestHuman method
+func NewRequestHumanRequest(server string, conversationId ConversationId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "conversationId", conversationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/conversations/%s/human", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListMessagesRequest constructs an http.Request for the ListMessages method
+func NewListMessagesRequest(server string, conversationId ConversationId, params *ListMessagesParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "conversationId", conversationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/conversations/%s/messages", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPostMessageRequest calls the generic PostMessage builder with application/json body
+func NewPostMessageRequest(server string, conversationId ConversationId, body PostMessageJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostMessageRequestWithBody(server, conversationId, "application/json", bodyReader)
+}
+
+// NewPostMessageRequestWithBody constructs an http.Request for the PostMessage method, with any body, and a specified content type
+func NewPostMessageRequestWithBody(server string, conversationId ConversationId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "conversationId", conversationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/conversations/%s/messages", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListQuotesRequest constructs an http.Request for the ListQuotes method
+func NewListQuotesRequest(server string, conversationId ConversationId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "conversationId", conversationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/conversations/%s/quotes", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSendQuoteRequest calls the generic SendQuote builder with application/json body
+func NewSendQuoteRequest(server string, conversationId ConversationId, body SendQuoteJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSendQuoteRequestWithBody(server, conversationId, "application/json", bodyReader)
+}
+
+// NewSendQuoteRequestWithBody constructs an http.Request for the SendQuote method, with any body, and a specified content type
+func NewSendQuoteRequestWithBody(server string, conversationId ConversationId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "conversationId", conversationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/conversations/%s/quotes", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewGetMeRequest constructs an http.Request for the GetMe method
 func NewGetMeRequest(server string) (*http.Request, error) {
 	var err error
@@ -2426,6 +4087,418 @@ func NewRevokePersonalTokenRequest(server string, tokenId string) (*http.Request
 	}
 
 	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListNotificationsRequest constructs an http.Request for the ListNotifications method
+func NewListNotificationsRequest(server string, params *ListNotificationsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/notifications")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListOrdersRequest constructs an http.Request for the ListOrders method
+func NewListOrdersRequest(server string, params *ListOrdersParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/orders")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.As != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "as", *params.As, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetOrderRequest constructs an http.Request for the GetOrder method
+func NewGetOrderRequest(server string, orderId OrderId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "orderId", orderId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/orders/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewApproveOrderRequest constructs an http.Request for the ApproveOrder method
+func NewApproveOrderRequest(server string, orderId OrderId, params *ApproveOrderParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "orderId", orderId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/orders/%s/approve", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Idempotency-Key", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewDeclineOrderRequest calls the generic DeclineOrder builder with application/json body
+func NewDeclineOrderRequest(server string, orderId OrderId, params *DeclineOrderParams, body DeclineOrderJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewDeclineOrderRequestWithBody(server, orderId, params, "application/json", bodyReader)
+}
+
+// NewDeclineOrderRequestWithBody constructs an http.Request for the DeclineOrder method, with any body, and a specified content type
+func NewDeclineOrderRequestWithBody(server string, orderId OrderId, params *DeclineOrderParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "orderId", orderId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/orders/%s/decline", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Idempotency-Key", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewGetQuoteRequest constructs an http.Request for the GetQuote method
+func NewGetQuoteRequest(server string, quoteId QuoteId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "quoteId", quoteId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/quotes/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAcceptQuoteRequest constructs an http.Request for the AcceptQuote method
+func NewAcceptQuoteRequest(server string, quoteId QuoteId, params *AcceptQuoteParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "quoteId", quoteId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/quotes/%s/accept", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Idempotency-Key", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewDeclineQuoteRequest constructs an http.Request for the DeclineQuote method
+func NewDeclineQuoteRequest(server string, quoteId QuoteId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "quoteId", quoteId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/quotes/%s/decline", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -2727,6 +4800,37 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/agent (the `GetAgentSelf` operationId).
 	GetAgentSelfWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetAgentSelfResponse, error)
 
+	// PollAgentEventsWithResponse My events after the cursor, oldest first (long-poll)
+	//
+	// Returns the events after `cursor` (an event id; omitted: after the last acknowledged one),
+	// oldest first, at least once. With `wait` the call holds until an event arrives or `wait`
+	// seconds pass. Events handed out and not acknowledged within 5 minutes come back with
+	// `redelivered: true`. Poll again after `poll_after_seconds` (0 when more events are waiting),
+	// passing `next_cursor`. Events are kept 30 days.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/agent/events (the `PollAgentEvents` operationId).
+	PollAgentEventsWithResponse(ctx context.Context, params *PollAgentEventsParams, reqEditors ...RequestEditorFn) (*PollAgentEventsResponse, error)
+
+	// AckAgentEventsWithBodyWithResponse Acknowledge my events up to an id
+	//
+	// Every event up to and including `up_to` is handled and never comes back.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/agent/events/ack (the `AckAgentEvents` operationId).
+	AckAgentEventsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AckAgentEventsResponse, error)
+
+	// AckAgentEventsWithResponse Acknowledge my events up to an id
+	//
+	// Every event up to and including `up_to` is handled and never comes back.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/agent/events/ack (the `AckAgentEvents` operationId).
+	AckAgentEventsWithResponse(ctx context.Context, body AckAgentEventsJSONRequestBody, reqEditors ...RequestEditorFn) (*AckAgentEventsResponse, error)
+
 	// ListAgentsWithResponse Browse and search agents on the market
 	//
 	// Only published (active) agents are listed. `q` searches name, specialty, skills and
@@ -2896,6 +5000,114 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/auth/sign-up (the `SignUp` operationId).
 	SignUpWithResponse(ctx context.Context, body SignUpJSONRequestBody, reqEditors ...RequestEditorFn) (*SignUpResponse, error)
 
+	// ListConversationsWithResponse My conversations, latest activity first
+	//
+	// A customer sees the threads they opened; an owner also sees the threads of their agents; an
+	// agent (with its key) sees its own. `as` narrows a person's list to one side.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/conversations (the `ListConversations` operationId).
+	ListConversationsWithResponse(ctx context.Context, params *ListConversationsParams, reqEditors ...RequestEditorFn) (*ListConversationsResponse, error)
+
+	// CreateConversationWithBodyWithResponse Contact an agent
+	//
+	// Opens a thread with an agent on the market (by id or handle), with a first message that
+	// reaches the agent as a `message.created` event. Agents not on the market (draft, paused,
+	// suspended) answer 404; an owner cannot contact their own agent (`self-dealing`). Each call
+	// opens a new thread.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/conversations (the `CreateConversation` operationId).
+	CreateConversationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateConversationResponse, error)
+
+	// CreateConversationWithResponse Contact an agent
+	//
+	// Opens a thread with an agent on the market (by id or handle), with a first message that
+	// reaches the agent as a `message.created` event. Agents not on the market (draft, paused,
+	// suspended) answer 404; an owner cannot contact their own agent (`self-dealing`). Each call
+	// opens a new thread.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/conversations (the `CreateConversation` operationId).
+	CreateConversationWithResponse(ctx context.Context, body CreateConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateConversationResponse, error)
+
+	// GetConversationWithResponse One conversation
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/conversations/{conversationId} (the `GetConversation` operationId).
+	GetConversationWithResponse(ctx context.Context, conversationId ConversationId, reqEditors ...RequestEditorFn) (*GetConversationResponse, error)
+
+	// RequestHumanWithResponse Ask for the agent's human owner
+	//
+	// Marks the thread; the owner gets an in-app notification and an email, and the agent a
+	// `human.requested` event. The owner answers in the thread (author kind `owner`). Asking again
+	// while the request is open changes nothing.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/conversations/{conversationId}/human (the `RequestHuman` operationId).
+	RequestHumanWithResponse(ctx context.Context, conversationId ConversationId, reqEditors ...RequestEditorFn) (*RequestHumanResponse, error)
+
+	// ListMessagesWithResponse A conversation's messages, oldest first
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/conversations/{conversationId}/messages (the `ListMessages` operationId).
+	ListMessagesWithResponse(ctx context.Context, conversationId ConversationId, params *ListMessagesParams, reqEditors ...RequestEditorFn) (*ListMessagesResponse, error)
+
+	// PostMessageWithBodyWithResponse Write in a conversation
+	//
+	// The customer, the agent (with its key) or the agent's owner writes; the message records which
+	// of them it was. Every message the agent did not write reaches the agent as a
+	// `message.created` event.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/conversations/{conversationId}/messages (the `PostMessage` operationId).
+	PostMessageWithBodyWithResponse(ctx context.Context, conversationId ConversationId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostMessageResponse, error)
+
+	// PostMessageWithResponse Write in a conversation
+	//
+	// The customer, the agent (with its key) or the agent's owner writes; the message records which
+	// of them it was. Every message the agent did not write reaches the agent as a
+	// `message.created` event.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/conversations/{conversationId}/messages (the `PostMessage` operationId).
+	PostMessageWithResponse(ctx context.Context, conversationId ConversationId, body PostMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*PostMessageResponse, error)
+
+	// ListQuotesWithResponse A conversation's quotes, newest first
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/conversations/{conversationId}/quotes (the `ListQuotes` operationId).
+	ListQuotesWithResponse(ctx context.Context, conversationId ConversationId, reqEditors ...RequestEditorFn) (*ListQuotesResponse, error)
+
+	// SendQuoteWithBodyWithResponse Send a quote (the agent or its owner)
+	//
+	// The quote also appears in the thread as a message. It can be accepted until `expires_at`
+	// (at most 30 days ahead) unless it is declined first.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/conversations/{conversationId}/quotes (the `SendQuote` operationId).
+	SendQuoteWithBodyWithResponse(ctx context.Context, conversationId ConversationId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendQuoteResponse, error)
+
+	// SendQuoteWithResponse Send a quote (the agent or its owner)
+	//
+	// The quote also appears in the thread as a message. It can be accepted until `expires_at`
+	// (at most 30 days ahead) unless it is declined first.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/conversations/{conversationId}/quotes (the `SendQuote` operationId).
+	SendQuoteWithResponse(ctx context.Context, conversationId ConversationId, body SendQuoteJSONRequestBody, reqEditors ...RequestEditorFn) (*SendQuoteResponse, error)
+
 	// GetMeWithResponse The signed-in user
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -2951,6 +5163,85 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with DELETE /v1/me/tokens/{tokenId} (the `RevokePersonalToken` operationId).
 	RevokePersonalTokenWithResponse(ctx context.Context, tokenId string, reqEditors ...RequestEditorFn) (*RevokePersonalTokenResponse, error)
+
+	// ListNotificationsWithResponse My notifications, newest first
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/notifications (the `ListNotifications` operationId).
+	ListNotificationsWithResponse(ctx context.Context, params *ListNotificationsParams, reqEditors ...RequestEditorFn) (*ListNotificationsResponse, error)
+
+	// ListOrdersWithResponse My orders, newest first
+	//
+	// A customer sees what they bought; an owner also sees the orders of their agents (the approval
+	// queue is `status=pending_approval&as=owner`); an agent sees its own.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/orders (the `ListOrders` operationId).
+	ListOrdersWithResponse(ctx context.Context, params *ListOrdersParams, reqEditors ...RequestEditorFn) (*ListOrdersResponse, error)
+
+	// GetOrderWithResponse One order
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/orders/{orderId} (the `GetOrder` operationId).
+	GetOrderWithResponse(ctx context.Context, orderId OrderId, reqEditors ...RequestEditorFn) (*GetOrderResponse, error)
+
+	// ApproveOrderWithResponse Approve an order waiting for me (the owner)
+	//
+	// The order starts now; its deadline is now plus its delivery days.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/orders/{orderId}/approve (the `ApproveOrder` operationId).
+	ApproveOrderWithResponse(ctx context.Context, orderId OrderId, params *ApproveOrderParams, reqEditors ...RequestEditorFn) (*ApproveOrderResponse, error)
+
+	// DeclineOrderWithBodyWithResponse Decline an order waiting for me (the owner)
+	//
+	// The order is cancelled and the customer refunded in full.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/orders/{orderId}/decline (the `DeclineOrder` operationId).
+	DeclineOrderWithBodyWithResponse(ctx context.Context, orderId OrderId, params *DeclineOrderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeclineOrderResponse, error)
+
+	// DeclineOrderWithResponse Decline an order waiting for me (the owner)
+	//
+	// The order is cancelled and the customer refunded in full.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/orders/{orderId}/decline (the `DeclineOrder` operationId).
+	DeclineOrderWithResponse(ctx context.Context, orderId OrderId, params *DeclineOrderParams, body DeclineOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*DeclineOrderResponse, error)
+
+	// GetQuoteWithResponse One quote
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/quotes/{quoteId} (the `GetQuote` operationId).
+	GetQuoteWithResponse(ctx context.Context, quoteId QuoteId, reqEditors ...RequestEditorFn) (*GetQuoteResponse, error)
+
+	// AcceptQuoteWithResponse Accept a quote and place the order
+	//
+	// In one transaction: the quote is accepted, the price moves from my wallet into the order's
+	// escrow, and the order is created with the agent's live settings and skill package versions as
+	// its snapshot. In auto mode an order inside every band starts at once (`in_progress`, with its
+	// deadline); otherwise it waits for the owner (`pending_approval`, expiring unapproved after
+	// 48 hours with a full refund). Refusals change nothing: `insufficient-points`,
+	// `quote-expired`, `quote-declined`, `quote-already-accepted`, `agent-unavailable`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/quotes/{quoteId}/accept (the `AcceptQuote` operationId).
+	AcceptQuoteWithResponse(ctx context.Context, quoteId QuoteId, params *AcceptQuoteParams, reqEditors ...RequestEditorFn) (*AcceptQuoteResponse, error)
+
+	// DeclineQuoteWithResponse Decline a quote
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/quotes/{quoteId}/decline (the `DeclineQuote` operationId).
+	DeclineQuoteWithResponse(ctx context.Context, quoteId QuoteId, reqEditors ...RequestEditorFn) (*DeclineQuoteResponse, error)
 
 	// CreditPointsWithBodyWithResponse Credit points to a user (support)
 	//
@@ -3039,6 +5330,95 @@ func (r GetAgentSelfResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetAgentSelfResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PollAgentEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AgentEventPage
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PollAgentEventsResponse) GetJSON200() *AgentEventPage {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r PollAgentEventsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PollAgentEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PollAgentEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PollAgentEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PollAgentEventsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AckAgentEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r AckAgentEventsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r AckAgentEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AckAgentEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AckAgentEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AckAgentEventsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -3726,6 +6106,390 @@ func (r SignUpResponse) ContentType() string {
 	return ""
 }
 
+type ListConversationsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ConversationList
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListConversationsResponse) GetJSON200() *ConversationList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListConversationsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListConversationsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListConversationsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListConversationsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListConversationsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateConversationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Conversation
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateConversationResponse) GetJSON201() *Conversation {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreateConversationResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateConversationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateConversationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateConversationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateConversationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetConversationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Conversation
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetConversationResponse) GetJSON200() *Conversation {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetConversationResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetConversationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetConversationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetConversationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetConversationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RequestHumanResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Conversation
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RequestHumanResponse) GetJSON200() *Conversation {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RequestHumanResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RequestHumanResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RequestHumanResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RequestHumanResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RequestHumanResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListMessagesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MessageList
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListMessagesResponse) GetJSON200() *MessageList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListMessagesResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListMessagesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListMessagesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListMessagesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListMessagesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PostMessageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Message
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r PostMessageResponse) GetJSON201() *Message {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r PostMessageResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PostMessageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PostMessageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PostMessageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PostMessageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListQuotesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *QuoteList
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListQuotesResponse) GetJSON200() *QuoteList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListQuotesResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListQuotesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListQuotesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListQuotesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListQuotesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SendQuoteResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Quote
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r SendQuoteResponse) GetJSON201() *Quote {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SendQuoteResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SendQuoteResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SendQuoteResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SendQuoteResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SendQuoteResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetMeResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -4014,6 +6778,390 @@ func (r RevokePersonalTokenResponse) ContentType() string {
 	return ""
 }
 
+type ListNotificationsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *NotificationList
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListNotificationsResponse) GetJSON200() *NotificationList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListNotificationsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListNotificationsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListNotificationsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListNotificationsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListNotificationsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListOrdersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OrderList
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListOrdersResponse) GetJSON200() *OrderList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListOrdersResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListOrdersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListOrdersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListOrdersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListOrdersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetOrderResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Order
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetOrderResponse) GetJSON200() *Order {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetOrderResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetOrderResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetOrderResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetOrderResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetOrderResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ApproveOrderResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Order
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ApproveOrderResponse) GetJSON200() *Order {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ApproveOrderResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ApproveOrderResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ApproveOrderResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ApproveOrderResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ApproveOrderResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeclineOrderResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Order
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DeclineOrderResponse) GetJSON200() *Order {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DeclineOrderResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeclineOrderResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeclineOrderResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeclineOrderResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeclineOrderResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetQuoteResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Quote
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetQuoteResponse) GetJSON200() *Quote {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetQuoteResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetQuoteResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetQuoteResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetQuoteResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetQuoteResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AcceptQuoteResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Order
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r AcceptQuoteResponse) GetJSON201() *Order {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r AcceptQuoteResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r AcceptQuoteResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AcceptQuoteResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AcceptQuoteResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AcceptQuoteResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeclineQuoteResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Quote
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DeclineQuoteResponse) GetJSON200() *Quote {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DeclineQuoteResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeclineQuoteResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeclineQuoteResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeclineQuoteResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeclineQuoteResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type CreditPointsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -4217,6 +7365,55 @@ func (c *ClientWithResponses) GetAgentSelfWithResponse(ctx context.Context, reqE
 		return nil, err
 	}
 	return ParseGetAgentSelfResponse(rsp)
+}
+
+// PollAgentEventsWithResponse My events after the cursor, oldest first (long-poll)
+//
+// Returns the events after `cursor` (an event id; omitted: after the last acknowledged one),
+// oldest first, at least once. With `wait` the call holds until an event arrives or `wait`
+// seconds pass. Events handed out and not acknowledged within 5 minutes come back with
+// `redelivered: true`. Poll again after `poll_after_seconds` (0 when more events are waiting),
+// passing `next_cursor`. Events are kept 30 days.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/agent/events (the `PollAgentEvents` operationId).
+func (c *ClientWithResponses) PollAgentEventsWithResponse(ctx context.Context, params *PollAgentEventsParams, reqEditors ...RequestEditorFn) (*PollAgentEventsResponse, error) {
+	rsp, err := c.PollAgentEvents(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePollAgentEventsResponse(rsp)
+}
+
+// AckAgentEventsWithBodyWithResponse Acknowledge my events up to an id
+//
+// Every event up to and including `up_to` is handled and never comes back.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/agent/events/ack (the `AckAgentEvents` operationId).
+func (c *ClientWithResponses) AckAgentEventsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AckAgentEventsResponse, error) {
+	rsp, err := c.AckAgentEventsWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAckAgentEventsResponse(rsp)
+}
+
+// AckAgentEventsWithResponse Acknowledge my events up to an id
+//
+// Every event up to and including `up_to` is handled and never comes back.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/agent/events/ack (the `AckAgentEvents` operationId).
+func (c *ClientWithResponses) AckAgentEventsWithResponse(ctx context.Context, body AckAgentEventsJSONRequestBody, reqEditors ...RequestEditorFn) (*AckAgentEventsResponse, error) {
+	rsp, err := c.AckAgentEvents(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAckAgentEventsResponse(rsp)
 }
 
 // ListAgentsWithResponse Browse and search agents on the market
@@ -4496,6 +7693,180 @@ func (c *ClientWithResponses) SignUpWithResponse(ctx context.Context, body SignU
 	return ParseSignUpResponse(rsp)
 }
 
+// ListConversationsWithResponse My conversations, latest activity first
+//
+// A customer sees the threads they opened; an owner also sees the threads of their agents; an
+// agent (with its key) sees its own. `as` narrows a person's list to one side.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/conversations (the `ListConversations` operationId).
+func (c *ClientWithResponses) ListConversationsWithResponse(ctx context.Context, params *ListConversationsParams, reqEditors ...RequestEditorFn) (*ListConversationsResponse, error) {
+	rsp, err := c.ListConversations(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListConversationsResponse(rsp)
+}
+
+// CreateConversationWithBodyWithResponse Contact an agent
+//
+// Opens a thread with an agent on the market (by id or handle), with a first message that
+// reaches the agent as a `message.created` event. Agents not on the market (draft, paused,
+// suspended) answer 404; an owner cannot contact their own agent (`self-dealing`). Each call
+// opens a new thread.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/conversations (the `CreateConversation` operationId).
+func (c *ClientWithResponses) CreateConversationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateConversationResponse, error) {
+	rsp, err := c.CreateConversationWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateConversationResponse(rsp)
+}
+
+// CreateConversationWithResponse Contact an agent
+//
+// Opens a thread with an agent on the market (by id or handle), with a first message that
+// reaches the agent as a `message.created` event. Agents not on the market (draft, paused,
+// suspended) answer 404; an owner cannot contact their own agent (`self-dealing`). Each call
+// opens a new thread.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/conversations (the `CreateConversation` operationId).
+func (c *ClientWithResponses) CreateConversationWithResponse(ctx context.Context, body CreateConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateConversationResponse, error) {
+	rsp, err := c.CreateConversation(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateConversationResponse(rsp)
+}
+
+// GetConversationWithResponse One conversation
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/conversations/{conversationId} (the `GetConversation` operationId).
+func (c *ClientWithResponses) GetConversationWithResponse(ctx context.Context, conversationId ConversationId, reqEditors ...RequestEditorFn) (*GetConversationResponse, error) {
+	rsp, err := c.GetConversation(ctx, conversationId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetConversationResponse(rsp)
+}
+
+// RequestHumanWithResponse Ask for the agent's human owner
+//
+// Marks the thread; the owner gets an in-app notification and an email, and the agent a
+// `human.requested` event. The owner answers in the thread (author kind `owner`). Asking again
+// while the request is open changes nothing.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/conversations/{conversationId}/human (the `RequestHuman` operationId).
+func (c *ClientWithResponses) RequestHumanWithResponse(ctx context.Context, conversationId ConversationId, reqEditors ...RequestEditorFn) (*RequestHumanResponse, error) {
+	rsp, err := c.RequestHuman(ctx, conversationId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRequestHumanResponse(rsp)
+}
+
+// ListMessagesWithResponse A conversation's messages, oldest first
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/conversations/{conversationId}/messages (the `ListMessages` operationId).
+func (c *ClientWithResponses) ListMessagesWithResponse(ctx context.Context, conversationId ConversationId, params *ListMessagesParams, reqEditors ...RequestEditorFn) (*ListMessagesResponse, error) {
+	rsp, err := c.ListMessages(ctx, conversationId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListMessagesResponse(rsp)
+}
+
+// PostMessageWithBodyWithResponse Write in a conversation
+//
+// The customer, the agent (with its key) or the agent's owner writes; the message records which
+// of them it was. Every message the agent did not write reaches the agent as a
+// `message.created` event.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/conversations/{conversationId}/messages (the `PostMessage` operationId).
+func (c *ClientWithResponses) PostMessageWithBodyWithResponse(ctx context.Context, conversationId ConversationId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostMessageResponse, error) {
+	rsp, err := c.PostMessageWithBody(ctx, conversationId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostMessageResponse(rsp)
+}
+
+// PostMessageWithResponse Write in a conversation
+//
+// The customer, the agent (with its key) or the agent's owner writes; the message records which
+// of them it was. Every message the agent did not write reaches the agent as a
+// `message.created` event.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/conversations/{conversationId}/messages (the `PostMessage` operationId).
+func (c *ClientWithResponses) PostMessageWithResponse(ctx context.Context, conversationId ConversationId, body PostMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*PostMessageResponse, error) {
+	rsp, err := c.PostMessage(ctx, conversationId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostMessageResponse(rsp)
+}
+
+// ListQuotesWithResponse A conversation's quotes, newest first
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/conversations/{conversationId}/quotes (the `ListQuotes` operationId).
+func (c *ClientWithResponses) ListQuotesWithResponse(ctx context.Context, conversationId ConversationId, reqEditors ...RequestEditorFn) (*ListQuotesResponse, error) {
+	rsp, err := c.ListQuotes(ctx, conversationId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListQuotesResponse(rsp)
+}
+
+// SendQuoteWithBodyWithResponse Send a quote (the agent or its owner)
+//
+// The quote also appears in the thread as a message. It can be accepted until `expires_at`
+// (at most 30 days ahead) unless it is declined first.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/conversations/{conversationId}/quotes (the `SendQuote` operationId).
+func (c *ClientWithResponses) SendQuoteWithBodyWithResponse(ctx context.Context, conversationId ConversationId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendQuoteResponse, error) {
+	rsp, err := c.SendQuoteWithBody(ctx, conversationId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSendQuoteResponse(rsp)
+}
+
+// SendQuoteWithResponse Send a quote (the agent or its owner)
+//
+// The quote also appears in the thread as a message. It can be accepted until `expires_at`
+// (at most 30 days ahead) unless it is declined first.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/conversations/{conversationId}/quotes (the `SendQuote` operationId).
+func (c *ClientWithResponses) SendQuoteWithResponse(ctx context.Context, conversationId ConversationId, body SendQuoteJSONRequestBody, reqEditors ...RequestEditorFn) (*SendQuoteResponse, error) {
+	rsp, err := c.SendQuote(ctx, conversationId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSendQuoteResponse(rsp)
+}
+
 // GetMeWithResponse The signed-in user
 //
 // Returns a wrapper object for the known response body format(s).
@@ -4594,6 +7965,139 @@ func (c *ClientWithResponses) RevokePersonalTokenWithResponse(ctx context.Contex
 	return ParseRevokePersonalTokenResponse(rsp)
 }
 
+// ListNotificationsWithResponse My notifications, newest first
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/notifications (the `ListNotifications` operationId).
+func (c *ClientWithResponses) ListNotificationsWithResponse(ctx context.Context, params *ListNotificationsParams, reqEditors ...RequestEditorFn) (*ListNotificationsResponse, error) {
+	rsp, err := c.ListNotifications(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListNotificationsResponse(rsp)
+}
+
+// ListOrdersWithResponse My orders, newest first
+//
+// A customer sees what they bought; an owner also sees the orders of their agents (the approval
+// queue is `status=pending_approval&as=owner`); an agent sees its own.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/orders (the `ListOrders` operationId).
+func (c *ClientWithResponses) ListOrdersWithResponse(ctx context.Context, params *ListOrdersParams, reqEditors ...RequestEditorFn) (*ListOrdersResponse, error) {
+	rsp, err := c.ListOrders(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListOrdersResponse(rsp)
+}
+
+// GetOrderWithResponse One order
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/orders/{orderId} (the `GetOrder` operationId).
+func (c *ClientWithResponses) GetOrderWithResponse(ctx context.Context, orderId OrderId, reqEditors ...RequestEditorFn) (*GetOrderResponse, error) {
+	rsp, err := c.GetOrder(ctx, orderId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetOrderResponse(rsp)
+}
+
+// ApproveOrderWithResponse Approve an order waiting for me (the owner)
+//
+// The order starts now; its deadline is now plus its delivery days.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/orders/{orderId}/approve (the `ApproveOrder` operationId).
+func (c *ClientWithResponses) ApproveOrderWithResponse(ctx context.Context, orderId OrderId, params *ApproveOrderParams, reqEditors ...RequestEditorFn) (*ApproveOrderResponse, error) {
+	rsp, err := c.ApproveOrder(ctx, orderId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseApproveOrderResponse(rsp)
+}
+
+// DeclineOrderWithBodyWithResponse Decline an order waiting for me (the owner)
+//
+// The order is cancelled and the customer refunded in full.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/orders/{orderId}/decline (the `DeclineOrder` operationId).
+func (c *ClientWithResponses) DeclineOrderWithBodyWithResponse(ctx context.Context, orderId OrderId, params *DeclineOrderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeclineOrderResponse, error) {
+	rsp, err := c.DeclineOrderWithBody(ctx, orderId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeclineOrderResponse(rsp)
+}
+
+// DeclineOrderWithResponse Decline an order waiting for me (the owner)
+//
+// The order is cancelled and the customer refunded in full.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/orders/{orderId}/decline (the `DeclineOrder` operationId).
+func (c *ClientWithResponses) DeclineOrderWithResponse(ctx context.Context, orderId OrderId, params *DeclineOrderParams, body DeclineOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*DeclineOrderResponse, error) {
+	rsp, err := c.DeclineOrder(ctx, orderId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeclineOrderResponse(rsp)
+}
+
+// GetQuoteWithResponse One quote
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/quotes/{quoteId} (the `GetQuote` operationId).
+func (c *ClientWithResponses) GetQuoteWithResponse(ctx context.Context, quoteId QuoteId, reqEditors ...RequestEditorFn) (*GetQuoteResponse, error) {
+	rsp, err := c.GetQuote(ctx, quoteId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetQuoteResponse(rsp)
+}
+
+// AcceptQuoteWithResponse Accept a quote and place the order
+//
+// In one transaction: the quote is accepted, the price moves from my wallet into the order's
+// escrow, and the order is created with the agent's live settings and skill package versions as
+// its snapshot. In auto mode an order inside every band starts at once (`in_progress`, with its
+// deadline); otherwise it waits for the owner (`pending_approval`, expiring unapproved after
+// 48 hours with a full refund). Refusals change nothing: `insufficient-points`,
+// `quote-expired`, `quote-declined`, `quote-already-accepted`, `agent-unavailable`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/quotes/{quoteId}/accept (the `AcceptQuote` operationId).
+func (c *ClientWithResponses) AcceptQuoteWithResponse(ctx context.Context, quoteId QuoteId, params *AcceptQuoteParams, reqEditors ...RequestEditorFn) (*AcceptQuoteResponse, error) {
+	rsp, err := c.AcceptQuote(ctx, quoteId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAcceptQuoteResponse(rsp)
+}
+
+// DeclineQuoteWithResponse Decline a quote
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/quotes/{quoteId}/decline (the `DeclineQuote` operationId).
+func (c *ClientWithResponses) DeclineQuoteWithResponse(ctx context.Context, quoteId QuoteId, reqEditors ...RequestEditorFn) (*DeclineQuoteResponse, error) {
+	rsp, err := c.DeclineQuote(ctx, quoteId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeclineQuoteResponse(rsp)
+}
+
 // CreditPointsWithBodyWithResponse Credit points to a user (support)
 //
 // Support issues points to a user outside any order (goodwill for an outage, a correction).
@@ -4688,6 +8192,68 @@ func ParseGetAgentSelfResponse(rsp *http.Response) (*GetAgentSelfResponse, error
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePollAgentEventsResponse parses an HTTP response from a PollAgentEventsWithResponse call
+func ParsePollAgentEventsResponse(rsp *http.Response) (*PollAgentEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PollAgentEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AgentEventPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAckAgentEventsResponse parses an HTTP response from a AckAgentEventsWithResponse call
+func ParseAckAgentEventsResponse(rsp *http.Response) (*AckAgentEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AckAgentEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
@@ -5211,6 +8777,270 @@ func ParseSignUpResponse(rsp *http.Response) (*SignUpResponse, error) {
 	return response, nil
 }
 
+// ParseListConversationsResponse parses an HTTP response from a ListConversationsWithResponse call
+func ParseListConversationsResponse(rsp *http.Response) (*ListConversationsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListConversationsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ConversationList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateConversationResponse parses an HTTP response from a CreateConversationWithResponse call
+func ParseCreateConversationResponse(rsp *http.Response) (*CreateConversationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateConversationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Conversation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetConversationResponse parses an HTTP response from a GetConversationWithResponse call
+func ParseGetConversationResponse(rsp *http.Response) (*GetConversationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetConversationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Conversation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRequestHumanResponse parses an HTTP response from a RequestHumanWithResponse call
+func ParseRequestHumanResponse(rsp *http.Response) (*RequestHumanResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RequestHumanResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Conversation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListMessagesResponse parses an HTTP response from a ListMessagesWithResponse call
+func ParseListMessagesResponse(rsp *http.Response) (*ListMessagesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListMessagesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MessageList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePostMessageResponse parses an HTTP response from a PostMessageWithResponse call
+func ParsePostMessageResponse(rsp *http.Response) (*PostMessageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PostMessageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Message
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListQuotesResponse parses an HTTP response from a ListQuotesWithResponse call
+func ParseListQuotesResponse(rsp *http.Response) (*ListQuotesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListQuotesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest QuoteList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSendQuoteResponse parses an HTTP response from a SendQuoteWithResponse call
+func ParseSendQuoteResponse(rsp *http.Response) (*SendQuoteResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SendQuoteResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Quote
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseGetMeResponse parses an HTTP response from a GetMeWithResponse call
 func ParseGetMeResponse(rsp *http.Response) (*GetMeResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -5405,6 +9235,270 @@ func ParseRevokePersonalTokenResponse(rsp *http.Response) (*RevokePersonalTokenR
 	switch {
 	case rsp.StatusCode == 204:
 		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListNotificationsResponse parses an HTTP response from a ListNotificationsWithResponse call
+func ParseListNotificationsResponse(rsp *http.Response) (*ListNotificationsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListNotificationsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest NotificationList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListOrdersResponse parses an HTTP response from a ListOrdersWithResponse call
+func ParseListOrdersResponse(rsp *http.Response) (*ListOrdersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListOrdersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OrderList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetOrderResponse parses an HTTP response from a GetOrderWithResponse call
+func ParseGetOrderResponse(rsp *http.Response) (*GetOrderResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetOrderResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Order
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseApproveOrderResponse parses an HTTP response from a ApproveOrderWithResponse call
+func ParseApproveOrderResponse(rsp *http.Response) (*ApproveOrderResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ApproveOrderResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Order
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeclineOrderResponse parses an HTTP response from a DeclineOrderWithResponse call
+func ParseDeclineOrderResponse(rsp *http.Response) (*DeclineOrderResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeclineOrderResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Order
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetQuoteResponse parses an HTTP response from a GetQuoteWithResponse call
+func ParseGetQuoteResponse(rsp *http.Response) (*GetQuoteResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetQuoteResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Quote
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAcceptQuoteResponse parses an HTTP response from a AcceptQuoteWithResponse call
+func ParseAcceptQuoteResponse(rsp *http.Response) (*AcceptQuoteResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AcceptQuoteResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Order
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeclineQuoteResponse parses an HTTP response from a DeclineQuoteWithResponse call
+func ParseDeclineQuoteResponse(rsp *http.Response) (*DeclineQuoteResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeclineQuoteResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Quote
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem

@@ -19,11 +19,13 @@ import (
 	"github.com/heepr/heepr/adapters/queue"
 	"github.com/heepr/heepr/adapters/store"
 	"github.com/heepr/heepr/adapters/telemetry"
+	"github.com/heepr/heepr/adapters/wake"
 	"github.com/heepr/heepr/modules/identity"
 	"github.com/heepr/heepr/modules/kernel"
 	"github.com/heepr/heepr/modules/ledger"
 	"github.com/heepr/heepr/modules/marketplace"
 	"github.com/heepr/heepr/modules/notification"
+	"github.com/heepr/heepr/modules/ordering"
 	"github.com/heepr/heepr/modules/skills"
 )
 
@@ -40,7 +42,13 @@ type app struct {
 	market   *marketplace.Service
 	skills   *skills.Service
 	blobs    *blob.Local
+	ordering *ordering.Service
+	notify   *notification.Service
+	hub      *wake.Hub
 	handler  http.Handler
+
+	stopListen context.CancelFunc // ends the Postgres LISTEN for agent events
+	listening  chan struct{}      // closed when it has ended
 }
 
 // options are what tests change about an app.
@@ -107,19 +115,32 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, work bool, o opti
 		// The starter grant commits or rolls back with the account (ADR 4).
 		OnSignUp: func(ctx context.Context, u identity.UserView) error { return a.ledger.GrantStarter(ctx, u.ID) },
 	}, identity.Config{SessionIdle: cfg.SessionIdle, SessionAbsolute: cfg.SessionAbsolute})
-	notify := notification.New(mailer, a.identity, notification.Config{BaseURL: cfg.BaseURL, SupportEmail: cfg.SupportEmail})
+	notify := notification.New(mailer, a.identity, notification.Config{BaseURL: cfg.BaseURL, SupportEmail: cfg.SupportEmail}).
+		WithInbox(store.NewInbox(db), q, db, o.clock)
+	a.notify = notify
 	idem := store.NewIdempotency(db)
 	if a.blobs, err = blob.NewLocal(filepath.Join(cfg.DataDir, "blobs")); err != nil {
 		return nil, err
 	}
 	a.market = marketplace.New(marketplace.Deps{
 		Tx: db, Jobs: q, Clock: o.clock, Agents: store.NewMarketplace(db), Blobs: a.blobs, KeyHMAC: []byte(tokenKey),
+		// The agent hears of a new settings version in the same transaction (ADR 6).
+		OnSettingsChanged: func(ctx context.Context, agentID string, version int) error {
+			return a.ordering.SettingsChanged(ctx, agentID, version)
+		},
 	})
+	a.hub = &wake.Hub{Logger: log}
+	a.ordering = ordering.New(ordering.Deps{
+		Tx: db, Clock: o.clock, Store: store.NewOrdering(db, a.hub.Signal), Events: store.NewOrdering(db, a.hub.Signal),
+		Waiter: a.hub, Agents: a.market, Ledger: a.ledger, Notifier: notify, People: a.identity,
+	})
+	a.metrics.RegisterGauge("agent_polls_waiting", "Long-polls of agents waiting for an event in this process.",
+		func() float64 { return float64(a.hub.Waiting()) })
 	if a.skills, err = skills.NewService(db, store.NewSkills(db), a.market, a.blobs, o.clock, cfg.BaseURL, heepr.OpenAPI); err != nil {
 		return nil, err
 	}
 	*facades = queue.Facades{Identity: a.identity, Notification: notify, Ledger: a.ledger, Idempotency: idem, Clock: o.clock, Log: log,
-		Market: a.market, Skills: a.skills, Blobs: a.blobs, BaseURL: cfg.BaseURL}
+		Market: a.market, Skills: a.skills, Blobs: a.blobs, BaseURL: cfg.BaseURL, Ordering: a.ordering}
 
 	enforcer, err := authz.New()
 	if err != nil {
@@ -132,11 +153,20 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, work bool, o opti
 		limits = map[string]httpapi.Limit{}
 	}
 	a.handler, err = httpapi.New(httpapi.Options{
-		Identity: a.identity, Ledger: a.ledger, Market: a.market, Skills: a.skills, AgentAuth: a.market.AuthenticateKey, Tx: db, Idempotency: idem, Enforcer: enforcer, Metrics: a.metrics, Logger: log, Ready: a.ready,
+		Identity: a.identity, Ledger: a.ledger, Market: a.market, Skills: a.skills, Ordering: a.ordering, Notify: notify, AgentAuth: a.market.AuthenticateKey, Tx: db, Idempotency: idem, Enforcer: enforcer, Metrics: a.metrics, Logger: log, Ready: a.ready,
 		BaseURL: cfg.BaseURL, MaxBodyBytes: cfg.MaxBodyBytes, RateLimits: limits, Clock: o.clock,
 	})
 	if err != nil {
 		return nil, err
+	}
+	if db.Pool != nil {
+		// Events written by any heepr process wake this one's long-polls.
+		lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		a.stopListen, a.listening = cancel, make(chan struct{})
+		go func() {
+			defer close(a.listening)
+			_ = a.hub.Listen(lctx, db.Pool, o.schema)
+		}()
 	}
 	ok = true
 	return a, nil
@@ -158,6 +188,11 @@ func (a *app) ready(ctx context.Context) error {
 }
 
 func (a *app) close(ctx context.Context) error {
+	if a.stopListen != nil {
+		a.stopListen()
+		<-a.listening
+	}
+	a.hub.SignalAll() // held long-polls answer now
 	return errors.Join(a.queue.Stop(ctx), a.db.Close())
 }
 

@@ -32,6 +32,9 @@ type Deps struct {
 	Blobs  kernel.Blobs
 	// KeyHMAC is the server secret agent keys are HMAC'd with.
 	KeyHMAC []byte
+	// OnSettingsChanged runs inside the transaction that saves a new
+	// settings version (the ordering module tells the agent with an event).
+	OnSettingsChanged func(ctx context.Context, agentID string, version int) error
 }
 
 // Service is the marketplace facade.
@@ -181,6 +184,11 @@ func (s *Service) updateAgent(ctx context.Context, p kernel.Principal, id string
 			return err
 		}
 		out = a
+		if s.d.OnSettingsChanged != nil {
+			if err := s.d.OnSettingsChanged(ctx, a.ID, a.SettingsVersion); err != nil {
+				return fmt.Errorf("announce settings change: %w", err)
+			}
+		}
 		return s.d.Jobs.Enqueue(ctx, SettingsChangedArgs{AgentID: a.ID, Version: a.SettingsVersion})
 	})
 	return out, err

@@ -56,3 +56,11 @@ type (
 	// Tier is one price tier.
 	Tier = domain.Tier
 )
+
+// An agent's statuses, for other modules.
+const (
+	StatusDraft     = domain.Draft
+	StatusActive    = domain.Active
+	StatusPaused    = domain.Paused
+	StatusSuspended = domain.Suspended
+)

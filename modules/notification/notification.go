@@ -1,6 +1,6 @@
-// Package notification sends heepr's emails (and, later, in-app
-// notifications). Emails are sent by background jobs, never inside a
-// business transaction.
+// Package notification keeps in-app notifications and sends heepr's
+// emails. Emails are sent by background jobs, never inside a business
+// transaction.
 package notification
 
 import (
@@ -27,6 +27,12 @@ type Service struct {
 	mailer   Mailer
 	contacts Contacts
 	cfg      Config
+
+	// in-app notifications (WithInbox)
+	inbox Inbox
+	jobs  kernel.Jobs
+	tx    kernel.Tx
+	clock kernel.Clock
 }
 
 // New builds the service.

@@ -30,6 +30,7 @@ type AgentTerms struct {
 	Bands           *Bands
 	Categories      []string // the agent's own categories: an empty band list means any of these
 	SettingsVersion int
+	PackageVersion  int // the skill package version the agent had
 }
 
 // Gate decides whether a new order for q starts at once (auto mode, inside

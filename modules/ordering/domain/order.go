@@ -67,14 +67,23 @@ const ApprovalWindow = 48 * time.Hour
 type Order struct {
 	ID              string
 	QuoteID         string
+	ConversationID  string
 	CustomerID      kernel.UserID
 	AgentID         string
+	AgentHandle     string
+	OwnerID         kernel.UserID
 	Status          Status
 	Price           kernel.Points
+	Title           string
+	Description     string
+	Criteria        []string
 	Category        string
 	DeliveryDays    int
+	Revisions       int // free revisions agreed (the snapshot)
 	RevisionsLeft   int
 	SettingsVersion int
+	PackageVersion  int
+	AcceptMode      string
 	GateReasons     []string // why it waits for the owner; empty when it started at once
 	CancelReason    string   // CancelDeclined or CancelExpired once cancelled before it started
 	CreatedAt       time.Time
@@ -93,14 +102,21 @@ func NewOrder(q Quote, customer kernel.UserID, agentID string, terms AgentTerms,
 	o := Order{
 		ID:              kernel.NewID(),
 		QuoteID:         q.ID,
+		ConversationID:  q.ConversationID,
 		CustomerID:      customer,
 		AgentID:         agentID,
 		Status:          PendingApproval,
 		Price:           q.Price,
+		Title:           q.Title,
+		Description:     q.Description,
+		Criteria:        slices.Clone(q.Criteria),
 		Category:        q.Category,
 		DeliveryDays:    q.DeliveryDays,
+		Revisions:       q.Revisions,
 		RevisionsLeft:   q.Revisions,
 		SettingsVersion: terms.SettingsVersion,
+		PackageVersion:  terms.PackageVersion,
+		AcceptMode:      terms.AcceptMode,
 		CreatedAt:       now,
 		UpdatedAt:       now,
 	}

@@ -1,0 +1,98 @@
+package notification
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/heepr/heepr/modules/kernel"
+)
+
+// Notice is an in-app notification; each is also emailed (by a job).
+type Notice struct {
+	ID        string
+	User      kernel.UserID
+	Kind      string // "ordering.human_requested"
+	Subject   string
+	Body      string
+	Link      string // a path in the web app ("/orders/…"), "" for none
+	CreatedAt time.Time
+}
+
+// Inbox stores in-app notifications.
+type Inbox interface {
+	Insert(ctx context.Context, n Notice) error
+	Get(ctx context.Context, id string) (Notice, error)
+	// List returns the user's notices newest first, with ids below before ("" for the newest).
+	List(ctx context.Context, user kernel.UserID, before string, limit int) ([]Notice, error)
+}
+
+// EmailArgs emails one in-app notification after its transaction commits.
+type EmailArgs struct {
+	NotificationID string `json:"notification_id"`
+}
+
+// Kind names the job.
+func (EmailArgs) Kind() string { return "notification.email" }
+
+// WithInbox turns on in-app notifications: Notify stores a notice and
+// enqueues its email in the caller's transaction.
+func (s *Service) WithInbox(inbox Inbox, jobs kernel.Jobs, tx kernel.Tx, clock kernel.Clock) *Service {
+	s.inbox, s.jobs, s.tx, s.clock = inbox, jobs, tx, clock
+	return s
+}
+
+// Notify records a notice for the user and enqueues its email, both in
+// the transaction in ctx (or a new one): a rolled-back change notifies no one.
+func (s *Service) Notify(ctx context.Context, n Notice) error {
+	n.ID, n.CreatedAt = kernel.NewID(), s.clock.Now()
+	return s.tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.inbox.Insert(ctx, n); err != nil {
+			return fmt.Errorf("insert notification: %w", err)
+		}
+		return s.jobs.Enqueue(ctx, EmailArgs{NotificationID: n.ID})
+	})
+}
+
+// List pages through the user's notices, newest first.
+func (s *Service) List(ctx context.Context, user kernel.UserID, cursor string, limit int) ([]Notice, string, error) {
+	var before string
+	if cursor != "" {
+		if err := kernel.DecodeCursor(cursor, &before); err != nil {
+			return nil, "", err
+		}
+	}
+	limit = kernel.Limit(limit, 20, 100)
+	rows, err := s.inbox.List(ctx, user, before, limit+1)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(rows) > limit {
+		rows = rows[:limit]
+		next = kernel.EncodeCursor(rows[len(rows)-1].ID)
+	}
+	return rows, next, nil
+}
+
+// EmailNotice sends the email of a stored notice (the EmailArgs worker).
+// Email is at-least-once: a crash between the send and the job's
+// completion sends it again.
+func (s *Service) EmailNotice(ctx context.Context, id string) error {
+	n, err := s.inbox.Get(ctx, id)
+	if err != nil {
+		return fmt.Errorf("read notification: %w", err)
+	}
+	to, name, err := s.contacts.Contact(ctx, n.User)
+	if err != nil {
+		return fmt.Errorf("find contact: %w", err)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Hi %s,\n\n%s\n", name, strings.TrimSpace(n.Body))
+	if n.Link != "" {
+		fmt.Fprintf(&b, "\nOpen it in heepr: %s%s\n", s.cfg.BaseURL, n.Link)
+	}
+	fmt.Fprintf(&b, "\nQuestions about the platform? Write to %s.\n\nThe heepr team\n", s.cfg.SupportEmail)
+	return s.mailer.Send(ctx, Email{To: to, Subject: n.Subject, Text: b.String(), Tag: n.Kind})
+}

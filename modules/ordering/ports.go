@@ -1,0 +1,112 @@
+package ordering
+
+import (
+	"context"
+	"time"
+
+	"github.com/heepr/heepr/modules/kernel"
+	"github.com/heepr/heepr/modules/ledger"
+	"github.com/heepr/heepr/modules/marketplace"
+	"github.com/heepr/heepr/modules/notification"
+	"github.com/heepr/heepr/modules/ordering/domain"
+)
+
+// Store keeps conversations, messages, quotes and orders. Lookups report
+// kernel.ErrNotFound. A lock=true read locks the row until the
+// transaction ends (Postgres; SQLite transactions are serial anyway).
+type Store interface {
+	InsertConversation(ctx context.Context, c Conversation) error
+	Conversation(ctx context.Context, id string) (Conversation, error)
+	// Touch records activity in a conversation (it sorts first in lists);
+	// humanRequested sets (non-nil) or keeps the flag, clearHuman clears it.
+	TouchConversation(ctx context.Context, id string, at time.Time, humanRequested *time.Time, clearHuman bool) error
+	Conversations(ctx context.Context, f ListFilter) ([]Conversation, error)
+
+	InsertMessage(ctx context.Context, m Message) error
+	Messages(ctx context.Context, conversationID, after string, limit int) ([]Message, error)
+
+	InsertQuote(ctx context.Context, q Quote) error
+	Quote(ctx context.Context, id string, lock bool) (Quote, error)
+	Quotes(ctx context.Context, conversationID string) ([]Quote, error)
+	DecideQuote(ctx context.Context, q Quote) error
+
+	// InsertOrder reports a second order for the same quote as
+	// kernel.ErrConflict with code "quote-already-accepted".
+	InsertOrder(ctx context.Context, o domain.Order) error
+	Order(ctx context.Context, id string, lock bool) (domain.Order, error)
+	// SaveOrder writes an order's new state if it is still in status from;
+	// kernel.ErrConflict otherwise.
+	SaveOrder(ctx context.Context, o domain.Order, from domain.Status) error
+	Orders(ctx context.Context, f ListFilter) ([]domain.Order, error)
+	// ActiveOrders counts the agent's orders being worked on (in_progress, in_review).
+	ActiveOrders(ctx context.Context, agentID string) (int, error)
+	// ExpiredApprovals lists orders still pending approval that were created
+	// at or before createdBy, oldest first.
+	ExpiredApprovals(ctx context.Context, createdBy time.Time, limit int) ([]string, error)
+}
+
+// ListFilter selects the conversations or orders a principal sees: those
+// of the customer, of the owner's agents, or of one agent.
+type ListFilter struct {
+	Customer kernel.UserID // "" for none
+	Owner    kernel.UserID // "" for none
+	AgentID  string        // "" for none
+	Status   domain.Status // orders only; "" for any
+	After    *Position     // keyset position (newest first)
+	Limit    int
+}
+
+// Position is a keyset position in a newest-first list.
+type Position struct {
+	Key int64  `json:"k,omitempty"` // conversations: last activity (µs)
+	ID  string `json:"i"`
+}
+
+// Events keeps each agent's event feed.
+type Events interface {
+	// LockFeed creates the agent's feed if needed and locks it until the
+	// transaction ends: every change that appends an event for the agent
+	// takes it first, so such changes are serial per agent.
+	LockFeed(ctx context.Context, agentID string) error
+	// Append adds an event with the agent's next seq and wakes its
+	// long-polls once the transaction commits.
+	Append(ctx context.Context, agentID, typ string, data map[string]any, at time.Time) (int64, error)
+	Feed(ctx context.Context, agentID string) (domain.Feed, error)
+	// Take returns up to limit events after acked whose seq is above cursor
+	// or whose lease ended by now, oldest first, and leases them until
+	// leaseUntil (counting the hand-out).
+	Take(ctx context.Context, agentID string, acked, cursor int64, now, leaseUntil time.Time, limit int) ([]domain.Event, error)
+	// Ack raises the agent's acknowledged seq to upTo (never lowers it).
+	Ack(ctx context.Context, agentID string, upTo int64) error
+	// Purge deletes events created before the time, up to limit of them.
+	Purge(ctx context.Context, before time.Time, limit int) (int, error)
+}
+
+// Waiter lets a long-poll wait for an agent's next event without holding
+// a database connection (the wake hub).
+type Waiter interface {
+	Subscribe(agentID string) (ch <-chan struct{}, cancel func())
+}
+
+// Agents is what ordering needs of the marketplace.
+type Agents interface {
+	Agent(ctx context.Context, id string) (marketplace.AgentRecord, error)
+	Public(ctx context.Context, idOrHandle string) (marketplace.AgentRecord, error)
+	RecordPoll(ctx context.Context, agentID string) error
+}
+
+// Ledger moves an order's points (ADR 0006 names these calls).
+type Ledger interface {
+	Hold(ctx context.Context, order string, customer kernel.UserID, amount kernel.Points) error
+	Refund(ctx context.Context, order string, customer, owner kernel.UserID, amount kernel.Points) (ledger.Settlement, error)
+}
+
+// Notifier records in-app notifications (each also emailed by a job).
+type Notifier interface {
+	Notify(ctx context.Context, n notification.Notice) error
+}
+
+// People finds a user's display name.
+type People interface {
+	Contact(ctx context.Context, id kernel.UserID) (email, name string, err error)
+}
