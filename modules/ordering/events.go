@@ -179,3 +179,6 @@ func (s *Service) PurgeEvents(ctx context.Context) (int, error) {
 		}
 	}
 }
+
+// EventLease is how long a handed-out event waits for its acknowledgement.
+const EventLease = domain.EventLease
