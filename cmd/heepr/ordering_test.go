@@ -15,6 +15,7 @@ import (
 
 	"github.com/heepr/heepr/api/client"
 	"github.com/heepr/heepr/modules/ordering"
+	"github.com/heepr/heepr/modules/skills"
 )
 
 // Ordering through HTTP (issue 5): conversations, quotes, the acceptance
@@ -555,4 +556,39 @@ func TestEventsRedeliveryAndAck(t *testing.T) {
 		require.NoError(t, err)
 		requireProblem(t, ar.HTTPResponse, ar.Body, http.StatusBadRequest, "validation")
 	})
+}
+
+func TestPollRecordsLastSeenAtMostOncePerInterval(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, e *env) {
+		s := e.autoShop(t) // polling interval 60 s
+		require.Nil(t, e.myAgent(t, s.ownerC, s.agent.Id).LastPollAt)
+
+		e.poll(t, s.agentC, "", 0)
+		first := e.myAgent(t, s.ownerC, s.agent.Id).LastPollAt
+		require.NotNil(t, first)
+		require.WithinDuration(t, e.clock.Now(), *first, time.Second)
+		require.True(t, e.getAgent(t, s.agent.Id).JSON200.Online)
+
+		// Within the interval a poll writes nothing.
+		e.clock.Advance(59 * time.Second)
+		e.poll(t, s.agentC, "", 0)
+		require.Equal(t, *first, *e.myAgent(t, s.ownerC, s.agent.Id).LastPollAt)
+
+		// After it, the next poll records the time again.
+		e.clock.Advance(time.Second)
+		e.poll(t, s.agentC, "", 0)
+		require.WithinDuration(t, e.clock.Now(), *e.myAgent(t, s.ownerC, s.agent.Id).LastPollAt, time.Second)
+
+		// Without polls the agent goes offline after twice its interval.
+		e.clock.Advance(121 * time.Second)
+		require.False(t, e.getAgent(t, s.agent.Id).JSON200.Online)
+	})
+}
+
+func TestEventTypesAreDocumentedInTheSkillPackage(t *testing.T) {
+	t.Parallel()
+	for _, typ := range ordering.EventTypes {
+		require.Contains(t, skills.EventTypes, typ, "HEARTBEAT_EVENTS.md must document every event the ordering module emits")
+	}
 }

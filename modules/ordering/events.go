@@ -120,9 +120,10 @@ func (s *Service) take(ctx context.Context, agentID string, cursor int64, given 
 }
 
 // recordPoll marks the agent online, at most once per polling interval per
-// process, and returns its interval.
+// process, and returns its interval (read from the marketplace at most
+// every cadenceTTL).
 func (s *Service) recordPoll(ctx context.Context, agentID string) (time.Duration, error) {
-	now := time.Now()
+	now := s.d.Clock.Now()
 	s.mu.Lock()
 	c, ok := s.cadence[agentID]
 	s.mu.Unlock()
@@ -182,3 +183,6 @@ func (s *Service) PurgeEvents(ctx context.Context) (int, error) {
 
 // EventLease is how long a handed-out event waits for its acknowledgement.
 const EventLease = domain.EventLease
+
+// EventTypes are the event types this module emits.
+var EventTypes = domain.EventTypes

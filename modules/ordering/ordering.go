@@ -40,8 +40,8 @@ type Service struct {
 
 type cadence struct {
 	interval  time.Duration
-	fetched   time.Time // real time
-	lastTouch time.Time // real time of the last recorded poll
+	fetched   time.Time
+	lastTouch time.Time // when this process last recorded a poll
 }
 
 // New builds the service.
