@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/heepr/heepr/api/client"
+	"github.com/heepr/heepr/modules/kernel"
 	"github.com/heepr/heepr/modules/ordering"
 	"github.com/heepr/heepr/modules/skills"
 )
@@ -161,6 +162,12 @@ func (e *env) runExpiry(t *testing.T) int {
 	n, err := e.app.ordering.ExpireApprovals(context.Background())
 	require.NoError(t, err)
 	return n
+}
+
+// enqueue inserts a job as the periodic scheduler would.
+func (e *env) enqueue(t *testing.T, job kernel.Job) {
+	t.Helper()
+	require.NoError(t, e.app.db.InTx(context.Background(), func(ctx context.Context) error { return e.app.queue.Enqueue(ctx, job) }))
 }
 
 // --- the whole path ----------------------------------------------------------
@@ -334,8 +341,10 @@ func TestUnapprovedOrdersExpireWithRefund(t *testing.T) {
 		require.Equal(t, 0, e.runExpiry(t))
 		require.Equal(t, client.PendingApproval, e.orderStatus(t, s.custC, o.Id))
 
+		// The periodic job does it, through River.
 		e.clock.Advance(time.Minute)
-		require.Equal(t, 1, e.runExpiry(t))
+		e.enqueue(t, ordering.ExpireApprovalsArgs{})
+		e.waitJobsDone(t)
 		got := e.getOrder(t, s.custC, o.Id)
 		require.Equal(t, client.Cancelled, got.Status)
 		require.Equal(t, client.OrderCancelReasonExpired, *got.CancelReason)
@@ -591,4 +600,26 @@ func TestEventTypesAreDocumentedInTheSkillPackage(t *testing.T) {
 	for _, typ := range ordering.EventTypes {
 		require.Contains(t, skills.EventTypes, typ, "HEARTBEAT_EVENTS.md must document every event the ordering module emits")
 	}
+}
+
+func TestEventsKeptThirtyDays(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, e *env) {
+		s := e.autoShop(t)
+		e.contact(t, s.custC, s.agent.Id, "old")
+		e.clock.Advance(29 * 24 * time.Hour)
+		again := e.withCookie(t, e.signIn(t, s.customer.Email, s.customer.Password)) // the old session has lapsed
+		e.contact(t, again, s.agent.Id, "newer")
+		e.enqueue(t, ordering.PurgeEventsArgs{})
+		e.waitJobsDone(t)
+		require.Len(t, e.poll(t, s.agentC, "", 0).Items, 2, "nothing is 30 days old yet")
+
+		e.clock.Advance(24*time.Hour + time.Second)
+		e.enqueue(t, ordering.PurgeEventsArgs{})
+		e.waitJobsDone(t)
+		e.clock.Advance(ordering.EventLease + time.Second)
+		page := e.poll(t, s.agentC, "", 0)
+		require.Len(t, page.Items, 1, "the first event is gone")
+		require.Equal(t, "newer", page.Items[0].Data["body"])
+	})
 }
