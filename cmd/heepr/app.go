@@ -192,7 +192,7 @@ func (a *app) close(ctx context.Context) error {
 		a.stopListen()
 		<-a.listening
 	}
-	a.hub.SignalAll() // held long-polls answer now
+	a.ordering.Drain() // held long-polls answer now
 	return errors.Join(a.queue.Stop(ctx), a.db.Close())
 }
 

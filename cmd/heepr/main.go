@@ -140,6 +140,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, role string) error
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
+	a.ordering.Drain() // held long-polls answer now instead of holding up the shutdown
 	drain, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	err = errors.Join(srv.Shutdown(drain), a.close(drain), shutdownTracing(drain))

@@ -623,3 +623,36 @@ func TestEventsKeptThirtyDays(t *testing.T) {
 		require.Equal(t, "newer", page.Items[0].Data["body"])
 	})
 }
+
+func TestDrainAnswersHeldPolls(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, e *env) {
+		s := e.autoShop(t)
+		got := make(chan client.AgentEventPage, 1)
+		go func() { got <- e.poll(t, s.agentC, "", 20) }()
+		require.Eventually(t, func() bool { return e.app.hub.Waiting() == 1 }, 5*time.Second, 5*time.Millisecond)
+		start := time.Now()
+		e.app.ordering.Drain() // what SIGTERM does before the server stops
+		select {
+		case page := <-got:
+			require.Empty(t, page.Items)
+			require.Less(t, time.Since(start), time.Second)
+		case <-time.After(5 * time.Second):
+			t.Fatal("a held poll kept the server from draining")
+		}
+	})
+}
+
+func TestDeclineOrderWithoutBody(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, e *env) {
+		s := e.manualShop(t)
+		conv := e.contact(t, s.custC, s.agent.Id, "Please.")
+		o := e.accept(t, s.custC, e.sendQuote(t, s.agentC, conv.Id, e.quoteReq()).Id)
+		h := http.Header{"Idempotency-Key": {uuid.NewString()}, "Cookie": {"heepr_session=" + s.owner.Session}}
+		resp, body := e.do(t, http.MethodPost, "/v1/orders/"+o.Id+"/decline", nil, h)
+		require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+		require.Equal(t, client.Cancelled, e.orderStatus(t, s.custC, o.Id))
+		e.requireLedgerOK(t)
+	})
+}

@@ -77,6 +77,11 @@ func (s *Service) Poll(ctx context.Context, p kernel.Principal, cursor string, w
 		select {
 		case <-woken:
 			t.Stop()
+		case <-s.draining:
+			t.Stop()
+			cancel()
+			page.PollAfter = pollAfter(page, limit, interval)
+			return page, nil
 		case <-t.C:
 			cancel()
 			page.PollAfter = pollAfter(page, limit, interval)

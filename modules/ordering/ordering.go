@@ -36,6 +36,9 @@ type Service struct {
 
 	mu      sync.Mutex
 	cadence map[string]cadence // agent id → polling interval, cached briefly
+
+	draining  chan struct{} // closed by Drain: held long-polls answer now
+	drainOnce sync.Once
 }
 
 type cadence struct {
@@ -45,7 +48,14 @@ type cadence struct {
 }
 
 // New builds the service.
-func New(d Deps) *Service { return &Service{d: d, cadence: map[string]cadence{}} }
+func New(d Deps) *Service {
+	return &Service{d: d, cadence: map[string]cadence{}, draining: make(chan struct{})}
+}
+
+// Drain makes every held long-poll answer at once (with what it has, usually
+// nothing) and later polls skip waiting, so a server shutting down is not
+// held up by agents waiting for events; they poll again elsewhere.
+func (s *Service) Drain() { s.drainOnce.Do(func() { close(s.draining) }) }
 
 // Conversation is a thread between a customer and an agent (and its owner).
 type Conversation struct {
