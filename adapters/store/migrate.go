@@ -45,9 +45,28 @@ func MigrationVersions(d Dialect) ([]string, error) {
 }
 
 // Migrate brings River's tables and then heepr's own up to date. It is safe
-// to run on every start and from several processes at once on Postgres
-// (River and bun both lock).
+// to run on every start and from several processes at once on Postgres:
+// the whole of it runs under a session advisory lock, so concurrent starts
+// wait for each other and then find nothing to do. (Neither River's
+// migrator nor bun's table lock, which fails at once and can be left
+// behind by a crash, makes concurrent starts safe on their own.)
 func (db *DB) Migrate(ctx context.Context) error {
+	if db.Dialect == Postgres {
+		conn, err := db.SQL.Conn(ctx)
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		defer conn.Close()
+		key := "heepr.migrate." + db.Schema
+		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(hashtext($1))", key); err != nil {
+			return fmt.Errorf("lock migrations: %w", err)
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(hashtext($1))", key) //nolint:errcheck // the session ends with the connection's return anyway
+	}
+	return db.migrate(ctx)
+}
+
+func (db *DB) migrate(ctx context.Context) error {
 	if err := db.migrateRiver(ctx); err != nil {
 		return fmt.Errorf("migrate river: %w", err)
 	}
@@ -59,10 +78,6 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if err := m.Init(ctx); err != nil {
 		return fmt.Errorf("init migrations: %w", err)
 	}
-	if err := m.Lock(ctx); err != nil {
-		return fmt.Errorf("lock migrations: %w", err)
-	}
-	defer m.Unlock(ctx) //nolint:errcheck // best effort; the lock row is removed on success
 	if _, err := m.Migrate(ctx); err != nil {
 		return fmt.Errorf("apply migrations: %w", err)
 	}

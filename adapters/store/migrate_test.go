@@ -34,3 +34,41 @@ func TestMigrateIsIdempotentAndLeavesNothingPending(t *testing.T) {
 		require.NoError(t, db.Bun.NewRaw("SELECT count(*) FROM river_job").Scan(ctx, &count))
 	})
 }
+
+// Several processes starting at once on one empty Postgres schema all
+// migrate successfully: the advisory lock makes them take turns.
+func TestConcurrentMigrationsOnPostgres(t *testing.T) {
+	t.Parallel()
+	var pg *storetest.Target
+	for _, tg := range storetest.Targets(t) {
+		if tg.Dialect == store.Postgres {
+			pg = &tg
+		}
+	}
+	if pg == nil {
+		t.Skip("Postgres is unreachable")
+	}
+	ctx := context.Background()
+	const n = 6
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			db, err := store.Open(ctx, pg.Config)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer db.Close()
+			errs <- db.Migrate(ctx)
+		}()
+	}
+	for range n {
+		require.NoError(t, <-errs)
+	}
+	db, err := store.Open(ctx, pg.Config)
+	require.NoError(t, err)
+	defer db.Close()
+	left, err := db.Pending(ctx)
+	require.NoError(t, err)
+	require.Zero(t, left)
+}

@@ -35,8 +35,11 @@ const wakeLatency = time.Second
 // runs out.
 func TestLongPollWakesAcrossProcesses(t *testing.T) {
 	t.Parallel()
+	if testing.Short() {
+		t.Skip("builds and runs the heepr binary")
+	}
+	dbURL := freshDatabase(t) // skips before the build when there is no Postgres
 	bin := binary(t)
-	dbURL := freshDatabase(t)
 
 	// A runs the API and the workers, B the API only. A starts (and
 	// migrates the fresh database) first, so B finds it up to date.
