@@ -921,7 +921,8 @@ type QuoteAuthorKind string
 
 // QuoteList defines model for QuoteList.
 type QuoteList struct {
-	Items []Quote `json:"items"`
+	Items      []Quote `json:"items"`
+	NextCursor *string `json:"next_cursor,omitempty"`
 }
 
 // QuoteStatus defines model for QuoteStatus.
@@ -1119,6 +1120,15 @@ type ListMessagesParams struct {
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// ListQuotesParams defines parameters for ListQuotes.
+type ListQuotesParams struct {
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size (default 20).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // ListPersonalTokensParams defines parameters for ListPersonalTokens.
 type ListPersonalTokensParams struct {
 	// Cursor The `next_cursor` of the previous page.
@@ -1312,7 +1322,7 @@ type ServerInterface interface {
 	PostMessage(w http.ResponseWriter, r *http.Request, conversationId ConversationId)
 	// ListQuotes A conversation's quotes, newest first
 	// (GET /v1/conversations/{conversationId}/quotes)
-	ListQuotes(w http.ResponseWriter, r *http.Request, conversationId ConversationId)
+	ListQuotes(w http.ResponseWriter, r *http.Request, conversationId ConversationId, params ListQuotesParams)
 	// SendQuote Send a quote (the agent or its owner)
 	// (POST /v1/conversations/{conversationId}/quotes)
 	SendQuote(w http.ResponseWriter, r *http.Request, conversationId ConversationId)
@@ -2129,8 +2139,37 @@ func (siw *ServerInterfaceWrapper) ListQuotes(w http.ResponseWriter, r *http.Req
 		return
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListQuotesParams
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.ListQuotes(w, r, conversationId)
+		siw.Handler.ListQuotes(w, r, conversationId, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -3954,6 +3993,7 @@ func (response PostMessagedefaultApplicationProblemPlusJSONResponse) VisitPostMe
 
 type ListQuotesRequestObject struct {
 	ConversationId ConversationId `json:"conversationId"`
+	Params         ListQuotesParams
 }
 
 type ListQuotesResponseObject interface {
@@ -5563,10 +5603,11 @@ func (sh *strictHandler) PostMessage(w http.ResponseWriter, r *http.Request, con
 }
 
 // ListQuotes operation middleware
-func (sh *strictHandler) ListQuotes(w http.ResponseWriter, r *http.Request, conversationId ConversationId) {
+func (sh *strictHandler) ListQuotes(w http.ResponseWriter, r *http.Request, conversationId ConversationId, params ListQuotesParams) {
 	var request ListQuotesRequestObject
 
 	request.ConversationId = conversationId
+	request.Params = params
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
 		return sh.ssi.ListQuotes(ctx, request.(ListQuotesRequestObject))
@@ -6113,7 +6154,7 @@ func (sh *strictHandler) ExportPostings(w http.ResponseWriter, r *http.Request, 
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
 	"7H1rdxu3kuBfwXLnHFM7LUpW7MxEOveD4jgTTR72tZzcPSf0klA3SOKqCbQBtGjaR/vb96AKQL/QJCVR",
-	"tjM7+RKLBPGoKtS7Cp8GqVwWUjBh9OD002DBaMYU/POSac2leCHlNWf2g4zpVPHCcCkGp4O3C0Y0DiEp",
+	"tjM7+RKLBPGoKhTqXZ8GqVwWUjBh9OD002DBaMYU/POSac2leCHlNWf2g4zpVPHCcCkGp4O3C0Y0DiEp",
 	"jCHD6YKxQk3cx9OE/GRM8Urk64RcsrRULCGXdMkuuWF/+4V+OBgNkoFOF2xJ7fxmXbDB6UAbxcV8cHt7",
 	"mwwKquiSGbej8zkT5iKL74XaL59owjMynDMDYwnNtSSGXjNNuNFkQUWWM1iW298V1CwGyUDQpV2YuumT",
 	"gWLvS65YNjg1qmT1PS7ph1+YmJvF4PTbZ0lny8nghRQ3TGlqd4ZbjayUNgc9bMFSaaniMJkK9sFMUhgx",
@@ -6124,156 +6165,156 @@ var swaggerSpec = []string{
 	"C/dX2IJFwJwp2MMrlTH1I88Ni1CTvcSkkNpwMddISVwTaX/Stx34csKzwZ3IGXbRe3Gk+/ZBN+Y1HuNn",
 	"LrK7Hfeai6zvtPa7xkn/RbHZ4HTwP48qBnuE3+qj2g5gR38vpWG9h37vvn3AoW/tb3UhhWbASV8reZWz",
 	"pf1nKu0lBOKjRZHzFLjSUYEj/vWf2gLk064Hc/PCiq3LLwhTSqqEUE3e/PiCfPfs+b8RtwzJmKE81yMA",
-	"h5sNWH56/Ya9L5nGDWYZt9PR/LWSBVOG2+PMaK5ZMihqH30alMXEyAgLEoTdWMnAAZM1sH1zkjTu7PHh",
-	"d+/+NX5bKzT86dZ5F4bJq3+y1AxuE5RWL28cbJu7SxWjhmUTCt/NpFrafw0yatih4UvWXTaxX9J+ICBB",
-	"dDbBI9LyQtjlNRdzYMIg9s5IQbUVkhY70yAxFJnCAaej2I4Uy1jObxiAor3KTxQ4uywNuWIzqRjwYSEN",
-	"oem1kKucZXOWES6IPXBt/ispc0aFXQA/ac98yRj56eX5m7ffvzx/O3n5x8vf3l6OljiVZfPXPM9JQdNr",
-	"yz1nUlmMqzWxk8EeVgtqrAjIpF2VfaDLIg/MZeRQsxXxPAxJ6uhsQsVhbTN5WC7fJRFu2LL5j00Xr0Zs",
-	"AW4DqhRd279rakBMyEQQj6C0vyOFzPMo+u0XEzozzGp8qRSZ7k7+jwUTFtZ2LE43NDVlLaUZEyk7I8dk",
-	"ZUcugU4UIyvKLYc8qC1cl1UNRAB8moeMbq4XC05ZacKfFnxyHdNiLhdyJYgUKYtC5ZqtJ4ViM/4hptM2",
-	"t+7XaPyqd5u/cG0eSievy6ucpzDdDoQiyjy32laLvfTdCNhA7/YvWT7rbh9V8gioPO/qfIxSMfKFu/IT",
-	"q1pzlFpt0kG64GI+sR+pG5rXSbc7WjMDKsDmObWhptztil7i0CgzcaBwJwzTRnbRPeuGg/UjJGybCasW",
-	"/jnIFJ1ZFkZTw28YLFNqYGO61AWo6rXpKsjDdH9UIHq4sPNH3gbU3ws7Dazv9YTbZLABWy3AV/Br8PCw",
-	"fC/w3Gn3cScb0Otcyt0vWWkWUoFOWUNpWmojl2DEANMdJAO5EvC3LotCKjjuWhu2jKO2NPJ76i7IRv2r",
-	"xfitGUbTlBVmspQZI7Q0MkGLQRMuNM+YE8xXVihrQ5Uh1ABjPSPSLOw4KwZAhFuhAfu2PLdFXtSwuVRt",
-	"0G+C+Av8yTrGApf0wwTpf4KbvZshhRMUiqesQe1cmG+focYZZrL/1WY77pvNGuyWONpb2fpbLva2kxYZ",
-	"VlPXD5zUkdHeewy0MToOyKlTsczs7BnTfG4v6w3PmBwkg5UCNcESd5lx6fWtZAD0EyXouoMmIvXtHZls",
-	"EEo4oEc03YfT+QvaO6f/vlfuLcolFROF7I/1uMf8NITqa5Y171TwkOBfC6pRTwenCMuI5k1lp6aht9be",
-	"dPItykSvvM+pNpMl09rKu90hG5OwAXlJE9FNLLRh3oVwS1q0dxil6hrZ7UNoNMj482lyL+DcDXl7N7u8",
-	"JhLqF9xKB+AQoqR59N7aEZMrL4k2ytMgsm6Th0qHJRcX+JunXRg3bln70v1K1XUmV6LlZngOnLZ7hwPH",
-	"ac7yOzhMz0guV0ylVDOSM2OY0gnJ+JwbDXfX2vI5I4t1sWBCRxwbSy7Cn0m/Sl371b/Hdlnk5ZyLJiTr",
-	"nqfYb5b0g4PgyXEXhJvU8SCgvvm2KXWfx4QdmP29W3u2eWvfRLamC5Zympt1zD3ISM4Fa0H66UlsFcOd",
-	"ErET8b3lQe67vT3fSIWtm9uxIcIhmuTaktS4xw3oSBoXt58z1NnSPRlETcBujPJI5eI5LSxE/J/JwHHn",
-	"+KQYA3BDyHDpbu5Ba+KToCUFhG9jpDWB43fQD7vXTGkLorfymt0TeP4it50wFIMdxs5MuLbiPyFGEsVS",
-	"ORdcM8INyalB/brFBu5yYNhA/xEz9DzE1a5tV+OV1U6C62IX/wwJJEM0E1lwc6GpxD8CmZ6S7xlVTJFx",
-	"eXz8TXrN1vAPFvN5xtA7qPay4eAN5MKR8/zVbHD65xZ/TeNnt0kbcMZPFwvOpoqZhOgaPC6ZyHYBAky7",
-	"MxhwE93Dv8PjZ/y+usJSlsLc1XiJG2VsKWMXY40hUcmFFaWKkRT2y7IzBzcjYUSpO1fj+Z2ZAR7HbSZG",
-	"Kz+w1IoViIHdD2SKUR3TRt7KPPNn8dpthL3FjhDZJbi31/vx9Mx4fgfdzK/9I89ZTO3tsSFq7L/ragpu",
-	"sM5Xu/uRgMVXzqTguvML+3M2LId3G4ALB+wCGIN1Ex8YebDPVC/oyfNv41/xj3HHwS6g8OqHnSOskjT3",
-	"Hzv+j5zl2Uul0GppHh5jhNG9zuzPotEHxVzSA8YZuSZDSv7z8tVvBH5DCmoWidUlKAnJJsTu/mA738NV",
-	"E7+x2Hl+rQivxduA+06unbtuiz3jHXu3yeBKZuvN1kbXhVBTyvbpuuiZCuLVvRocfIvxdK9xUSFkKVIG",
-	"lssdLdVs0D1f0oCuA9nWm+dQtQ/j3GP989nlv673FiJqqln3dEb/Jg2fuVyC7oY8DT8mFfqb1YrvcjEf",
-	"dd05XacTF9d9/MTFmWlRWFWKa0KvZGlGu7i4dIkQ2hoZBCr2OSXuR7sSch32+yCIBi4/H0mDFrRvDy0t",
-	"CiWtYZsxmlldK4ZknjNSMJFZS9j/IMEANTeEfSi4YpqUAr9jkElyP5cndXHusMzkiqW01KxfVwUqhsCI",
-	"bnlxhw2NtenZRSNIinyN6WMe711vRQu5KRUpyyd9eqXdFTdkRTXBkTnLfL4HNxjVQQCFGCPquBmkXhRA",
-	"Bu92gNRjybBt7vd+OrlkBmliJdU1nlTfnxJczgi/hy58Bz04RINaKSBo/yysQuS4G5DZE03sOLlqnKtP",
-	"D2xK/ki2kIsETXI2Mz2RdEELvZDbXQF2d5d+MCrx6qHxh93C+Li0C+MngxIC0NkDAxPBXvBxtBawapBp",
-	"kModQhodHSkgqxXNqJ2oly3vRc8A/v6Z5clljcAiTjLLx+hcMZZVmWL2MwtwvOx1FqxJkdOUZWfoOiM+",
-	"a4CkCyrmTBPBbiwPzu2X3HRD1/cOhqS1GOmuoYxUccMUpw0EbeX/jtjWk4yue5JkWmGQXfJyIt6qRtae",
-	"G1oTXQuakeEx4TMipGAAfMVEBvHJNTPRRLEav9uBeTWi7PdNBTLcRNWSFpXulNFTpw4/c48Xf11jHU2M",
-	"1c9Vo4H+C9JJCmprQpAAPSmUnCumNf5l12CranGMkUqreKOCnXFdlC506vUE2Nus7M0qqhkiu/tLG/lt",
-	"n75w8LGZC9gl+vPXF+SarZ9oF4KoVTNEjRKqzQQTGx8g5pZca5YFBVjveD223uJfqGHaVLeyeaOHx2QF",
-	"inVVdIEjdd/VjcQat3KrryS7bw9qwd2S/2qEVkFu53DeFpn/7jYZdMIXD3f8bkr3KPUDdbn+JNEN1xHi",
-	"GJHL2AmVjXbT6pwTNCBmi93egPFekn1bwaPPpWm9lto4F9j9ohjbfZwPC8vC/H07tz/oeh1CKKplBPK5",
-	"YBmZKbkkyzUGkoicESsOyVCwOTVBdXRRJqvQ27ErmudOcdmB/V7R3MpNTGmPwGZN3Aii+HxhCIxDN6ur",
-	"Y9pxoUdwwe1cClXF6TpzhWqyu9NpzZUWQnBNcLp1t9/Q2mY7KEATVE3migpz6rE9g9CCYCtC09QuPiIL",
-	"mWenhIpgY4PmRpbyBuphjIRaVWd4j0VB17I0p+4D797xiRDo5oEaXNC2uBQjMmPsFMMeOTUWhU800Quq",
-	"2GgsUOUK013R9LoTGCRpTlf2mwmOBmNoLmW24nk+8TNQ4r+1QPQbTfAyVC4oqQjXumQZuVo3NjUiqDZO",
-	"FFtRlZ0CrPAjLuaEkqBAjgXW5hCXsjzBKG0AMoAcF3AjsIjTK3gN1AySgcUAyFG7YXstGAvKqKWC5ukH",
-	"yaB1dqdVh61XydRuZ1El0lHPXji741OfkadXFYNNsu8t5SNTO8mUcE001OyekSU16cISKzcJpJhKQaZg",
-	"2GCtGf502jWUN4T+oKhQ9yX2sDzTxFgzfkZ5zjJyQ3OegRek4QfdBOxaTDLmaRPaWFbS4/MC8dfnEuuE",
-	"nnewJKuquCqysTCm0KdHR1B+P8rYjS/f1EfVebencWAxmzc03eaixFCzsrqi8oYaqialyjcFZHEUEAdT",
-	"lvENLaVC9bYsLWFgAHa7X3i/2f+B5dSS/x9JaG5zm+yxMkqKid3FRFETc2RbyWCVlnB4X6YRrHlfpkmG",
-	"x4dP6wabKJdXCAIp4m7y1xJiAhaxdpKVFXVWvjnbhHjbJJ5fDqJxsqQfdrVScTwXu463lKwXD7Q2FPVa",
-	"Y6va+IYpKOE3VGkwgR15o/TQcUg60ZL2Jj/tlPy61VZu5LfuKWt1c7Q4WuS2W4KqO2AtUzUguk4kARUt",
-	"KEYudutWBALeqgRCsX5fXLIv7NjM9giOp0ZF1t4cvY8VKrunAznl2QPv1x6c0C5quw+zpm6KdHUODA5g",
-	"YMAqpOhoAU63W47APn3WO7mugKAr19WOLuy+zJtaPKqRhBP3X+/ktK583IEEGwitxc92ubv7UMCRCdw/",
-	"P6YO8xpD0C6fGGgGHefRcHmHaN7InPWUfbbLPWM/v2Qigy3dz1/z0HBUJM8fIAD+DD8Q1EZPJ1Zx/GcJ",
-	"HSSu1g1Nvl75stUv1C5P2VLu0+JCIQn5u635xxtLhSD+lcpiQ+3B8+MdztLkce2mH+h5Lw204aKGLKU2",
-	"5JtjYk9D6ILR/jyWu+URRB1Nd03YbnC25io/KsZI+J5wkeZlxnw/l12LYwObaxfw3MWR+IhMLcY1Lvlc",
-	"XNyzNIQtnQVdd50+j9XKFFTrlVRZZ/C328CBa9Rm6DvE78X9DpFxXeR0PekpWNt2PzwIYjV2RLE5VVnO",
-	"NDR8SqluFxZth1ZL+zckZ1Qb8vS4FdlrQ7W+71gJmZKx2sBz4TxsKRXY6W7BlfMMakI1oY1U/17R8O7O",
-	"aE2aiHAbjCEbDIM74vix2CxkePAOw6ggH63MjJDas+2k9pdnkLG6rl04W4wIIk06tpHEkov6p0//Pyoj",
-	"3l4s/N/lutvKdb98UW73EuhYNvO9HIctIdgv58J8noPvauJafr47eMD42Mn74/cRER87WG//gIhppJwA",
-	"g3m9ea30hnKwuYmRBPoY7RgLXUSritysXPgY2kwqslwTWTDhPadDIQ0pqIJgsNvfbqHedqjanc1tpgsW",
-	"yGNJS8XN+tLio+aNijdhFS6jziUfkeF0UagJ2u2j0Wh6kBApfNpdwZQdFBr1gnsWKkWrrS+MKYA5tHNE",
-	"2t1f/QBXh4wLF9Qti3HDtFsKvdPienO34ktmIDoIuqfrmWB16RH5h9W+NS5OyZWSK80UWZbakCvsGXso",
-	"FZ9zETp/Yrfjqj9no+lxtTNacIsAaIXJxSxSfgo/xGa31u5jBrxGZAVBkoLJImdOpSuNFHIpS03OL7yC",
-	"Bx0MiWI0xwx0e6iCri1dYlh0NBZj8T0eSNs5FkwYbiVZrUlus4OzRjBNEU5TmHOKkJqeEdy7dispI5jS",
-	"Y6GZHbSpmriJd1dWfObPsf33DXr1Vcn2cC/BFQARQAvGaV8D0ykZ+jDlAZ6dupikC1Ke1eKCOJ8ei5xr",
-	"LJuXsxnmQPqAIhdkiqOmI/IL1652ePoJ2GVCajHYWwSiodesaq8IYIV2vVMMVOc8ZQKrPhxRWe1HcWYo",
-	"mIgQTIuE+QxTy7rTzpHU+euLWjnq6eB49HR0DK7Lggla8MHp4JvR8egb0OnNAjjG0c3To1CGP0c2a5ls",
-	"6GQ98F21oZFfq6HsyfHxhmayd2siWy0SaSPbbAJhCdpgh2fXSnKEGhU0S+5bKOy81q+24qKQY1rxzz/f",
-	"3b5LBrpcLi0qrBUhCV2SC2xkmVKMYsH4A3v56VxXrv13duIA2SNoPatrAG6F0pkpldBAczjUpfEEwhnS",
-	"qn/tGZFLbgzLTkOyDyO5tTcbDValYAfJWMg8Y9pgahu4f9A0xbYA0KxtuqLcTIk/FaSpaFIKw3MSlqVK",
-	"8RumIVoP4+39BxUQGsiOyEvc96Lq/hpt++rCgc/JkovS8t9ULhkmo9ivxmJaa6N6Sowq2XREXss8xybd",
-	"HjDdNp9TTDX1zUQ9HGs9RZOxsHu1aGs0SA+bt4OvWRG8Y3hHm5fBLlw1XYWIVK1X/Z/36Mbu2qzevRv7",
-	"7p2Lu1IRUWckYLvCPcBPSIujueWsgq3I8Pjwm+OE+Ebk/X3ILZzjbci/2Wp0dvLapDYeh9CsGBu1h3bo",
-	"z+/VDv1kazv0d4/N36rOvz1MDg/96Ozs13WT1WAemCW3hNR5BhnmUswPLZXuyOaOaAoltIXUEV7nRDcw",
-	"lbKwFGj5BLoq4GZi32lLfBgyxiQ0rKixzEIDtxh1LiZNr5v30uXgfO9ySveDwqot+W1TY7ec6rZDPM8i",
-	"6nCNHT46lmuLWUvFYdzDnWAv6w0o7ZdZ2CnfZ1GQIfZ3PAheSMWI1aNYNiLT91OiGVXpgmlosZCQYLQn",
-	"WC4AuuVY1JZIyJWlQcgcYz41ezjVUpm/KZazG2sdTRMXHEKmANzLrsY1mfMbJs5C4sX0/XQs6mOt2ijY",
-	"imkzPRiR15CJOYNXAbRLV3MnWS2kZsRwpoiiYs6IvGEqpwWKa/goJifs4c/ncRER41rv+7j8SbQ7S3yS",
-	"WnBhN3qufFV9U9YbflZzPtCL2btYraPo4y/GxSRkjUSExfOozPLpOl2RBTfC22gLig3U2xlQZsG4iuZA",
-	"RZ/S8KkpncdyQqrU5n04mweo15ePinnYEjTjoGKN2k7PJixS2n7fCLi+uycatGtFHGb0Pt1wy+vZPZjy",
-	"k8tV+PeCz+HNDLjLljikNt02s/WbE7sQ1Q09cg/r7DASX295fJ0BEhdiT2vAUz5WowRGnJJCSWg3tBe5",
-	"0hAk6E5ABwqwck9hrlgT/Rg1aVJzbAzegQc5pg3U+rRBHT1Gr6AduWvihnpfau0P95iT8wf4Bmf4IA00",
-	"j0Yj+JqxQo+FhGsgyE+/nr+wIOJmRM5bxWm8Vkzq6t+tcjFXshRZjKunVRvUR9IwIo1Wd9I0nu55B65j",
-	"X4+SCnUN+NIWNJYLWHkA5QVaww1Y3OESYHCv+EeqsoNeCmtoLUef3Jtet736yw+WxnRCsNM9ErbvdR+U",
-	"GCS+Z8fPuuqmd4p0pfsWpuEfM3tUttEoh42jsMky9s8xvL/5iW4tRYZX60Yfz4NNbMOqYjG3rsigq4kr",
-	"K8V0f+kK8M9QNWPaKXrOx2dl8ULmzPIBHOi8zhordcYiFPL7OnRLFljFE61TP4NaGLilKPJDAwBnQrv5",
-	"x0IwbhZMIVPDY5OUCiH9b2Lcpqzipw8ks/3zqdgDDLvwqf3ReL1f1QZ/IepAlkVBM4c2ivfCsJCYaEXx",
-	"YZWho57WqnfmY0dYN9HLzvDCQ0QKzS7Hw87qPYFyLYlmTNcLMeTMC1x7IT03tL/t53nnuJdH5Hx8Sefs",
-	"6H81iSHYAVdcoHs88txZlwpgLjJ8/dt/JOQ/X7/8D3vOf7Cr1wePyvN8ncsSu0D28reyRyuCV6u4Jlrw",
-	"2cxXmoKCsjZMnxEq1shirkpDOmdDzWZmkTmKsJVc0mx/mOxjLvdH4lfMREDzAajtg3P8DqhoFHY6wunS",
-	"a5W8eUJ+5d/3spBk8OEQNOHDJf1weCWz9SHQzOD05Pi7f3v6/KSXx7i2yl5Vb1KNksYzfHwC8ytUe8Lu",
-	"NqitMdNhH6i80LpkTllwyrBjvjkEY4g2stAQsoXAEcZg7iwHCt8lLo4l+PorVkx3vG8Jwcx+J5D2gZ+3",
-	"9JrVW+LNZjXDlQzDA0XEd7gh9sBclOzuwtr5RTegCQf8F0IU+n/3gajXpWm0LtzFv9CHCNDaD53W3qs8",
-	"nZOPvLCakL2mM5lnrhVwVouNoM5+Si5/vvjll9EyS8ib3395eQn/On99Yf8/FrHXKcGytNsYWQSQoXPJ",
-	"Xf50fnjy/Fu7Kr6GBS8XEWsgHaCV4G0NCH2MhcUq5S5K7K1tcg78xpsrdX8Gbh3nbjUoOyPPjr8bC7fA",
-	"oZDmUDGarTudeiw8XLeemH2SyZWw8uvSHu+1A/JnouaPvNiLdviRFyNIsgrvn7/ABQ9/4LqQmsdziqkx",
-	"NF0s4QVVizNLLn8bDzBvBWkFE1YOkQRv8BuHKPxq9JEX48HGp9CTwf8+BOgeOvAeXv507hp3tyziip5M",
-	"day7zPzHpjZtLcM3Onfl6r19OBf4wdFWQzfKsdVUq8PUR17cnUW7g+jerJcQwPnDj/x6VZ76o4QROn/Z",
-	"ZAJ7tHzrWTnt+SEfahUCyVsxVJrFkeZzcYhF3HGH8TlZKSnmxJckoIdGkFJcC6vSQaJpeOQdXn5HL96I",
-	"vKGGHUJyAMsgpyDNOXgws8yK+7GA9DbLM+0cMX6HCXGP5Pht1vh8ZjMIkpR7OGSpmUogbRK95E6AoVtD",
-	"e25QY6CXzBxW+ZixZd3go8tG8uYD2EaPPW5hGraMpIE5jKGexZOkTymL0aNEG70nnwHyaGoZlY4Bu8TK",
-	"IW1nv4KMvpHXLjJIpvhXI/N1ejCKEt+r0gx2yTFw3alkac7qm+GapDmjCp0CXxZjAUcvXafqtFQKH+wJ",
-	"+bQ74KYs+lHzIjh3q0cQsRcTPvzgy6jch2S4WvB0Ea2qOhiRl5Z8ILFhLMreyrFtXKaPrfxePCJbqaru",
-	"PnMoaRNbsfyjxVq+Wj5Si0g5WvGZ5IRvptR6obzeYIAECg3+WbOwOjn8G0sMWHZWo9mGL9ePRd7DVXD+",
-	"UjEWLogWPFjXbH2AP7V/yZUYkSnVUyKoUnJlrwtyLKtvQSa0RPcFz3oTXV40TrklJfKVD9v4XWPe+wWh",
-	"y0Y3MrikLsYjNYS5lz6xoS9XgepoKsFOpY9/rcSAzruiG/MDGmS4p6yzVuXFn++g726zFgQ/3JiF2Nha",
-	"4lV8cCdws+7ojv4xjw1JBa8KJiwZI305fUXE/AndUGTi1Zvm24BmQc1YKEYhGa3yTkC6wtSNGrkypinm",
-	"2Y0I5n/5hmf1ZSHg4oPPyViE0PNBLehcu+4+VCiFoalxl9zqu+5yTzXLZ4cZozkX86mVVhQkWZ6PhXTg",
-	"sAwXQdKf2dB4XfYxExxi70V+7jyHxku6/UKqTqB7iRY6JHqSjBN3TH4cfar/2cxu6ETqWqi8m+n6orHO",
-	"5+NkfXjYEw72zb5eiebWHoDKI3icqF+Z/ZWq67qwrwd25wySVQgXh7QoLL8J7/Z4+xiMn6T1LAwdiyks",
-	"OwpvIgXe9bb2lIxlSNonSDmuOsQuP+Sai4xMYaTlO+caoxtzysVYVP5EnyXBNZZLthIlYhzJ/eQngMt/",
-	"JQJOUAzsJapxrq/Da0DeEQMoJb79z70J0km1zR6yX/2ghyLoTupXK/cBWu3xj+yvXR5Sf4duozLnEfMV",
-	"McLzBoE/CU/86WYxyd30uLcNY6BiWy1TpkX9yLRWUN2LTNIrcYqlUoG9wdPFWKCxtHTPWEERmFrXND6/",
-	"XMaxjg2mJHEdcCz6lMBoCVm4N/vha/tX0iKd3D+zdhaeUozzUw/tr+cKQD25FZJ0byoBvNS0mf/+HYd8",
-	"zeKx6r3Xg0s85tfMzXCHvfGMHXkZvoAKnhtaFIx2dCqwJj1lkwsDrsgr3xSPZa4od1p1C5uOxTDa0u2A",
-	"lAIck/hSpe8miFuPOiF9J8CvlSV1WhV+ZobkOj9uIOGviIIhP5o6ihvWsimUd/oxdbCRNS3ZJuPyVzb4",
-	"QtEodBYfcuGeZt9PDLM560aP7pJ1SyMjevE6FP89nsK43lgdFCy4J7pRDuYTdoTlBvNSPYj11j15uEji",
-	"c058a9aNUd8lO4I9HvpWdz1h38xF2VC7s4OhhLUT2RmRi4wtC2nQAVf1N9EhQQbyGDPiHlzFqlD3a3yT",
-	"44bnzNqmaKNGvWVM0KucQY4UNEH6oqFZIVdVY5cKQF9RjO9tqYR3gdYwOBwPLp4snUR0Fut4cLDt+kEc",
-	"dfP1a0RT76EefU2e/u7zUButQ4ROU1fZ0wVvRrI1GWJVPnqjNUsVM7oHe5v0ohAXx6xcKVKWEF+eit6n",
-	"Rm0fiZT29fizmy9hPaZDu7HSl63caz3/1e/ZBsAnNbDvs3qvnfcwk8o3ktrtgh99gv87N3fGcobt99te",
-	"wk72RE/BfUHNonIDubkHbfz0VOF/220BG7n0z2K9fSDXAz0RCIloIvg+QI9rQbQWg6WtC7sR7nWv8Wbm",
-	"+ltj5F+at3aezN/IWhsg2hNPbczZa2HWR1Uoq56q2SmrAF41hnSCK1nOF6Y3ncDlwreyCZwd4V6DHYv3",
-	"JSshp2iKqt7f2g/Gjsvj45Nvqf6biw6cVVHYRvpBT1LBK/9exw7dM6pXM3dLbq+/5d3TQcEB4cIBq8pG",
-	"qKDz3+kITYhuv0EIu68rAQH3tItzp3Htjj7B/7dEYfGx87vyyFc482dAWa/hCO/ufV2RVulguTtmjpAV",
-	"bTAsq5dbXAMKIVdnwJn8O8nQBk2uSJGX2n3hnqLwTVNafahwyQcifvulDnZuuoaKty9LKkm9cmovgU0E",
-	"Y3gu03fxw6a7zqm1wY9VVUHy4BBwGngfsTgn6S7EwjUJz5mHoHqQtv51cwuTWYnt/VqVM7jUlyGS/ZtA",
-	"P9SOU7N9br8wSQYU7YMg3RkfkSAxynD0Cf6/Ra7cz1X/d5z5M8R7/iqOcitX3jtY9suVNmaOMCLTzyku",
-	"BFhhRlGhaYqtjU0IAXEdQjqJawbqHwLW4UlpfCYa3wUOSvkTPRbYfLzK5ak4Epr/lS8wlE01Gl+EgsR2",
-	"UZcmVI+FFXFa0EIvpBmRCwFNqMlSZjXS50LzjDlH7xVM6No3oTFLhlNoG4fiYJqE8vmx8GL14AwrHlf4",
-	"sjrcJh1SWdAqGU7bJsU0IRD8sveuFE7UhoeIn/07WchShbZnlvc6ZnwwIm/YrNQ0935dn3p0SqZc6HI2",
-	"4ylnwhxiD+1pMhZTwNahe35rmhD3gQ+mVZ/QHOonDz1W7TcA/MNShCb005ihg7944G3eh7Lw9K+hV9Y6",
-	"W1rAhRgXlPVAF/VwJfbEhWNqQVSY/6VZchJCxHuVlTvw1lKDFmb/Z6GN72jrftZ6ic/Z4dvi2r8EDsEg",
-	"OweRpQHmRIUz7cjQv+KNj7ILO4TOWQKZGkox4M8Ho7GAQld8YRtSmJaSaLrWZLXAVuPBRe1YMkQg47nU",
-	"GTf4XMROzkg8/EN8kV+NKvgCzv6FHODhefSelmf4dUKoJpoxUTXVsQh4op3M3ZMXPOOmS51D9xpjXUeE",
-	"9rxqF960Cg+h9OmF7qmUR+QlboUeELtnS8KDK0FLcZBYsDzb+ILKvkJV/vK1gdwE5ZEjiS3RRD/o0X3d",
-	"2we6vfzMRfYjtCve5Ucgkv3wR41V4u52aFjqQNq8ikHt3RsV4Cq9zr0tVHHEPsDTqX0edkwZdaOdR9jp",
-	"7cPqqRW6rFpLUyyq8xR10NxZEnT3sUhlXi6FJjxLSPU+UgIJ9wnxbxEnhC6xotXdPHwUIQHpFc1cgBPd",
-	"m6I/B/kZ9sEcpfqmSXY7dfN4cfkHwXaWe2vpgRzZU8Qo1Tdbenbc7pV0LcW8uPwjSrP3NIitAczUjcc4",
-	"vjFzBJhxa3R71kN6jE58Io17C6gZXhxVCk0IL3aDK+eRvsGnldH3xNuxruOrazns2ymiyeksOK5Js73i",
-	"WITGnC5Kc81YAZP7FjlgC0OjeIiEreDJJXi0+yDx/exBR7hqdzxOfCmta77jarlDl+wquykSUfJ3UFcx",
-	"sJTmua4ay1XPcsWfRGo91uWqC2EjYwEPQSFINSOyWk2KfH3msqCiSCOZtJZw4yxYltY9RaPMl1wxs7Kc",
-	"u56EhcVGrjOUz5q1nzrhTmoxSVfMqKsi5UaSfyNVER6L0t6ewCmrB9YrzwrAvxbEPEVeiv4VXqkfNYeK",
-	"V0UapVF3cpooNhbwbIysTWzvbdOV8goebnO94akCBwRZg7+iqvlMCPtAU5OvSc6vGVlyfK9GCtYkt2BH",
-	"dbF00a0CsxeHpgsf5hXw2BeUhB3ULm0jyBwps8HHxXydhLxhS3iQCDp2y/IqZ4dMmJo89ARiVtIn2EFD",
-	"VJSQSXAn1Z1aoCrm1MykWuJfSy7MgTe/MOHIqtYMqnYxKyQbEdzc4VLe2JWdYaOJMz3GggoyrVlAhz+z",
-	"9ZSghDiFJr52402RbS+jXfZKZmuiWJFbU7DqjYU4G4shFnPVpjeHb2B0eMDoIGnO6iqSseMXTO9r7J6d",
-	"nDjixi3VS+hwWWuDGkuHqhQC8kf8T4+/G5Gf2br2jNHJM/SHNSjHiY/bd7f/LwAA//8=",
+	"h5sNWH56/Ya9L5nGDWYZt9PR/LWSBVOG2+PMaK5ZMihqH30alMXEyAgLEoTd2JeBAyZrYPvmJGnc2ePD",
+	"7979a/y2Vmj4063zLgyTV/9kqRncJvhavbxxsG3uLlWMGpZNKHw3k2pp/zXIqGGHhi9Zd9nEfkn7gYAE",
+	"0dkEj7yWF8Iur7mYAxOGZ++MFFTbR9JiZxpeDEWmcMDpKLYjxTKW8xsGoGiv8hMFzi5LQ67YTCoGfFhI",
+	"Q2h6LeQqZ9mcZYQLYg9cm/9KypxRYRfAT9ozXzJGfnp5/ubt9y/P305e/vHyt7eXoyVOZdn8Nc9zUtD0",
+	"2nLPmVQW42pN7GSwh9WCGvsEZNKuyj7QZZEH5jJyqNmKeB6GJHV0NqHisLaZPCyX75IIN2zZ/Memi1cj",
+	"tgC3AVWKru3fNTEg9shEEI+gtL8jhczzKPrtFxM6M8xKfKkUme5O/o8FExbWdixONzQ1YS2lGRMpOyPH",
+	"ZGVHLoFOFCMryi2HPKgtXH+rGogA+DQPGd1cLxacsNKEPy345DomxVwu5EoQKVIWhco1W08KxWb8Q0ym",
+	"bW7dr9H4Ve82f+HaPJROXpdXOU9huh0IRZR5bqWtFnvpuxGwgd7tX7J81t0+iuQRUHne1fkYX8XIF+7K",
+	"T6xozfHVapMO0gUX84n9SN3QvE663dGaGRABNs+pDTXlblf0EodGmYkDhTthmDayi+5ZNxysHyFh20xY",
+	"sfDPQabozLIwmhp+w2CZUgMb06UuQFSvTVdBHqb7owLRwx87f+RtQP29sNPA+l5OuE0GG7DVAnwFvwYP",
+	"D8v3As+ddh93sgG9zqXc/ZKVZiEVyJQ1lKalNnIJSgww3UEykCsBf+uyKKSC4661Ycs4aksjv6fugmyU",
+	"v1qM36phNE1ZYSZLmTFCSyMT1Bg04ULzjLmH+co+ytpQZQg1wFjPiDQLO84+A/CE20cD9m15bou8qGFz",
+	"qdqg3wTxF/iTdYwFLumHCdL/BDd7N0UKJygUT1mD2rkw3z5DiTPMZP+rzXbcN5tV2C1xtLey9bdc7G0n",
+	"LTKspq4fOKkjo733GGhjdByQU6dimdnZM6b53F7WG54xOUgGKwVigiXuMuPSy1vJAOgnStB1A03k1bd3",
+	"ZLLhUcIBPU/TfTidv6C9c/rve9+9RbmkYqKQ/bEe85ifhlB9zbLmnQoWEvxrQTXK6WAUYRnRvCns1CT0",
+	"1tqbTr5FmOh973OqzWTJtLbv3e6Qjb2wAXlJE9FNLLRh3oVw67Vo7zBK1TWy28ej0SDjzyfJvYBzN97b",
+	"u+nltSehfsHt6wAcQpQ0j95bO2Jy5V+ije9peLJuk4e+DksuLvA3T7swbtyy9qX7larrTK5Ey8zwHDht",
+	"9w4HjtOc5XcwmJ6RXK6YSqlmJGfGMKUTkvE5NxrurtXlc0YW62LBhI4YNpZchD+TfpG69qt/j+2yyMs5",
+	"F01I1i1Psd8s6QcHwZPjLgg3iePhgfrm2+ar+zz22IHa37u1Z5u39k1ka7pgKae5WcfMg4zkXLAWpJ+e",
+	"xFYx3AkROxHfWx7efbe35xupsHVzOzpEOESTXFsvNe5xAzqSxsXt5wx1tnRPBlF7YDd6eaRy/pwWFiL2",
+	"z2TguHN8UvQBuCFkuHQ396A18UmQkgLCtzHS2oPjd9APu9dMaQuit/Ka3RN4/iK3jTAUnR3Gzky4ts9/",
+	"QowkiqVyLrhmhBuSU4PydYsN3OXAsIH+I2ZoeYiLXduuxisrnQTTxS72GRJIhmgmsmDmQlWJfwQyPSXf",
+	"M6qYIuPy+Pib9Jqt4R8sZvOMoXdQ7WXDwRvIhSPn+avZ4PTPLfaaxs9ukzbgjJ8u5pxNFTMJ0TV4XDKR",
+	"7QIEmHZnMOAmuod/h8fP+H1lhaUshbmr8hJXythSxi7GGl2ikgv7lCpGUtgvy84c3IyEEaXuXI3nd2YG",
+	"eBy3mRit/MBS+6yAD+x+IFOM6pg08lbmmT+Ll24j7C12hMguwby93o+lZ8bzO8hmfu0fec5iYm+PDlFj",
+	"/11TUzCDdb7a3Y4ELL4yJgXTnV/Yn7OhObzbAFw4YBfA6KybeMfIg22mekFPnn8b/4p/jBsOdgGFFz/s",
+	"HGGVpLn/2PF/5CzPXiqFWkvz8OgjjO51Zn8W9T4o5oIe0M/INRlS8p+Xr34j8BtSULNIrCxBSQg2IXb3",
+	"B9v5Hq6a+I3FzvNrRXgt3gbcd3LtzHVb9Blv2LtNBlcyW2/WNromhJpQtk/TRc9U4K/uleDgW/Sne4mL",
+	"CiFLkTLQXO6oqWaD7vmSBnQdyLbePIeqfSjnHuufTy//db03F1FTzLqnMfo3afjMxRJ0N+Rp+DGp0N+s",
+	"ln+Xi/moa87pGp24uO7jJ87PTIvCilJcE3olSzPaxcSlS4TQVs8gULGPKXE/2pWQ67DfB0E0cPn5SBqk",
+	"oH1baGlRKGkV24zRzMpaMSTznJGCicxqwv4HCTqouSHsQ8EV06QU+B2DSJL7mTyp83OHZSZXLKWlZv2y",
+	"KlAxOEZ0y4o7bEisTcsuKkFS5GsMH/N471orWshNqUhZPumTK+2uuCErqgmOzFnm4z24Qa8OAij4GFHG",
+	"zSD0ogAyeLcDpB7rDdtmfu+nk0tmkCZWUl3jSfX9KcHFjPB7yMJ3kIODN6gVAoL6z8IKRI67AZk90cSO",
+	"k6vGufrkwObLH4kWcp6gSc5mpseTLmihF3K7KcDu7tIPRiFePdT/sJsbH5d2bvxkUIIDOnugYyLoC96P",
+	"1gJWDTINUrmDS6MjIwVktbwZtRP1suW9yBnA3z/ze3JZI7CIkczyMTpXjGVVpJj9zAIcL3udBWtS5DRl",
+	"2RmazoiPGiDpgoo500SwG8uDc/slN13X9b2dIWnNR7qrKyNV3DDFaQNBW/m/I7b1JKPrniCZlhtkl7ic",
+	"iLWqEbXnhtaergXNyPCY8BkRUjAAvmIiA//kmplooFiN3+3AvBpe9vuGAhluomJJi0p3iuipU4efuceK",
+	"v66xjibG6ueq0UD/BekEBbUlIQiAnhRKzhXTGv+ya7BVtTj6SKUVvFHAzrguSuc69XIC7G1W9kYV1RSR",
+	"3e2ljfi2T1/Y+diMBewS/fnrC3LN1k+0c0HUshmiSgnVZoKBjQ945pZca5YFAVjveD223uJfqGHaVLey",
+	"eaOHx2QFgnWVdIEjdd/Vjfgat3KrryS6bw9iwd2C/2qEVkFuZ3feljf/3W0y6LgvHm743RTuUeoHynL9",
+	"QaIbriP4MSKXseMqG+0m1TkjaEDMFr29AeO9BPu2nEefS9J6LbVxJrD7eTG22zgf5paF+ft2bn/QtToE",
+	"V1RLCeRzwTIyU3JJlmt0JBE5I/Y5JEPB5tQE0dF5maxAb8euaJ47wWUH9ntFc/tuYkh7BDZr4kYQxecL",
+	"Q2AcmlldHtOOCz2CCW7nVKjKT9eZK2ST3Z1Oa6a04IJrgtOtu/2G1jbbQQGqoGoyV1SYU4/tGbgWBFsR",
+	"mqZ28RFZyDw7JVQEHRskN7KUN5APYyTkqjrFeywKupalOXUfePOOD4RAMw/k4IK0xaUYkRljp+j2yKmx",
+	"KHyiiV5QxUZjgSJXmO6KptcdxyBJc7qy30xwNChDcymzFc/ziZ+BEv+tBaLfaIKXoTJBSUW41iXLyNW6",
+	"sakRQbFxotiKquwUYIUfcTEnlAQBciwwN4e4kOUJemkDkAHkuIAbgUmcXsBroGaQDCwG4B21G7bXgrEg",
+	"jFoqaJ5+kAxaZ3dSddh6FUztdhYVIh317IWzOz71GXl6lTHYJPveVD4ytZNMCddEQ87uGVlSky4ssXKT",
+	"QIipFGQKig3mmuFPp11FeYPrD5IKdV9gD8szTYxV42eU5ywjNzTnGVhBGnbQTcCu+SRjljahjWUlPTYv",
+	"eP76TGId1/MOmmSVFVd5NhbGFPr06AjS70cZu/Hpm/qoOu/2MA5MZvOKpttclBhqWlb3qbyhhqpJqfJN",
+	"DlkcBcTBlGV8Q0upkL0tS0sY6IDdbhfeb/R/YDm14P9HejS3mU32mBklxcTuYqKoiRmy7ctghZZweJ+m",
+	"EbR5n6ZJhseHT+sKmyiXVwgCKeJm8tcSfAIWsXaSlX3q7PvmdBPidZN4fDk8jZMl/bCrlorjudh1vKVk",
+	"vXigtqGolxpb2cY3TEEKv6FKgwrsyBtfDx2HpHta0t7gp52CX7fqyo341j1FrW72FkeT3HYLUHUHrEWq",
+	"BkTXiSSgogXFyMVu3YpAwFuFQEjW7/NL9rkdm9EewfDUyMjam6H3sVxl9zQgpzx74P3agxHaeW33odbU",
+	"VZGuzIHOAXQMWIEUDS3A6XaLEdinzXon0xUQdGW62tGE3Rd5U/NHNYJw4vbrnYzWlY07kGADoTX/2S53",
+	"dx8CODKBzyd+13FUYyDaxR8DjaGhPepe7xDZG5mznjTRdnpo7OeXTGSwpfvZdx7qvorkBQAEwP7hB4KY",
+	"6enKCpr/LKHixNW6IfnXM2W22pHa6Sxb0oNaXCsELX+3NV55Y2oR+MtSWWzIVXh+vMNZmjyxXSQELfWl",
+	"gbJd1JCl1IZ8c0zsaQhdMNof93K3uIOoYequAd4NTthc5UfFGAnfEy7SvMyYr/+yazJtYIvthJ+7GB4f",
+	"kQnGuMYln4uLe6aSsKXTuOum1uex3JqCar2SKusM/nYbOHCN2gx9h/i9uN8hMq6LnK4nPQlu2+6HB0Es",
+	"J48oNqcqy5mGAlEp1e1EpO3QamkLhuSMakOeHrc8gW2o1vcdSzlTMpZLeC6cRS6lAivjLbhylkRNqCa0",
+	"kRrQ+zS8uzNakyYi3AZjyAZF4o44fiw2CxEhvMMwKshHMzkjpPZsO6n95RlkLA9sF84WI4JIUY9tJLHk",
+	"ov7p0/+P0o63Jxf/d3rvtvTeL5/E270EOhb9fC9DY+sR7H/nwnyeg++qElt+vjt4QPnYyVrk9xF5PnbQ",
+	"9v4BHtZI+gE6/3rjYOkN5aC1ESMJ1D3a0Xe6iGYhuVm58D63mVRkuSayYMJbWodCGlJQBc5jt7/dXMNt",
+	"17Y7m9tMFywQ95KWipv1pcVHzXoVL9oqXASeC1Yiw+miUBPU80ej0fQgIVL4ML2CKTsoFPYFcy5kllZb",
+	"XxhTAHNox5S0q8X6AS5vGRcuqFsW/YxpN3V6p8X15urGl8yANxFkT1djwcrSI/IPK31rXJySKyVXmimy",
+	"LLUhV1hj9lAqPuciVArF6shVPc9GkeRqZ7TgFgFQOpOLWSRdFX6IxXGt3scMWJnICpwqBZNFzpxIVxop",
+	"5FKWmpxfeAEPKh4SxWiOEev2UAVdW7pEN+poLMbiezyQtnMsmDDcvmS1orrNis8awTRFOE1hzilCanpG",
+	"cO/araSMYEqPhWZ20Kbs4ybeXRrymT/H9t836NVnMdvDvQRTAHgMLRinfQVPp2To3ZoHeHbqfJjOqXlW",
+	"8yPifHoscq4xzV7OZhgz6R2QXJApjpqOyC9cu1zj6SdglwmpGY1uEYiGXrOqHCOAFcr7TtGxnfOUCcwS",
+	"cURlpR/FmaGgIoLzLeIWNEwt60Y+R1Lnry9q6aung+PR09ExmDoLJmjBB6eDb0bHo29ApjcL4BhHN0+P",
+	"Qtr+HNmsZbKh8vXAV+GGwn+tArQnx8cbis/erehstUik7GyzaIQlaIMVoV3pyRFKVFBcuW+hsPNafduK",
+	"i0JMasU//3x3+y4Z6HK5tKiwWoQkdEkusPBlStHrBeMP7OWnc125At7ZiQNkj6BUra4BuOV6Z6ZUQgPN",
+	"4VAX9hMIZ0irerdnRC65MSw7DcFBjORW32wUZJWCHSRjIfOMaYOhcGD+QdUUywhAcbfpinIzJf5UENai",
+	"SSkMz0lYlirFb5gG7z6Mt/cfREAoODsiL3Hfi6pabLRMrHMfPidLLkrLf1O5ZBi8Yr8ai2mt7OopMapk",
+	"0xF5LfMci3p7wHTLgk4xNNUXH/VwrNUgTcbC7tWirVFQPWzeDr5mRbCO4R1tXga7cFWkFTxYtdr2f96j",
+	"ersry3r36u27VzruvoqIOiMB2xXuAX5CWhzNLWcVbEWGx4ffHCfEFy7vr1tu4RwvW/7NVqWzEwcntfE4",
+	"hOLGWNg9lE9/fq/y6Sdby6e/e2z+VlUK7mFyeOhHZ2e/rpusBuPGLLklpM4zyDCXYn5oqXRHNndEU0i5",
+	"LaSO8Dr3dANTKQtLgZZPoKkCbibWqbbEhy5mDFrDDBzLLDRwi1HnYtL0unkvXczO9y4GdT8orMqY3zYl",
+	"dsupbjvE8ywiDtfY4aNjubaY1VQcxj3cCda+3oDS/jcLK+v7qAsyxHqQB8EKqRixchTLRmT6fko0oypd",
+	"MA0lGRISlPYE0wtAthyL2hIJubI0CJFmzIdyD6daKvM3xXJ2Y7WjaeKcQ8gUgHvZ1bgmc37DxFkI1Ji+",
+	"n45FfawVGwVbMW2mByPyGiI3Z9BFQLvwNneS1UJqRgxniigq5ozIG6ZyWuBzDR/F3gl7+PN5/ImIca33",
+	"fVz+JFrNJT5JzbmwGz1Xtqq+KesFQqs5H2jF7F2sVoH08RfjYhKiTCKPxfPom+XDe7pPFtwIr6MtKBZc",
+	"b0dMmQXjKhozFW294UNZOs11QmjV5n04nQeo16ebinnYEhTvoGKN0k7PJixS2nbfCLi+uycatCtdHGb0",
+	"Nt1wy+vRQBgilMtV+PeCz6HHBtxlSxxSm25Z2vrNiV2I6oYeuUY8O4zEbi+PLzNAoEOsFQe0/rESJTDi",
+	"lBRKQnmivbwrjYcEzQloQAFW7inMJXeiHaP2mtQMG4N3YEGOSQO1um6Qd4/eKyhf7oq+odyXWv3DNX9y",
+	"9gBfEA0b2ECxaVSCrxkr9FhIuAaC/PTr+QsLIm5G5LyVzMZryacuX94KF3MlS5HFuHpalU19JAkjUph1",
+	"J0nj6Z534Cr89QipkAeBnbmgEF3AygMoL9AabsDiDpcAhXvFP1KVHfRSWENqOfrkeoDd9sovP1ga0wnB",
+	"yvhI2L42fhBikPieHT/ripveKNJ93bcwDd/87FHZRiN9No7CJsvYP8fw9uYnurUUGV6tG3U/DzaxDSuK",
+	"xcy6IoMqKC4NFdMDpEvYP0PRjGkn6Dkbn32LFzJnlg/gQGd11pjZMxYh8d/nrVuywKyfaF77GeTOwC3F",
+	"Jz8UDHAqtJt/LATjZsEUMjU8NkmpENL/JsZtysp/+kAy2z+fijVs2IVP7Y/G6/WtNtgLUQayLAqKP7RR",
+	"vBeGhcREK4oPqwwd9bRWvTMfO8I8i152hhcePFKodjkedlavIZRrSTRjup64IWf+wbUX0nND+9t+nneO",
+	"e3lEzseXdM6O/leTGIIecMUFmscj7dG6VABzkeHr3/4jIf/5+uV/2HP+g129PnhUnufzYpZYNbKXv5U9",
+	"UhF0ueKaaMFnM5+ZCgLK2jB9RqhYI4u5Kg3pnA0lm5lF5ijCVnJJs/1hso+53B+JXzETAckHoLYPzvE7",
+	"oKKRCOoIp0uvVfDmCfmVf9/LQpLBh0OQhA+X9MPhlczWh0Azg9OT4+/+7enzk14e48owe1G9STVKGs/w",
+	"sWXmVyj2hN1tEFtjqsM+UHmhdcmcsOCEYcd8c3DGEG1kocFlC44j9MHc+R0ofFW5OJbg669YMN3xviUE",
+	"MwHcg7QP/Lyl16xeQm82qymuZBgaGhFfEYfYA3NRsrs/1s4uugFNOOC/EKLQ/rsPRL0uTaPU4S72hT5E",
+	"gNR+6KT2XuHpnHzkhZWE7DWdyTxzpYOzmm8EZfZTcvnzxS+/jJZZQt78/svLS/jX+esL+/+xiHWzBM3S",
+	"bmNkEUCGziR3+dP54cnzb+2q2D0LOh0RqyAdoJbgdQ1wfYyFxSrlzkvstW1yDvzGqyt1ewZuHeduFTQ7",
+	"I8+OvxsLt8ChkOZQMZqtO5V9LDxcdZ+YfpLJlbDv16U93msH5M9EzR95sRfp8CMvRhBkFfqlv8AFD3/g",
+	"upCax2OKqTE0XSyh46rFmSWXv40HGLeCtIIBK4dIgjf4jUMUfjX6yIvxYGPr9GTwvw8BuocOvIeXP527",
+	"Qt8tjbiiJ1Md6y4z/7GprFtL8Y3OXZl6bx/OBX5wtNWQjXIsTdWqSPWRF3dn0e4gujfqJThw/vAjv16R",
+	"p97EMELnL5tMYI+abz0qpz0/xEOtgiN5K4ZKszjSfC4OMek7bjA+JyslxZz4lAS00AhSimthRToINA1N",
+	"4aFTPFrxRuQNNewQggNYBjEFac7Bgpll9rkfCwhvszzTzhHjdxgQ90iG32aOz2dWgyBIuYdDlpqpBMIm",
+	"0UruHjA0a2jPDWoM9JKZwyoeM7asG3x02QjefADb6NHHLUzDlpE0MIYx5LN4kvQhZTF6lKij98QzQBxN",
+	"LaLSMWAXWDmk7ehXeKNv5LXzDJIp/tWIfJ0ejKLE96o0g11iDFw1K1mas/pmuCZpzqhCo8CXxVjA0UtX",
+	"2TotlcIGPyGedgfclEU/al4E427VNBFrN2GjCJ9G5T4kw9WCp4toVtXBiLy05AOBDWNR9maObeMyfWzl",
+	"9+IR2UqVdfeZXUmb2IrlHy3W8tXykZpHytGKjyQnfDOl1hPr9QYFJFBosM+ahZXJ4d+YYsCysxrNNmy5",
+	"fizyHq6C8ZeKsXBOtGDBumbrA/yp/UuuxIhMqZ4SQZWSK3tdkGNZeQsioSWaL3jWG+jyonHKLSGRr7zb",
+	"xu8a494vCF02qpfBJXU+HqnBzb30gQ19sQpUR0MJdkp9/GsFBnT6kG6MD2iQ4Z6izlqZF3++gzq9zVwQ",
+	"/HBjFGJja4kX8cGcwM26Izv65h8bggpeFUxYMkb6cvKKiNkTuq7IxIs3zV6CZkHNWChGIRitsk5AuMLU",
+	"jRq5NKYpxtmNCMZ/+QJp9WXB4eKdz8lYBNfzQc3pXLvu3lUohaGpcZfcyrvuck81y2eHGaM5F/Opfa0o",
+	"vGR5PhbSgcMyXARJf2RDoxvtYwY4xPpLfu44h0bn3f5Hqk6ge/EWOiR6kowTd+z9OPpU/7MZ3dDx1LVQ",
+	"eTfV9UVjnc/HyfrwsCcc7Jt9vRLNrT0AlUfQzKhfmP2Vquv6Y1937M4ZBKsQLg5pUVh+E/r8eP0YlJ+k",
+	"1UaGjsUUlh2FHkqBd72ttZ6xDEn7ACnHVYdYFYhcc5GRKYy0fOdco3djTrkYi8qe6KMkuMZ0yVagRIwj",
+	"uZ/8BHD5r0TACT4De/FqnOvr0D3IG2IApcSX/7k3QbpXbbOF7Fc/6KEIupP41Yp9gNJ8/CP7a6eH1PvW",
+	"bRTmPGK+IkZ43iDwJ6EloG4mk9xNjnvbUAYqttVSZVrUj0xrBdm9yCS9EKdYKhXoGzxdjAUqS0vX9gqS",
+	"wNS6JvH55TKOeWwwJYnLgGPRJwRGU8jCvdkPX9u/kBap/P6ZpbPQejHOTz20v54rAPnk9pGkexMJoLPT",
+	"Zv77dxzyWbnvl1d+q/J/PeSBkPuaGSTusNdFsiN7xCasYAyiRcFoR0wDBdVfFnJhwLp55evssczl+U6r",
+	"AmTTsRhGq8QdkFKArRObZfoChbj1qF3TFxf8Wrlcp/rhZ+ZxrvjkBhL+iigYQq6po7hhLUBDeTsiUwcb",
+	"ud2SbdJXf2WDL+TgQvvzIReuO/x+3KLNWTcaiZesm20ZEbXXIZ/w8WTQ9caEo6AUPtGNDDMfAyQsN5iX",
+	"6kGst24cxEUSH8biq8NudCQv2RHs8dBXz+vxJGfOcYcCox0MWbEdZ9GIXGRsWUiDNr2qZIoOMTcQGpkR",
+	"1/MVE03dr7EtyA3PmVV3Ue2NGuCYoFc5g7ArqKv0Rb29Qq6qWjEVgL4it+HbUglvVa1hcDgeXDxZuhfR",
+	"KcHjwcG26weu2c3Xr+GgvYfE9TXJT90OVRsVToROU1bZ0wVvOsc1GWKiPxq4NUsVM7oHe5vkouBqx0Bf",
+	"KVKWEJ/xigatRrogiWQL9pjIm824HtNG3ljpyyYDtjqQ9RvLAfBJDez7TAhsh1LMpPK1qXa74Eef4P/O",
+	"cp6xnGEHgLbhsROQ0ZPDX1CzqCxLbu5BGz89if3fdqvKRi79s1i5IAgfQeMGQiIaW74P0ONa4ABG/2vr",
+	"wm6Ee90QvZm5/tYY+ZfmrZ2u/RtZawNEe+KpjTl7Ncz6qAplVbecnQIVoLEyRChcyXK+ML0RCi68vhWg",
+	"4PQI15B2LN6XrIQwpSmKen9r96wdl8fHJ99S/TfncDirHLuNiIaeOIVXvmXIDgU5qsadu8XL19uJ9xRl",
+	"cEC4cMCqAhwq6Px3hEMTottvEMLu64ppwD3tYtxpXLujT/D/LY5d7Ld+Vx75Cmf+DCjrVRyh9d/X5byV",
+	"Dpa7Y+YIWdEGxbJqHuNqWgi5OgPO5Fs1Q2U1uSJFXmr3hetu4euwtEpb4ZIPRPz2Sx303HQNSXRfllSS",
+	"ejLWXnylCMbQsdMXBsQ6vs6otcGOVSVW8mAQcBJ4H7E4I+kuxMI1CR3Vg58+vLa+wbqFyazEioGtZBxc",
+	"6ssQyf5VoB9qx6npPrdfmCQDivZBkO6Mj0iQ6GU4+gT/3/Ku3M9U/3ec+TP4e/4qhnL7rrx3sOx/V9qY",
+	"OUKPTD+nuBCghRlFhaYpVks2wQXEdXDpJK6+qO9FrENXa+xUja2Jg1D+RI8F1jOvwoMqjoTqf2ULDJlY",
+	"jVoaIcexnSemCdVjYZ84LWihF9KMyIWAutZkKbMa6XOhecacofcKJnQVoVCZJcMpVKLD52CahIz8sfDP",
+	"6sEZJlGusLk73CYdomNQKxlO2yrFNCHg/LL3rhTuqQ29kJ/9O1nIUoVKapb3OmZ8MCJv2KzUNPd2XR/N",
+	"dEqmXOhyNuMpZ8IcYlnuaTIWU8DWoevoNU2I+8A706pPaA4pmYceq/YbAP5hKUJd+2lM0cFfPPA270NY",
+	"ePrXkCtrxTIt4IKPCzKFoDB7uBJ74sIxsSD6mP+lWXISXMR7fSt34K2lBinM/s9CG1t5637Weokd8rC9",
+	"ufbNyMEZZOcgsjTAnKhwqh0Z+kbi2Bde2CF0zhII/lCKAX8+GI0F5M5ik2+IilpKoulak9UCq5cHE7Vj",
+	"yeCBjIdnZ9xgB4qdjJF4+IfYIr8aUfAFnP0LGcBDh/aeKmr4dUKoJpoxUdXpsQh4ot2buycreMZNlzqH",
+	"rsFjXUaEir9qF960Cr1V+uRC133lEXmJW6EHxK4TSujhEqQUB4kFy7ONTVn25aryl68N5CYojxxJbPEm",
+	"+kGPbuvePtDt5Wcush+hAvIuP4In2Q9/VF8l7m6HGqgOpM2rGMTevVEBrtJr3NtCFUfsA3Rj7bOwYxSq",
+	"G+0swk5uH1bdW+iyqlZNMU/PU9RBc2dJkN3HIpV5uRSa8CwhVculBGL4E+LbISeELjFJ1t087LOQwOsV",
+	"jVyAE92boj8H+Rn2wRyl+qZJdjsVCHlx+QfBCpl7qxKCHNlTxCjVN1vKgNzulXQtxby4/CNKs/dUiK0C",
+	"zNSNxzi2rTkCzLg1umXwITxGJz6QxrUXaroXR5VAE9yLXefKeaQU8Wml9D3xeqwrIuuqGPsKjahyOg2O",
+	"a9Ks2DgWodan89JcM1bA5L7qDujCUHsePGEr6OIEfcMPEl8iH2SEq3YR5cRn57p6Pi49PBTerqKbIh4l",
+	"fwd15QNLaZ7rqlZd1ekr3mWp1f/LJSzCRsYCekshSDUjslpNinx95qKgokgjmbSacOMsmOnWPUUjc5hc",
+	"MbOynLsehIX5S67YlI+atZ+6x53UfJIuP1JXec+NvIFGqCL0n9Jen8Apqx7vlWUF4F9zYp4iL0X7Cq/E",
+	"j5pBxYsijWyrOxlNFBsL6EQjaxPbe9s0pbyCXnCu3DxVYIAga7BXVGmkCWEfaGryNcn5NSNLji1wpGBN",
+	"cgt6VBdLF93EMntxaLrwbl4B/cMgy+ygdmkbTuZI5g72K/OpF/KGLaHHERQBl+VVzg6ZMLX30BOIWUkf",
+	"YAc1VvGFTII5qW7UAlExp2Ym1RL/WnJhDrz6hQFHVrRmkAiMUSHZiODmDpfyxq7sFBtNnOoxFlSQaU0D",
+	"OvyZracEX4hTqAtsN958su1ltMteyWxNFCtyqwpW5bYQZ2MxxPyw2vTm8A2MDj2RDpLmrC7JGYuIwfQ+",
+	"be/ZyYkjbtxSPSsPl7U6qLF0qEohIH7E//T4uxH5ma1rnZFOnqE9rEE57vm4fXf7/wIAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

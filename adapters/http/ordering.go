@@ -162,11 +162,11 @@ func (s *Server) SendQuote(ctx context.Context, req api.SendQuoteRequestObject) 
 
 // ListQuotes implements listQuotes.
 func (s *Server) ListQuotes(ctx context.Context, req api.ListQuotesRequestObject) (api.ListQuotesResponseObject, error) {
-	qs, err := s.ordering.ListQuotes(ctx, principalFrom(ctx), req.ConversationId)
+	qs, next, err := s.ordering.ListQuotes(ctx, principalFrom(ctx), req.ConversationId, deref(req.Params.Cursor), pageSize(req.Params.Limit))
 	if err != nil {
 		return nil, err
 	}
-	out := api.ListQuotes200JSONResponse{Items: make([]api.Quote, len(qs))}
+	out := api.ListQuotes200JSONResponse{Items: make([]api.Quote, len(qs)), NextCursor: nextCursor(next)}
 	for i, q := range qs {
 		out.Items[i] = toAPIQuote(q)
 	}

@@ -66,10 +66,14 @@ func (s *Ordering) InsertConversation(ctx context.Context, c ordering.Conversati
 	return nil
 }
 
-// Conversation reads one conversation.
-func (s *Ordering) Conversation(ctx context.Context, id string) (ordering.Conversation, error) {
+// Conversation reads one conversation (locked with lock, on Postgres).
+func (s *Ordering) Conversation(ctx context.Context, id string, lock bool) (ordering.Conversation, error) {
 	row := new(conversationRow)
-	err := s.db.Conn(ctx).NewSelect().Model(row).Where("id = ?", id).Scan(ctx)
+	q := s.db.Conn(ctx).NewSelect().Model(row).Where("id = ?", id)
+	if lock && s.db.Dialect == Postgres {
+		q = q.For("UPDATE")
+	}
+	err := q.Scan(ctx)
 	if IsNoRows(err) {
 		return ordering.Conversation{}, kernel.ErrNotFound
 	}
@@ -252,10 +256,14 @@ func (s *Ordering) Quote(ctx context.Context, id string, lock bool) (ordering.Qu
 	return row.toDomain()
 }
 
-// Quotes lists a conversation's quotes, newest first.
-func (s *Ordering) Quotes(ctx context.Context, conversationID string) ([]ordering.Quote, error) {
+// Quotes lists a conversation's quotes, newest first, below the id before.
+func (s *Ordering) Quotes(ctx context.Context, conversationID, before string, limit int) ([]ordering.Quote, error) {
 	var rows []quoteRow
-	if err := s.quotes(ctx).Where("q.conversation_id = ?", conversationID).OrderExpr("q.id DESC").Limit(200).Scan(ctx, &rows); err != nil {
+	q := s.quotes(ctx).Where("q.conversation_id = ?", conversationID)
+	if before != "" {
+		q = q.Where("q.id < ?", before)
+	}
+	if err := q.OrderExpr("q.id DESC").Limit(int64(limit)).Scan(ctx, &rows); err != nil {
 		return nil, fmt.Errorf("list quotes: %w", err)
 	}
 	out := make([]ordering.Quote, len(rows))

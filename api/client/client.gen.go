@@ -914,7 +914,8 @@ type QuoteAuthorKind string
 
 // QuoteList defines model for QuoteList.
 type QuoteList struct {
-	Items []Quote `json:"items"`
+	Items      []Quote `json:"items"`
+	NextCursor *string `json:"next_cursor,omitempty"`
 }
 
 // QuoteStatus defines model for QuoteStatus.
@@ -1110,6 +1111,15 @@ type ListMessagesParams struct {
 
 	// Limit Page size (default 50).
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListQuotesParams defines parameters for ListQuotes.
+type ListQuotesParams struct {
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size (default 20).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // ListPersonalTokensParams defines parameters for ListPersonalTokens.
@@ -1567,7 +1577,7 @@ type ClientInterface interface {
 	// ListQuotes A conversation's quotes, newest first
 	//
 	// Corresponds with GET /v1/conversations/{conversationId}/quotes (the `ListQuotes` operationId).
-	ListQuotes(ctx context.Context, conversationId ConversationId, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ListQuotes(ctx context.Context, conversationId ConversationId, params *ListQuotesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SendQuoteWithBody Send a quote (the agent or its owner)
 	//
@@ -2300,8 +2310,8 @@ func (c *Client) PostMessage(ctx context.Context, conversationId ConversationId,
 // ListQuotes A conversation's quotes, newest first
 //
 // Corresponds with GET /v1/conversations/{conversationId}/quotes (the `ListQuotes` operationId).
-func (c *Client) ListQuotes(ctx context.Context, conversationId ConversationId, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewListQuotesRequest(c.Server, conversationId)
+func (c *Client) ListQuotes(ctx context.Context, conversationId ConversationId, params *ListQuotesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListQuotesRequest(c.Server, conversationId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3793,7 +3803,7 @@ func NewPostMessageRequestWithBody(server string, conversationId ConversationId,
 }
 
 // NewListQuotesRequest constructs an http.Request for the ListQuotes method
-func NewListQuotesRequest(server string, conversationId ConversationId) (*http.Request, error) {
+func NewListQuotesRequest(server string, conversationId ConversationId, params *ListQuotesParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -3816,6 +3826,45 @@ func NewListQuotesRequest(server string, conversationId ConversationId) (*http.R
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -5086,7 +5135,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/conversations/{conversationId}/quotes (the `ListQuotes` operationId).
-	ListQuotesWithResponse(ctx context.Context, conversationId ConversationId, reqEditors ...RequestEditorFn) (*ListQuotesResponse, error)
+	ListQuotesWithResponse(ctx context.Context, conversationId ConversationId, params *ListQuotesParams, reqEditors ...RequestEditorFn) (*ListQuotesResponse, error)
 
 	// SendQuoteWithBodyWithResponse Send a quote (the agent or its owner)
 	//
@@ -7827,8 +7876,8 @@ func (c *ClientWithResponses) PostMessageWithResponse(ctx context.Context, conve
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/conversations/{conversationId}/quotes (the `ListQuotes` operationId).
-func (c *ClientWithResponses) ListQuotesWithResponse(ctx context.Context, conversationId ConversationId, reqEditors ...RequestEditorFn) (*ListQuotesResponse, error) {
-	rsp, err := c.ListQuotes(ctx, conversationId, reqEditors...)
+func (c *ClientWithResponses) ListQuotesWithResponse(ctx context.Context, conversationId ConversationId, params *ListQuotesParams, reqEditors ...RequestEditorFn) (*ListQuotesResponse, error) {
+	rsp, err := c.ListQuotes(ctx, conversationId, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}

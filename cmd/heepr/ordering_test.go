@@ -656,3 +656,30 @@ func TestDeclineOrderWithoutBody(t *testing.T) {
 		e.requireLedgerOK(t)
 	})
 }
+
+func TestListQuotesPages(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, e *env) {
+		s := e.autoShop(t)
+		conv := e.contact(t, s.custC, s.agent.Id, "Quote me a few options")
+		var sent []string
+		for range 5 {
+			sent = append(sent, e.sendQuote(t, s.agentC, conv.Id, e.quoteReq()).Id)
+		}
+		var got []string
+		var cursor *string
+		for {
+			resp, err := s.custC.ListQuotesWithResponse(context.Background(), conv.Id, &client.ListQuotesParams{Cursor: cursor, Limit: ptrTo(2)})
+			require.NoError(t, err)
+			require.Equal(t, http.StatusOK, resp.StatusCode(), "%s", resp.Body)
+			for _, q := range resp.JSON200.Items {
+				got = append(got, q.Id)
+			}
+			if resp.JSON200.NextCursor == nil {
+				break
+			}
+			cursor = resp.JSON200.NextCursor
+		}
+		require.Equal(t, []string{sent[4], sent[3], sent[2], sent[1], sent[0]}, got, "newest first, each once")
+	})
+}

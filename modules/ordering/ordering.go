@@ -114,7 +114,13 @@ func sideOf(p kernel.Principal, customer kernel.UserID, agentID string, owner ke
 
 // conversation loads a conversation p takes part in.
 func (s *Service) conversation(ctx context.Context, p kernel.Principal, id string) (Conversation, domain.AuthorKind, error) {
-	c, err := s.d.Store.Conversation(ctx, id)
+	return s.conversationLocked(ctx, p, id, false)
+}
+
+// conversationLocked loads a conversation p takes part in, locking its row
+// until the transaction ends when lock is set.
+func (s *Service) conversationLocked(ctx context.Context, p kernel.Principal, id string, lock bool) (Conversation, domain.AuthorKind, error) {
+	c, err := s.d.Store.Conversation(ctx, id, lock)
 	if errors.Is(err, kernel.ErrNotFound) {
 		return Conversation{}, "", errConversationNotFound
 	}
@@ -347,7 +353,8 @@ func (s *Service) PostMessage(ctx context.Context, p kernel.Principal, id, body 
 func (s *Service) RequestHuman(ctx context.Context, p kernel.Principal, id string) (Conversation, error) {
 	var out Conversation
 	err := s.d.Tx.InTx(ctx, func(ctx context.Context) error {
-		c, side, err := s.conversation(ctx, p, id)
+		// Locked: two concurrent asks must not both find the flag unset.
+		c, side, err := s.conversationLocked(ctx, p, id, true)
 		if err != nil {
 			return err
 		}

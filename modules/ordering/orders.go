@@ -170,7 +170,7 @@ func (s *Service) cancel(ctx context.Context, o domain.Order, why string) error 
 	if _, err := s.d.Ledger.Refund(ctx, o.ID, o.CustomerID, o.OwnerID, o.Price); err != nil {
 		return fmt.Errorf("refund order %s: %w", o.ID, err)
 	}
-	c, err := s.d.Store.Conversation(ctx, o.ConversationID)
+	c, err := s.d.Store.Conversation(ctx, o.ConversationID, false)
 	if err != nil {
 		return err
 	}

@@ -16,7 +16,7 @@ import (
 // transaction ends (Postgres; SQLite transactions are serial anyway).
 type Store interface {
 	InsertConversation(ctx context.Context, c Conversation) error
-	Conversation(ctx context.Context, id string) (Conversation, error)
+	Conversation(ctx context.Context, id string, lock bool) (Conversation, error)
 	// Touch records activity in a conversation (it sorts first in lists);
 	// humanRequested sets (non-nil) or keeps the flag, clearHuman clears it.
 	TouchConversation(ctx context.Context, id string, at time.Time, humanRequested *time.Time, clearHuman bool) error
@@ -27,7 +27,8 @@ type Store interface {
 
 	InsertQuote(ctx context.Context, q Quote) error
 	Quote(ctx context.Context, id string, lock bool) (Quote, error)
-	Quotes(ctx context.Context, conversationID string) ([]Quote, error)
+	// Quotes lists a conversation's quotes newest first, with ids below before ("" for the newest).
+	Quotes(ctx context.Context, conversationID, before string, limit int) ([]Quote, error)
 	DecideQuote(ctx context.Context, q Quote) error
 
 	// InsertOrder reports a second order for the same quote as

@@ -90,17 +90,32 @@ func (s *Service) GetQuote(ctx context.Context, p kernel.Principal, id string) (
 	return s.withStatus(q), err
 }
 
-// ListQuotes lists a conversation's quotes, newest first.
-func (s *Service) ListQuotes(ctx context.Context, p kernel.Principal, conversationID string) ([]Quote, error) {
+// ListQuotes pages through a conversation's quotes, newest first.
+func (s *Service) ListQuotes(ctx context.Context, p kernel.Principal, conversationID, cursor string, limit int) ([]Quote, string, error) {
 	c, _, err := s.conversation(ctx, p, conversationID)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	qs, err := s.d.Store.Quotes(ctx, c.ID)
+	var before string
+	if cursor != "" {
+		if err := kernel.DecodeCursor(cursor, &before); err != nil {
+			return nil, "", err
+		}
+	}
+	limit = kernel.Limit(limit, 20, 100)
+	qs, err := s.d.Store.Quotes(ctx, c.ID, before, limit+1)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(qs) > limit {
+		qs = qs[:limit]
+		next = kernel.EncodeCursor(qs[limit-1].ID)
+	}
 	for i := range qs {
 		qs[i] = s.withStatus(qs[i])
 	}
-	return qs, err
+	return qs, next, nil
 }
 
 // customerOnly refuses anyone but the conversation's customer.
