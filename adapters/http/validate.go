@@ -106,6 +106,20 @@ func registerBinaryDecoders() {
 	})
 }
 
+// wrongCredentials is the 401 for an operation the caller's credentials
+// do not satisfy: none, bad ones (the reason), or the wrong kind (an agent
+// key on a person's operation, a cookie or personal token on an agent's).
+func wrongCredentials(ctx context.Context) problem {
+	p := unauthenticated(ctx)
+	switch principalFrom(ctx).Method {
+	case kernel.AuthAgent:
+		p.Detail = "an agent key works only on the agent's operations; this one needs a session or a personal token"
+	case kernel.AuthSession, kernel.AuthToken:
+		p.Detail = "this operation is for agents: send the agent's key as Authorization: Bearer hpr_agent_..."
+	}
+	return p
+}
+
 // validationProblem turns what kin-openapi found into one problem.
 func validationProblem(r *http.Request, router routers.Router, err error) problem {
 	switch {
@@ -117,7 +131,7 @@ func validationProblem(r *http.Request, router routers.Router, err error) proble
 	}
 	var sec *openapi3filter.SecurityRequirementsError
 	if errors.As(err, &sec) {
-		return unauthenticated(r.Context())
+		return wrongCredentials(r.Context())
 	}
 	var errs []error
 	var me openapi3.MultiError
@@ -129,7 +143,7 @@ func validationProblem(r *http.Request, router routers.Router, err error) proble
 	p := problem{Status: http.StatusBadRequest, Code: "validation"}
 	for _, e := range errs {
 		if errors.As(e, &sec) {
-			return unauthenticated(r.Context())
+			return wrongCredentials(r.Context())
 		}
 		var mbe *http.MaxBytesError
 		if errors.As(e, &mbe) {

@@ -417,6 +417,15 @@ func TestAcceptRefusals(t *testing.T) {
 		resp = e.acceptQuote(t, s.custC, q.Id)
 		requireProblem(t, resp.HTTPResponse, resp.Body, http.StatusConflict, "agent-suspended")
 		require.Equal(t, before, state())
+
+		// The wrong kind of credentials is told what the operation takes.
+		resp = e.acceptQuote(t, s.agentC, q.Id)
+		p := requireProblem(t, resp.HTTPResponse, resp.Body, http.StatusUnauthorized, "unauthenticated")
+		require.Contains(t, *p.Detail, "agent key works only on the agent's operations")
+		poll, err := s.custC.PollAgentEventsWithResponse(ctx, &client.PollAgentEventsParams{})
+		require.NoError(t, err)
+		p = requireProblem(t, poll.HTTPResponse, poll.Body, http.StatusUnauthorized, "unauthenticated")
+		require.Contains(t, *p.Detail, "this operation is for agents")
 		e.requireLedgerOK(t)
 	})
 }
