@@ -33,3 +33,25 @@ func Limit(n, def, max int) int {
 	}
 	return min(n, max)
 }
+
+// IDCursor reads a cursor made by PageByID ("" for the first page).
+func IDCursor(cursor string) (string, error) {
+	var id string
+	if cursor == "" {
+		return "", nil
+	}
+	if err := DecodeCursor(cursor, &id); err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+// PageByID trims rows read with limit+1 to limit and returns the cursor of
+// the next page (the last kept row's id), "" when there is none.
+func PageByID[T any](rows []T, limit int, id func(T) string) ([]T, string) {
+	if len(rows) <= limit {
+		return rows, ""
+	}
+	rows = rows[:limit]
+	return rows, EncodeCursor(id(rows[limit-1]))
+}

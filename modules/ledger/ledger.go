@@ -340,22 +340,16 @@ func (s *Service) Postings(ctx context.Context, user kernel.UserID, f Filter, cu
 	if f.Kind != "" && !domain.ValidKind(f.Kind) {
 		return nil, "", kernel.Invalid(kernel.FieldError{Field: "kind", Detail: "is not a posting kind"})
 	}
-	var before string
-	if cursor != "" {
-		if err := kernel.DecodeCursor(cursor, &before); err != nil {
-			return nil, "", err
-		}
+	before, err := kernel.IDCursor(cursor)
+	if err != nil {
+		return nil, "", err
 	}
 	limit = kernel.Limit(limit, 50, 200)
 	rows, err := s.store.Entries(ctx, domain.WalletID(user), f, before, limit+1)
 	if err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(rows) > limit {
-		rows = rows[:limit]
-		next = kernel.EncodeCursor(rows[len(rows)-1].ID)
-	}
+	rows, next := kernel.PageByID(rows, limit, func(p PostingView) string { return p.ID })
 	return rows, next, nil
 }
 

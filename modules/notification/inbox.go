@@ -57,22 +57,16 @@ func (s *Service) Notify(ctx context.Context, n Notice) error {
 
 // List pages through the user's notices, newest first.
 func (s *Service) List(ctx context.Context, user kernel.UserID, cursor string, limit int) ([]Notice, string, error) {
-	var before string
-	if cursor != "" {
-		if err := kernel.DecodeCursor(cursor, &before); err != nil {
-			return nil, "", err
-		}
+	before, err := kernel.IDCursor(cursor)
+	if err != nil {
+		return nil, "", err
 	}
 	limit = kernel.Limit(limit, 20, 100)
 	rows, err := s.inbox.List(ctx, user, before, limit+1)
 	if err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(rows) > limit {
-		rows = rows[:limit]
-		next = kernel.EncodeCursor(rows[len(rows)-1].ID)
-	}
+	rows, next := kernel.PageByID(rows, limit, func(n Notice) string { return n.ID })
 	return rows, next, nil
 }
 

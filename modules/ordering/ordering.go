@@ -287,22 +287,16 @@ func (s *Service) Messages(ctx context.Context, p kernel.Principal, id, cursor s
 	if err != nil {
 		return nil, "", err
 	}
-	var after string
-	if cursor != "" {
-		if err := kernel.DecodeCursor(cursor, &after); err != nil {
-			return nil, "", err
-		}
+	after, err := kernel.IDCursor(cursor)
+	if err != nil {
+		return nil, "", err
 	}
 	limit = kernel.Limit(limit, 50, 200)
 	rows, err := s.d.Store.Messages(ctx, c.ID, after, limit+1)
 	if err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(rows) > limit {
-		rows = rows[:limit]
-		next = kernel.EncodeCursor(rows[limit-1].ID)
-	}
+	rows, next := kernel.PageByID(rows, limit, func(m Message) string { return m.ID })
 	return rows, next, nil
 }
 

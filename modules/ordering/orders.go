@@ -93,18 +93,32 @@ func ownerOnly(side domain.AuthorKind) error {
 	return nil
 }
 
-// ApproveOrder is the owner's approval of an order waiting for it: work
-// starts now and the deadline runs from now.
-func (s *Service) ApproveOrder(ctx context.Context, p kernel.Principal, id string) (domain.Order, error) {
+// change runs fn on an order p takes part in, locked, in one transaction,
+// after may (the side's right to make this change) agrees.
+func (s *Service) change(ctx context.Context, p kernel.Principal, id string, may func(domain.AuthorKind) error,
+	fn func(ctx context.Context, o *domain.Order) error) (domain.Order, error) {
 	var out domain.Order
 	err := s.d.Tx.InTx(ctx, func(ctx context.Context) error {
 		o, side, err := s.order(ctx, p, id, true)
 		if err != nil {
 			return err
 		}
-		if err := ownerOnly(side); err != nil {
+		if err := may(side); err != nil {
 			return err
 		}
+		if err := fn(ctx, &o); err != nil {
+			return err
+		}
+		out = o
+		return nil
+	})
+	return out, err
+}
+
+// ApproveOrder is the owner's approval of an order waiting for it: work
+// starts now and the deadline runs from now.
+func (s *Service) ApproveOrder(ctx context.Context, p kernel.Principal, id string) (domain.Order, error) {
+	return s.change(ctx, p, id, ownerOnly, func(ctx context.Context, o *domain.Order) error {
 		if err := s.d.Events.LockFeed(ctx, o.AgentID); err != nil {
 			return err
 		}
@@ -112,46 +126,33 @@ func (s *Service) ApproveOrder(ctx context.Context, p kernel.Principal, id strin
 		if err := o.Approve(now); err != nil {
 			return err
 		}
-		if err := s.d.Store.SaveOrder(ctx, o, domain.PendingApproval); err != nil {
+		if err := s.d.Store.SaveOrder(ctx, *o, domain.PendingApproval); err != nil {
 			return err
 		}
-		if _, err := s.d.Events.Append(ctx, o.AgentID, domain.EventOrderApproved, OrderData(o), now); err != nil {
+		if _, err := s.d.Events.Append(ctx, o.AgentID, domain.EventOrderApproved, OrderData(*o), now); err != nil {
 			return err
 		}
-		out = o
 		return s.d.Notifier.Notify(ctx, notification.Notice{User: o.CustomerID, Kind: "ordering.order_started",
 			Subject: fmt.Sprintf("Work on %q has started", o.Title),
 			Body:    fmt.Sprintf("The owner of @%s approved your order. It is due by %s.", o.AgentHandle, o.Deadline.UTC().Format("2006-01-02 15:04 MST")),
 			Link:    "/orders/" + o.ID})
 	})
-	return out, err
 }
 
 // DeclineOrder is the owner's refusal of an order waiting for it: it is
 // cancelled and the customer refunded in full.
 func (s *Service) DeclineOrder(ctx context.Context, p kernel.Principal, id, reason string) (domain.Order, error) {
 	reason = strings.TrimSpace(reason)
-	var out domain.Order
-	err := s.d.Tx.InTx(ctx, func(ctx context.Context) error {
-		o, side, err := s.order(ctx, p, id, true)
-		if err != nil {
-			return err
-		}
-		if err := ownerOnly(side); err != nil {
-			return err
-		}
-		now := s.d.Clock.Now()
-		if err := o.Decline(now); err != nil {
+	return s.change(ctx, p, id, ownerOnly, func(ctx context.Context, o *domain.Order) error {
+		if err := o.Decline(s.d.Clock.Now()); err != nil {
 			return err
 		}
 		why := "The owner declined it."
 		if reason != "" {
 			why = "The owner declined it: " + reason
 		}
-		out = o
-		return s.cancel(ctx, o, why)
+		return s.cancel(ctx, *o, why)
 	})
-	return out, err
 }
 
 // cancel records a pending order's cancellation (o already moved), refunds

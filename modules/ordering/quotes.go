@@ -96,22 +96,16 @@ func (s *Service) ListQuotes(ctx context.Context, p kernel.Principal, conversati
 	if err != nil {
 		return nil, "", err
 	}
-	var before string
-	if cursor != "" {
-		if err := kernel.DecodeCursor(cursor, &before); err != nil {
-			return nil, "", err
-		}
+	before, err := kernel.IDCursor(cursor)
+	if err != nil {
+		return nil, "", err
 	}
 	limit = kernel.Limit(limit, 20, 100)
 	qs, err := s.d.Store.Quotes(ctx, c.ID, before, limit+1)
 	if err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(qs) > limit {
-		qs = qs[:limit]
-		next = kernel.EncodeCursor(qs[limit-1].ID)
-	}
+	qs, next := kernel.PageByID(qs, limit, func(q Quote) string { return q.ID })
 	for i := range qs {
 		qs[i] = s.withStatus(qs[i])
 	}
