@@ -42,11 +42,12 @@ ci: test check-generated lint ## what .ci/run runs
 
 BENCH_ROUNDS    ?= 3
 BENCHTIME       ?= 1s
-BENCH_SUITES    ?= ledger,browse
+BENCH_SUITES    ?= ledger,browse,events
 BROWSE_REQUESTS ?= 2000
+EVENTS_POLLS    ?= 5000
 .PHONY: bench
-bench: ## ledger hold/payout and browse/search benchmarks beside their raw-SQL baselines (Postgres, SQLite); updates docs/PERFORMANCE.md
-	$(GO) run ./bench/cmd/benchreport -go $(GO) -suites $(BENCH_SUITES) -rounds $(BENCH_ROUNDS) -benchtime $(BENCHTIME) -browse-requests $(BROWSE_REQUESTS)
+bench: ## ledger hold/payout, browse/search and agent-events poll benchmarks beside their baselines, held long-polls (Postgres, SQLite); updates docs/PERFORMANCE.md
+	$(GO) run ./bench/cmd/benchreport -go $(GO) -suites $(BENCH_SUITES) -rounds $(BENCH_ROUNDS) -benchtime $(BENCHTIME) -browse-requests $(BROWSE_REQUESTS) -events-polls $(EVENTS_POLLS)
 
 clean: ## remove build output (not ./data)
 	rm -rf bin tools/lint/node_modules

@@ -3,7 +3,7 @@
 // between the markers that suite owns. `make bench` runs it from the
 // repository root:
 //
-//	go run ./bench/cmd/benchreport [-suites ledger,browse] [-rounds 3] [-benchtime 1s] [-browse-requests 2000] [-out docs/PERFORMANCE.md]
+//	go run ./bench/cmd/benchreport [-suites ledger,browse,events] [-rounds 3] [-benchtime 1s] [-browse-requests 2000] [-events-polls 5000] [-out docs/PERFORMANCE.md]
 //
 // ledger (bench/ledger): throughput. Each round is one `go test -bench` run
 // of every scenario, in which each baseline/heepr pair runs back to back;
@@ -41,14 +41,18 @@ func markers(suite string) (begin, end string) {
 }
 
 func main() {
-	suites := flag.String("suites", "ledger,browse", "the suites to run, comma-separated: ledger, browse")
-	rounds := flag.Int("rounds", 3, "ledger: interleaved rounds; the table shows the median of each benchmark")
-	benchtime := flag.String("benchtime", "1s", "ledger: go test -benchtime for each benchmark")
+	suites := flag.String("suites", "ledger,browse,events", "the suites to run, comma-separated: ledger, browse, events")
+	rounds := flag.Int("rounds", 3, "ledger, events: interleaved rounds; the table shows the median of each benchmark")
+	benchtime := flag.String("benchtime", "1s", "ledger, events: go test -benchtime for each benchmark")
 	pkg := flag.String("pkg", "./bench/ledger", "ledger: the benchmark package")
 	bench := flag.String("bench", "BenchmarkLedger", "ledger: go test -bench pattern")
 	browsePkg := flag.String("browse-pkg", "./bench/browse", "browse: the benchmark package")
 	browseRequests := flag.Int("browse-requests", 2000, "browse: requests per side and scenario")
 	browseRounds := flag.Int("browse-rounds", 3, "browse: rounds of one heepr and one baseline batch")
+	eventsPkg := flag.String("events-pkg", "./bench/events", "events: the benchmark package")
+	eventsPolls := flag.Int("events-polls", 5000, "events: long-polls held at once")
+	eventsSamples := flag.Int("events-samples", 1000, "events: events written one at a time to held polls")
+	eventsBurst := flag.Int("events-burst", 1000, "events: events then written at once, to as many other held polls")
 	out := flag.String("out", "docs/PERFORMANCE.md", "the document to update")
 	goCmd := flag.String("go", envOr("GO", "go"), "the go command")
 	flag.Parse()
@@ -60,8 +64,10 @@ func main() {
 			err = run(*rounds, *benchtime, *pkg, *bench, *out, *goCmd)
 		case "browse":
 			err = runBrowse(*browseRequests, *browseRounds, *browsePkg, *out, *goCmd)
+		case "events":
+			err = runEvents(*rounds, *benchtime, *eventsPolls, *eventsSamples, *eventsBurst, *eventsPkg, *out, *goCmd)
 		default:
-			err = fmt.Errorf("unknown suite %q (want ledger or browse)", suite)
+			err = fmt.Errorf("unknown suite %q (want ledger, browse or events)", suite)
 		}
 		if err != nil { // the other suites still run and write their blocks
 			fmt.Fprintf(os.Stderr, "benchreport: %s: %v\n", suite, err)
@@ -85,70 +91,14 @@ func envOr(k, def string) string {
 type result map[string]float64
 
 func run(rounds int, benchtime, pkg, bench, out, goCmd string) error {
-	if rounds < 1 {
-		return errors.New("-rounds must be at least 1")
-	}
 	started := time.Now()
 	load := strings.Fields(readFile("/proc/loadavg"))
 	load = load[:min(3, len(load))]
-	args := []string{"test", "-run", "^$", "-bench", bench, "-benchmem", "-count", "1", "-benchtime", benchtime, pkg}
-	byName := map[string][]result{} // benchmark -> one result per round
-	var order []string
-	procs, pgVersion := "", ""
-	for r := range rounds {
-		flip := r%2 == 1
-		env := os.Environ()
-		prefix := ""
-		if flip {
-			env = append(env, "HEEPR_BENCH_FLIP=1")
-			prefix = "HEEPR_BENCH_FLIP=1 "
-		}
-		fmt.Fprintf(os.Stderr, "== round %d/%d: %s%s %s\n", r+1, rounds, prefix, goCmd, shellJoin(args))
-		cmd := exec.Command(goCmd, args...)
-		cmd.Env = env
-		var buf bytes.Buffer
-		cmd.Stdout = io.MultiWriter(os.Stdout, &buf)
-		cmd.Stderr = os.Stderr
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("round %d: %s %s: %w", r+1, goCmd, shellJoin(args), err)
-		}
-		n := 0
-		sc := bufio.NewScanner(&buf)
-		for sc.Scan() {
-			line := sc.Text()
-			if v, ok := strings.CutPrefix(line, "postgres-version: "); ok {
-				pgVersion = v
-			}
-			m := benchLine.FindStringSubmatch(line)
-			if m == nil {
-				continue
-			}
-			name := m[1]
-			if m[2] != "" {
-				procs = m[2]
-			}
-			res := result{}
-			f := strings.Fields(m[4])
-			for i := 0; i+1 < len(f); i += 2 {
-				v, err := strconv.ParseFloat(f[i], 64)
-				if err != nil {
-					return fmt.Errorf("round %d: bad metric in %q", r+1, line)
-				}
-				res[f[i+1]] = v
-			}
-			if res["ns/op"] == 0 {
-				continue
-			}
-			if _, seen := byName[name]; !seen {
-				order = append(order, name)
-			}
-			byName[name] = append(byName[name], res)
-			n++
-		}
-		if n == 0 {
-			return fmt.Errorf("round %d printed no benchmark results", r+1)
-		}
+	rr, err := runRounds(rounds, benchtime, pkg, bench, goCmd)
+	if err != nil {
+		return err
 	}
+	order, byName, procs, pgVersion, args := rr.order, rr.byName, rr.procs, rr.pgVersion, rr.args
 	took := time.Since(started).Round(time.Second)
 
 	table, err := render(order, byName, rounds)
@@ -175,6 +125,80 @@ func run(rounds int, benchtime, pkg, bench, out, goCmd string) error {
 	}
 	fmt.Fprintf(os.Stderr, "\n%s\nwrote %s (took %s)\n", table, out, took)
 	return nil
+}
+
+// roundsRun is what the interleaved rounds of one benchmark package printed.
+type roundsRun struct {
+	order            []string            // benchmark names, in the order they ran
+	byName           map[string][]result // benchmark -> one result per round
+	procs, pgVersion string
+	args             []string // the go test arguments
+}
+
+// runRounds runs `go test -bench` rounds times, every second round with
+// HEEPR_BENCH_FLIP=1 (heepr before the baseline in each pair).
+func runRounds(rounds int, benchtime, pkg, bench, goCmd string) (*roundsRun, error) {
+	if rounds < 1 {
+		return nil, errors.New("-rounds must be at least 1")
+	}
+	rr := &roundsRun{byName: map[string][]result{},
+		args: []string{"test", "-run", "^$", "-bench", bench, "-benchmem", "-count", "1", "-benchtime", benchtime, pkg}}
+	args := rr.args
+	for r := range rounds {
+		flip := r%2 == 1
+		env := os.Environ()
+		prefix := ""
+		if flip {
+			env = append(env, "HEEPR_BENCH_FLIP=1")
+			prefix = "HEEPR_BENCH_FLIP=1 "
+		}
+		fmt.Fprintf(os.Stderr, "== round %d/%d: %s%s %s\n", r+1, rounds, prefix, goCmd, shellJoin(args))
+		cmd := exec.Command(goCmd, args...)
+		cmd.Env = env
+		var buf bytes.Buffer
+		cmd.Stdout = io.MultiWriter(os.Stdout, &buf)
+		cmd.Stderr = os.Stderr
+		if err := cmd.Run(); err != nil {
+			return nil, fmt.Errorf("round %d: %s %s: %w", r+1, goCmd, shellJoin(args), err)
+		}
+		n := 0
+		sc := bufio.NewScanner(&buf)
+		for sc.Scan() {
+			line := sc.Text()
+			if v, ok := strings.CutPrefix(line, "postgres-version: "); ok {
+				rr.pgVersion = v
+			}
+			m := benchLine.FindStringSubmatch(line)
+			if m == nil {
+				continue
+			}
+			name := m[1]
+			if m[2] != "" {
+				rr.procs = m[2]
+			}
+			res := result{}
+			f := strings.Fields(m[4])
+			for i := 0; i+1 < len(f); i += 2 {
+				v, err := strconv.ParseFloat(f[i], 64)
+				if err != nil {
+					return nil, fmt.Errorf("round %d: bad metric in %q", r+1, line)
+				}
+				res[f[i+1]] = v
+			}
+			if res["ns/op"] == 0 {
+				continue
+			}
+			if _, seen := rr.byName[name]; !seen {
+				rr.order = append(rr.order, name)
+			}
+			rr.byName[name] = append(rr.byName[name], res)
+			n++
+		}
+		if n == 0 {
+			return nil, fmt.Errorf("round %d printed no benchmark results", r+1)
+		}
+	}
+	return rr, nil
 }
 
 // benchLine matches `BenchmarkX/a/b-2   123   4567 ns/op   890 cpu-ns/op   89 B/op   10 allocs/op`:

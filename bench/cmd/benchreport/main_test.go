@@ -78,3 +78,45 @@ func TestUpdateKeepsTheOtherSuitesBlock(t *testing.T) {
 	require.NoError(t, os.WriteFile(broken, []byte(bb+"\nonly the start\n"), 0o644))
 	require.ErrorContains(t, update(broken, "browse", "x"), "bench:browse markers are broken")
 }
+
+const holdOutput = `postgres-version: 15.20 (Debian 15.20-0+deb12u1)
+goos: linux
+BenchmarkEventsHold/postgres-2         	       1	      1000 burst-events	  88264131 burst-max-ns	      2275 burst-ms	  11720944 burst-p50-ns	  50177759 burst-p99-ns	      8500 establish-ms	        20.00 establish-pool-acquired-max	      4647 establish-sql-inuse-max	         2.000 goroutines/poll	     34644 heap-B/poll	         1.000 listen-conns	         0 ns/op	      5000 polls	         1.000 pool-acquired-max	        20.00 pool-total	     51077 rss-B/poll	      1000 seq-events	  27354483 seq-max-ns	   2396041 seq-p50-ns	   7553286 seq-p99-ns	         0 sql-inuse-max	         0 sql-open	     18750 stack-B/poll	   2176355 write-p50-ns
+PASS
+`
+
+func TestParseAndRenderEvents(t *testing.T) {
+	t.Parallel()
+	side, m, v, err := parseHold([]byte(holdOutput))
+	require.NoError(t, err)
+	require.Equal(t, "postgres", side)
+	require.Equal(t, "15.20 (Debian 15.20-0+deb12u1)", v)
+	require.InDelta(t, 34644, m["heap-B/poll"], 0.1)
+	bare := result{"polls": 5000, "heap-B/poll": 15167, "stack-B/poll": 6154, "rss-B/poll": 16612, "goroutines/poll": 2,
+		"seq-events": 1000, "seq-p50-ns": 258259, "seq-p99-ns": 835483, "seq-max-ns": 10754061}
+	table := renderHold([]string{"bare", "postgres"}, map[string]result{"bare": bare, "postgres": m})
+	lines := strings.Split(strings.TrimSpace(table), "\n")
+	require.Len(t, lines, 4, "header, rule, two rows")
+	require.Contains(t, lines[2], "| bare | 5,000 |")
+	require.Contains(t, lines[2], "none (no database)")
+	require.Contains(t, lines[3], "| postgres | 5,000 | 8.50 s | 33.8 KiB | 18.3 KiB | 49.9 KiB | 2.00 |")
+	require.Contains(t, lines[3], "pgxpool AcquiredConns **1** (LISTEN: 1) of 20 open")
+	require.Contains(t, lines[3], "2.40 ms / **7.55 ms** / 27.35 ms (1,000 events)")
+
+	_, _, _, err = parseHold([]byte("PASS\n"))
+	require.Error(t, err)
+
+	rr := &roundsRun{order: []string{"BenchmarkEventsPoll/postgres/acked/serial/baseline", "BenchmarkEventsPoll/postgres/acked/serial/http", "BenchmarkEventsPoll/postgres/acked/serial/heepr"},
+		byName: map[string][]result{
+			"BenchmarkEventsPoll/postgres/acked/serial/baseline": {{"ns/op": 500_000, "cpu-ns/op": 250_000, "allocs/op": 81}},
+			"BenchmarkEventsPoll/postgres/acked/serial/http":     {{"ns/op": 625_000, "cpu-ns/op": 400_000, "allocs/op": 170}},
+			"BenchmarkEventsPoll/postgres/acked/serial/heepr":    {{"ns/op": 1_000_000, "cpu-ns/op": 900_000, "allocs/op": 1500}},
+		}}
+	poll, err := renderPoll(rr, 1, 0.6)
+	require.NoError(t, err)
+	require.Contains(t, poll, "| postgres acked serial | 500 | 2,000 | 1,000 | 1,000 | **0.50** | 0.50 | **missed** | 625 (0.80) | 250, 400, 900 | 81, 170, 1500 |")
+	delete(rr.byName, "BenchmarkEventsPoll/postgres/acked/serial/http")
+	poll, err = renderPoll(rr, 1, 0.6)
+	require.NoError(t, err)
+	require.Contains(t, poll, "| **missed** | - | 250, -, 900 | 81, -, 1500 |", "older runs without the reference")
+}

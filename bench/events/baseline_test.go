@@ -1,0 +1,139 @@
+package events_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/uptrace/bun"
+
+	"github.com/heepr/heepr/adapters/store/storetest"
+)
+
+// TestBaselineMatchesHeepr keeps the baseline honest: on both databases
+// and for both feed states, the statements heepr's poll sends over HTTP
+// (seen through a bun query hook, after a first poll has cached the
+// agent's polling interval) equal the baseline's, in order, once values
+// and placeholders are blanked, and both find nothing new. When the store's
+// SQL or the poll's sequence changes, change the baseline with it.
+func TestBaselineMatchesHeepr(t *testing.T) {
+	t.Parallel()
+	for _, tg := range storetest.Targets(t) {
+		t.Run(string(tg.Dialect), func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			e := openEnv(t, tg.Config, pollers)
+			rec := &recorder{}
+			e.db.Bun.AddQueryHook(rec)
+			for _, kind := range []feedKind{kindAcked, kindLeased} {
+				t.Run(string(kind), func(t *testing.T) {
+					e.warm(t, kind)
+					f := e.fixtures[kind][0]
+
+					rec.start()
+					var buf bytes.Buffer
+					require.NoError(t, e.heepr(e.pollRequest(t, f, 0), &buf))
+					heepr := rec.stop()
+					var page struct {
+						Items      []json.RawMessage `json:"items"`
+						NextCursor string            `json:"next_cursor"`
+						PollAfter  int               `json:"poll_after_seconds"`
+					}
+					require.NoError(t, json.Unmarshal(buf.Bytes(), &page))
+					require.Empty(t, page.Items)
+					require.Equal(t, f.cursor(), page.NextCursor)
+					require.Equal(t, 60, page.PollAfter, "the agent's cadence")
+
+					// The bare HTTP reference answers the same.
+					req := e.pollRequest(t, f, 0)
+					req.URL.Host = e.bareHost
+					require.NoError(t, e.heepr(req, &buf))
+
+					var base []string
+					require.NoError(t, basePoll(ctx, recQuerier{e.raw, &base}, f))
+					require.Equal(t, heepr, base)
+					want := 2 // the key, the feed
+					if kind == kindLeased {
+						want = 3 // and the events query
+					}
+					require.Len(t, base, want)
+				})
+			}
+		})
+	}
+}
+
+// recorder is a bun query hook that keeps the statements (shaped) while on.
+type recorder struct {
+	mu  sync.Mutex
+	on  bool
+	got []string
+}
+
+func (r *recorder) start() { r.mu.Lock(); r.on, r.got = true, nil; r.mu.Unlock() }
+
+func (r *recorder) stop() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.on = false
+	return r.got
+}
+
+func (r *recorder) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context { return ctx }
+
+func (r *recorder) AfterQuery(_ context.Context, ev *bun.QueryEvent) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.on {
+		r.got = append(r.got, shape(ev.Query))
+	}
+}
+
+// recQuerier records the baseline's statements (shaped).
+type recQuerier struct {
+	querier
+	got *[]string
+}
+
+func (r recQuerier) row(ctx context.Context, q string, args, dest []any) (bool, error) {
+	*r.got = append(*r.got, shape(q))
+	return r.querier.row(ctx, q, args, dest)
+}
+
+func (r recQuerier) rows(ctx context.Context, q string, args []any, each func(func(...any) error) error) (int, error) {
+	*r.got = append(*r.got, shape(q))
+	return r.querier.rows(ctx, q, args, each)
+}
+
+var (
+	reString      = regexp.MustCompile(`'(?:[^']|'')*'`)
+	rePlaceholder = regexp.MustCompile(`[$?]\d+`)
+	reNumber      = regexp.MustCompile(`-?\b\d+\b`)
+	reSpace       = regexp.MustCompile(`\s+`)
+)
+
+// shape blanks a statement's values: literals and placeholders become ?.
+func shape(q string) string {
+	q = reString.ReplaceAllString(q, "?")
+	q = rePlaceholder.ReplaceAllString(q, "?")
+	q = reNumber.ReplaceAllString(q, "?")
+	return strings.TrimSpace(reSpace.ReplaceAllString(q, " "))
+}
+
+func TestPercentile(t *testing.T) {
+	t.Parallel()
+	var d []time.Duration
+	for i := 100; i >= 1; i-- {
+		d = append(d, time.Duration(i))
+	}
+	require.Equal(t, time.Duration(50), percentile(d, 50))
+	require.Equal(t, time.Duration(99), percentile(d, 99))
+	require.Equal(t, time.Duration(100), percentile(d, 100))
+	require.Equal(t, time.Duration(7), percentile([]time.Duration{9, 7, 3}, 50))
+}
