@@ -183,3 +183,20 @@ func TestStripComments(t *testing.T) {
 	in := "# header\n\n  # indented comment\np, anonymous, signUp\n   \ng, owner, anonymous\n"
 	require.Equal(t, "p, anonymous, signUp\ng, owner, anonymous\n", stripComments(in))
 }
+
+// The table Allowed answers from holds exactly casbin's answers.
+func TestAllowedMatchesCasbin(t *testing.T) {
+	t.Parallel()
+	e, err := New()
+	require.NoError(t, err)
+	all := []kernel.Role{kernel.RoleAnonymous, kernel.RoleCustomer, kernel.RoleOwner, kernel.RoleAgent, kernel.RoleSupport}
+	for _, op := range append(e.Operations(), "noSuchOperation") {
+		for _, r := range all {
+			want, err := e.Enforce(r, op)
+			require.NoError(t, err)
+			anon, err := e.Enforce(kernel.RoleAnonymous, op)
+			require.NoError(t, err)
+			require.Equal(t, want || anon, e.Allowed(kernel.Principal{Method: kernel.AuthSession, Roles: []kernel.Role{r}}, op), "%s %s", r, op)
+		}
+	}
+}

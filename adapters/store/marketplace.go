@@ -168,9 +168,21 @@ func (s *Marketplace) GetByHandle(ctx context.Context, handle string) (domain.Ag
 	return s.one(ctx, "handle = ?", handle)
 }
 
-// ByKeyHash finds the agent a key belongs to.
-func (s *Marketplace) ByKeyHash(ctx context.Context, hash string) (domain.Agent, error) {
-	return s.one(ctx, "key_hash = ?", hash)
+// KeySQL finds the agent a key belongs to (every agent request; also run
+// bare by bench/events).
+const KeySQL = "SELECT id FROM agents WHERE key_hash = ?"
+
+// IDByKeyHash finds the id of the agent a key belongs to.
+func (s *Marketplace) IDByKeyHash(ctx context.Context, hash string) (string, error) {
+	var id string
+	err := s.db.QueryRow(ctx, KeySQL, []any{hash}, &id)
+	if IsNoRows(err) {
+		return "", kernel.ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("find agent key: %w", err)
+	}
+	return id, nil
 }
 
 // SaveSettings writes a new settings version and makes it live. It applies

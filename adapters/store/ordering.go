@@ -522,19 +522,20 @@ func (s *Ordering) Append(ctx context.Context, agentID, typ string, data map[str
 	return seq, nil
 }
 
+// FeedSQL is the feed read of every poll (also run bare by bench/events).
+const FeedSQL = "SELECT last_seq, acked_seq FROM agent_feeds WHERE agent_id = ?"
+
 // Feed reads the agent's newest and acknowledged seqs (zero without events).
 func (s *Ordering) Feed(ctx context.Context, agentID string) (domain.Feed, error) {
-	var rows []struct {
-		LastSeq  int64 `bun:"last_seq"`
-		AckedSeq int64 `bun:"acked_seq"`
-	}
-	if err := s.db.Conn(ctx).NewRaw("SELECT last_seq, acked_seq FROM agent_feeds WHERE agent_id = ?", agentID).Scan(ctx, &rows); err != nil {
-		return domain.Feed{}, fmt.Errorf("read feed: %w", err)
-	}
-	if len(rows) == 0 {
+	var f domain.Feed
+	err := s.db.QueryRow(ctx, FeedSQL, []any{agentID}, &f.LastSeq, &f.AckedSeq)
+	if IsNoRows(err) {
 		return domain.Feed{}, nil
 	}
-	return domain.Feed{LastSeq: rows[0].LastSeq, AckedSeq: rows[0].AckedSeq}, nil
+	if err != nil {
+		return domain.Feed{}, fmt.Errorf("read feed: %w", err)
+	}
+	return f, nil
 }
 
 // TakeSQL is the events query of a poll, also run bare by the benchmark.

@@ -4,6 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/uptrace/bun"
@@ -53,6 +57,38 @@ func (db *DB) Conn(ctx context.Context) bun.IDB {
 		return tx
 	}
 	return db.Bun
+}
+
+// QueryRow runs a one-row read written with ? placeholders and scans it
+// into dest; no row is sql.ErrNoRows (see IsNoRows). Outside a transaction
+// on Postgres it goes straight to pgx's pool: on hot paths (every agent
+// poll) bun's and database/sql's layers cost more than the query itself
+// (bench/events). Such reads carry no bun query span.
+func (db *DB) QueryRow(ctx context.Context, query string, args []any, dest ...any) error {
+	if _, inTx := ctx.Value(txKey{}).(bun.Tx); !inTx && db.Pool != nil {
+		err := db.Pool.QueryRow(ctx, dollarPlaceholders(query), args...).Scan(dest...)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return sql.ErrNoRows
+		}
+		return err
+	}
+	return db.Conn(ctx).QueryRowContext(ctx, query, args...).Scan(dest...)
+}
+
+// dollarPlaceholders turns ? placeholders into $1, $2, … (the queries
+// passed to QueryRow hold no other question marks).
+func dollarPlaceholders(q string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // SQLTx returns the *sql.Tx in ctx, for River's InsertTx.

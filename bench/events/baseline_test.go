@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/uptrace/bun"
 
+	"github.com/heepr/heepr/adapters/store"
 	"github.com/heepr/heepr/adapters/store/storetest"
 )
 
@@ -57,12 +58,18 @@ func TestBaselineMatchesHeepr(t *testing.T) {
 
 					var base []string
 					require.NoError(t, basePoll(ctx, recQuerier{e.raw, &base}, f))
-					require.Equal(t, heepr, base)
 					want := 2 // the key, the feed
 					if kind == kindLeased {
 						want = 3 // and the events query
 					}
 					require.Len(t, base, want)
+					if tg.Dialect == store.SQLite {
+						// Every heepr statement goes through bun here, so the
+						// hook sees them all. (On Postgres the key and feed
+						// reads go to pgx directly, past bun's hooks; the
+						// baseline uses the store's own SQL constants.)
+						require.Equal(t, heepr, base)
+					}
 				})
 			}
 		})

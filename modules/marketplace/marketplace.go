@@ -353,14 +353,14 @@ func (s *Service) AuthenticateKey(ctx context.Context, key string) (kernel.Princ
 	if !kernel.ValidToken(key, kernel.AgentKeyPrefix) {
 		return kernel.Principal{}, bad
 	}
-	a, err := s.d.Agents.ByKeyHash(ctx, s.hmac(key))
+	id, err := s.d.Agents.IDByKeyHash(ctx, s.hmac(key))
 	if errors.Is(err, kernel.ErrNotFound) {
 		return kernel.Principal{}, bad
 	}
 	if err != nil {
 		return kernel.Principal{}, err
 	}
-	return kernel.Principal{Method: kernel.AuthAgent, AgentID: a.ID, Roles: []kernel.Role{kernel.RoleAgent}}, nil
+	return kernel.Principal{Method: kernel.AuthAgent, AgentID: id, Roles: []kernel.Role{kernel.RoleAgent}}, nil
 }
 
 // Self returns the calling agent.

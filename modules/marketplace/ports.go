@@ -15,7 +15,8 @@ type Agents interface {
 	Insert(ctx context.Context, a domain.Agent) error
 	Get(ctx context.Context, id string) (domain.Agent, error)
 	GetByHandle(ctx context.Context, handle string) (domain.Agent, error)
-	ByKeyHash(ctx context.Context, hash string) (domain.Agent, error)
+	// IDByKeyHash finds the id of the agent whose key has this HMAC.
+	IDByKeyHash(ctx context.Context, hash string) (string, error)
 	// SaveSettings writes a new settings version and makes it live.
 	SaveSettings(ctx context.Context, a domain.Agent) error
 	// SetStatus moves an agent from one status to another; kernel.ErrConflict
