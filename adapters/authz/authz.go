@@ -75,7 +75,9 @@ func (a *Enforcer) Allowed(p kernel.Principal, op string) bool {
 }
 
 // Enforce asks casbin itself (what Allowed answers from its table).
-func (a *Enforcer) Enforce(role kernel.Role, op string) (bool, error) { return a.e.Enforce(string(role), op) }
+func (a *Enforcer) Enforce(role kernel.Role, op string) (bool, error) {
+	return a.e.Enforce(string(role), op)
+}
 
 // Operations lists every operationId the policy names.
 func (a *Enforcer) Operations() []string {

@@ -23,8 +23,8 @@ type Ordering struct {
 }
 
 // NewOrdering returns the ordering store. signal wakes the long-polls of
-// an agent in this process; on Postgres the store notifies every process
-// instead (LISTEN/NOTIFY, see adapters/wake), so signal is used on SQLite only.
+// an agent in this process after a commit; on Postgres the store also
+// notifies every process (LISTEN/NOTIFY, see adapters/wake).
 func NewOrdering(db *DB, signal func(agentID string)) *Ordering {
 	return &Ordering{db: db, notify: wake.NotifySQL(db.Schema), signal: signal}
 }
@@ -513,10 +513,14 @@ func (s *Ordering) Append(ctx context.Context, agentID, typ string, data map[str
 		return 0, fmt.Errorf("insert event: %w", err)
 	}
 	if s.db.Dialect == Postgres {
+		// Every process (this one included) hears of it on commit.
 		if _, err := conn.NewRaw(s.notify, agentID).Exec(ctx); err != nil {
 			return 0, fmt.Errorf("notify event: %w", err)
 		}
-	} else if s.signal != nil {
+	}
+	if s.signal != nil {
+		// This process at once, without waiting for the notification's
+		// round trip: a poll right after the write's answer sees it.
 		AfterCommit(ctx, func() { s.signal(agentID) })
 	}
 	return seq, nil

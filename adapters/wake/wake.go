@@ -87,6 +87,15 @@ type waiter struct {
 type Hub struct {
 	// Logger receives Listen's connection errors (default slog.Default()).
 	Logger *slog.Logger
+	// Local says the hub serves a single process (SQLite): every write
+	// Signals it directly and nothing can be missed, so Reliable is true
+	// without a listener.
+	Local bool
+	// OnSignal and OnSignalAll, when set, run before waiters are woken:
+	// caches of an agent's feed are dropped there, so that a woken waiter
+	// reads afresh. They must be quick and must not call back into the hub.
+	OnSignal    func(agentID string)
+	OnSignalAll func()
 
 	mu      sync.Mutex
 	waiters map[string]map[*waiter]struct{}
@@ -135,6 +144,9 @@ func (h *Hub) remove(agentID string, w *waiter) {
 // the next Signal. It never blocks on the waiters, and without waiters it
 // does nothing.
 func (h *Hub) Signal(agentID string) {
+	if h.OnSignal != nil {
+		h.OnSignal(agentID)
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	set := h.waiters[agentID]
@@ -150,6 +162,9 @@ func (h *Hub) Signal(agentID string) {
 
 // SignalAll wakes every waiter of every agent.
 func (h *Hub) SignalAll() {
+	if h.OnSignalAll != nil {
+		h.OnSignalAll()
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, set := range h.waiters {
@@ -167,6 +182,12 @@ func (h *Hub) Waiting() int {
 	defer h.mu.Unlock()
 	return h.count
 }
+
+// Reliable reports whether every event written since the last SignalAll
+// has been (or will be) Signalled here: always for a Local hub, and for a
+// listening one while its LISTEN connection is up (a reconnect signals all).
+// Caches of agents' feeds are trusted only while it is true.
+func (h *Hub) Reliable() bool { return h.Local || h.pid.Load() != 0 }
 
 // ListenerPID is the Postgres backend pid of Listen's connection while it is
 // listening, 0 otherwise (for health checks and tests).

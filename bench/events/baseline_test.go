@@ -30,6 +30,7 @@ func TestBaselineMatchesHeepr(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			e := openEnv(t, tg.Config, pollers)
+			e.app.cacheFeeds(false) // the database path: the statements are the point
 			rec := &recorder{}
 			e.db.Bun.AddQueryHook(rec)
 			for _, kind := range []feedKind{kindAcked, kindLeased} {

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -39,6 +40,7 @@ import (
 type heeprApp struct {
 	db       *store.DB
 	hub      *wake.Hub
+	waiter   *switchableWaiter
 	market   *marketplace.Service
 	ordering *ordering.Service
 	events   *store.Ordering // the ordering store, wired to the hub as newApp wires it
@@ -89,7 +91,7 @@ func startHeepr(tb testing.TB, db *store.DB) *heeprApp {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	a := &heeprApp{db: db, tokenKey: []byte(tokenKey), hub: &wake.Hub{Logger: log}}
+	a := &heeprApp{db: db, tokenKey: []byte(tokenKey), hub: &wake.Hub{Logger: log, Local: db.Pool == nil}}
 	a.market = marketplace.New(marketplace.Deps{
 		Tx: db, Jobs: q, Clock: clock, Agents: store.NewMarketplace(db), Blobs: blobs, KeyHMAC: []byte(tokenKey),
 		OnSettingsChanged: func(ctx context.Context, agentID string, version int) error {
@@ -97,10 +99,12 @@ func startHeepr(tb testing.TB, db *store.DB) *heeprApp {
 		},
 	})
 	a.events = store.NewOrdering(db, a.hub.Signal)
+	a.waiter = &switchableWaiter{Hub: a.hub}
 	a.ordering = ordering.New(ordering.Deps{
 		Tx: db, Clock: clock, Store: store.NewOrdering(db, a.hub.Signal), Events: a.events,
-		Waiter: a.hub, Agents: a.market, Ledger: ldg, Notifier: notify, People: idn,
+		Waiter: a.waiter, Agents: a.market, Ledger: ldg, Notifier: notify, People: idn,
 	})
+	a.hub.OnSignal, a.hub.OnSignalAll = a.ordering.Invalidate, a.ordering.InvalidateAll
 	metrics.RegisterGauge("agent_polls_waiting", "Long-polls of agents waiting for an event in this process.",
 		func() float64 { return float64(a.hub.Waiting()) })
 	sk, err := skills.NewService(db, store.NewSkills(db), a.market, blobs, clock, baseURL, heepr.OpenAPI)
@@ -172,4 +176,21 @@ func randomHex() string {
 		panic(err)
 	}
 	return hex.EncodeToString(b)
+}
+
+// switchableWaiter is the wake hub with heepr's feed cache switchable: a
+// hub that is not Reliable makes every poll read its feed from the
+// database (the database path); a reliable one lets polls answer from the
+// cache (the fast path). newApp passes the hub itself.
+type switchableWaiter struct {
+	*wake.Hub
+	off atomic.Bool
+}
+
+func (w *switchableWaiter) Reliable() bool { return !w.off.Load() && w.Hub.Reliable() }
+
+// cacheFeeds turns the feed cache on or off for the polls that follow.
+func (a *heeprApp) cacheFeeds(on bool) {
+	a.waiter.off.Store(!on)
+	a.ordering.InvalidateAll()
 }

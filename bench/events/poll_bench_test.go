@@ -85,7 +85,8 @@ func BenchmarkEventsPoll(b *testing.B) {
 	}
 	for _, e := range envs {
 		b.Run(e.name, func(b *testing.B) {
-			for _, kind := range []feedKind{kindAcked, kindLeased} {
+			for _, kind := range []feedKind{kindAcked, kindLeased, kindCached} {
+				e.app.cacheFeeds(kind == kindCached)
 				e.warm(b, kind)
 				b.Run(string(kind), func(b *testing.B) {
 					for _, mode := range []string{"serial", "parallel"} {
@@ -129,6 +130,7 @@ func openEnv(tb testing.TB, cfg store.Config, perKind int) *env {
 			tb.Fatal(err)
 		}
 	}
+	e.fixtures[kindCached] = e.fixtures[kindAcked]
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/agent/events", e.bareHTTP)
 	e.bareHost = strings.TrimPrefix(serve(tb, mux), "http://")

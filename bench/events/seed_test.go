@@ -30,6 +30,10 @@ const (
 	// handed out and leased for an hour, and the poll's cursor after them.
 	// A poll also runs the events query (store.TakeSQL), which finds nothing.
 	kindLeased feedKind = "leased"
+	// kindCached: the acked agents with heepr's in-memory feed cache on (the
+	// fast path: the poll authenticates the key and answers from memory).
+	// kindAcked and kindLeased run with the cache off: the database path.
+	kindCached feedKind = "cached"
 	// kindHold: one event, acknowledged. A poll with wait holds.
 	kindHold feedKind = "hold"
 )

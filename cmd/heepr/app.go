@@ -129,11 +129,13 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, work bool, o opti
 			return a.ordering.SettingsChanged(ctx, agentID, version)
 		},
 	})
-	a.hub = &wake.Hub{Logger: log}
+	a.hub = &wake.Hub{Logger: log, Local: db.Pool == nil}
 	a.ordering = ordering.New(ordering.Deps{
 		Tx: db, Clock: o.clock, Store: store.NewOrdering(db, a.hub.Signal), Events: store.NewOrdering(db, a.hub.Signal),
 		Waiter: a.hub, Agents: a.market, Ledger: a.ledger, Notifier: notify, People: a.identity,
 	})
+	// Feed positions cached for polls are dropped before waiters wake.
+	a.hub.OnSignal, a.hub.OnSignalAll = a.ordering.Invalidate, a.ordering.InvalidateAll
 	a.metrics.RegisterGauge("agent_polls_waiting", "Long-polls of agents waiting for an event in this process.",
 		func() float64 { return float64(a.hub.Waiting()) })
 	if a.skills, err = skills.NewService(db, store.NewSkills(db), a.market, a.blobs, o.clock, cfg.BaseURL, heepr.OpenAPI); err != nil {

@@ -7,12 +7,15 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
+	"github.com/uptrace/bun"
 
+	"github.com/heepr/heepr/adapters/store/storetest"
 	"github.com/heepr/heepr/api/client"
 	"github.com/heepr/heepr/modules/kernel"
 	"github.com/heepr/heepr/modules/ordering"
@@ -691,4 +694,40 @@ func TestListQuotesPages(t *testing.T) {
 		}
 		require.Equal(t, []string{sent[4], sent[3], sent[2], sent[1], sent[0]}, got, "newest first, each once")
 	})
+}
+
+// feedReads counts the feed reads that go through bun (on SQLite, all of them).
+type feedReads struct{ n atomic.Int64 }
+
+func (f *feedReads) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context { return ctx }
+func (f *feedReads) AfterQuery(_ context.Context, ev *bun.QueryEvent) {
+	if strings.HasPrefix(ev.Query, "SELECT last_seq, acked_seq FROM agent_feeds") {
+		f.n.Add(1)
+	}
+}
+
+// A poll with nothing new answers from memory; any event for the agent
+// drops that memory before the next poll.
+func TestPollWithNothingNewSkipsTheDatabase(t *testing.T) {
+	t.Parallel()
+	tg := storetest.Targets(t)[0] // SQLite: every query passes bun's hooks
+	e := newEnv(t, tg)
+	reads := &feedReads{}
+	e.app.db.Bun.AddQueryHook(reads)
+	s := e.autoShop(t)
+	conv := e.contact(t, s.custC, s.agent.Id, "hello")
+	_, cursor := e.drain(t, s.agentC, "")
+
+	e.poll(t, s.agentC, cursor, 0) // reads the feed once and keeps it
+	before := reads.n.Load()
+	for range 5 {
+		require.Empty(t, e.poll(t, s.agentC, cursor, 0).Items)
+	}
+	require.Equal(t, before, reads.n.Load(), "polls with nothing new read no feed")
+
+	_, err := s.custC.PostMessageWithResponse(context.Background(), conv.Id, client.PostMessageRequest{Body: "news"})
+	require.NoError(t, err)
+	page := e.poll(t, s.agentC, cursor, 0)
+	require.Equal(t, []string{"message.created"}, eventTypes(page.Items), "the write dropped the cached feed")
+	require.Greater(t, reads.n.Load(), before)
 }

@@ -103,7 +103,7 @@ func pollAfter(p Page, limit int, interval time.Duration) int {
 
 // take reads and leases one batch.
 func (s *Service) take(ctx context.Context, agentID string, cursor int64, given bool, limit int) (Page, error) {
-	f, err := s.d.Events.Feed(ctx, agentID)
+	f, err := s.feed(ctx, agentID)
 	if err != nil {
 		return Page{}, err
 	}
@@ -158,7 +158,7 @@ func (s *Service) Ack(ctx context.Context, p kernel.Principal, upTo string) erro
 	if err != nil {
 		return err
 	}
-	return s.d.Tx.InTx(ctx, func(ctx context.Context) error {
+	err = s.d.Tx.InTx(ctx, func(ctx context.Context) error {
 		if err := s.d.Events.LockFeed(ctx, p.AgentID); err != nil {
 			return err
 		}
@@ -171,6 +171,10 @@ func (s *Service) Ack(ctx context.Context, p kernel.Principal, upTo string) erro
 		}
 		return s.d.Events.Ack(ctx, p.AgentID, n)
 	})
+	// This process's cache learns of the ack at once; others keep a lower
+	// acknowledged seq, which only sends their next poll to the database.
+	s.feeds.invalidate(p.AgentID)
+	return err
 }
 
 // PurgeEvents deletes events past the retention period (the periodic job).

@@ -39,6 +39,8 @@ type Service struct {
 
 	draining  chan struct{} // closed by Drain: held long-polls answer now
 	drainOnce sync.Once
+
+	feeds feedCache
 }
 
 type cadence struct {
@@ -49,7 +51,8 @@ type cadence struct {
 
 // New builds the service.
 func New(d Deps) *Service {
-	return &Service{d: d, cadence: map[string]cadence{}, draining: make(chan struct{})}
+	return &Service{d: d, cadence: map[string]cadence{}, draining: make(chan struct{}),
+		feeds: feedCache{entries: map[string]cachedFeed{}, gens: map[string]uint64{}}}
 }
 
 // Drain makes every held long-poll answer at once (with what it has, usually

@@ -84,9 +84,12 @@ type Events interface {
 }
 
 // Waiter lets a long-poll wait for an agent's next event without holding
-// a database connection (the wake hub).
+// a database connection (the wake hub). Reliable reports whether every
+// event written is signalled to this process (it is then told through
+// Service.Invalidate and InvalidateAll), so feeds may be cached.
 type Waiter interface {
 	Subscribe(agentID string) (ch <-chan struct{}, cancel func())
+	Reliable() bool
 }
 
 // Agents is what ordering needs of the marketplace.
