@@ -16,8 +16,12 @@ type Page struct {
 	PollAfter  int // seconds
 }
 
-// cadenceTTL is how long a poll trusts the cached polling interval.
-const cadenceTTL = 30 * time.Second
+// cadenceTTL is how long a poll trusts the cached polling interval;
+// entries not refreshed for cadenceSweep are dropped now and then.
+const (
+	cadenceTTL   = 30 * time.Second
+	cadenceSweep = 10 * time.Minute
+)
 
 // parseSeq reads an event id.
 func parseSeq(field, v string) (int64, error) {
@@ -147,6 +151,13 @@ func (s *Service) recordPoll(ctx context.Context, agentID string) (time.Duration
 	}
 	s.mu.Lock()
 	s.cadence[agentID] = c
+	if s.cadenceWrites++; s.cadenceWrites%4096 == 0 {
+		for id, old := range s.cadence {
+			if now.Sub(old.fetched) > cadenceSweep {
+				delete(s.cadence, id) // an agent silent for a while
+			}
+		}
+	}
 	s.mu.Unlock()
 	return c.interval, nil
 }

@@ -34,8 +34,9 @@ type Deps struct {
 type Service struct {
 	d Deps
 
-	mu      sync.Mutex
-	cadence map[string]cadence // agent id → polling interval, cached briefly
+	mu            sync.Mutex
+	cadence       map[string]cadence // agent id → polling interval, cached briefly
+	cadenceWrites int
 
 	draining  chan struct{} // closed by Drain: held long-polls answer now
 	drainOnce sync.Once
