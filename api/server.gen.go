@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"path"
@@ -127,10 +128,33 @@ func (e CreateAgentRequestAcceptMode) Valid() bool {
 	}
 }
 
+// Defines values for DeliveryStatus.
+const (
+	DeliveryStatusInReview DeliveryStatus = "in_review"
+	DeliveryStatusRejected DeliveryStatus = "rejected"
+	DeliveryStatusReleased DeliveryStatus = "released"
+)
+
+// Valid indicates whether the value is a known member of the DeliveryStatus enum.
+func (e DeliveryStatus) Valid() bool {
+	switch e {
+	case DeliveryStatusInReview:
+		return true
+	case DeliveryStatusRejected:
+		return true
+	case DeliveryStatusReleased:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OrderCancelReason.
 const (
-	OrderCancelReasonDeclined OrderCancelReason = "declined"
-	OrderCancelReasonExpired  OrderCancelReason = "expired"
+	OrderCancelReasonDeclined  OrderCancelReason = "declined"
+	OrderCancelReasonExpired   OrderCancelReason = "expired"
+	OrderCancelReasonLate      OrderCancelReason = "late"
+	OrderCancelReasonWithdrawn OrderCancelReason = "withdrawn"
 )
 
 // Valid indicates whether the value is a known member of the OrderCancelReason enum.
@@ -139,6 +163,10 @@ func (e OrderCancelReason) Valid() bool {
 	case OrderCancelReasonDeclined:
 		return true
 	case OrderCancelReasonExpired:
+		return true
+	case OrderCancelReasonLate:
+		return true
+	case OrderCancelReasonWithdrawn:
 		return true
 	default:
 		return false
@@ -165,34 +193,34 @@ func (e OrderSnapshotAcceptMode) Valid() bool {
 
 // Defines values for OrderStatus.
 const (
-	Cancelled       OrderStatus = "cancelled"
-	Completed       OrderStatus = "completed"
-	Delivered       OrderStatus = "delivered"
-	Disputed        OrderStatus = "disputed"
-	InProgress      OrderStatus = "in_progress"
-	InReview        OrderStatus = "in_review"
-	PendingApproval OrderStatus = "pending_approval"
-	Refunded        OrderStatus = "refunded"
+	OrderStatusCancelled       OrderStatus = "cancelled"
+	OrderStatusCompleted       OrderStatus = "completed"
+	OrderStatusDelivered       OrderStatus = "delivered"
+	OrderStatusDisputed        OrderStatus = "disputed"
+	OrderStatusInProgress      OrderStatus = "in_progress"
+	OrderStatusInReview        OrderStatus = "in_review"
+	OrderStatusPendingApproval OrderStatus = "pending_approval"
+	OrderStatusRefunded        OrderStatus = "refunded"
 )
 
 // Valid indicates whether the value is a known member of the OrderStatus enum.
 func (e OrderStatus) Valid() bool {
 	switch e {
-	case Cancelled:
+	case OrderStatusCancelled:
 		return true
-	case Completed:
+	case OrderStatusCompleted:
 		return true
-	case Delivered:
+	case OrderStatusDelivered:
 		return true
-	case Disputed:
+	case OrderStatusDisputed:
 		return true
-	case InProgress:
+	case OrderStatusInProgress:
 		return true
-	case InReview:
+	case OrderStatusInReview:
 		return true
-	case PendingApproval:
+	case OrderStatusPendingApproval:
 		return true
-	case Refunded:
+	case OrderStatusRefunded:
 		return true
 	default:
 		return false
@@ -571,6 +599,12 @@ type CreatePersonalTokenRequest struct {
 	Name string `json:"name"`
 }
 
+// CreateReviewRequest defines model for CreateReviewRequest.
+type CreateReviewRequest struct {
+	Rating int    `json:"rating"`
+	Text   string `json:"text"`
+}
+
 // CreatedAgent defines model for CreatedAgent.
 type CreatedAgent struct {
 	Agent OwnerAgent `json:"agent"`
@@ -613,9 +647,21 @@ type Delivery struct {
 	Files     []DeliveryFile `json:"files"`
 	Id        string         `json:"id"`
 	Message   string         `json:"message"`
-	Status    string         `json:"status"`
-	Version   int            `json:"version"`
+	OrderId   string         `json:"order_id"`
+
+	// RejectNote The owner's note (the owner and the agent only).
+	RejectNote *string    `json:"reject_note,omitempty"`
+	ReviewedAt *time.Time `json:"reviewed_at,omitempty"`
+
+	// Status in_review until the owner releases it to the customer or rejects it.
+	Status DeliveryStatus `json:"status"`
+
+	// Version The first delivery of the order is 1, the next 2, and so on.
+	Version int `json:"version"`
 }
+
+// DeliveryStatus in_review until the owner releases it to the customer or rejects it.
+type DeliveryStatus string
 
 // DeliveryFile defines model for DeliveryFile.
 type DeliveryFile struct {
@@ -632,6 +678,18 @@ type FieldError struct {
 
 	// Field Where the problem is (a JSON field path, or a parameter name).
 	Field string `json:"field"`
+}
+
+// FileLink defines model for FileLink.
+type FileLink struct {
+	ExpiresAt time.Time `json:"expires_at"`
+	Url       string    `json:"url"`
+}
+
+// MarkReadRequest defines model for MarkReadRequest.
+type MarkReadRequest struct {
+	// UpTo A notification id; it and every older one are marked read.
+	UpTo string `json:"up_to"`
 }
 
 // Message defines model for Message.
@@ -670,6 +728,7 @@ type Notification struct {
 
 	// Link Where in the app it is about.
 	Link    *string `json:"link,omitempty"`
+	Read    bool    `json:"read"`
 	Subject string  `json:"subject"`
 }
 
@@ -690,21 +749,32 @@ type Order struct {
 	// AwaitingApprovalBecause Why the order waits for the owner (shown to the owner and the agent only).
 	AwaitingApprovalBecause *[]string `json:"awaiting_approval_because,omitempty"`
 
-	// CancelReason Why it was cancelled before it started.
+	// CancelReason declined by the owner, expired unapproved, withdrawn by the customer before approval, or cancelled by the customer 24 hours past the deadline.
 	CancelReason   *OrderCancelReason `json:"cancel_reason,omitempty"`
+	CompletedAt    *time.Time         `json:"completed_at,omitempty"`
 	ConversationId string             `json:"conversation_id"`
 	CreatedAt      time.Time          `json:"created_at"`
 	CustomerId     string             `json:"customer_id"`
 
 	// Deadline Set when work starts.
-	Deadline   *time.Time `json:"deadline,omitempty"`
-	Deliveries []Delivery `json:"deliveries"`
-	Id         string     `json:"id"`
+	Deadline *time.Time `json:"deadline,omitempty"`
+
+	// DeliveredAt When the latest delivery was released to the customer.
+	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
+	Deliveries  []Delivery `json:"deliveries"`
+	Id          string     `json:"id"`
+
+	// Late Past its deadline without a delivery (counted against the agent).
+	Late bool `json:"late"`
 
 	// Price Points held in the order's escrow.
-	Price         int64  `json:"price"`
-	QuoteId       string `json:"quote_id"`
-	RevisionsLeft int    `json:"revisions_left"`
+	Price   int64  `json:"price"`
+	QuoteId string `json:"quote_id"`
+
+	// ReviewWindowEndsAt While delivered, when it completes by itself.
+	ReviewWindowEndsAt *time.Time       `json:"review_window_ends_at,omitempty"`
+	RevisionRequests   []RevisionRecord `json:"revision_requests"`
+	RevisionsLeft      int              `json:"revisions_left"`
 
 	// Snapshot What was agreed and what was live when the order was placed; later settings changes never alter it.
 	Snapshot  OrderSnapshot `json:"snapshot"`
@@ -713,7 +783,7 @@ type Order struct {
 	UpdatedAt time.Time     `json:"updated_at"`
 }
 
-// OrderCancelReason Why it was cancelled before it started.
+// OrderCancelReason declined by the owner, expired unapproved, withdrawn by the customer before approval, or cancelled by the customer 24 hours past the deadline.
 type OrderCancelReason string
 
 // OrderList defines model for OrderList.
@@ -928,6 +998,57 @@ type QuoteList struct {
 // QuoteStatus defines model for QuoteStatus.
 type QuoteStatus string
 
+// RejectDeliveryRequest defines model for RejectDeliveryRequest.
+type RejectDeliveryRequest struct {
+	// Note What the agent must fix.
+	Note string `json:"note"`
+}
+
+// ReplyRequest defines model for ReplyRequest.
+type ReplyRequest struct {
+	Text string `json:"text"`
+}
+
+// Review defines model for Review.
+type Review struct {
+	AgentId      string     `json:"agent_id"`
+	CreatedAt    time.Time  `json:"created_at"`
+	CustomerName string     `json:"customer_name"`
+	Id           string     `json:"id"`
+	OrderId      string     `json:"order_id"`
+	Rating       int        `json:"rating"`
+	RepliedAt    *time.Time `json:"replied_at,omitempty"`
+	Reply        *string    `json:"reply,omitempty"`
+
+	// Reward Points the reviewer earned (in createReview's answer only).
+	Reward *int64 `json:"reward,omitempty"`
+	Text   string `json:"text"`
+}
+
+// ReviewList defines model for ReviewList.
+type ReviewList struct {
+	Items      []Review `json:"items"`
+	NextCursor *string  `json:"next_cursor,omitempty"`
+}
+
+// RevisionRecord defines model for RevisionRecord.
+type RevisionRecord struct {
+	Notes string `json:"notes"`
+
+	// Number 1 for the first revision.
+	Number        int       `json:"number"`
+	RequestedAt   time.Time `json:"requested_at"`
+	UnmetCriteria []string  `json:"unmet_criteria"`
+}
+
+// RevisionRequest defines model for RevisionRequest.
+type RevisionRequest struct {
+	Notes string `json:"notes"`
+
+	// UnmetCriteria Acceptance criteria of the quote, verbatim, that the delivery does not meet.
+	UnmetCriteria []string `json:"unmet_criteria"`
+}
+
 // Role defines model for Role.
 type Role string
 
@@ -1037,6 +1158,12 @@ type ConversationId = string
 // Cursor defines model for Cursor.
 type Cursor = string
 
+// DeliveryId defines model for DeliveryId.
+type DeliveryId = string
+
+// FileId defines model for FileId.
+type FileId = string
+
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
 
@@ -1096,6 +1223,15 @@ type ListAgentsParams struct {
 // ListAgentsParamsSort defines parameters for ListAgents.
 type ListAgentsParamsSort string
 
+// ListAgentReviewsParams defines parameters for ListAgentReviews.
+type ListAgentReviewsParams struct {
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size (default 20).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // ListConversationsParams defines parameters for ListConversations.
 type ListConversationsParams struct {
 	// As Only the threads where I am the customer, or only those of my agents.
@@ -1127,6 +1263,13 @@ type ListQuotesParams struct {
 
 	// Limit Page size (default 20).
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// DownloadFileParams defines parameters for DownloadFile.
+type DownloadFileParams struct {
+	Expires *int64  `form:"expires,omitempty" json:"expires,omitempty"`
+	User    *string `form:"user,omitempty" json:"user,omitempty"`
+	Sig     *string `form:"sig,omitempty" json:"sig,omitempty"`
 }
 
 // ListPersonalTokensParams defines parameters for ListPersonalTokens.
@@ -1164,6 +1307,13 @@ type ListOrdersParams struct {
 // ListOrdersParamsAs defines parameters for ListOrders.
 type ListOrdersParamsAs string
 
+// AcceptDeliveryParams defines parameters for AcceptDelivery.
+type AcceptDeliveryParams struct {
+	// IdempotencyKey A unique key per intended effect (a UUID is a good choice), 1-255 printable ASCII
+	// characters. Retry with the same key and the same body to get the first answer again.
+	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
+}
+
 // ApproveOrderParams defines parameters for ApproveOrder.
 type ApproveOrderParams struct {
 	// IdempotencyKey A unique key per intended effect (a UUID is a good choice), 1-255 printable ASCII
@@ -1171,8 +1321,28 @@ type ApproveOrderParams struct {
 	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
 }
 
+// CancelOrderParams defines parameters for CancelOrder.
+type CancelOrderParams struct {
+	// IdempotencyKey A unique key per intended effect (a UUID is a good choice), 1-255 printable ASCII
+	// characters. Retry with the same key and the same body to get the first answer again.
+	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
+}
+
 // DeclineOrderParams defines parameters for DeclineOrder.
 type DeclineOrderParams struct {
+	// IdempotencyKey A unique key per intended effect (a UUID is a good choice), 1-255 printable ASCII
+	// characters. Retry with the same key and the same body to get the first answer again.
+	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
+}
+
+// DeliverOrderMultipartBody defines parameters for DeliverOrder.
+type DeliverOrderMultipartBody struct {
+	Files   *[]openapi_types.File `json:"files,omitempty"`
+	Message string                `json:"message"`
+}
+
+// CreateReviewParams defines parameters for CreateReview.
+type CreateReviewParams struct {
 	// IdempotencyKey A unique key per intended effect (a UUID is a good choice), 1-255 printable ASCII
 	// characters. Retry with the same key and the same body to get the first answer again.
 	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
@@ -1240,11 +1410,29 @@ type PostMessageJSONRequestBody = PostMessageRequest
 // SendQuoteJSONRequestBody defines body for SendQuote for application/json ContentType.
 type SendQuoteJSONRequestBody = SendQuoteRequest
 
+// RejectDeliveryJSONRequestBody defines body for RejectDelivery for application/json ContentType.
+type RejectDeliveryJSONRequestBody = RejectDeliveryRequest
+
 // CreatePersonalTokenJSONRequestBody defines body for CreatePersonalToken for application/json ContentType.
 type CreatePersonalTokenJSONRequestBody = CreatePersonalTokenRequest
 
+// MarkNotificationsReadJSONRequestBody defines body for MarkNotificationsRead for application/json ContentType.
+type MarkNotificationsReadJSONRequestBody = MarkReadRequest
+
 // DeclineOrderJSONRequestBody defines body for DeclineOrder for application/json ContentType.
 type DeclineOrderJSONRequestBody = DeclineOrderRequest
+
+// DeliverOrderMultipartRequestBody defines body for DeliverOrder for multipart/form-data ContentType.
+type DeliverOrderMultipartRequestBody DeliverOrderMultipartBody
+
+// CreateReviewJSONRequestBody defines body for CreateReview for application/json ContentType.
+type CreateReviewJSONRequestBody = CreateReviewRequest
+
+// RequestRevisionJSONRequestBody defines body for RequestRevision for application/json ContentType.
+type RequestRevisionJSONRequestBody = RevisionRequest
+
+// ReplyToReviewJSONRequestBody defines body for ReplyToReview for application/json ContentType.
+type ReplyToReviewJSONRequestBody = ReplyRequest
 
 // CreditPointsJSONRequestBody defines body for CreditPoints for application/json ContentType.
 type CreditPointsJSONRequestBody = CreditRequest
@@ -1287,6 +1475,9 @@ type ServerInterface interface {
 	// PublishAgent Put the agent on the market
 	// (POST /v1/agents/{agentId}/publish)
 	PublishAgent(w http.ResponseWriter, r *http.Request, agentId AgentId)
+	// ListAgentReviews An agent's reviews, newest first
+	// (GET /v1/agents/{agentId}/reviews)
+	ListAgentReviews(w http.ResponseWriter, r *http.Request, agentId AgentId, params ListAgentReviewsParams)
 	// DownloadSkillPackage Download the agent's latest skill package (zip)
 	// (GET /v1/agents/{agentId}/skill-package)
 	DownloadSkillPackage(w http.ResponseWriter, r *http.Request, agentId AgentId)
@@ -1326,6 +1517,18 @@ type ServerInterface interface {
 	// SendQuote Send a quote (the agent or its owner)
 	// (POST /v1/conversations/{conversationId}/quotes)
 	SendQuote(w http.ResponseWriter, r *http.Request, conversationId ConversationId)
+	// RejectDelivery Send a delivery back to the agent with a note (the owner)
+	// (POST /v1/deliveries/{deliveryId}/reject)
+	RejectDelivery(w http.ResponseWriter, r *http.Request, deliveryId DeliveryId)
+	// ReleaseDelivery Release a delivery to the customer (the owner)
+	// (POST /v1/deliveries/{deliveryId}/release)
+	ReleaseDelivery(w http.ResponseWriter, r *http.Request, deliveryId DeliveryId)
+	// DownloadFile Download a delivered file
+	// (GET /v1/files/{fileId})
+	DownloadFile(w http.ResponseWriter, r *http.Request, fileId FileId, params DownloadFileParams)
+	// CreateFileLink A short-lived download link for a file, bound to me
+	// (POST /v1/files/{fileId}/links)
+	CreateFileLink(w http.ResponseWriter, r *http.Request, fileId FileId)
 	// GetMe The signed-in user
 	// (GET /v1/me)
 	GetMe(w http.ResponseWriter, r *http.Request)
@@ -1347,18 +1550,36 @@ type ServerInterface interface {
 	// ListNotifications My notifications, newest first
 	// (GET /v1/notifications)
 	ListNotifications(w http.ResponseWriter, r *http.Request, params ListNotificationsParams)
+	// MarkNotificationsRead Mark my notifications read, up to one
+	// (POST /v1/notifications/read)
+	MarkNotificationsRead(w http.ResponseWriter, r *http.Request)
 	// ListOrders My orders, newest first
 	// (GET /v1/orders)
 	ListOrders(w http.ResponseWriter, r *http.Request, params ListOrdersParams)
 	// GetOrder One order
 	// (GET /v1/orders/{orderId})
 	GetOrder(w http.ResponseWriter, r *http.Request, orderId OrderId)
+	// AcceptDelivery Accept the delivered work (the customer)
+	// (POST /v1/orders/{orderId}/accept)
+	AcceptDelivery(w http.ResponseWriter, r *http.Request, orderId OrderId, params AcceptDeliveryParams)
 	// ApproveOrder Approve an order waiting for me (the owner)
 	// (POST /v1/orders/{orderId}/approve)
 	ApproveOrder(w http.ResponseWriter, r *http.Request, orderId OrderId, params ApproveOrderParams)
+	// CancelOrder Cancel an order (the customer)
+	// (POST /v1/orders/{orderId}/cancel)
+	CancelOrder(w http.ResponseWriter, r *http.Request, orderId OrderId, params CancelOrderParams)
 	// DeclineOrder Decline an order waiting for me (the owner)
 	// (POST /v1/orders/{orderId}/decline)
 	DeclineOrder(w http.ResponseWriter, r *http.Request, orderId OrderId, params DeclineOrderParams)
+	// DeliverOrder Deliver work for an order in progress (the agent)
+	// (POST /v1/orders/{orderId}/deliveries)
+	DeliverOrder(w http.ResponseWriter, r *http.Request, orderId OrderId)
+	// CreateReview Review a completed order (the customer)
+	// (POST /v1/orders/{orderId}/review)
+	CreateReview(w http.ResponseWriter, r *http.Request, orderId OrderId, params CreateReviewParams)
+	// RequestRevision Ask for a revision of the delivered work (the customer)
+	// (POST /v1/orders/{orderId}/revision)
+	RequestRevision(w http.ResponseWriter, r *http.Request, orderId OrderId)
 	// GetQuote One quote
 	// (GET /v1/quotes/{quoteId})
 	GetQuote(w http.ResponseWriter, r *http.Request, quoteId QuoteId)
@@ -1368,6 +1589,9 @@ type ServerInterface interface {
 	// DeclineQuote Decline a quote
 	// (POST /v1/quotes/{quoteId}/decline)
 	DeclineQuote(w http.ResponseWriter, r *http.Request, quoteId QuoteId)
+	// ReplyToReview Answer a review of my agent, once (the owner)
+	// (POST /v1/reviews/{reviewId}/reply)
+	ReplyToReview(w http.ResponseWriter, r *http.Request, reviewId string)
 	// CreditPoints Credit points to a user (support)
 	// (POST /v1/users/{userId}/credits)
 	CreditPoints(w http.ResponseWriter, r *http.Request, userId string, params CreditPointsParams)
@@ -1824,6 +2048,61 @@ func (siw *ServerInterfaceWrapper) PublishAgent(w http.ResponseWriter, r *http.R
 	handler.ServeHTTP(w, r)
 }
 
+// ListAgentReviews operation middleware
+func (siw *ServerInterfaceWrapper) ListAgentReviews(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "agentId" -------------
+	var agentId AgentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agentId", r.PathValue("agentId"), &agentId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "agentId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListAgentReviewsParams
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListAgentReviews(w, r, agentId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // DownloadSkillPackage operation middleware
 func (siw *ServerInterfaceWrapper) DownloadSkillPackage(w http.ResponseWriter, r *http.Request) {
 
@@ -2205,6 +2484,152 @@ func (siw *ServerInterfaceWrapper) SendQuote(w http.ResponseWriter, r *http.Requ
 	handler.ServeHTTP(w, r)
 }
 
+// RejectDelivery operation middleware
+func (siw *ServerInterfaceWrapper) RejectDelivery(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "deliveryId" -------------
+	var deliveryId DeliveryId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "deliveryId", r.PathValue("deliveryId"), &deliveryId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "deliveryId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RejectDelivery(w, r, deliveryId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ReleaseDelivery operation middleware
+func (siw *ServerInterfaceWrapper) ReleaseDelivery(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "deliveryId" -------------
+	var deliveryId DeliveryId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "deliveryId", r.PathValue("deliveryId"), &deliveryId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "deliveryId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ReleaseDelivery(w, r, deliveryId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DownloadFile operation middleware
+func (siw *ServerInterfaceWrapper) DownloadFile(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "fileId" -------------
+	var fileId FileId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "fileId", r.PathValue("fileId"), &fileId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "fileId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DownloadFileParams
+
+	// ------------- Optional query parameter "expires" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "expires", r.URL.Query(), &params.Expires, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "expires"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "expires", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "user" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "user", r.URL.Query(), &params.User, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "user"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "user", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "sig" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "sig", r.URL.Query(), &params.Sig, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "sig"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "sig", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DownloadFile(w, r, fileId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateFileLink operation middleware
+func (siw *ServerInterfaceWrapper) CreateFileLink(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "fileId" -------------
+	var fileId FileId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "fileId", r.PathValue("fileId"), &fileId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "fileId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateFileLink(w, r, fileId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // GetMe operation middleware
 func (siw *ServerInterfaceWrapper) GetMe(w http.ResponseWriter, r *http.Request) {
 
@@ -2379,6 +2804,20 @@ func (siw *ServerInterfaceWrapper) ListNotifications(w http.ResponseWriter, r *h
 	handler.ServeHTTP(w, r)
 }
 
+// MarkNotificationsRead operation middleware
+func (siw *ServerInterfaceWrapper) MarkNotificationsRead(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.MarkNotificationsRead(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // ListOrders operation middleware
 func (siw *ServerInterfaceWrapper) ListOrders(w http.ResponseWriter, r *http.Request) {
 
@@ -2477,6 +2916,60 @@ func (siw *ServerInterfaceWrapper) GetOrder(w http.ResponseWriter, r *http.Reque
 	handler.ServeHTTP(w, r)
 }
 
+// AcceptDelivery operation middleware
+func (siw *ServerInterfaceWrapper) AcceptDelivery(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "orderId" -------------
+	var orderId OrderId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "orderId", r.PathValue("orderId"), &orderId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "orderId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params AcceptDeliveryParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+
+	} else {
+		err := fmt.Errorf("Header parameter Idempotency-Key is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "Idempotency-Key", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.AcceptDelivery(w, r, orderId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // ApproveOrder operation middleware
 func (siw *ServerInterfaceWrapper) ApproveOrder(w http.ResponseWriter, r *http.Request) {
 
@@ -2531,6 +3024,60 @@ func (siw *ServerInterfaceWrapper) ApproveOrder(w http.ResponseWriter, r *http.R
 	handler.ServeHTTP(w, r)
 }
 
+// CancelOrder operation middleware
+func (siw *ServerInterfaceWrapper) CancelOrder(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "orderId" -------------
+	var orderId OrderId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "orderId", r.PathValue("orderId"), &orderId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "orderId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CancelOrderParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+
+	} else {
+		err := fmt.Errorf("Header parameter Idempotency-Key is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "Idempotency-Key", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CancelOrder(w, r, orderId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // DeclineOrder operation middleware
 func (siw *ServerInterfaceWrapper) DeclineOrder(w http.ResponseWriter, r *http.Request) {
 
@@ -2576,6 +3123,112 @@ func (siw *ServerInterfaceWrapper) DeclineOrder(w http.ResponseWriter, r *http.R
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.DeclineOrder(w, r, orderId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DeliverOrder operation middleware
+func (siw *ServerInterfaceWrapper) DeliverOrder(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "orderId" -------------
+	var orderId OrderId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "orderId", r.PathValue("orderId"), &orderId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "orderId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DeliverOrder(w, r, orderId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateReview operation middleware
+func (siw *ServerInterfaceWrapper) CreateReview(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "orderId" -------------
+	var orderId OrderId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "orderId", r.PathValue("orderId"), &orderId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "orderId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateReviewParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+
+	} else {
+		err := fmt.Errorf("Header parameter Idempotency-Key is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "Idempotency-Key", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateReview(w, r, orderId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RequestRevision operation middleware
+func (siw *ServerInterfaceWrapper) RequestRevision(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "orderId" -------------
+	var orderId OrderId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "orderId", r.PathValue("orderId"), &orderId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "orderId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RequestRevision(w, r, orderId)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -2682,6 +3335,32 @@ func (siw *ServerInterfaceWrapper) DeclineQuote(w http.ResponseWriter, r *http.R
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.DeclineQuote(w, r, quoteId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ReplyToReview operation middleware
+func (siw *ServerInterfaceWrapper) ReplyToReview(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "reviewId" -------------
+	var reviewId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "reviewId", r.PathValue("reviewId"), &reviewId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "reviewId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ReplyToReview(w, r, reviewId)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -3040,6 +3719,18 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/agent/events", wrapper.PollAgentEvents)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/agent/events/ack", wrapper.AckAgentEvents)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/notifications", wrapper.ListNotifications)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/orders/{orderId}/deliveries", wrapper.DeliverOrder)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/deliveries/{deliveryId}/release", wrapper.ReleaseDelivery)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/deliveries/{deliveryId}/reject", wrapper.RejectDelivery)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/orders/{orderId}/accept", wrapper.AcceptDelivery)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/orders/{orderId}/revision", wrapper.RequestRevision)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/orders/{orderId}/cancel", wrapper.CancelOrder)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/orders/{orderId}/review", wrapper.CreateReview)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/reviews/{reviewId}/reply", wrapper.ReplyToReview)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/agents/{agentId}/reviews", wrapper.ListAgentReviews)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/files/{fileId}", wrapper.DownloadFile)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/files/{fileId}/links", wrapper.CreateFileLink)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/notifications/read", wrapper.MarkNotificationsRead)
 
 	return m
 }
@@ -3506,6 +4197,46 @@ type PublishAgentdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response PublishAgentdefaultApplicationProblemPlusJSONResponse) VisitPublishAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAgentReviewsRequestObject struct {
+	AgentId AgentId `json:"agentId"`
+	Params  ListAgentReviewsParams
+}
+
+type ListAgentReviewsResponseObject interface {
+	VisitListAgentReviewsResponse(w http.ResponseWriter) error
+}
+
+type ListAgentReviews200JSONResponse ReviewList
+
+func (response ListAgentReviews200JSONResponse) VisitListAgentReviewsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAgentReviewsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListAgentReviewsdefaultApplicationProblemPlusJSONResponse) VisitListAgentReviewsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -4071,6 +4802,190 @@ func (response SendQuotedefaultApplicationProblemPlusJSONResponse) VisitSendQuot
 	return err
 }
 
+type RejectDeliveryRequestObject struct {
+	DeliveryId DeliveryId `json:"deliveryId"`
+	Body       *RejectDeliveryJSONRequestBody
+}
+
+type RejectDeliveryResponseObject interface {
+	VisitRejectDeliveryResponse(w http.ResponseWriter) error
+}
+
+type RejectDelivery200JSONResponse Order
+
+func (response RejectDelivery200JSONResponse) VisitRejectDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectDeliverydefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RejectDeliverydefaultApplicationProblemPlusJSONResponse) VisitRejectDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseDeliveryRequestObject struct {
+	DeliveryId DeliveryId `json:"deliveryId"`
+}
+
+type ReleaseDeliveryResponseObject interface {
+	VisitReleaseDeliveryResponse(w http.ResponseWriter) error
+}
+
+type ReleaseDelivery200JSONResponse Order
+
+func (response ReleaseDelivery200JSONResponse) VisitReleaseDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseDeliverydefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ReleaseDeliverydefaultApplicationProblemPlusJSONResponse) VisitReleaseDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DownloadFileRequestObject struct {
+	FileId FileId `json:"fileId"`
+	Params DownloadFileParams
+}
+
+type DownloadFileResponseObject interface {
+	VisitDownloadFileResponse(w http.ResponseWriter) error
+}
+
+type DownloadFile200ApplicationoctetStreamResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response DownloadFile200ApplicationoctetStreamResponse) VisitDownloadFileResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/octet-stream")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type DownloadFile206ApplicationoctetStreamResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response DownloadFile206ApplicationoctetStreamResponse) VisitDownloadFileResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/octet-stream")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(206)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type DownloadFiledefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DownloadFiledefaultApplicationProblemPlusJSONResponse) VisitDownloadFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFileLinkRequestObject struct {
+	FileId FileId `json:"fileId"`
+}
+
+type CreateFileLinkResponseObject interface {
+	VisitCreateFileLinkResponse(w http.ResponseWriter) error
+}
+
+type CreateFileLink201JSONResponse FileLink
+
+func (response CreateFileLink201JSONResponse) VisitCreateFileLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFileLinkdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CreateFileLinkdefaultApplicationProblemPlusJSONResponse) VisitCreateFileLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetMeRequestObject struct {
 }
 
@@ -4345,6 +5260,39 @@ func (response ListNotificationsdefaultApplicationProblemPlusJSONResponse) Visit
 	return err
 }
 
+type MarkNotificationsReadRequestObject struct {
+	Body *MarkNotificationsReadJSONRequestBody
+}
+
+type MarkNotificationsReadResponseObject interface {
+	VisitMarkNotificationsReadResponse(w http.ResponseWriter) error
+}
+
+type MarkNotificationsRead204Response struct {
+}
+
+func (response MarkNotificationsRead204Response) VisitMarkNotificationsReadResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type MarkNotificationsReaddefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response MarkNotificationsReaddefaultApplicationProblemPlusJSONResponse) VisitMarkNotificationsReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListOrdersRequestObject struct {
 	Params ListOrdersParams
 }
@@ -4423,6 +5371,46 @@ func (response GetOrderdefaultApplicationProblemPlusJSONResponse) VisitGetOrderR
 	return err
 }
 
+type AcceptDeliveryRequestObject struct {
+	OrderId OrderId `json:"orderId"`
+	Params  AcceptDeliveryParams
+}
+
+type AcceptDeliveryResponseObject interface {
+	VisitAcceptDeliveryResponse(w http.ResponseWriter) error
+}
+
+type AcceptDelivery200JSONResponse Order
+
+func (response AcceptDelivery200JSONResponse) VisitAcceptDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcceptDeliverydefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response AcceptDeliverydefaultApplicationProblemPlusJSONResponse) VisitAcceptDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ApproveOrderRequestObject struct {
 	OrderId OrderId `json:"orderId"`
 	Params  ApproveOrderParams
@@ -4452,6 +5440,46 @@ type ApproveOrderdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response ApproveOrderdefaultApplicationProblemPlusJSONResponse) VisitApproveOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelOrderRequestObject struct {
+	OrderId OrderId `json:"orderId"`
+	Params  CancelOrderParams
+}
+
+type CancelOrderResponseObject interface {
+	VisitCancelOrderResponse(w http.ResponseWriter) error
+}
+
+type CancelOrder200JSONResponse Order
+
+func (response CancelOrder200JSONResponse) VisitCancelOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelOrderdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CancelOrderdefaultApplicationProblemPlusJSONResponse) VisitCancelOrderResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -4493,6 +5521,127 @@ type DeclineOrderdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response DeclineOrderdefaultApplicationProblemPlusJSONResponse) VisitDeclineOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeliverOrderRequestObject struct {
+	OrderId OrderId `json:"orderId"`
+	Body    *multipart.Reader
+}
+
+type DeliverOrderResponseObject interface {
+	VisitDeliverOrderResponse(w http.ResponseWriter) error
+}
+
+type DeliverOrder201JSONResponse Delivery
+
+func (response DeliverOrder201JSONResponse) VisitDeliverOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeliverOrderdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DeliverOrderdefaultApplicationProblemPlusJSONResponse) VisitDeliverOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReviewRequestObject struct {
+	OrderId OrderId `json:"orderId"`
+	Params  CreateReviewParams
+	Body    *CreateReviewJSONRequestBody
+}
+
+type CreateReviewResponseObject interface {
+	VisitCreateReviewResponse(w http.ResponseWriter) error
+}
+
+type CreateReview201JSONResponse Review
+
+func (response CreateReview201JSONResponse) VisitCreateReviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReviewdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CreateReviewdefaultApplicationProblemPlusJSONResponse) VisitCreateReviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestRevisionRequestObject struct {
+	OrderId OrderId `json:"orderId"`
+	Body    *RequestRevisionJSONRequestBody
+}
+
+type RequestRevisionResponseObject interface {
+	VisitRequestRevisionResponse(w http.ResponseWriter) error
+}
+
+type RequestRevision200JSONResponse Order
+
+func (response RequestRevision200JSONResponse) VisitRequestRevisionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestRevisiondefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RequestRevisiondefaultApplicationProblemPlusJSONResponse) VisitRequestRevisionResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -4611,6 +5760,46 @@ type DeclineQuotedefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response DeclineQuotedefaultApplicationProblemPlusJSONResponse) VisitDeclineQuoteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplyToReviewRequestObject struct {
+	ReviewId string `json:"reviewId"`
+	Body     *ReplyToReviewJSONRequestBody
+}
+
+type ReplyToReviewResponseObject interface {
+	VisitReplyToReviewResponse(w http.ResponseWriter) error
+}
+
+type ReplyToReview200JSONResponse Review
+
+func (response ReplyToReview200JSONResponse) VisitReplyToReviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplyToReviewdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ReplyToReviewdefaultApplicationProblemPlusJSONResponse) VisitReplyToReviewResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -4831,6 +6020,9 @@ type StrictServerInterface interface {
 	// PublishAgent Put the agent on the market
 	// (POST /v1/agents/{agentId}/publish)
 	PublishAgent(ctx context.Context, request PublishAgentRequestObject) (PublishAgentResponseObject, error)
+	// ListAgentReviews An agent's reviews, newest first
+	// (GET /v1/agents/{agentId}/reviews)
+	ListAgentReviews(ctx context.Context, request ListAgentReviewsRequestObject) (ListAgentReviewsResponseObject, error)
 	// DownloadSkillPackage Download the agent's latest skill package (zip)
 	// (GET /v1/agents/{agentId}/skill-package)
 	DownloadSkillPackage(ctx context.Context, request DownloadSkillPackageRequestObject) (DownloadSkillPackageResponseObject, error)
@@ -4870,6 +6062,18 @@ type StrictServerInterface interface {
 	// SendQuote Send a quote (the agent or its owner)
 	// (POST /v1/conversations/{conversationId}/quotes)
 	SendQuote(ctx context.Context, request SendQuoteRequestObject) (SendQuoteResponseObject, error)
+	// RejectDelivery Send a delivery back to the agent with a note (the owner)
+	// (POST /v1/deliveries/{deliveryId}/reject)
+	RejectDelivery(ctx context.Context, request RejectDeliveryRequestObject) (RejectDeliveryResponseObject, error)
+	// ReleaseDelivery Release a delivery to the customer (the owner)
+	// (POST /v1/deliveries/{deliveryId}/release)
+	ReleaseDelivery(ctx context.Context, request ReleaseDeliveryRequestObject) (ReleaseDeliveryResponseObject, error)
+	// DownloadFile Download a delivered file
+	// (GET /v1/files/{fileId})
+	DownloadFile(ctx context.Context, request DownloadFileRequestObject) (DownloadFileResponseObject, error)
+	// CreateFileLink A short-lived download link for a file, bound to me
+	// (POST /v1/files/{fileId}/links)
+	CreateFileLink(ctx context.Context, request CreateFileLinkRequestObject) (CreateFileLinkResponseObject, error)
 	// GetMe The signed-in user
 	// (GET /v1/me)
 	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
@@ -4891,18 +6095,36 @@ type StrictServerInterface interface {
 	// ListNotifications My notifications, newest first
 	// (GET /v1/notifications)
 	ListNotifications(ctx context.Context, request ListNotificationsRequestObject) (ListNotificationsResponseObject, error)
+	// MarkNotificationsRead Mark my notifications read, up to one
+	// (POST /v1/notifications/read)
+	MarkNotificationsRead(ctx context.Context, request MarkNotificationsReadRequestObject) (MarkNotificationsReadResponseObject, error)
 	// ListOrders My orders, newest first
 	// (GET /v1/orders)
 	ListOrders(ctx context.Context, request ListOrdersRequestObject) (ListOrdersResponseObject, error)
 	// GetOrder One order
 	// (GET /v1/orders/{orderId})
 	GetOrder(ctx context.Context, request GetOrderRequestObject) (GetOrderResponseObject, error)
+	// AcceptDelivery Accept the delivered work (the customer)
+	// (POST /v1/orders/{orderId}/accept)
+	AcceptDelivery(ctx context.Context, request AcceptDeliveryRequestObject) (AcceptDeliveryResponseObject, error)
 	// ApproveOrder Approve an order waiting for me (the owner)
 	// (POST /v1/orders/{orderId}/approve)
 	ApproveOrder(ctx context.Context, request ApproveOrderRequestObject) (ApproveOrderResponseObject, error)
+	// CancelOrder Cancel an order (the customer)
+	// (POST /v1/orders/{orderId}/cancel)
+	CancelOrder(ctx context.Context, request CancelOrderRequestObject) (CancelOrderResponseObject, error)
 	// DeclineOrder Decline an order waiting for me (the owner)
 	// (POST /v1/orders/{orderId}/decline)
 	DeclineOrder(ctx context.Context, request DeclineOrderRequestObject) (DeclineOrderResponseObject, error)
+	// DeliverOrder Deliver work for an order in progress (the agent)
+	// (POST /v1/orders/{orderId}/deliveries)
+	DeliverOrder(ctx context.Context, request DeliverOrderRequestObject) (DeliverOrderResponseObject, error)
+	// CreateReview Review a completed order (the customer)
+	// (POST /v1/orders/{orderId}/review)
+	CreateReview(ctx context.Context, request CreateReviewRequestObject) (CreateReviewResponseObject, error)
+	// RequestRevision Ask for a revision of the delivered work (the customer)
+	// (POST /v1/orders/{orderId}/revision)
+	RequestRevision(ctx context.Context, request RequestRevisionRequestObject) (RequestRevisionResponseObject, error)
 	// GetQuote One quote
 	// (GET /v1/quotes/{quoteId})
 	GetQuote(ctx context.Context, request GetQuoteRequestObject) (GetQuoteResponseObject, error)
@@ -4912,6 +6134,9 @@ type StrictServerInterface interface {
 	// DeclineQuote Decline a quote
 	// (POST /v1/quotes/{quoteId}/decline)
 	DeclineQuote(ctx context.Context, request DeclineQuoteRequestObject) (DeclineQuoteResponseObject, error)
+	// ReplyToReview Answer a review of my agent, once (the owner)
+	// (POST /v1/reviews/{reviewId}/reply)
+	ReplyToReview(ctx context.Context, request ReplyToReviewRequestObject) (ReplyToReviewResponseObject, error)
 	// CreditPoints Credit points to a user (support)
 	// (POST /v1/users/{userId}/credits)
 	CreditPoints(ctx context.Context, request CreditPointsRequestObject) (CreditPointsResponseObject, error)
@@ -5295,6 +6520,33 @@ func (sh *strictHandler) PublishAgent(w http.ResponseWriter, r *http.Request, ag
 	}
 }
 
+// ListAgentReviews operation middleware
+func (sh *strictHandler) ListAgentReviews(w http.ResponseWriter, r *http.Request, agentId AgentId, params ListAgentReviewsParams) {
+	var request ListAgentReviewsRequestObject
+
+	request.AgentId = agentId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListAgentReviews(ctx, request.(ListAgentReviewsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListAgentReviews")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListAgentReviewsResponseObject); ok {
+		if err := validResponse.VisitListAgentReviewsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // DownloadSkillPackage operation middleware
 func (sh *strictHandler) DownloadSkillPackage(w http.ResponseWriter, r *http.Request, agentId AgentId) {
 	var request DownloadSkillPackageRequestObject
@@ -5662,6 +6914,118 @@ func (sh *strictHandler) SendQuote(w http.ResponseWriter, r *http.Request, conve
 	}
 }
 
+// RejectDelivery operation middleware
+func (sh *strictHandler) RejectDelivery(w http.ResponseWriter, r *http.Request, deliveryId DeliveryId) {
+	var request RejectDeliveryRequestObject
+
+	request.DeliveryId = deliveryId
+
+	var body RejectDeliveryJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RejectDelivery(ctx, request.(RejectDeliveryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RejectDelivery")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RejectDeliveryResponseObject); ok {
+		if err := validResponse.VisitRejectDeliveryResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ReleaseDelivery operation middleware
+func (sh *strictHandler) ReleaseDelivery(w http.ResponseWriter, r *http.Request, deliveryId DeliveryId) {
+	var request ReleaseDeliveryRequestObject
+
+	request.DeliveryId = deliveryId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ReleaseDelivery(ctx, request.(ReleaseDeliveryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReleaseDelivery")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ReleaseDeliveryResponseObject); ok {
+		if err := validResponse.VisitReleaseDeliveryResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// DownloadFile operation middleware
+func (sh *strictHandler) DownloadFile(w http.ResponseWriter, r *http.Request, fileId FileId, params DownloadFileParams) {
+	var request DownloadFileRequestObject
+
+	request.FileId = fileId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DownloadFile(ctx, request.(DownloadFileRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DownloadFile")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DownloadFileResponseObject); ok {
+		if err := validResponse.VisitDownloadFileResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateFileLink operation middleware
+func (sh *strictHandler) CreateFileLink(w http.ResponseWriter, r *http.Request, fileId FileId) {
+	var request CreateFileLinkRequestObject
+
+	request.FileId = fileId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateFileLink(ctx, request.(CreateFileLinkRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateFileLink")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateFileLinkResponseObject); ok {
+		if err := validResponse.VisitCreateFileLinkResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // GetMe operation middleware
 func (sh *strictHandler) GetMe(w http.ResponseWriter, r *http.Request) {
 	var request GetMeRequestObject
@@ -5843,6 +7207,37 @@ func (sh *strictHandler) ListNotifications(w http.ResponseWriter, r *http.Reques
 	}
 }
 
+// MarkNotificationsRead operation middleware
+func (sh *strictHandler) MarkNotificationsRead(w http.ResponseWriter, r *http.Request) {
+	var request MarkNotificationsReadRequestObject
+
+	var body MarkNotificationsReadJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.MarkNotificationsRead(ctx, request.(MarkNotificationsReadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "MarkNotificationsRead")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(MarkNotificationsReadResponseObject); ok {
+		if err := validResponse.VisitMarkNotificationsReadResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // ListOrders operation middleware
 func (sh *strictHandler) ListOrders(w http.ResponseWriter, r *http.Request, params ListOrdersParams) {
 	var request ListOrdersRequestObject
@@ -5895,6 +7290,33 @@ func (sh *strictHandler) GetOrder(w http.ResponseWriter, r *http.Request, orderI
 	}
 }
 
+// AcceptDelivery operation middleware
+func (sh *strictHandler) AcceptDelivery(w http.ResponseWriter, r *http.Request, orderId OrderId, params AcceptDeliveryParams) {
+	var request AcceptDeliveryRequestObject
+
+	request.OrderId = orderId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.AcceptDelivery(ctx, request.(AcceptDeliveryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AcceptDelivery")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(AcceptDeliveryResponseObject); ok {
+		if err := validResponse.VisitAcceptDeliveryResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // ApproveOrder operation middleware
 func (sh *strictHandler) ApproveOrder(w http.ResponseWriter, r *http.Request, orderId OrderId, params ApproveOrderParams) {
 	var request ApproveOrderRequestObject
@@ -5915,6 +7337,33 @@ func (sh *strictHandler) ApproveOrder(w http.ResponseWriter, r *http.Request, or
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(ApproveOrderResponseObject); ok {
 		if err := validResponse.VisitApproveOrderResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CancelOrder operation middleware
+func (sh *strictHandler) CancelOrder(w http.ResponseWriter, r *http.Request, orderId OrderId, params CancelOrderParams) {
+	var request CancelOrderRequestObject
+
+	request.OrderId = orderId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CancelOrder(ctx, request.(CancelOrderRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CancelOrder")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CancelOrderResponseObject); ok {
+		if err := validResponse.VisitCancelOrderResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -5952,6 +7401,106 @@ func (sh *strictHandler) DeclineOrder(w http.ResponseWriter, r *http.Request, or
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(DeclineOrderResponseObject); ok {
 		if err := validResponse.VisitDeclineOrderResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// DeliverOrder operation middleware
+func (sh *strictHandler) DeliverOrder(w http.ResponseWriter, r *http.Request, orderId OrderId) {
+	var request DeliverOrderRequestObject
+
+	request.OrderId = orderId
+
+	if reader, err := r.MultipartReader(); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode multipart body: %w", err))
+		return
+	} else {
+		request.Body = reader
+	}
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DeliverOrder(ctx, request.(DeliverOrderRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeliverOrder")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DeliverOrderResponseObject); ok {
+		if err := validResponse.VisitDeliverOrderResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateReview operation middleware
+func (sh *strictHandler) CreateReview(w http.ResponseWriter, r *http.Request, orderId OrderId, params CreateReviewParams) {
+	var request CreateReviewRequestObject
+
+	request.OrderId = orderId
+	request.Params = params
+
+	var body CreateReviewJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateReview(ctx, request.(CreateReviewRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateReview")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateReviewResponseObject); ok {
+		if err := validResponse.VisitCreateReviewResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RequestRevision operation middleware
+func (sh *strictHandler) RequestRevision(w http.ResponseWriter, r *http.Request, orderId OrderId) {
+	var request RequestRevisionRequestObject
+
+	request.OrderId = orderId
+
+	var body RequestRevisionJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RequestRevision(ctx, request.(RequestRevisionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RequestRevision")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RequestRevisionResponseObject); ok {
+		if err := validResponse.VisitRequestRevisionResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -6031,6 +7580,39 @@ func (sh *strictHandler) DeclineQuote(w http.ResponseWriter, r *http.Request, qu
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(DeclineQuoteResponseObject); ok {
 		if err := validResponse.VisitDeclineQuoteResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ReplyToReview operation middleware
+func (sh *strictHandler) ReplyToReview(w http.ResponseWriter, r *http.Request, reviewId string) {
+	var request ReplyToReviewRequestObject
+
+	request.ReviewId = reviewId
+
+	var body ReplyToReviewJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ReplyToReview(ctx, request.(ReplyToReviewRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReplyToReview")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ReplyToReviewResponseObject); ok {
+		if err := validResponse.VisitReplyToReviewResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -6153,168 +7735,206 @@ func (sh *strictHandler) ExportPostings(w http.ResponseWriter, r *http.Request, 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1rdxu3kuBfwXLnHFM7LUpW7MxEOveD4jgTTR72tZzcPSf0klA3SOKqCbQBtGjaR/vb96AKQL/QJCVR",
-	"tjM7+RKLBPGoKhTqXZ8GqVwWUjBh9OD002DBaMYU/POSac2leCHlNWf2g4zpVPHCcCkGp4O3C0Y0DiEp",
-	"jCHD6YKxQk3cx9OE/GRM8Urk64RcsrRULCGXdMkuuWF/+4V+OBgNkoFOF2xJ7fxmXbDB6UAbxcV8cHt7",
-	"mwwKquiSGbej8zkT5iKL74XaL59owjMynDMDYwnNtSSGXjNNuNFkQUWWM1iW298V1CwGyUDQpV2YuumT",
-	"gWLvS65YNjg1qmT1PS7ph1+YmJvF4PTbZ0lny8nghRQ3TGlqd4ZbjayUNgc9bMFSaaniMJkK9sFMUhgx",
-	"JXJGzIKRQrEbLktNCjpnARTvS6bWtR3irD07ef70JLaVi4wtC2mYSNc/s3V3S+ekFPx9ycg1W5OCKcKF",
-	"YSJjGWGzGUsNGVLy++8XPxCuCSVzKTOSLiRP2UFCnh6ePH9OCsWFoVc5I+eXLy4uxiJdUEVTSyAj8oYZ",
-	"tSYrbhZwTk2XuBIVWfXBlczWxEgyZwY+nHGlDaFCr5gidE65GI2FBwrehgoqtQMe2hNuQlxBjWHKzvJ/",
-	"/vwfh//33aenycnz57f/MohB7he+5KYLsNd0zojmHxkZZmxGy9yQk+ODPpzlMEkLZXxZLgenT4+Pk8GS",
-	"C/dX2IJFwJwp2MMrlTH1I88Ni1CTvcSkkNpwMddISVwTaX/Stx34csKzwZ3IGXbRe3Gk+/ZBN+Y1HuNn",
-	"LrK7Hfeai6zvtPa7xkn/RbHZ4HTwP48qBnuE3+qj2g5gR38vpWG9h37vvn3AoW/tb3UhhWbASV8reZWz",
-	"pf1nKu0lBOKjRZHzFLjSUYEj/vWf2gLk064Hc/PCiq3LLwhTSqqEUE3e/PiCfPfs+b8RtwzJmKE81yMA",
-	"h5sNWH56/Ya9L5nGDWYZt9PR/LWSBVOG2+PMaK5ZMihqH30alMXEyAgLEoTd2JeBAyZrYPvmJGnc2ePD",
-	"7979a/y2Vmj4063zLgyTV/9kqRncJvhavbxxsG3uLlWMGpZNKHw3k2pp/zXIqGGHhi9Zd9nEfkn7gYAE",
-	"0dkEj7yWF8Iur7mYAxOGZ++MFFTbR9JiZxpeDEWmcMDpKLYjxTKW8xsGoGiv8hMFzi5LQ67YTCoGfFhI",
-	"Q2h6LeQqZ9mcZYQLYg9cm/9KypxRYRfAT9ozXzJGfnp5/ubt9y/P305e/vHyt7eXoyVOZdn8Nc9zUtD0",
-	"2nLPmVQW42pN7GSwh9WCGvsEZNKuyj7QZZEH5jJyqNmKeB6GJHV0NqHisLaZPCyX75IIN2zZ/Memi1cj",
-	"tgC3AVWKru3fNTEg9shEEI+gtL8jhczzKPrtFxM6M8xKfKkUme5O/o8FExbWdixONzQ1YS2lGRMpOyPH",
-	"ZGVHLoFOFCMryi2HPKgtXH+rGogA+DQPGd1cLxacsNKEPy345DomxVwu5EoQKVIWhco1W08KxWb8Q0ym",
-	"bW7dr9H4Ve82f+HaPJROXpdXOU9huh0IRZR5bqWtFnvpuxGwgd7tX7J81t0+iuQRUHne1fkYX8XIF+7K",
-	"T6xozfHVapMO0gUX84n9SN3QvE663dGaGRABNs+pDTXlblf0EodGmYkDhTthmDayi+5ZNxysHyFh20xY",
-	"sfDPQabozLIwmhp+w2CZUgMb06UuQFSvTVdBHqb7owLRwx87f+RtQP29sNPA+l5OuE0GG7DVAnwFvwYP",
-	"D8v3As+ddh93sgG9zqXc/ZKVZiEVyJQ1lKalNnIJSgww3UEykCsBf+uyKKSC4661Ycs4aksjv6fugmyU",
-	"v1qM36phNE1ZYSZLmTFCSyMT1Bg04ULzjLmH+co+ytpQZQg1wFjPiDQLO84+A/CE20cD9m15bou8qGFz",
-	"qdqg3wTxF/iTdYwFLumHCdL/BDd7N0UKJygUT1mD2rkw3z5DiTPMZP+rzXbcN5tV2C1xtLey9bdc7G0n",
-	"LTKspq4fOKkjo733GGhjdByQU6dimdnZM6b53F7WG54xOUgGKwVigiXuMuPSy1vJAOgnStB1A03k1bd3",
-	"ZLLhUcIBPU/TfTidv6C9c/rve9+9RbmkYqKQ/bEe85ifhlB9zbLmnQoWEvxrQTXK6WAUYRnRvCns1CT0",
-	"1tqbTr5FmOh973OqzWTJtLbv3e6Qjb2wAXlJE9FNLLRh3oVw67Vo7zBK1TWy28ej0SDjzyfJvYBzN97b",
-	"u+nltSehfsHt6wAcQpQ0j95bO2Jy5V+ije9peLJuk4e+DksuLvA3T7swbtyy9qX7larrTK5Ey8zwHDht",
-	"9w4HjtOc5XcwmJ6RXK6YSqlmJGfGMKUTkvE5NxrurtXlc0YW62LBhI4YNpZchD+TfpG69qt/j+2yyMs5",
-	"F01I1i1Psd8s6QcHwZPjLgg3iePhgfrm2+ar+zz22IHa37u1Z5u39k1ka7pgKae5WcfMg4zkXLAWpJ+e",
-	"xFYx3AkROxHfWx7efbe35xupsHVzOzpEOESTXFsvNe5xAzqSxsXt5wx1tnRPBlF7YDd6eaRy/pwWFiL2",
-	"z2TguHN8UvQBuCFkuHQ396A18UmQkgLCtzHS2oPjd9APu9dMaQuit/Ka3RN4/iK3jTAUnR3Gzky4ts9/",
-	"QowkiqVyLrhmhBuSU4PydYsN3OXAsIH+I2ZoeYiLXduuxisrnQTTxS72GRJIhmgmsmDmQlWJfwQyPSXf",
-	"M6qYIuPy+Pib9Jqt4R8sZvOMoXdQ7WXDwRvIhSPn+avZ4PTPLfaaxs9ukzbgjJ8u5pxNFTMJ0TV4XDKR",
-	"7QIEmHZnMOAmuod/h8fP+H1lhaUshbmr8hJXythSxi7GGl2ikgv7lCpGUtgvy84c3IyEEaXuXI3nd2YG",
-	"eBy3mRit/MBS+6yAD+x+IFOM6pg08lbmmT+Ll24j7C12hMguwby93o+lZ8bzO8hmfu0fec5iYm+PDlFj",
-	"/11TUzCDdb7a3Y4ELL4yJgXTnV/Yn7OhObzbAFw4YBfA6KybeMfIg22mekFPnn8b/4p/jBsOdgGFFz/s",
-	"HGGVpLn/2PF/5CzPXiqFWkvz8OgjjO51Zn8W9T4o5oIe0M/INRlS8p+Xr34j8BtSULNIrCxBSQg2IXb3",
-	"B9v5Hq6a+I3FzvNrRXgt3gbcd3LtzHVb9Blv2LtNBlcyW2/WNromhJpQtk/TRc9U4K/uleDgW/Sne4mL",
-	"CiFLkTLQXO6oqWaD7vmSBnQdyLbePIeqfSjnHuufTy//db03F1FTzLqnMfo3afjMxRJ0N+Rp+DGp0N+s",
-	"ln+Xi/moa87pGp24uO7jJ87PTIvCilJcE3olSzPaxcSlS4TQVs8gULGPKXE/2pWQ67DfB0E0cPn5SBqk",
-	"oH1baGlRKGkV24zRzMpaMSTznJGCicxqwv4HCTqouSHsQ8EV06QU+B2DSJL7mTyp83OHZSZXLKWlZv2y",
-	"KlAxOEZ0y4o7bEisTcsuKkFS5GsMH/N471orWshNqUhZPumTK+2uuCErqgmOzFnm4z24Qa8OAij4GFHG",
-	"zSD0ogAyeLcDpB7rDdtmfu+nk0tmkCZWUl3jSfX9KcHFjPB7yMJ3kIODN6gVAoL6z8IKRI67AZk90cSO",
-	"k6vGufrkwObLH4kWcp6gSc5mpseTLmihF3K7KcDu7tIPRiFePdT/sJsbH5d2bvxkUIIDOnugYyLoC96P",
-	"1gJWDTINUrmDS6MjIwVktbwZtRP1suW9yBnA3z/ze3JZI7CIkczyMTpXjGVVpJj9zAIcL3udBWtS5DRl",
-	"2RmazoiPGiDpgoo500SwG8uDc/slN13X9b2dIWnNR7qrKyNV3DDFaQNBW/m/I7b1JKPrniCZlhtkl7ic",
-	"iLWqEbXnhtaergXNyPCY8BkRUjAAvmIiA//kmplooFiN3+3AvBpe9vuGAhluomJJi0p3iuipU4efuceK",
-	"v66xjibG6ueq0UD/BekEBbUlIQiAnhRKzhXTGv+ya7BVtTj6SKUVvFHAzrguSuc69XIC7G1W9kYV1RSR",
-	"3e2ljfi2T1/Y+diMBewS/fnrC3LN1k+0c0HUshmiSgnVZoKBjQ945pZca5YFAVjveD223uJfqGHaVLey",
-	"eaOHx2QFgnWVdIEjdd/Vjfgat3KrryS6bw9iwd2C/2qEVkFuZ3feljf/3W0y6LgvHm743RTuUeoHynL9",
-	"QaIbriP4MSKXseMqG+0m1TkjaEDMFr29AeO9BPu2nEefS9J6LbVxJrD7eTG22zgf5paF+ft2bn/QtToE",
-	"V1RLCeRzwTIyU3JJlmt0JBE5I/Y5JEPB5tQE0dF5maxAb8euaJ47wWUH9ntFc/tuYkh7BDZr4kYQxecL",
-	"Q2AcmlldHtOOCz2CCW7nVKjKT9eZK2ST3Z1Oa6a04IJrgtOtu/2G1jbbQQGqoGoyV1SYU4/tGbgWBFsR",
-	"mqZ28RFZyDw7JVQEHRskN7KUN5APYyTkqjrFeywKupalOXUfePOOD4RAMw/k4IK0xaUYkRljp+j2yKmx",
-	"KHyiiV5QxUZjgSJXmO6KptcdxyBJc7qy30xwNChDcymzFc/ziZ+BEv+tBaLfaIKXoTJBSUW41iXLyNW6",
-	"sakRQbFxotiKquwUYIUfcTEnlAQBciwwN4e4kOUJemkDkAHkuIAbgUmcXsBroGaQDCwG4B21G7bXgrEg",
-	"jFoqaJ5+kAxaZ3dSddh6FUztdhYVIh317IWzOz71GXl6lTHYJPveVD4ytZNMCddEQ87uGVlSky4ssXKT",
-	"QIipFGQKig3mmuFPp11FeYPrD5IKdV9gD8szTYxV42eU5ywjNzTnGVhBGnbQTcCu+SRjljahjWUlPTYv",
-	"eP76TGId1/MOmmSVFVd5NhbGFPr06AjS70cZu/Hpm/qoOu/2MA5MZvOKpttclBhqWlb3qbyhhqpJqfJN",
-	"DlkcBcTBlGV8Q0upkL0tS0sY6IDdbhfeb/R/YDm14P9HejS3mU32mBklxcTuYqKoiRmy7ctghZZweJ+m",
-	"EbR5n6ZJhseHT+sKmyiXVwgCKeJm8tcSfAIWsXaSlX3q7PvmdBPidZN4fDk8jZMl/bCrlorjudh1vKVk",
-	"vXigtqGolxpb2cY3TEEKv6FKgwrsyBtfDx2HpHta0t7gp52CX7fqyo341j1FrW72FkeT3HYLUHUHrEWq",
-	"BkTXiSSgogXFyMVu3YpAwFuFQEjW7/NL9rkdm9EewfDUyMjam6H3sVxl9zQgpzx74P3agxHaeW33odbU",
-	"VZGuzIHOAXQMWIEUDS3A6XaLEdinzXon0xUQdGW62tGE3Rd5U/NHNYJw4vbrnYzWlY07kGADoTX/2S53",
-	"dx8CODKBzyd+13FUYyDaxR8DjaGhPepe7xDZG5mznjTRdnpo7OeXTGSwpfvZdx7qvorkBQAEwP7hB4KY",
-	"6enKCpr/LKHixNW6IfnXM2W22pHa6Sxb0oNaXCsELX+3NV55Y2oR+MtSWWzIVXh+vMNZmjyxXSQELfWl",
-	"gbJd1JCl1IZ8c0zsaQhdMNof93K3uIOoYequAd4NTthc5UfFGAnfEy7SvMyYr/+yazJtYIvthJ+7GB4f",
-	"kQnGuMYln4uLe6aSsKXTuOum1uex3JqCar2SKusM/nYbOHCN2gx9h/i9uN8hMq6LnK4nPQlu2+6HB0Es",
-	"J48oNqcqy5mGAlEp1e1EpO3QamkLhuSMakOeHrc8gW2o1vcdSzlTMpZLeC6cRS6lAivjLbhylkRNqCa0",
-	"kRrQ+zS8uzNakyYi3AZjyAZF4o44fiw2CxEhvMMwKshHMzkjpPZsO6n95RlkLA9sF84WI4JIUY9tJLHk",
-	"ov7p0/+P0o63Jxf/d3rvtvTeL5/E270EOhb9fC9DY+sR7H/nwnyeg++qElt+vjt4QPnYyVrk9xF5PnbQ",
-	"9v4BHtZI+gE6/3rjYOkN5aC1ESMJ1D3a0Xe6iGYhuVm58D63mVRkuSayYMJbWodCGlJQBc5jt7/dXMNt",
-	"17Y7m9tMFywQ95KWipv1pcVHzXoVL9oqXASeC1Yiw+miUBPU80ej0fQgIVL4ML2CKTsoFPYFcy5kllZb",
-	"XxhTAHNox5S0q8X6AS5vGRcuqFsW/YxpN3V6p8X15urGl8yANxFkT1djwcrSI/IPK31rXJySKyVXmimy",
-	"LLUhV1hj9lAqPuciVArF6shVPc9GkeRqZ7TgFgFQOpOLWSRdFX6IxXGt3scMWJnICpwqBZNFzpxIVxop",
-	"5FKWmpxfeAEPKh4SxWiOEev2UAVdW7pEN+poLMbiezyQtnMsmDDcvmS1orrNis8awTRFOE1hzilCanpG",
-	"cO/araSMYEqPhWZ20Kbs4ybeXRrymT/H9t836NVnMdvDvQRTAHgMLRinfQVPp2To3ZoHeHbqfJjOqXlW",
-	"8yPifHoscq4xzV7OZhgz6R2QXJApjpqOyC9cu1zj6SdglwmpGY1uEYiGXrOqHCOAFcr7TtGxnfOUCcwS",
-	"cURlpR/FmaGgIoLzLeIWNEwt60Y+R1Lnry9q6aung+PR09ExmDoLJmjBB6eDb0bHo29ApjcL4BhHN0+P",
-	"Qtr+HNmsZbKh8vXAV+GGwn+tArQnx8cbis/erehstUik7GyzaIQlaIMVoV3pyRFKVFBcuW+hsPNafduK",
-	"i0JMasU//3x3+y4Z6HK5tKiwWoQkdEkusPBlStHrBeMP7OWnc125At7ZiQNkj6BUra4BuOV6Z6ZUQgPN",
-	"4VAX9hMIZ0irerdnRC65MSw7DcFBjORW32wUZJWCHSRjIfOMaYOhcGD+QdUUywhAcbfpinIzJf5UENai",
-	"SSkMz0lYlirFb5gG7z6Mt/cfREAoODsiL3Hfi6pabLRMrHMfPidLLkrLf1O5ZBi8Yr8ai2mt7OopMapk",
-	"0xF5LfMci3p7wHTLgk4xNNUXH/VwrNUgTcbC7tWirVFQPWzeDr5mRbCO4R1tXga7cFWkFTxYtdr2f96j",
-	"ersry3r36u27VzruvoqIOiMB2xXuAX5CWhzNLWcVbEWGx4ffHCfEFy7vr1tu4RwvW/7NVqWzEwcntfE4",
-	"hOLGWNg9lE9/fq/y6Sdby6e/e2z+VlUK7mFyeOhHZ2e/rpusBuPGLLklpM4zyDCXYn5oqXRHNndEU0i5",
-	"LaSO8Dr3dANTKQtLgZZPoKkCbibWqbbEhy5mDFrDDBzLLDRwi1HnYtL0unkvXczO9y4GdT8orMqY3zYl",
-	"dsupbjvE8ywiDtfY4aNjubaY1VQcxj3cCda+3oDS/jcLK+v7qAsyxHqQB8EKqRixchTLRmT6fko0oypd",
-	"MA0lGRISlPYE0wtAthyL2hIJubI0CJFmzIdyD6daKvM3xXJ2Y7WjaeKcQ8gUgHvZ1bgmc37DxFkI1Ji+",
-	"n45FfawVGwVbMW2mByPyGiI3Z9BFQLvwNneS1UJqRgxniigq5ozIG6ZyWuBzDR/F3gl7+PN5/ImIca33",
-	"fVz+JFrNJT5JzbmwGz1Xtqq+KesFQqs5H2jF7F2sVoH08RfjYhKiTCKPxfPom+XDe7pPFtwIr6MtKBZc",
-	"b0dMmQXjKhozFW294UNZOs11QmjV5n04nQeo16ebinnYEhTvoGKN0k7PJixS2nbfCLi+uycatCtdHGb0",
-	"Nt1wy+vRQBgilMtV+PeCz6HHBtxlSxxSm25Z2vrNiV2I6oYeuUY8O4zEbi+PLzNAoEOsFQe0/rESJTDi",
-	"lBRKQnmivbwrjYcEzQloQAFW7inMJXeiHaP2mtQMG4N3YEGOSQO1um6Qd4/eKyhf7oq+odyXWv3DNX9y",
-	"9gBfEA0b2ECxaVSCrxkr9FhIuAaC/PTr+QsLIm5G5LyVzMZryacuX94KF3MlS5HFuHpalU19JAkjUph1",
-	"J0nj6Z534Cr89QipkAeBnbmgEF3AygMoL9AabsDiDpcAhXvFP1KVHfRSWENqOfrkeoDd9sovP1ga0wnB",
-	"yvhI2L42fhBikPieHT/ripveKNJ93bcwDd/87FHZRiN9No7CJsvYP8fw9uYnurUUGV6tG3U/DzaxDSuK",
-	"xcy6IoMqKC4NFdMDpEvYP0PRjGkn6Dkbn32LFzJnlg/gQGd11pjZMxYh8d/nrVuywKyfaF77GeTOwC3F",
-	"Jz8UDHAqtJt/LATjZsEUMjU8NkmpENL/JsZtysp/+kAy2z+fijVs2IVP7Y/G6/WtNtgLUQayLAqKP7RR",
-	"vBeGhcREK4oPqwwd9bRWvTMfO8I8i152hhcePFKodjkedlavIZRrSTRjup64IWf+wbUX0nND+9t+nneO",
-	"e3lEzseXdM6O/leTGIIecMUFmscj7dG6VABzkeHr3/4jIf/5+uV/2HP+g129PnhUnufzYpZYNbKXv5U9",
-	"UhF0ueKaaMFnM5+ZCgLK2jB9RqhYI4u5Kg3pnA0lm5lF5ijCVnJJs/1hso+53B+JXzETAckHoLYPzvE7",
-	"oKKRCOoIp0uvVfDmCfmVf9/LQpLBh0OQhA+X9MPhlczWh0Azg9OT4+/+7enzk14e48owe1G9STVKGs/w",
-	"sWXmVyj2hN1tEFtjqsM+UHmhdcmcsOCEYcd8c3DGEG1kocFlC44j9MHc+R0ofFW5OJbg669YMN3xviUE",
-	"MwHcg7QP/Lyl16xeQm82qymuZBgaGhFfEYfYA3NRsrs/1s4uugFNOOC/EKLQ/rsPRL0uTaPU4S72hT5E",
-	"gNR+6KT2XuHpnHzkhZWE7DWdyTxzpYOzmm8EZfZTcvnzxS+/jJZZQt78/svLS/jX+esL+/+xiHWzBM3S",
-	"bmNkEUCGziR3+dP54cnzb+2q2D0LOh0RqyAdoJbgdQ1wfYyFxSrlzkvstW1yDvzGqyt1ewZuHeduFTQ7",
-	"I8+OvxsLt8ChkOZQMZqtO5V9LDxcdZ+YfpLJlbDv16U93msH5M9EzR95sRfp8CMvRhBkFfqlv8AFD3/g",
-	"upCax2OKqTE0XSyh46rFmSWXv40HGLeCtIIBK4dIgjf4jUMUfjX6yIvxYGPr9GTwvw8BuocOvIeXP527",
-	"Qt8tjbiiJ1Md6y4z/7GprFtL8Y3OXZl6bx/OBX5wtNWQjXIsTdWqSPWRF3dn0e4gujfqJThw/vAjv16R",
-	"p97EMELnL5tMYI+abz0qpz0/xEOtgiN5K4ZKszjSfC4OMek7bjA+JyslxZz4lAS00AhSimthRToINA1N",
-	"4aFTPFrxRuQNNewQggNYBjEFac7Bgpll9rkfCwhvszzTzhHjdxgQ90iG32aOz2dWgyBIuYdDlpqpBMIm",
-	"0UruHjA0a2jPDWoM9JKZwyoeM7asG3x02QjefADb6NHHLUzDlpE0MIYx5LN4kvQhZTF6lKij98QzQBxN",
-	"LaLSMWAXWDmk7ehXeKNv5LXzDJIp/tWIfJ0ejKLE96o0g11iDFw1K1mas/pmuCZpzqhCo8CXxVjA0UtX",
-	"2TotlcIGPyGedgfclEU/al4E427VNBFrN2GjCJ9G5T4kw9WCp4toVtXBiLy05AOBDWNR9maObeMyfWzl",
-	"9+IR2UqVdfeZXUmb2IrlHy3W8tXykZpHytGKjyQnfDOl1hPr9QYFJFBosM+ahZXJ4d+YYsCysxrNNmy5",
-	"fizyHq6C8ZeKsXBOtGDBumbrA/yp/UuuxIhMqZ4SQZWSK3tdkGNZeQsioSWaL3jWG+jyonHKLSGRr7zb",
-	"xu8a494vCF02qpfBJXU+HqnBzb30gQ19sQpUR0MJdkp9/GsFBnT6kG6MD2iQ4Z6izlqZF3++gzq9zVwQ",
-	"/HBjFGJja4kX8cGcwM26Izv65h8bggpeFUxYMkb6cvKKiNkTuq7IxIs3zV6CZkHNWChGIRitsk5AuMLU",
-	"jRq5NKYpxtmNCMZ/+QJp9WXB4eKdz8lYBNfzQc3pXLvu3lUohaGpcZfcyrvuck81y2eHGaM5F/Opfa0o",
-	"vGR5PhbSgcMyXARJf2RDoxvtYwY4xPpLfu44h0bn3f5Hqk6ge/EWOiR6kowTd+z9OPpU/7MZ3dDx1LVQ",
-	"eTfV9UVjnc/HyfrwsCcc7Jt9vRLNrT0AlUfQzKhfmP2Vquv6Y1937M4ZBKsQLg5pUVh+E/r8eP0YlJ+k",
-	"1UaGjsUUlh2FHkqBd72ttZ6xDEn7ACnHVYdYFYhcc5GRKYy0fOdco3djTrkYi8qe6KMkuMZ0yVagRIwj",
-	"uZ/8BHD5r0TACT4De/FqnOvr0D3IG2IApcSX/7k3QbpXbbOF7Fc/6KEIupP41Yp9gNJ8/CP7a6eH1PvW",
-	"bRTmPGK+IkZ43iDwJ6EloG4mk9xNjnvbUAYqttVSZVrUj0xrBdm9yCS9EKdYKhXoGzxdjAUqS0vX9gqS",
-	"wNS6JvH55TKOeWwwJYnLgGPRJwRGU8jCvdkPX9u/kBap/P6ZpbPQejHOTz20v54rAPnk9pGkexMJoLPT",
-	"Zv77dxzyWbnvl1d+q/J/PeSBkPuaGSTusNdFsiN7xCasYAyiRcFoR0wDBdVfFnJhwLp55evssczl+U6r",
-	"AmTTsRhGq8QdkFKArRObZfoChbj1qF3TFxf8Wrlcp/rhZ+ZxrvjkBhL+iigYQq6po7hhLUBDeTsiUwcb",
-	"ud2SbdJXf2WDL+TgQvvzIReuO/x+3KLNWTcaiZesm20ZEbXXIZ/w8WTQ9caEo6AUPtGNDDMfAyQsN5iX",
-	"6kGst24cxEUSH8biq8NudCQv2RHs8dBXz+vxJGfOcYcCox0MWbEdZ9GIXGRsWUiDNr2qZIoOMTcQGpkR",
-	"1/MVE03dr7EtyA3PmVV3Ue2NGuCYoFc5g7ArqKv0Rb29Qq6qWjEVgL4it+HbUglvVa1hcDgeXDxZuhfR",
-	"KcHjwcG26weu2c3Xr+GgvYfE9TXJT90OVRsVToROU1bZ0wVvOsc1GWKiPxq4NUsVM7oHe5vkouBqx0Bf",
-	"KVKWEJ/xigatRrogiWQL9pjIm824HtNG3ljpyyYDtjqQ9RvLAfBJDez7TAhsh1LMpPK1qXa74Eef4P/O",
-	"cp6xnGEHgLbhsROQ0ZPDX1CzqCxLbu5BGz89if3fdqvKRi79s1i5IAgfQeMGQiIaW74P0ONa4ABG/2vr",
-	"wm6Ee90QvZm5/tYY+ZfmrZ2u/RtZawNEe+KpjTl7Ncz6qAplVbecnQIVoLEyRChcyXK+ML0RCi68vhWg",
-	"4PQI15B2LN6XrIQwpSmKen9r96wdl8fHJ99S/TfncDirHLuNiIaeOIVXvmXIDgU5qsadu8XL19uJ9xRl",
-	"cEC4cMCqAhwq6Px3hEMTottvEMLu64ppwD3tYtxpXLujT/D/LY5d7Ld+Vx75Cmf+DCjrVRyh9d/X5byV",
-	"Dpa7Y+YIWdEGxbJqHuNqWgi5OgPO5Fs1Q2U1uSJFXmr3hetu4euwtEpb4ZIPRPz2Sx303HQNSXRfllSS",
-	"ejLWXnylCMbQsdMXBsQ6vs6otcGOVSVW8mAQcBJ4H7E4I+kuxMI1CR3Vg58+vLa+wbqFyazEioGtZBxc",
-	"6ssQyf5VoB9qx6npPrdfmCQDivZBkO6Mj0iQ6GU4+gT/3/Ku3M9U/3ec+TP4e/4qhnL7rrx3sOx/V9qY",
-	"OUKPTD+nuBCghRlFhaYpVks2wQXEdXDpJK6+qO9FrENXa+xUja2Jg1D+RI8F1jOvwoMqjoTqf2ULDJlY",
-	"jVoaIcexnSemCdVjYZ84LWihF9KMyIWAutZkKbMa6XOhecacofcKJnQVoVCZJcMpVKLD52CahIz8sfDP",
-	"6sEZJlGusLk73CYdomNQKxlO2yrFNCHg/LL3rhTuqQ29kJ/9O1nIUoVKapb3OmZ8MCJv2KzUNPd2XR/N",
-	"dEqmXOhyNuMpZ8IcYlnuaTIWU8DWoevoNU2I+8A706pPaA4pmYceq/YbAP5hKUJd+2lM0cFfPPA270NY",
-	"ePrXkCtrxTIt4IKPCzKFoDB7uBJ74sIxsSD6mP+lWXISXMR7fSt34K2lBinM/s9CG1t5637Weokd8rC9",
-	"ufbNyMEZZOcgsjTAnKhwqh0Z+kbi2Bde2CF0zhII/lCKAX8+GI0F5M5ik2+IilpKoulak9UCq5cHE7Vj",
-	"yeCBjIdnZ9xgB4qdjJF4+IfYIr8aUfAFnP0LGcBDh/aeKmr4dUKoJpoxUdXpsQh4ot2buycreMZNlzqH",
-	"rsFjXUaEir9qF960Cr1V+uRC133lEXmJW6EHxK4TSujhEqQUB4kFy7ONTVn25aryl68N5CYojxxJbPEm",
-	"+kGPbuvePtDt5Wcush+hAvIuP4In2Q9/VF8l7m6HGqgOpM2rGMTevVEBrtJr3NtCFUfsA3Rj7bOwYxSq",
-	"G+0swk5uH1bdW+iyqlZNMU/PU9RBc2dJkN3HIpV5uRSa8CwhVculBGL4E+LbISeELjFJ1t087LOQwOsV",
-	"jVyAE92boj8H+Rn2wRyl+qZJdjsVCHlx+QfBCpl7qxKCHNlTxCjVN1vKgNzulXQtxby4/CNKs/dUiK0C",
-	"zNSNxzi2rTkCzLg1umXwITxGJz6QxrUXaroXR5VAE9yLXefKeaQU8Wml9D3xeqwrIuuqGPsKjahyOg2O",
-	"a9Ks2DgWodan89JcM1bA5L7qDujCUHsePGEr6OIEfcMPEl8iH2SEq3YR5cRn57p6Pi49PBTerqKbIh4l",
-	"fwd15QNLaZ7rqlZd1ekr3mWp1f/LJSzCRsYCekshSDUjslpNinx95qKgokgjmbSacOMsmOnWPUUjc5hc",
-	"MbOynLsehIX5S67YlI+atZ+6x53UfJIuP1JXec+NvIFGqCL0n9Jen8Apqx7vlWUF4F9zYp4iL0X7Cq/E",
-	"j5pBxYsijWyrOxlNFBsL6EQjaxPbe9s0pbyCXnCu3DxVYIAga7BXVGmkCWEfaGryNcn5NSNLji1wpGBN",
-	"cgt6VBdLF93EMntxaLrwbl4B/cMgy+ygdmkbTuZI5g72K/OpF/KGLaHHERQBl+VVzg6ZMLX30BOIWUkf",
-	"YAc1VvGFTII5qW7UAlExp2Ym1RL/WnJhDrz6hQFHVrRmkAiMUSHZiODmDpfyxq7sFBtNnOoxFlSQaU0D",
-	"OvyZracEX4hTqAtsN958su1ltMteyWxNFCtyqwpW5bYQZ2MxxPyw2vTm8A2MDj2RDpLmrC7JGYuIwfQ+",
-	"be/ZyYkjbtxSPSsPl7U6qLF0qEohIH7E//T4uxH5ma1rnZFOnqE9rEE57vm4fXf7/wIAAP//",
+	"7H17cxu3ku9XweXdKlN3R5Ss2NmNVOcPxbE32tixjuQkWxX6ktAMSOJoCEwAjGja5fvZb6EbwDyIISmJ",
+	"ku2zm38ic2bwbDT68evuT71UzgspmDC6d/ypN2M0Ywr+vGRacyleSHnNmf0hYzpVvDBcit5x792MEY2v",
+	"kBTeIf3xjLFCjdzP44T8bEzxVuTLhFyytFQsIZd0zi65YX97TT/sDXpJT6czNqe2fbMsWO+4p43iYtr7",
+	"/Plz0iuoonNm3IhOp0yYsyw+FmofPtGEZ6Q/ZQbeJTTXkhh6zTThRpMZFVnOoFtuvyuomfWSnqBz2zF1",
+	"zSc9xf4quWJZ79ioktXHOKcfXjMxNbPe8ffPkpUhJ70XUtwwpakdGQ410lPafOl+HZZKSxVfk7FgH8wo",
+	"hTfGRE6ImTFSKHbDZalJQacsLMVfJVPL2gix1Y6RPH96FBvKTyznN0wtO+edVS/ca86veM46O5ngw3t1",
+	"cJaxeSENE+nyF7ZcXdxTUgr+V8nINVuSginChWEiYxlhkwlLDelT8ttvZz8RrgklUykzks4kT9leQp7u",
+	"Hz1/TgrFhaFXOSOnly/OzoYinVFFU0vqA3LBjFqSBTcz2DFN59gTFVn1w5XMlsRIMmUGfpxwpQ2hQi+Y",
+	"InRKuRgMhd9ePNfVItUmuG9nuG61CmoMU7aV//vn/9r/f+8/PU2Onj///C+92Mq95nNuVhfsnE4Z0fwj",
+	"I/2MTWiZG3J0uNdFfTk00toxPi/nveOnh4dJb86F+1cYgt2AKVMwhrcqY+oVzw2LnAvLjkghteFiqvFM",
+	"cE2k/aRrOPBwxLPerWgIRtFJpdI9vReZnuM0fuEiu910r7nIumZrnzVm+i+KTXrHvf99UF0VB/hUH9RG",
+	"ACP6eylN99H8yz29x6Q/2291IYVmcCecK3mVs7n9M5X2EALx0aLIeQr89aDAN/71H9ouyKdtJ+bahR5b",
+	"h18QppRUCaGaXLx6QX549vzfiOuGZMxQnusBLIdrDS6v9PqC/VUyjQPMMm6bo/m5kgVThtvpTGiuWdIr",
+	"aj996pXFyMgICxKE3dg7jsNO1pbtu6OkcWYP9394/6/x01ptw5+un/fhNXn1D5aa3ucE792XN25tm6NL",
+	"FaOGZSMKzyZSze1fvYwatm/4nK12m9iHtHsRkCBWBsEj9/6ZsN1rLqbAhOECPyEF1fa6t7szDnefImOY",
+	"4HgQG5Fi7mpikV5+psDZZWnIFZtIxYAPC2kITa+FXOQsm7KMcEHshGvtX0mZMypsB/hLu+VLxsjPL08v",
+	"3v348vTd6OXvL399dzmYY1OWzV/zPCcFTa8t95xIZXdcLYltDMawmFFjr4BM2l7ZBzov8sBcBm5rNm48",
+	"D68k9e1srorbtfXkYbn8Kolww+bNP9YdvBqxhXXrUaXo0v67JtDELpnIxuNS2u9IIfM8uv32wYhODLOy",
+	"aypFplcb/2PGhF1r+y421zc1sTOlGRMpOyGHZGHfnAOdKEYWlFsOuVfruH5XNTYC1qc5yejgOnfBCSvN",
+	"9acFH13HpJjLmVwIIkXKoqtyzZajQrEJ/xCTzptD9300vuoc5muuzX3p5Ly8ynkKzW1BKKLMcytttdhL",
+	"14mAAXQO/5Llk9Xho3IRWSrPu1Z+xlsx8sAd+ZFVEjjeWm3SQbrgYjqyP6kbmtdJd/VtzQyIAOvb1Iaa",
+	"crsjeomvRpmJWwo3w9BsZBSrc10zse4NCcNmwoqFf/YyRSeWhdHU8BsG3ZQa2JgudQGieq25auWhud+r",
+	"Jbr/ZeenvGlRfytsM9C/lxM+J701u9Va+Gr9Gjw8dN+5eG62uziTjdVbOZTbH7LSzKQCmbK2pWmpjZyD",
+	"EgNMt5f05ELAv3VZFFLBdJfasHl8a0sjf6TugKyVv1qM36phNE1ZYUZzmTFCSyMT1Bg04ULzjLmL+cpe",
+	"ytpQZQg1wFhPiDQz+569BuAKt5cGjNvy3BZ5UcOmUrWXft2Kv8BPljEWOKcfRkj/Ixzs7RQpbKBQPGUN",
+	"aufCfP8MJc7Qkv2v1tphV2uK3XBLHO2hbPyWi52NpEWGVdP1CSf1zWiPPba0MToOm1OnYpnZ1jOm+dQe",
+	"1hueMdlLegsFYoIl7jLj0stbSQ/oJ0rQdVNT5Na3Z2S05lLCFzquprtwOn9AO9v0zzvvvVk5p2KkkP2x",
+	"DkOfb4ZQfc2y5pkKFhL814xqlNPBKMIyonlT2KlJ6K2+1818gzDRed/nVJvRnGlt77vtVzZ2w4bNS5ob",
+	"3dyF9pqvrnDrtmiPMErVNbLbxaXRIOPHk+RewLwb9+3t9PLalVA/4PZ2AA4hSppHz619Y3Tlb6K192m4",
+	"sj4n970d5lyc4TdPV9e4ccrah+4NVdeZXIiWmeE5cNrVMxw4TrOV38BgekJyuWAqpZqRnBnDlE5Ixqfc",
+	"aDi7VpfPGZktixkTOmLYmHMR/pl0i9S1r/49NsoiL6dcNFeybnmKfTOnH9wKHh2uLuE6cTxcUN9937x1",
+	"n8cuO1D7O4f2bP3QvosMTRcs5TQ3y5h5kJGcC9Za6adHsV4Md0LEVsT3jod7343t+VoqbJ3cFR0iTKJJ",
+	"rq2bGse4ZjuSxsHt5gx1tnRHBlG7YNf6q6RynqnWLkTsn0nPced4o+gDcK+Q/tyd3L1Ww0dBSgobvomR",
+	"1i4cP4LutTtnStsleiev2R0Xzx/kthGGorPD2JYJ1/b6T4iRRLFUTgXXjHBDcmpQvm6xgdtMGAbQPcUL",
+	"dsPZ4m5zUxREvTpjeL5JFjfsg2l74WIMuDUL15X7vns6GRpS4lLkppP+1gpbwRKzjbmJhBNANBNZsNqh",
+	"5sc/wqk7Jj8yqpgiw/Lw8Lv0mi3hDxYz4caotVeNZc3EG7QKU87zt5Pe8Z8bzE+Nzz4n7YUzvrmY1zxV",
+	"zCRE19bjkolsm0WAZrdeBhzE6uTf4/QzflfRZy5LYW6ri8V1TDaXsXO+RF+15MJKBoqRFMbLshO3bkbC",
+	"G6VeOenPb83bcDpuMDFa+Yml9pYEl94dzzyjOiZcvZN55ufihfUIt45NITJKdK/vxnA14fktRE3f9yue",
+	"s5gU36ES1W6zlWfB7Rp7qJid9UhI03EVggb4BPQ/hqb6poaI3EeKfAm340adTgHDv6diWNlXmwPmYoTt",
+	"k1IYntdUWMVyRjXgV9pkYuUGXAb7FDxATgcJzfX8QjF0ukJbcctnzdLYJVd4+IZHksAG2Uv4aVI5WY4S",
+	"FOQlkWIbn4cdWM3BXpkxg9HY04gnyYbO+n7NOQBaXD0L6CYeeZfcva31ekaPnn8ff8Q/xk1W26yKF3xt",
+	"G6GXpDn+2PRfcZZnL5VCfbk5efROR8c6sZ9F/V6KOeAQeri5Jn1K/vPy7a8EviEFNbPEUiMlAbBF7Oj3",
+	"Nl9R2GviBxafT85ec3G9Ohv2oeCK6VuxtVLlm91Z9qWk3nxsXFYvvmA0261b3zIsPnHgBcKzExALROZM",
+	"zDK3Z04KdC5aAZ9lRDGabdYdtvb3v6mYcuveB8lkdO0s8xtMF96G/znpXclsud6wsGotrOlfu7RSdjQF",
+	"0JROZQ2eInTGK1dUCFmKlOktbo/Y6W7PL2msrluyjazObdUu7HB+1x/PBPdmuTNvcFMFuaPf6dfayVsd",
+	"kKfhh6RCf7JaUA4upoNVy+2qfdkxyRgDd5ASWhSWn3BN6JUszZaSD62PtmYz1yWu3UZ+CvTtgWXuo0Di",
+	"0P5GSq9vzi4oprHZj0fzoELs2ltDi0LJG5qPMkYzq6jEqIDnjBRMZFxMR/6DBMEq3BB315FS4DMGF8rd",
+	"pFzqMC+hm9EVS2mpWbeih6Kk/U63PDr9hrq3VoYP+75quWxtbkpFyvJRl1KWobqXkatl1Wvi1iirrVEC",
+	"IN1M0YXw7wbp3GPFwlJLRbDfvGo5vH30jMxkqTQpqEYTl9/LumDvBxaEE/tXGAI4cAwIhRv3yJ6InN3X",
+	"0fVQl/QmV2I3nV8ygzS9kOoaffH67pQc8G9u9DFI2IyBvbGuHy2o9opbVLm/12D4HbTyW2jkQEExaJ2B",
+	"EAq/8kD4sjSEVtPup7IUhmWIPndkDGd0L+5zDS79Vmdo9ZlZ3cLdW8Afnmhi35OLxhp2qVRNma5Dnx8t",
+	"uMjkYsREpjv22PLNQAcVw/QHSNujzI1m+eTuW+uxBf5+336HL9yXFyyVKovtc8AtjHI2MR24L0ELPZOb",
+	"Lb12Gy79y2jQUGZnRpHNXTvQWdIrAS6V3dONHmwMHvXRWqzayjTO3y0c8CtifqBKd9Ziu99yy9cm2ylT",
+	"7ESKBuHkkYWhyxrtRbw9lpfSqWKWrXjIs/3N7gUexrr8oEmR05RlJ+gDIh7+RtIZFVOmibBqNKG5fYhG",
+	"sx159dMa2Gdbn3yquGGK08YGbRRePL8dZXTZgfZs+fO3AZhG/BQN+Ll7tSZ3zWhG+oeET4iQ9kKAS09k",
+	"ALRZMhNFPNd4/hYMvAEXuyum1XATlalbVLoVNLVOHb7lDnf0ssZVmjtWn1eNBroPyAq6tS3GQyTPqFBy",
+	"qpjW+K9gAK5j+IPUZ3/nuigdBsiLpTC2SdkJj62p2dt7yhpA7U9fGEXTBLWvEv3p+Rm5Zssn2tm8a2F5",
+	"UZWbajNChP49bsA515plQXvTWx6Pjaf4Ncql4VQ2T3T/kCxAuqmiB/FN3XV0I6CZjdzqK4Gp70BiuB2K",
+	"vUZo1cptjUvZcOe//5z0VhzX93f5rcMtlvqeYl53tMOa4wge7MhhXMF8DLYT+JxPJWzMBqNTY413ErXS",
+	"gg08lqR1LrVxBt67uSs2W/Dvhy+C9rtG7tAyXSCElgWATwXLyETJOZkvEUJA5ISAe7Uv2JSaIDo6fIGV",
+	"9e27C5rnTnDZgv1e0dzemxibFVmbJXFvEMWnM0PgPXQiuIDcLTt6AAPz1jG9FUJjrX/+Dg4QZw4O4Ivm",
+	"crp+N5/Q2mBXtgC1UzWaKirMsd/tCXgqBVsQmoLFYkBmMs+OCRXBzgCSG5nLGwjsNBJsH874MBQFXcrS",
+	"HLsfvIXHI/rQRglpMUDa4lIMyISxY/Si5tTYLXyiiZ5RxQZDgSJXaO6KptcrViOS5nRhn4zwbVCGplJm",
+	"C57nI98CJf6pXUQ/0AQPQ2U/lYpwrcvKDOkHNSDOLKLYgqrsGNYKf+JiSmiwemRDgUGmxMXejBCfExYZ",
+	"lhw7cG9gNgIv4DW2ppf07A7APWoHbI8FY0EYtVTQnH0v6bXm3gsWHRx6FRXkRhYVIh317ISzOz71iDy9",
+	"Cn1vkn1nTDoZ20bGhGuiIfnECZlTk84ssXKTQKyEFGQMig0GTeOn41VFeQ2SAKLjdReShOWZJsaq8RPK",
+	"c5aRG5rzDAwkDSP+usWuQRxilk2hjWUlHXY/uP66zIKVaLm9JlmFd1d+u5kxhT4+OICMOIOM3fg8BPqg",
+	"mu9mAB9GZXtF0w0uSgw1LWv1qryhhqqRgz504TvwLSAOpizj61tKDYZeKdh2SKkdh7FVnooqiu2BLs1N",
+	"ZpMdhvhKMbKjGKmouf3S3gxWaAmT9/GGQZv3+QZI/3D/aV1hE+X8CpdAiriP5FyCC8purG1kYa86e785",
+	"3YR43WSN0X40px+21VLxfS62fd9Ssp7dU9uoMNYtfM0NU5CLxlClQQV25I23h46vpLta0k7Y61ZRHBt1",
+	"5Uagxo7CL9ZjIaLR2ttFWrgJ1kIuwkbXiSSpMOiNVYwc7NapCAS8UQiErDNdTvUun3kTyxQMT43Q4p0Z",
+	"eh/KT3pHA3LKs3uerx0Yoe+C3utYu7oqEoECg3MAHQNWIEVDC3C67RAwu7RZb2W6AoKuTFdbmrC7cGU1",
+	"V1UDYha3X29ltK5s3IEEGxtac61tc3Z3IYAjE3g88bu+RzUGol3kCdAYGtpXQRsxvnIBQG3vsb9j1FQU",
+	"Dh+iptBvMy+1IRP+IRrPeasQKWniCOQLVuR3nEFnnNNtBtYZ7IRRW7e8Ke4FYOkUALfgZGuEmhjfKXJ+",
+	"X6HJ7tsWZ8S+CUp2F3TDEpsLmFCEUSWsNsEFSWuxc0+0T1YYAFxbsFdPH1twwlpUQY0FtiPimxFyG9kV",
+	"jn0X/MrR4uMxrBZUZGX49jjHBQgnCK/s9tOA1fPuI+xh0HEzbpFbYRWvL+bMjO4i6LS5FU4icfNcabk1",
+	"wPUreFfmrG/P22JL0NJp4K4BS7N/yYfoANgkITdMXVHD5wkaXhBe6FBbmWSYJWPOmGlYYOqh94ebI+K3",
+	"j+3u2IHoksucdWQBamf/iV2ql0xkcFHfbcvuC+qIhH1H9qqxHVyTf5SQUPBquXY3NhDN1nsTkeVDEOcP",
+	"G+M312aOABRJKos1oehbHYCmptDOAYkMqDSQX5oaMpfakO8OiZ0NoTMXG7Mdt1mLSIxeUbcNeG3oB81e",
+	"XinGAg/VhIs0LzPmI3u2zZUUlIV2PodbSVAPpxrETvkln4qzO7JVNnd26LoD8nksdUJBtV64q6/x8veb",
+	"lgP7qLXQNYnfirtNIuO6yOly1JG/ZNP58EsQS7lCFJtSleVMQ/7flOp2nonNq9W6bwzJGdWGPD1s4WPa",
+	"q1ofd+wCUTKWKuZUOD9VSgWmcJ9x5bQXTagmtIGm7rwa3t96W5PmRrgBxjYbzGu33OOHYrOg3/EVhlGt",
+	"fPTyjpDas82k9s0zyFiaj204W4wIIjkbN5HEnIv6r0//G2WV2pw76n+yN23K3vTlczStHgIdC2i7k/ut",
+	"dQl233OhPc/BtzWvWH5+CxVdxpJZxGwNfhyR62MLG+gfgDuKhJwiJKbTzEJvKAfTADGSQFrbLa0os2io",
+	"v2uVC49Esdr9fElkwYT3P/atplhQBZAqN77tbDdtwJebmxvM6rIAGjQtFTfLS7sfNUtdvCaHcPZNB+El",
+	"/fGsUCM0/QwGg/FegnHz8FLBlH0pVKABJydk2qmGPjOmAObQRlq2Q/b9Cy4tFXZcUNctom/S1cxYW3Wu",
+	"15fhuWQGMDYge7oUelaWHpA/rPStsXNKrpRcaKbQ+HuFJUT2peJTLkIhCCzjU5VraFTzqUZGC243ACoj",
+	"cDGJJDGAD7H2CWQoMOB7IQuAGhRMFjlzIl1ppJBzWWpyeuYFPEhoTxSjOQbx2UkVdGnpEsFFg6EYih9x",
+	"Qtq2MWPCcHuT1WqmNEsTaVymMa7TGNoc40qNTwiOXbuelBFM6aHQzL60LhtTc99dWqYTP4/N3zfo1Wd1",
+	"spN7CaYAwNHYZRx31bMYk74H++zh3KlD9jioz0kNXYPt6aHIuYvNk5MJRhJ4WA4XZIxvjQfkNdcu99L4",
+	"E7DLhNQsk59xEQ29ZlW2fVhWqN4yRrhXzlMmMPDXEZWVfhRnhoKKCJCUCFjGMDWvu74cSZ2en9VyxBz3",
+	"DgdPB4dgNi+YoAXvHfe+GxwOvgOZ3syAYxzcPD0IacymyGYtkw0lmnq+XBTkdW/VFzk6PFxTW+R2NUWq",
+	"TiJVRZo5AS1BGyz44yoLDFCigto5XR2FkdfKl1RcFCI1Kv755/vP75OeLudzuxVWi5CEzskZJktKKWJB",
+	"MHzTHn461ZWD/L1tOKzsAVQi0bUFbgHSmCmVQLcAvurAsIFw+rQqZ3JC5Jwbw7LjAJllJLf6ZqPehhRs",
+	"LxkKmWcM/FlKGzD/oGqKadUgd/d4QbkZEz8rAHtql2gpdEuV4jdMA+YN3rfnH0RAqCcyIC9x3LOqGEi0",
+	"CogD1Twncy5Ky39TOWcI6bSPhmJcq6pxTIwq2XhAzmWeY9SsX5jVqg9jDNjwtSX8OtZKTCRDYcdqt61R",
+	"+SsM3r58zYpgHcMz2jwMtuOqBgfgOmpF2P68Q5kxV3Xj9mXGti9ks3or4tYZCbtd7T2sn5B2j6aWswq2",
+	"IP3D/e8OE+LrUnWXpbLrHK9K9d1GpXMFHS618XsItWvQFRaqYz2/U3Wso43Vsd4/NH+rCsF0MDmc9IOz",
+	"szfLJqtBNLUlt4TUeQbp51JM9y2VbsnmDmiKuaikjvA6d3UDUykLS4GWT6CpAk4mliGyxIfAK4RyY1yq",
+	"ZRYauMVg5WDS9Lp5Lp276kcXmbGbLayqVH1uSuyWU31eIZ5nMW9UxQ4ffJdrnVlNxe24X3eCpY3WbGn3",
+	"nYWF0zwWkfQx3f9esEIqRqwcxbIBGf81JppRlc6YhrxnCQlKe4JBdyBbDkWti4RcWRoE/DXzAU79sZbK",
+	"/E2xnN1Y7WicOOcQMgXgXrY3rsmU3zBxEuCL47/GQ1F/14qNgi2YNuO9ATmHeIYJFInTDvTtZrKYSc2I",
+	"4UwRRcWUEXnDVE4L58W3P8XuCTv502n8iohxrb+6uPxRNLtlvJGac2E7eq5sVV1N1us/VG3e04rZ2Vmt",
+	"wMTDd8bFKKAbIpfF8+id5UGvq1cWnAivo80o1tNq44jNjHEVRRJHKyt6gOdKFdgAOF4/DqfzAPX6/Axi",
+	"GoYECduoWKK00zEIuyltu29kuX644zZoV5kmtOhtuuGU11EoCJzN5SL8PeNTKKEIZ9kSh9RmtepI/eTE",
+	"DkR1Qg9cxdgt3sRing8vMwCcJlZpEWrUWokSGHFKCiUhB+hO7pXGRYLmBDSgACv3FOZSHqAdo3ab1Awb",
+	"vfdgQY5JA7U815CKCL1XUJ3KJcFGuS+1+oerUuzsAT5BNNYnhVpCqARfM1booZBwDAT5+c3pC7tE3AzI",
+	"aSvEm9dSMrhMOla4mCpZiizG1dOqKsYDSRiRuhtbSRpPdzwCl/G8Q0iF6EAsIQ2JucOu3IPyAq3hAOze",
+	"YRegcC/4R6qyvU4Ka0gtB59cserPnfLLT5bGdEKw8BkSti99FoQYJL5nh89WxU1vFFm93TcwDV+l+0HZ",
+	"RiOpRHwLmyxj9xzD25uf6FZXpH+1bJR12FvHNqwoFjPrigxwkQ5dh0Fz0qWxOXEAS+0EPWfjs3fxTObM",
+	"8gF80VmdNca7DkVIh+OzuViywFjYaLaXE4gohVOKV35Io+NUaNf+UAjGzYwpZGo4bZJSIaT/JsZtysp/",
+	"ek8y2z2fitXj24ZP7Y7G6zlN19gLUQayLApSIrW3eCcMC4mJVhQfeuk76mn1ems+doDRh53sDA88eKRQ",
+	"7XI87KSeFjLXkmjGdD2cUU78hWsPpOeG9ttunneKY3lAzsfndMoO/k+TGIIecMUFmscj1a9XqQDaIv3z",
+	"X/8jIf95/vI/7Dz/YFfnew/K83y06BxTs3fyt7JDKoIixlwTLfhk4vM1gICyNEyfECqWyGKuSkNW5oaS",
+	"zcRu5iDCVnJJs93tZBdzufsmfsVMBCQfWLVdcI7fYCsa6REc4azSawXePCJv+I+dLCTpfdgHSXh/Tj/s",
+	"X8lsuQ800zs+Ovzh354+P+rkMa4sjRfVm1SjpPEM/xeoZPwVij1hdGvE1pjqsIutPNO6ZE5YcMKwY745",
+	"OGOINrLQ4LIFxxH6YG59DxQ+UXB8l+DxVyyYbnneEoLxce5C2sX+vKPXrJ4VeTKpKa6kH+rVEp8njtgJ",
+	"c1Gy21/Wzi66ZpvwhX+ijUL77y426rw0jezV29gXujbCRa13uraDlfbCvXjnvfjG7Eq1OK21hiW3gA8q",
+	"Krk+EoI2PLT133qrQUHbdwpap5x8Sj7ywk7McuQJVgsRdM6ymhsM1bNjcvnL2evXg3mWkIvfXr+8hL9O",
+	"z8/s/4fi55enF+9+fHn6bvTy95e/vrNP0YhghzGwm0H6zvp6+fPp/tHz722vrkiJVQWJ1YX3UCH0aiV4",
+	"uYbC7jDlDhDgDSvkFK4Wr5nWTVc4dGy7ldH1hDw7/GEoXAf7Qpp9xWi2XEltaNfDpTeMqaKZXAgrqlza",
+	"6Z27RX4kxvWRFztRBD7yYgB4OurzpLzADvd/4rqQmsfh49QYms7mTJgT2DNLLn8b9hCihLSC2KR9JMEb",
+	"fOI2Ch8NPvJi2IsZ8mvQ+//ah9Xdd8u7f/nzqSuc1DJ+VPRkqmndpuXf1+W1bdk4om1XVv3P92f4Pzna",
+	"aojBLmd8KyXnR17c/jZ2E9niFvjdv/n1SrduiF2c+2WTCezQyFEHYLXbvy3vLs3sQPOp2MesN3HfwClZ",
+	"KCmmxEefoDFOkFJcCyu9A6aYTBlKC5rOvbdgQC6oYfuAA2EZwEfSnIOxOsusZDcUgGS0PNO2EeN3iH18",
+	"IBt/M5zrkTVewKN3cMhSM5UAQhYdIu4CQwuW9tygxkAvmdmvoLexbt3LB5cNnO492EaHPGHXNAwZSQPh",
+	"qiF0yZOkRw/G6FGiOaYDugKQqRp41jFgh6Ht0zbQGe7oG3ntnMBkjP9qgJzHe4Mo8b0tTW8bOIlL5ylL",
+	"c1IfDNckzRlVaP/5sjsW9uilq0uTlkphbdsAnd5ib8qie2teBDt+qBjjkldi4T0fMed+JP3FjKezaADd",
+	"3oC8tOQDGJahKDuDBDdxmS628lvxgGylCrB8ZK/hOrZi+UeLtXy1fKTmfHS04oMGCF9PqfXMQnqNAhIo",
+	"NJjizczK5PA3RpOw7KRGsw2zvX8XeQ9Xwc5PxVA4f2kwVl6z5R5+av8lF2JAxlSPiaBKyYU9LsixrLwF",
+	"oHeJliqedWKaXjRmuQH9+tZ76PyoMcThjNB5I30rHFLnzpMaFM+5x7B0wVKojqJGtopy/bZ09fqSb9bY",
+	"G2S4I4BhK8jmz/dQqKAZ9oM/rgWcNoaWeBEfLEfcLFdkR1/bbw1+5G3BhCVjpC8nr4iY6WjV65x48QYV",
+	"YF+40syoGQrFKOAOK0MUIFPG7q2Bi1gbI6RyQBDq5zPE1rsF35rHGSRDEVAGezV8Qe24e6+wFIamxh1y",
+	"K++6wz3WLJ/sZ4zmXEzH9raicJPl+VBItxyW4eKSdINY6lT1oFiWekdfCtJSn+uaS6pOoDtxDLtN9CQZ",
+	"J+7Y/XHwqf7PJpBlxSnb2srbqa4vGv08Hifr2ocd7cGu2ddb0RzaPbbyAGqVdguzb6i6rl/2dR/+lAEu",
+	"iXCxT4uiWQzZ6ceg/CStIpB0KMbQ7SBkcQq8612tcKRlSNpj4RxX7WNaRHLNRUbG8KblO6caHVlTysVQ",
+	"VPZED4jhGiNjW5iYGEdyn/wM6/LPRMCJK0G9C2Zyqq9DPjFviIEtJT7T050J0t1q6y1kb/xL992gW4lf",
+	"7TqLUyuefmTfdiRQvSz1WmHOb8xXxAhPGwT+JFT81s24odvJce8aykDFtlqqTIv6kWktIJAbmaQX4hTk",
+	"8LP6Bk9nQ4HK0pxwqI0H8X5qWZP4fHcZx5BFaJLEZcCh6BICo9GC4dzshq/tXkiLlL55ZOksVFaP81O/",
+	"2l/PEYDUAfaSpDsTCSAR4Xr++/fSpQV8RO775ZXfKv9xB3ngyn3NDBJH2Oki2ZI9QitoDKJFweiKmAYK",
+	"qj8s5MyAdfPKp1SEutyG52Rc5ZobD0U/mhBwj5QCbJ1YCz/U+4ahR+2aPo/k18rlVhJdPjKPc9m315Dw",
+	"V0TBgK6njuL6NSyO8nZEpvbWcruqFvDBJx87hngcSF7TqfpU6ein0kX6EiPJuFa+c9zSbFAjImPfzQD7",
+	"CNdylfNE2FUeijOgachMEJKlHTerzWO0saaLZu5RzGgQPrLNADoNNCgoNmJmbChqdc7BNdAs2M81oVlW",
+	"FT73wkyoZx/Vj+q5z299xn4KO/Bg5yuenf2xwbxYnzl+yLAe1w70MHc6wi7X65HVwMIU6A2Pz71ODNTJ",
+	"3+bIXDGMjx+HBBrjkyZdI93zCXcRT1UecoKF3kl//PPLl+cXo4uXv5+9/GP0x9mvP739Y5xYokZ169+O",
+	"yEyWSu+5iL3jqtK98AZNrJpWrzwdqwb/CKcGlm53x+abJtsLXI065baK6G1NqxBjevDJ/m9diN0rv4Ou",
+	"aGDVjxQYCt1I6+y2K9tLVpW82k8JpgpwWa2JtFK4r9WMXUFwhBSMsFwzvB+eHT4bkJcQgtVIiAWOpxJW",
+	"JefiGqIshmKMit0rnrPXXFyPSd9ee15wGidkXGqmqixZY1JRzd6xb2sh1bUOZGy/cPrnUMxpxuAJimTc",
+	"ENc2mu3sE4GuODuFAbmA+CJf/h6SK7j5+9vHnTyuh4LmCxDkBKmQa6Q/jmDdjmtv2FkJCdEm+Oe+NlKx",
+	"8d46NKBdoVsfq1dANr2ueHC3EuszAGwbXG5XvSuxwvfPts6roPm0q5WnR/++2sztuIVMDTP72ihG5zsB",
+	"OoaAzqPD7x+z32Ba9pkyJg5guqP40k92f3Yh4AbEIa0VjJsgMW/L9g7sIdfr7+UWHwhZrxJ0djd4w2Im",
+	"CfAFHom8azKkOx+59w+o4YTBdRCHXYudmMGJnkll9u22ZcRzIse+oXSt3aCEXMlSgLgwX7+rc7bOtfaG",
+	"9b4QFg+hMvtcAHnsCsHZbHUtnmXOVnMARbwCy5Dl5uHM5cu1aTCC/+qJbuQ98ZEp9kbl01Ldy0pUxzFg",
+	"J4lH3PtKXmsxr3N2AGPc9zndO0CvmcMYothrX4ZcTSu4tgE5y9i8kAbhB1UiTx3CAyBgL7NqAS01w/RH",
+	"7mss4XzDczZlPlQgihVggl7lDIKBINvvFwWmCrmotPlqgb4ihOO7UgkPAKntYH/YO3syd8Y7568b9vY2",
+	"HT9Aka4/fg0s6R2Mw1+Tqbcxl82+MVydpll1Rwe8iePVpI8GIcTiaJYqZnTH7q0z4QZUMIafWi0oIT4P",
+	"E0rwjSQ2JJLDpkM0aKzdg8J5Gj192RQ1zUmvwfXAwie1Zd9lmpo26tsKIS5j8nYH/OAT/N+p0hnLGVYp",
+	"bFszVrDjHZnlCmpmle7i2u619+cWWtH7bYDoF4h0R4sTrkQ04nk3tgzbFyjICBVtHdi1617HzKxnrr82",
+	"3vymeWt9KptZa2OJdsRTG212OsPqb3Vs2YFiNOsOrbbSV2PjLuzrD8MR31B1bZu/b07QNzsDCdmW7IFo",
+	"rBixK5a4tJ9SsI3rXVWS3wrDvnBF85ZW6ZrOTCd43QXZt7DrzsVUFEre0Hwo/ipZCREsYxSt/1ZgFvZR",
+	"eKU8PDz6nuq/OSzaSYX5bYDdOyDsb3057S3Scgbh/hamXF+YuCM1o1uEM7dYFfa9Wp3/Ab83V3Qzx8K1",
+	"+7rg7jimbfz+jWN38An+vwHzi06D295Jb7Hlb9if8RC4XunWcvudOUBQxTZeueD6QsnIlY7hmhSUY6J8",
+	"54ZBhnm1JLSWhJL8Q14lTm5azXhtx3Bn91aghc3nPJga0iVk1/my1JOENd0NrhaWse6OYhlWVunXvWNx",
+	"l1iVbIkHc4y7+DtJB26xrTy6LimqkIsTuNS8txMduQtS5KV2D3y1WpfIt0Up2OU9eca3Rye1bD47oRRc",
+	"RpBuYH9cZQksBLXZ138HYkmpSFm+xl6Y53IBiS15ztC/aOkBDOFOWkKfIrhcEc519Axd+KSg2jTpKvjy",
+	"K3/8iStXwVPms8pBjlQuyKTM8wF5a2ZMLbhmZIyjhSwjFAc2JpouNWZmt6PjeU6uot56/Pa/HYnitPPd",
+	"sLIX0FhFnw/DwBwccBsGxnU1wYA4CcrDCi2tOpqxqy9DFbvXF3+qTaemM37+Z6JBN8fHZJIVdmpdNpHx",
+	"vMwNL6gyBxOp5vsZNXRMrmS2PK5Fdo6xel8oyF3LuniYHB7WK/ruAUWDVj0UTw/JGBzE2IBOCKPpLHzs",
+	"YFVvTv9r9Nv567enP43e/DiuglieHh7ukTc/Dsgr2wQCPMAvD4inoSgUv6EGcggqOmUJmVEsu+FyAe35",
+	"w8UVZg5tpw3lyicONeyDSTAvqU6GgpYZlwm54RmTCTn/6VVC/vPy7a/Q3kdeHEw/8oJQlc6g/JMdWMAT",
+	"9+GRz0PKcu3TWfmrYygAfAPYS/bBhNxVWEMBugCYZ10ADvnASH/MxQj/tip+g3NYNX8ofJZlRNHUfC6I",
+	"JNIu57tLhEow7yms4fpwNDf+XahYXTwkQovNM92sdAmU1ajLuRGiUa9a+jRSN9XR+2q1kWi9kUZtSv9p",
+	"pCjlo7oBgurTwd48HSaEeia0SmcPXoPHjRJVionLRoK3Yy3ZZAWzjpRZqngicgXI6rqBKeLsuhniWxGw",
+	"n0VNTQ0YugobyhRh1Nenc58otqAq61BM0SWFKQb/CW7tF7XpfCGHl1vLTtzVPQm57lixu0vb5PBAkqRH",
+	"0ndT6W+WjTs/Tx1LOmmWOu+Pw9+jnE0M2IQN+ciUbMcku9tgKPpjIffDZ/vw2TGZ5HRaAy5zoQ2jmbvY",
+	"hDRMW43Gmbx9wQGEpI5LMWdmlCpumOJ0DIkl8dRAKMUT7e5OK24R/xo8B96QSbyWyJwxQ5bMh2aHeIih",
+	"iAdE1NJ0BU2uP6P5pImxzehSN0pAMvtTgjKCkIs9zIu2GlrhF2k1drw7lvvCb+3D3J/3O0r6tqkoHlce",
+	"h13ete1Ce3hcCF+Rkzsavfx5xsC2g0/w/w326rtFh/0dW36EEMNvJTbLXtt/ubXcfmc22qvPBPADo6jQ",
+	"NDUhJApjwLgOUn9SMwfN5Y2voD1fkgVUaSdceHEeWfVQoMm7ykhRmQYQxlFhukLyz0aljpBWt52aVBOq",
+	"h4IbTbSghZ5JMyBnAqpmk7nMWF3S0jxjDrB3BQ26elMISkBlI3DUJOT7HwrPUfdOMG8vWLoahrZK8eiP",
+	"267KcYLQflRTnB3WZewdimf/7ixxPhNRmefOKrI3IBf2pqK5x+d5jeXYcn9dTiY85UyYfSz6PU6GYgy7",
+	"tY8I+mycEPeDj9+sfqE5ZAHe97tqn8Di75ciVM0fx9g7fnHP07wLM93Tbyz+xrkZfFglJKeEsu/hSNxR",
+	"qlo56xH7XNSq9k2z5CREJe/UaLUFb3Xpyg8+4R8oxxb5utIZ9vE72aUQRUBbvul7o7YeQn4q8i8V4LmN",
+	"GlTdJrDsOzm6GFxFfQ81hEbiro8tI+dKDQqQ/R94dxTLuFljtbx0UW5c65JpgqweAeEQNCJLAxcbFUuv",
+	"qE2lzMDN4k0NpQGLodXplGJwt+8NhgJSfUttr1hI4jKX3lWDgc4Bpuquc4hCiGeTy7g5h5FtRds4+ftQ",
+	"9tdkGcj4l6rTeI6b11nfDx8nhGqiGRNVBSm7AU+0k9d2hITNuFmlzr4LUqyfCahFrba513B863SKP/CN",
+	"B2Q4roeOJb6iOajyRhLI6RgkXLcSM5aDb8thPsABggle749XasDV/eFrL3JzKQ8cSWyIKPAvPTjedfOL",
+	"biy/cJG9gtrc23wE4px//UHjFXB0W1TndUvaPIpBZdoZFWAvnYCzDVRxwD7Yw9qJ+sSkWe5tdwc6na8f",
+	"7lxIw+/rqFNMK+wpaq85siTc1EORyrycC014lnitcERNAikHEzwsI/uMzjGntzt5I9CjEri9otFLMKM7",
+	"U/RjkJ9hH8xBqm+aZLdVuO2Ly99dbO3OipogR/YUMUj1zYaqJZ93SrqWYl5c/h6l2TsaU97bz9SN3/FS",
+	"5b3j3gHsjOtjxVOMIXI68cF0aIFohRgMKoEmhBisAn5PI0WyjxtOKKR2V97Y1df2tUPRXOG0f65Js5bo",
+	"UIQqtA45fM1YAY17RyvYURYuFceSLJhiqHRmewlxNchARrhql/dOfDJxV37IZbMPJeGrCMcIytmfQV3h",
+	"slOa57qqouhaJf3xKeQW5R8p2px+ZFQxRWaFGsGHo8FgAMlGoRU7kKEAMyUuqWZEVr1JkS9PXCRkdNNI",
+	"JomQpjEXdLGtzqKR6JxcMbOwnLseiInpVp0a4JN8AdYKL3dSw8m7dM66StPeSHPYyKxENBOZ9rooNolm",
+	"F+/BRBMCrH8NWH+MvDRAtbz4UfebOFGkYee/lcFNsaG4ZkVIc41aB0UYYmWGewsOYY1VkakC4xVZgq2r",
+	"ynqdEPaBpiZfkpxfMzLnWsPVIliT3IIetbpLZ6t5cO3BAegFhh4IQ66WmBR3r3ZoG4EPkUSjIFKFTJHy",
+	"hkEaDTiEmSyvcrbPhKndh55AzEL6IFuo/os3ZBJMkXWDKIiKOTUTqeb4rzkXZs+rXxh0aEVrcMMRjAzL",
+	"BgQHtz+XN7bnkBbEqR5DQQUZ1zSg/V/YckzwhjgGLdYOvHll28Nou72S2RIUZ6sKVtXBcM+Goo/pbGvN",
+	"m/0LeJtlx8RK72OXviW06nKyY80zaN5nGX52dOSIG4dUTyKM3Vod1Fg6VKUQEEPmPz38YUB+YUtEpAA9",
+	"elRjg3Lc9fH5/ef/HwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -42,11 +42,11 @@ func toAPIQuote(q ordering.Quote) api.Quote {
 
 // toAPIOrder shows an order to p; why it waits for approval is for the
 // owner and the agent only.
-func toAPIOrder(p kernel.Principal, o domain.Order) api.Order {
+func (s *Server) toAPIOrder(p kernel.Principal, o domain.Order) api.Order {
 	out := api.Order{Id: o.ID, Status: api.OrderStatus(o.Status), Price: int64(o.Price), RevisionsLeft: o.RevisionsLeft,
 		Snapshot: api.OrderSnapshot{SettingsVersion: o.SettingsVersion, PackageVersion: o.PackageVersion,
 			AcceptMode: api.OrderSnapshotAcceptMode(o.AcceptMode), Title: o.Title, Description: o.Description,
-			Category: api.Category(o.Category), Price: int64(o.Price), DeliveryDays: o.DeliveryDays, Revisions: o.Revisions,
+			Category: api.Category(o.Category), Price: int64(o.Price), DeliveryDays: o.DeliveryDays, Revisions: o.FreeRevisions,
 			Criteria: nonNil(slices.Clone(o.Criteria))},
 		Deliveries: []api.Delivery{}, AgentId: o.AgentID, AgentHandle: o.AgentHandle, CustomerId: string(o.CustomerID),
 		ConversationId: o.ConversationID, QuoteId: o.QuoteID, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
@@ -64,6 +64,20 @@ func toAPIOrder(p kernel.Principal, o domain.Order) api.Order {
 	}
 	if o.CancelReason != "" {
 		out.CancelReason = ptr(api.OrderCancelReason(o.CancelReason))
+	}
+	out.Late = o.Late
+	out.RevisionRequests = make([]api.RevisionRecord, len(o.Revisions))
+	for i, r := range o.Revisions {
+		out.RevisionRequests[i] = api.RevisionRecord{Number: r.Number, Notes: r.Notes, UnmetCriteria: nonNil(slices.Clone(r.UnmetCriteria)), RequestedAt: r.RequestedAt}
+	}
+	if !o.DeliveredAt.IsZero() {
+		out.DeliveredAt = ptr(o.DeliveredAt)
+	}
+	if o.Status == domain.Delivered {
+		out.ReviewWindowEndsAt = ptr(s.ordering.ReviewWindowEnds(o))
+	}
+	if !o.CompletedAt.IsZero() {
+		out.CompletedAt = ptr(o.CompletedAt)
 	}
 	return out
 }
@@ -189,7 +203,7 @@ func (s *Server) AcceptQuote(ctx context.Context, req api.AcceptQuoteRequestObje
 	if err != nil {
 		return nil, err
 	}
-	return api.AcceptQuote201JSONResponse(toAPIOrder(p, o)), nil
+	return api.AcceptQuote201JSONResponse(s.toAPIOrder(p, o)), nil
 }
 
 // DeclineQuote implements declineQuote.
@@ -217,7 +231,7 @@ func (s *Server) ListOrders(ctx context.Context, req api.ListOrdersRequestObject
 	}
 	out := api.ListOrders200JSONResponse{Items: make([]api.Order, len(rows)), NextCursor: nextCursor(next)}
 	for i, o := range rows {
-		out.Items[i] = toAPIOrder(p, o)
+		out.Items[i] = s.toAPIOrder(p, o)
 	}
 	return out, nil
 }
@@ -225,11 +239,11 @@ func (s *Server) ListOrders(ctx context.Context, req api.ListOrdersRequestObject
 // GetOrder implements getOrder.
 func (s *Server) GetOrder(ctx context.Context, req api.GetOrderRequestObject) (api.GetOrderResponseObject, error) {
 	p := principalFrom(ctx)
-	o, err := s.ordering.GetOrder(ctx, p, req.OrderId)
+	v, err := s.ordering.GetOrderView(ctx, p, req.OrderId)
 	if err != nil {
 		return nil, err
 	}
-	return api.GetOrder200JSONResponse(toAPIOrder(p, o)), nil
+	return api.GetOrder200JSONResponse(s.toAPIOrderView(p, v)), nil
 }
 
 // ApproveOrder implements approveOrder.
@@ -239,7 +253,7 @@ func (s *Server) ApproveOrder(ctx context.Context, req api.ApproveOrderRequestOb
 	if err != nil {
 		return nil, err
 	}
-	return api.ApproveOrder200JSONResponse(toAPIOrder(p, o)), nil
+	return api.ApproveOrder200JSONResponse(s.toAPIOrder(p, o)), nil
 }
 
 // DeclineOrder implements declineOrder.
@@ -253,7 +267,7 @@ func (s *Server) DeclineOrder(ctx context.Context, req api.DeclineOrderRequestOb
 	if err != nil {
 		return nil, err
 	}
-	return api.DeclineOrder200JSONResponse(toAPIOrder(p, o)), nil
+	return api.DeclineOrder200JSONResponse(s.toAPIOrder(p, o)), nil
 }
 
 // PollAgentEvents implements pollAgentEvents.
@@ -294,7 +308,7 @@ func (s *Server) ListNotifications(ctx context.Context, req api.ListNotification
 	}
 	out := api.ListNotifications200JSONResponse{Items: make([]api.Notification, len(rows)), NextCursor: nextCursor(next)}
 	for i, n := range rows {
-		out.Items[i] = api.Notification{Id: n.ID, Kind: n.Kind, Subject: n.Subject, Body: n.Body, CreatedAt: n.CreatedAt}
+		out.Items[i] = api.Notification{Id: n.ID, Kind: n.Kind, Subject: n.Subject, Body: n.Body, Read: n.Read, CreatedAt: n.CreatedAt}
 		if n.Link != "" {
 			out.Items[i].Link = ptr(n.Link)
 		}

@@ -75,6 +75,8 @@ func statusOf(k kernel.Kind) int {
 		return http.StatusUnprocessableEntity
 	case kernel.ErrRateLimited:
 		return http.StatusTooManyRequests
+	case kernel.ErrTooLarge:
+		return http.StatusRequestEntityTooLarge
 	}
 	return http.StatusInternalServerError
 }

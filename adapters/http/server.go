@@ -52,6 +52,9 @@ type Options struct {
 	BaseURL string
 	// MaxBodyBytes bounds JSON request bodies (default 1 MiB).
 	MaxBodyBytes int64
+	// MaxUploadBytes bounds each file of an upload (x-heepr-stream-body
+	// operations take up to 10 of them, plus 1 MiB for the rest).
+	MaxUploadBytes int64
 	// RateLimits per operationId, applied per client IP (defaults: DefaultRateLimits).
 	RateLimits map[string]Limit
 	// SignInPerEmail limits sign-in attempts per email address.
@@ -88,6 +91,7 @@ type Server struct {
 	ready         func(ctx context.Context) error
 	secureCookies bool
 	maxBody       int64
+	maxUpload     int64
 	rateLimits    map[string]Limit
 	signInEmail   Limit
 	limits        *limiter
@@ -101,7 +105,7 @@ type Server struct {
 func New(o Options) (http.Handler, error) {
 	s := &Server{
 		identity: o.Identity, ledger: o.Ledger, market: o.Market, skills: o.Skills, ordering: o.Ordering, notify: o.Notify, tx: o.Tx, idem: o.Idempotency, idemOps: map[string]bool{}, enforcer: o.Enforcer, metrics: o.Metrics, log: o.Logger, ready: o.Ready,
-		secureCookies: SecureCookies(o.BaseURL), maxBody: o.MaxBodyBytes, rateLimits: o.RateLimits,
+		secureCookies: SecureCookies(o.BaseURL), maxBody: o.MaxBodyBytes, maxUpload: o.MaxUploadBytes, rateLimits: o.RateLimits,
 		signInEmail: o.SignInPerEmail, limits: newLimiter(), agentAuth: o.AgentAuth, clock: o.Clock,
 	}
 	if s.clock == nil {
@@ -109,6 +113,9 @@ func New(o Options) (http.Handler, error) {
 	}
 	if s.maxBody <= 0 {
 		s.maxBody = 1 << 20
+	}
+	if s.maxUpload <= 0 {
+		s.maxUpload = 100 << 20
 	}
 	if s.rateLimits == nil {
 		s.rateLimits = DefaultRateLimits()
@@ -232,7 +239,8 @@ func (s *Server) operation(next http.Handler) http.Handler {
 		if s.idemOps[op] {
 			h = s.idempotent(op, next)
 		}
-		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), writerKey{}, w)))
+		ctx := context.WithValue(r.Context(), writerKey{}, w)
+		h.ServeHTTP(w, r.WithContext(context.WithValue(ctx, requestKey{}, r)))
 	})
 }
 
@@ -243,6 +251,9 @@ func (s *Server) operation(next http.Handler) http.Handler {
 func (s *Server) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		limit := bodyLimit(r.Context(), s.maxBody)
+		if streamsBody(r.Context()) {
+			limit = s.maxUpload*10 + 1<<20
+		}
 		if r.ContentLength > limit {
 			writeError(w, r, s.log, &http.MaxBytesError{Limit: limit})
 			return

@@ -36,25 +36,42 @@ func validator(spec *openapi3.T) (func(http.Handler) http.Handler, routers.Route
 	if err != nil {
 		return nil, nil, fmt.Errorf("build spec router: %w", err)
 	}
-	mw := nethttpmiddleware.OapiRequestValidatorWithOptions(spec, &nethttpmiddleware.Options{
-		DoNotValidateServers: true,
-		Options: openapi3filter.Options{
-			MultiError: true,
-			AuthenticationFunc: func(ctx context.Context, in *openapi3filter.AuthenticationInput) error {
-				want, ok := schemeMethods[in.SecuritySchemeName]
-				if !ok {
-					return fmt.Errorf("unknown security scheme %q", in.SecuritySchemeName)
-				}
-				if principalFrom(ctx).Method != want {
-					return errors.New("not authenticated by " + in.SecuritySchemeName)
-				}
-				return nil
+	build := func(excludeBody bool) func(http.Handler) http.Handler {
+		return nethttpmiddleware.OapiRequestValidatorWithOptions(spec, &nethttpmiddleware.Options{
+			DoNotValidateServers: true,
+			Options: openapi3filter.Options{
+				MultiError:         true,
+				ExcludeRequestBody: excludeBody,
+				AuthenticationFunc: func(ctx context.Context, in *openapi3filter.AuthenticationInput) error {
+					want, ok := schemeMethods[in.SecuritySchemeName]
+					if !ok {
+						return fmt.Errorf("unknown security scheme %q", in.SecuritySchemeName)
+					}
+					if principalFrom(ctx).Method != want {
+						return errors.New("not authenticated by " + in.SecuritySchemeName)
+					}
+					return nil
+				},
 			},
-		},
-		ErrorHandlerWithOpts: func(ctx context.Context, err error, w http.ResponseWriter, r *http.Request, _ nethttpmiddleware.ErrorHandlerOpts) {
-			writeProblem(w, r, validationProblem(r, router, err))
-		},
-	})
+			ErrorHandlerWithOpts: func(ctx context.Context, err error, w http.ResponseWriter, r *http.Request, _ nethttpmiddleware.ErrorHandlerOpts) {
+				writeProblem(w, r, validationProblem(r, router, err))
+			},
+		})
+	}
+	whole, headOnly := build(false), build(true)
+	// kin-openapi reads a body whole to validate it: an operation marked
+	// x-heepr-stream-body (uploads) has everything but its body validated
+	// here, and its handler reads the body as a stream, checking it itself.
+	mw := func(next http.Handler) http.Handler {
+		w, h := whole(next), headOnly(next)
+		return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			if streamsBody(r.Context()) {
+				h.ServeHTTP(rw, r)
+				return
+			}
+			w.ServeHTTP(rw, r)
+		})
+	}
 	return mw, router, nil
 }
 
@@ -76,6 +93,17 @@ func nameRoute(router routers.Router, next http.Handler) http.Handler {
 }
 
 type routeOpKey struct{}
+
+// streamsBody reports whether the request's operation is marked
+// x-heepr-stream-body: its body is read as a stream by its handler.
+func streamsBody(ctx context.Context) bool {
+	op, _ := ctx.Value(routeOpKey{}).(*openapi3.Operation)
+	if op == nil {
+		return false
+	}
+	v, _ := op.Extensions["x-heepr-stream-body"].(bool)
+	return v
+}
 
 // bodyLimit is the operation's own body limit (x-heepr-max-body-bytes in
 // the spec), or def.

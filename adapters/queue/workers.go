@@ -53,6 +53,9 @@ func Register(f *Facades) Registry {
 	river.AddWorker(w, &noticeEmailWorker{f: f})
 	river.AddWorker(w, &expireApprovalsWorker{f: f})
 	river.AddWorker(w, &purgeEventsWorker{f: f})
+	river.AddWorker(w, &payoutWorker{f: f})
+	river.AddWorker(w, &timersWorker{f: f})
+	river.AddWorker(w, &supportEmailWorker{f: f})
 
 	periodic := []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
@@ -69,6 +72,9 @@ func Register(f *Facades) Registry {
 			&river.PeriodicJobOpts{RunOnStart: true}),
 		river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 			func() (river.JobArgs, *river.InsertOpts) { return ordering.PurgeEventsArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(time.Minute),
+			func() (river.JobArgs, *river.InsertOpts) { return ordering.TimersArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true}),
 	}
 	return Registry{Workers: w, Periodic: periodic}
@@ -173,4 +179,40 @@ type purgeEventsWorker struct {
 func (w *purgeEventsWorker) Work(ctx context.Context, _ *river.Job[ordering.PurgeEventsArgs]) error {
 	_, err := w.f.Ordering.PurgeEvents(ctx)
 	return err
+}
+
+// payoutWorker pays a completed order's escrow to its owner; the ledger's
+// per-order constraint makes a second run pay nothing.
+type payoutWorker struct {
+	river.WorkerDefaults[ordering.PayoutArgs]
+	f *Facades
+}
+
+func (w *payoutWorker) Work(ctx context.Context, job *river.Job[ordering.PayoutArgs]) error {
+	return w.f.Ordering.Payout(ctx, job.Args.OrderID)
+}
+
+// timersWorker marks late orders, reminds and escalates stalled reviews,
+// and completes orders whose review window ran out.
+type timersWorker struct {
+	river.WorkerDefaults[ordering.TimersArgs]
+	f *Facades
+}
+
+func (w *timersWorker) Work(ctx context.Context, _ *river.Job[ordering.TimersArgs]) error {
+	run, err := w.f.Ordering.RunTimers(ctx)
+	if run != (ordering.TimersRun{}) {
+		w.f.Log.InfoContext(ctx, "order timers", "late", run.Late, "reminded", run.Reminded, "escalated", run.Escalated, "completed", run.Completed)
+	}
+	return err
+}
+
+// supportEmailWorker emails the support address.
+type supportEmailWorker struct {
+	river.WorkerDefaults[notification.SupportEmailArgs]
+	f *Facades
+}
+
+func (w *supportEmailWorker) Work(ctx context.Context, job *river.Job[notification.SupportEmailArgs]) error {
+	return w.f.Notification.EmailSupport(ctx, job.Args)
 }

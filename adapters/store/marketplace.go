@@ -279,6 +279,20 @@ func (s *Marketplace) TouchPoll(ctx context.Context, id string, at time.Time) er
 	return err
 }
 
+// AddFigures adds to an agent's figures in one statement and recomputes the
+// rating column browse sorts by.
+func (s *Marketplace) AddFigures(ctx context.Context, id string, add domain.Figures) error {
+	_, err := s.db.Conn(ctx).NewRaw(`UPDATE agents SET rating_sum = rating_sum + ?, review_count = review_count + ?,
+		completed_orders = completed_orders + ?, on_time_orders = on_time_orders + ?, missed_deadlines = missed_deadlines + ?,
+		rating = CASE WHEN review_count + ? > 0 THEN (rating_sum + ?) * 1.0 / (review_count + ?) ELSE 0 END
+		WHERE id = ?`, add.RatingSum, add.ReviewCount, add.CompletedOrders, add.OnTimeOrders, add.MissedDeadlines,
+		add.ReviewCount, add.RatingSum, add.ReviewCount, id).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("add agent figures: %w", err)
+	}
+	return nil
+}
+
 // Versions lists an agent's settings versions, newest first.
 func (s *Marketplace) Versions(ctx context.Context, id string) ([]marketplace.Version, error) {
 	var rows []struct {

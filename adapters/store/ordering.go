@@ -311,6 +311,15 @@ type orderRow struct {
 	StartedAt      *time.Time `bun:"started_at"`
 	Deadline       *time.Time `bun:"deadline"`
 	UpdatedAt      time.Time  `bun:"updated_at"`
+
+	ReviewStartedAt *time.Time `bun:"review_started_at"`
+	DeliveredAt     *time.Time `bun:"delivered_at"`
+	CompletedAt     *time.Time `bun:"completed_at"`
+	Late            bool       `bun:"late"`
+	OnTime          bool       `bun:"on_time"`
+	Revisions       string     `bun:"revisions"`
+	ReviewReminded  bool       `bun:"review_reminded"`
+	ReviewEscalated bool       `bun:"review_escalated"`
 }
 
 // orderSnapshot is what an order keeps of its quote and the agent's settings.
@@ -335,7 +344,7 @@ func timePtr(t time.Time) *time.Time {
 
 func toOrderRow(o domain.Order) (*orderRow, error) {
 	snap, err := json.Marshal(orderSnapshot{Title: o.Title, Description: o.Description, Criteria: o.Criteria, Category: o.Category,
-		DeliveryDays: o.DeliveryDays, Revisions: o.Revisions, SettingsVersion: o.SettingsVersion, PackageVersion: o.PackageVersion,
+		DeliveryDays: o.DeliveryDays, Revisions: o.FreeRevisions, SettingsVersion: o.SettingsVersion, PackageVersion: o.PackageVersion,
 		AcceptMode: o.AcceptMode})
 	if err != nil {
 		return nil, err
@@ -348,11 +357,21 @@ func toOrderRow(o domain.Order) (*orderRow, error) {
 	if err != nil {
 		return nil, err
 	}
+	revs := o.Revisions
+	if revs == nil {
+		revs = []domain.Revision{}
+	}
+	rv, err := json.Marshal(revs)
+	if err != nil {
+		return nil, err
+	}
 	return &orderRow{ID: o.ID, QuoteID: o.QuoteID, ConversationID: o.ConversationID, CustomerID: string(o.CustomerID),
 		AgentID: o.AgentID, AgentHandle: o.AgentHandle, OwnerID: string(o.OwnerID), Status: string(o.Status),
 		Price: int64(o.Price), RevisionsLeft: o.RevisionsLeft, Snapshot: string(snap), GateReasons: string(gr),
 		CancelReason: nullable(o.CancelReason), CreatedAt: o.CreatedAt, StartedAt: timePtr(o.StartedAt),
-		Deadline: timePtr(o.Deadline), UpdatedAt: o.UpdatedAt}, nil
+		Deadline: timePtr(o.Deadline), UpdatedAt: o.UpdatedAt,
+		ReviewStartedAt: timePtr(o.ReviewStartedAt), DeliveredAt: timePtr(o.DeliveredAt), CompletedAt: timePtr(o.CompletedAt),
+		Late: o.Late, OnTime: o.OnTime, Revisions: string(rv), ReviewReminded: o.ReviewReminded, ReviewEscalated: o.ReviewEscalated}, nil
 }
 
 func (r *orderRow) toDomain() (domain.Order, error) {
@@ -367,7 +386,7 @@ func (r *orderRow) toDomain() (domain.Order, error) {
 	o := domain.Order{ID: r.ID, QuoteID: r.QuoteID, ConversationID: r.ConversationID, CustomerID: kernel.UserID(r.CustomerID),
 		AgentID: r.AgentID, AgentHandle: r.AgentHandle, OwnerID: kernel.UserID(r.OwnerID), Status: domain.Status(r.Status),
 		Price: kernel.Points(r.Price), Title: snap.Title, Description: snap.Description, Criteria: snap.Criteria,
-		Category: snap.Category, DeliveryDays: snap.DeliveryDays, Revisions: snap.Revisions, RevisionsLeft: r.RevisionsLeft,
+		Category: snap.Category, DeliveryDays: snap.DeliveryDays, FreeRevisions: snap.Revisions, RevisionsLeft: r.RevisionsLeft,
 		SettingsVersion: snap.SettingsVersion, PackageVersion: snap.PackageVersion, AcceptMode: snap.AcceptMode,
 		GateReasons: reasons, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
 	if r.CancelReason != nil {
@@ -379,7 +398,20 @@ func (r *orderRow) toDomain() (domain.Order, error) {
 	if r.Deadline != nil {
 		o.Deadline = r.Deadline.UTC()
 	}
+	if err := json.Unmarshal([]byte(r.Revisions), &o.Revisions); err != nil {
+		return domain.Order{}, fmt.Errorf("decode revisions of order %s: %w", r.ID, err)
+	}
+	o.ReviewStartedAt, o.DeliveredAt, o.CompletedAt = zeroOr(r.ReviewStartedAt), zeroOr(r.DeliveredAt), zeroOr(r.CompletedAt)
+	o.Late, o.OnTime, o.ReviewReminded, o.ReviewEscalated = r.Late, r.OnTime, r.ReviewReminded, r.ReviewEscalated
 	return o, nil
+}
+
+// zeroOr is the time in UTC, or the zero time for NULL.
+func zeroOr(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
 }
 
 // InsertOrder adds an order; a second order for a quote is a conflict.
@@ -421,7 +453,8 @@ func (s *Ordering) SaveOrder(ctx context.Context, o domain.Order, from domain.St
 		return err
 	}
 	res, err := s.db.Conn(ctx).NewUpdate().Model(row).
-		Column("status", "revisions_left", "gate_reasons", "cancel_reason", "started_at", "deadline", "updated_at").
+		Column("status", "revisions_left", "gate_reasons", "cancel_reason", "started_at", "deadline", "updated_at",
+			"review_started_at", "delivered_at", "completed_at", "late", "on_time", "revisions", "review_reminded", "review_escalated").
 		WherePK().Where("status = ?", string(from)).Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("save order: %w", err)
@@ -464,6 +497,33 @@ func (s *Ordering) ActiveOrders(ctx context.Context, agentID string) (int, error
 		return 0, fmt.Errorf("count active orders: %w", err)
 	}
 	return int(n), nil
+}
+
+// OrdersDue lists up to limit ids of orders a periodic job must look at,
+// oldest first: in progress past their deadline and not marked late
+// (DueLate), in review since at or before the time and not yet reminded
+// (DueReminder) or escalated (DueEscalation), delivered at or before the
+// time (DueCompletion).
+func (s *Ordering) OrdersDue(ctx context.Context, due ordering.Due, by time.Time, limit int) ([]string, error) {
+	var where, order string
+	switch due {
+	case ordering.DueLate:
+		where, order = "status = 'in_progress' AND NOT late AND deadline < ?", "deadline"
+	case ordering.DueReminder:
+		where, order = "status = 'in_review' AND NOT review_reminded AND review_started_at <= ?", "review_started_at"
+	case ordering.DueEscalation:
+		where, order = "status = 'in_review' AND NOT review_escalated AND review_started_at <= ?", "review_started_at"
+	case ordering.DueCompletion:
+		where, order = "status = 'delivered' AND delivered_at <= ?", "delivered_at"
+	default:
+		return nil, fmt.Errorf("orders due: unknown kind %q", due)
+	}
+	var ids []string
+	if err := s.db.Conn(ctx).NewSelect().Model((*orderRow)(nil)).Column("id").Where(where, by).
+		OrderExpr(order+", id").Limit(int64(limit)).Scan(ctx, &ids); err != nil {
+		return nil, fmt.Errorf("list orders due: %w", err)
+	}
+	return ids, nil
 }
 
 // ExpiredApprovals lists pending orders created at or before the time.
@@ -609,12 +669,14 @@ type notificationRow struct {
 	Kind      string    `bun:"kind"`
 	Subject   string    `bun:"subject"`
 	Body      string    `bun:"body"`
-	Link      *string   `bun:"link"`
-	CreatedAt time.Time `bun:"created_at"`
+	Link      *string    `bun:"link"`
+	CreatedAt time.Time  `bun:"created_at"`
+	ReadAt    *time.Time `bun:"read_at"`
 }
 
 func (r *notificationRow) toDomain() notification.Notice {
-	n := notification.Notice{ID: r.ID, User: kernel.UserID(r.UserID), Kind: r.Kind, Subject: r.Subject, Body: r.Body, CreatedAt: r.CreatedAt.UTC()}
+	n := notification.Notice{ID: r.ID, User: kernel.UserID(r.UserID), Kind: r.Kind, Subject: r.Subject, Body: r.Body,
+		CreatedAt: r.CreatedAt.UTC(), Read: r.ReadAt != nil}
 	if r.Link != nil {
 		n.Link = *r.Link
 	}
@@ -666,4 +728,239 @@ func (s *Inbox) List(ctx context.Context, user kernel.UserID, before string, lim
 		out[i] = rows[i].toDomain()
 	}
 	return out, nil
+}
+
+// --- deliveries, files, reviews -----------------------------------------------
+
+type deliveryRow struct {
+	bun.BaseModel `bun:"table:deliveries,alias:d"`
+
+	ID         string     `bun:"id,pk"`
+	OrderID    string     `bun:"order_id"`
+	Version    int        `bun:"version"`
+	Status     string     `bun:"status"`
+	Message    string     `bun:"message"`
+	RejectNote *string    `bun:"reject_note"`
+	CreatedAt  time.Time  `bun:"created_at"`
+	ReviewedAt *time.Time `bun:"reviewed_at"`
+}
+
+type fileRow struct {
+	bun.BaseModel `bun:"table:delivery_files,alias:f"`
+
+	ID          string    `bun:"id,pk"`
+	DeliveryID  string    `bun:"delivery_id"`
+	OrderID     string    `bun:"order_id"`
+	Name        string    `bun:"name"`
+	Size        int64     `bun:"size"`
+	SHA256      string    `bun:"sha256"`
+	ContentType string    `bun:"content_type"`
+	BlobKey     string    `bun:"blob_key"`
+	CreatedAt   time.Time `bun:"created_at"`
+}
+
+func (r *fileRow) toDomain() domain.File {
+	return domain.File{ID: r.ID, DeliveryID: r.DeliveryID, OrderID: r.OrderID, Name: r.Name, Size: r.Size, SHA256: r.SHA256,
+		ContentType: r.ContentType, BlobKey: r.BlobKey, CreatedAt: r.CreatedAt.UTC()}
+}
+
+func (r *deliveryRow) toDomain() domain.Delivery {
+	d := domain.Delivery{ID: r.ID, OrderID: r.OrderID, Version: r.Version, Status: r.Status, Message: r.Message,
+		CreatedAt: r.CreatedAt.UTC(), ReviewedAt: zeroOr(r.ReviewedAt)}
+	if r.RejectNote != nil {
+		d.RejectNote = *r.RejectNote
+	}
+	return d
+}
+
+// InsertDelivery adds a delivery and its files; a second delivery with the
+// same version is a conflict.
+func (s *Ordering) InsertDelivery(ctx context.Context, d domain.Delivery) error {
+	conn := s.db.Conn(ctx)
+	row := &deliveryRow{ID: d.ID, OrderID: d.OrderID, Version: d.Version, Status: d.Status, Message: d.Message, CreatedAt: d.CreatedAt}
+	if _, err := conn.NewInsert().Model(row).Exec(ctx); err != nil {
+		if IsUniqueViolation(err) {
+			return kernel.Conflict("order-changed", "another delivery was made at the same time; read the order again")
+		}
+		return fmt.Errorf("insert delivery: %w", err)
+	}
+	for _, f := range d.Files {
+		fr := &fileRow{ID: f.ID, DeliveryID: d.ID, OrderID: d.OrderID, Name: f.Name, Size: f.Size, SHA256: f.SHA256,
+			ContentType: f.ContentType, BlobKey: f.BlobKey, CreatedAt: f.CreatedAt}
+		if _, err := conn.NewInsert().Model(fr).Exec(ctx); err != nil {
+			return fmt.Errorf("insert file: %w", err)
+		}
+	}
+	return nil
+}
+
+// Deliveries lists an order's deliveries with their files, oldest first.
+func (s *Ordering) Deliveries(ctx context.Context, orderID string) ([]domain.Delivery, error) {
+	var rows []deliveryRow
+	conn := s.db.Conn(ctx)
+	if err := conn.NewSelect().Model(&rows).Where("order_id = ?", orderID).OrderExpr("version").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("list deliveries: %w", err)
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	var files []fileRow
+	if err := conn.NewSelect().Model(&files).Where("order_id = ?", orderID).OrderExpr("created_at, id").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("list files: %w", err)
+	}
+	out := make([]domain.Delivery, len(rows))
+	index := map[string]int{}
+	for i := range rows {
+		out[i] = rows[i].toDomain()
+		index[rows[i].ID] = i
+	}
+	for i := range files {
+		if j, ok := index[files[i].DeliveryID]; ok {
+			out[j].Files = append(out[j].Files, files[i].toDomain())
+		}
+	}
+	return out, nil
+}
+
+// Delivery reads one delivery (without its files).
+func (s *Ordering) Delivery(ctx context.Context, id string) (domain.Delivery, error) {
+	row := new(deliveryRow)
+	err := s.db.Conn(ctx).NewSelect().Model(row).Where("id = ?", id).Scan(ctx)
+	if IsNoRows(err) {
+		return domain.Delivery{}, kernel.ErrNotFound
+	}
+	if err != nil {
+		return domain.Delivery{}, fmt.Errorf("read delivery: %w", err)
+	}
+	return row.toDomain(), nil
+}
+
+// SaveDelivery writes a delivery's review outcome.
+func (s *Ordering) SaveDelivery(ctx context.Context, d domain.Delivery) error {
+	_, err := s.db.Conn(ctx).NewUpdate().Model((*deliveryRow)(nil)).Set("status = ?", d.Status).
+		Set("reject_note = ?", nullable(d.RejectNote)).Set("reviewed_at = ?", timePtr(d.ReviewedAt)).
+		Where("id = ?", d.ID).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("save delivery: %w", err)
+	}
+	return nil
+}
+
+// File reads one delivered file.
+func (s *Ordering) File(ctx context.Context, id string) (domain.File, error) {
+	row := new(fileRow)
+	err := s.db.Conn(ctx).NewSelect().Model(row).Where("id = ?", id).Scan(ctx)
+	if IsNoRows(err) {
+		return domain.File{}, kernel.ErrNotFound
+	}
+	if err != nil {
+		return domain.File{}, fmt.Errorf("read file: %w", err)
+	}
+	return row.toDomain(), nil
+}
+
+type reviewRow struct {
+	bun.BaseModel `bun:"table:reviews,alias:r"`
+
+	ID           string     `bun:"id,pk"`
+	OrderID      string     `bun:"order_id"`
+	AgentID      string     `bun:"agent_id"`
+	CustomerID   string     `bun:"customer_id"`
+	CustomerName string     `bun:"customer_name"`
+	Rating       int        `bun:"rating"`
+	Text         string     `bun:"text"`
+	Reply        *string    `bun:"reply"`
+	RepliedAt    *time.Time `bun:"replied_at"`
+	CreatedAt    time.Time  `bun:"created_at"`
+}
+
+func (r *reviewRow) toDomain() domain.Review {
+	v := domain.Review{ID: r.ID, OrderID: r.OrderID, AgentID: r.AgentID, CustomerID: kernel.UserID(r.CustomerID),
+		CustomerName: r.CustomerName, Rating: r.Rating, Text: r.Text, RepliedAt: zeroOr(r.RepliedAt), CreatedAt: r.CreatedAt.UTC()}
+	if r.Reply != nil {
+		v.Reply = *r.Reply
+	}
+	return v
+}
+
+// InsertReview adds a review; a second review of an order is a conflict.
+func (s *Ordering) InsertReview(ctx context.Context, v domain.Review) error {
+	row := &reviewRow{ID: v.ID, OrderID: v.OrderID, AgentID: v.AgentID, CustomerID: string(v.CustomerID),
+		CustomerName: v.CustomerName, Rating: v.Rating, Text: v.Text, CreatedAt: v.CreatedAt}
+	if _, err := s.db.Conn(ctx).NewInsert().Model(row).Exec(ctx); err != nil {
+		if IsUniqueViolation(err) {
+			return kernel.Conflict("already-reviewed", "this order has already been reviewed")
+		}
+		return fmt.Errorf("insert review: %w", err)
+	}
+	return nil
+}
+
+// Review reads one review (locked with lock, on Postgres).
+func (s *Ordering) Review(ctx context.Context, id string, lock bool) (domain.Review, error) {
+	row := new(reviewRow)
+	q := s.db.Conn(ctx).NewSelect().Model(row).Where("id = ?", id)
+	if lock && s.db.Dialect == Postgres {
+		q = q.For("UPDATE")
+	}
+	err := q.Scan(ctx)
+	if IsNoRows(err) {
+		return domain.Review{}, kernel.ErrNotFound
+	}
+	if err != nil {
+		return domain.Review{}, fmt.Errorf("read review: %w", err)
+	}
+	return row.toDomain(), nil
+}
+
+// SaveReply writes a review's reply.
+func (s *Ordering) SaveReply(ctx context.Context, v domain.Review) error {
+	res, err := s.db.Conn(ctx).NewUpdate().Model((*reviewRow)(nil)).Set("reply = ?", v.Reply).Set("replied_at = ?", v.RepliedAt).
+		Where("id = ? AND reply IS NULL", v.ID).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("save reply: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return kernel.Conflict("already-replied", "you have already answered this review")
+	}
+	return nil
+}
+
+// AgentReviews lists an agent's reviews newest first, below the id before.
+func (s *Ordering) AgentReviews(ctx context.Context, agentID, before string, limit int) ([]domain.Review, error) {
+	var rows []reviewRow
+	q := s.db.Conn(ctx).NewSelect().Model(&rows).Where("agent_id = ?", agentID)
+	if before != "" {
+		q = q.Where("id < ?", before)
+	}
+	if err := q.OrderExpr("id DESC").Limit(int64(limit)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("list reviews: %w", err)
+	}
+	out := make([]domain.Review, len(rows))
+	for i := range rows {
+		out[i] = rows[i].toDomain()
+	}
+	return out, nil
+}
+
+// ReviewOf reads the review of an order, if any (kernel.ErrNotFound).
+func (s *Ordering) ReviewOf(ctx context.Context, orderID string) (domain.Review, error) {
+	row := new(reviewRow)
+	err := s.db.Conn(ctx).NewSelect().Model(row).Where("order_id = ?", orderID).Scan(ctx)
+	if IsNoRows(err) {
+		return domain.Review{}, kernel.ErrNotFound
+	}
+	if err != nil {
+		return domain.Review{}, fmt.Errorf("read review: %w", err)
+	}
+	return row.toDomain(), nil
+}
+
+// MarkRead marks the user's notices up to the id (and every older one) read.
+func (s *Inbox) MarkRead(ctx context.Context, user kernel.UserID, upTo string, at time.Time) error {
+	if _, err := s.db.Conn(ctx).NewUpdate().Model((*notificationRow)(nil)).Set("read_at = ?", at).
+		Where("user_id = ? AND id <= ? AND read_at IS NULL", string(user), upTo).Exec(ctx); err != nil {
+		return fmt.Errorf("mark notifications read: %w", err)
+	}
+	return nil
 }

@@ -120,10 +120,33 @@ func (e CreateAgentRequestAcceptMode) Valid() bool {
 	}
 }
 
+// Defines values for DeliveryStatus.
+const (
+	DeliveryStatusInReview DeliveryStatus = "in_review"
+	DeliveryStatusRejected DeliveryStatus = "rejected"
+	DeliveryStatusReleased DeliveryStatus = "released"
+)
+
+// Valid indicates whether the value is a known member of the DeliveryStatus enum.
+func (e DeliveryStatus) Valid() bool {
+	switch e {
+	case DeliveryStatusInReview:
+		return true
+	case DeliveryStatusRejected:
+		return true
+	case DeliveryStatusReleased:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OrderCancelReason.
 const (
-	OrderCancelReasonDeclined OrderCancelReason = "declined"
-	OrderCancelReasonExpired  OrderCancelReason = "expired"
+	OrderCancelReasonDeclined  OrderCancelReason = "declined"
+	OrderCancelReasonExpired   OrderCancelReason = "expired"
+	OrderCancelReasonLate      OrderCancelReason = "late"
+	OrderCancelReasonWithdrawn OrderCancelReason = "withdrawn"
 )
 
 // Valid indicates whether the value is a known member of the OrderCancelReason enum.
@@ -132,6 +155,10 @@ func (e OrderCancelReason) Valid() bool {
 	case OrderCancelReasonDeclined:
 		return true
 	case OrderCancelReasonExpired:
+		return true
+	case OrderCancelReasonLate:
+		return true
+	case OrderCancelReasonWithdrawn:
 		return true
 	default:
 		return false
@@ -158,34 +185,34 @@ func (e OrderSnapshotAcceptMode) Valid() bool {
 
 // Defines values for OrderStatus.
 const (
-	Cancelled       OrderStatus = "cancelled"
-	Completed       OrderStatus = "completed"
-	Delivered       OrderStatus = "delivered"
-	Disputed        OrderStatus = "disputed"
-	InProgress      OrderStatus = "in_progress"
-	InReview        OrderStatus = "in_review"
-	PendingApproval OrderStatus = "pending_approval"
-	Refunded        OrderStatus = "refunded"
+	OrderStatusCancelled       OrderStatus = "cancelled"
+	OrderStatusCompleted       OrderStatus = "completed"
+	OrderStatusDelivered       OrderStatus = "delivered"
+	OrderStatusDisputed        OrderStatus = "disputed"
+	OrderStatusInProgress      OrderStatus = "in_progress"
+	OrderStatusInReview        OrderStatus = "in_review"
+	OrderStatusPendingApproval OrderStatus = "pending_approval"
+	OrderStatusRefunded        OrderStatus = "refunded"
 )
 
 // Valid indicates whether the value is a known member of the OrderStatus enum.
 func (e OrderStatus) Valid() bool {
 	switch e {
-	case Cancelled:
+	case OrderStatusCancelled:
 		return true
-	case Completed:
+	case OrderStatusCompleted:
 		return true
-	case Delivered:
+	case OrderStatusDelivered:
 		return true
-	case Disputed:
+	case OrderStatusDisputed:
 		return true
-	case InProgress:
+	case OrderStatusInProgress:
 		return true
-	case InReview:
+	case OrderStatusInReview:
 		return true
-	case PendingApproval:
+	case OrderStatusPendingApproval:
 		return true
-	case Refunded:
+	case OrderStatusRefunded:
 		return true
 	default:
 		return false
@@ -564,6 +591,12 @@ type CreatePersonalTokenRequest struct {
 	Name string `json:"name"`
 }
 
+// CreateReviewRequest defines model for CreateReviewRequest.
+type CreateReviewRequest struct {
+	Rating int    `json:"rating"`
+	Text   string `json:"text"`
+}
+
 // CreatedAgent defines model for CreatedAgent.
 type CreatedAgent struct {
 	Agent OwnerAgent `json:"agent"`
@@ -606,9 +639,21 @@ type Delivery struct {
 	Files     []DeliveryFile `json:"files"`
 	Id        string         `json:"id"`
 	Message   string         `json:"message"`
-	Status    string         `json:"status"`
-	Version   int            `json:"version"`
+	OrderId   string         `json:"order_id"`
+
+	// RejectNote The owner's note (the owner and the agent only).
+	RejectNote *string    `json:"reject_note,omitempty"`
+	ReviewedAt *time.Time `json:"reviewed_at,omitempty"`
+
+	// Status in_review until the owner releases it to the customer or rejects it.
+	Status DeliveryStatus `json:"status"`
+
+	// Version The first delivery of the order is 1, the next 2, and so on.
+	Version int `json:"version"`
 }
+
+// DeliveryStatus in_review until the owner releases it to the customer or rejects it.
+type DeliveryStatus string
 
 // DeliveryFile defines model for DeliveryFile.
 type DeliveryFile struct {
@@ -625,6 +670,18 @@ type FieldError struct {
 
 	// Field Where the problem is (a JSON field path, or a parameter name).
 	Field string `json:"field"`
+}
+
+// FileLink defines model for FileLink.
+type FileLink struct {
+	ExpiresAt time.Time `json:"expires_at"`
+	Url       string    `json:"url"`
+}
+
+// MarkReadRequest defines model for MarkReadRequest.
+type MarkReadRequest struct {
+	// UpTo A notification id; it and every older one are marked read.
+	UpTo string `json:"up_to"`
 }
 
 // Message defines model for Message.
@@ -663,6 +720,7 @@ type Notification struct {
 
 	// Link Where in the app it is about.
 	Link    *string `json:"link,omitempty"`
+	Read    bool    `json:"read"`
 	Subject string  `json:"subject"`
 }
 
@@ -683,21 +741,32 @@ type Order struct {
 	// AwaitingApprovalBecause Why the order waits for the owner (shown to the owner and the agent only).
 	AwaitingApprovalBecause *[]string `json:"awaiting_approval_because,omitempty"`
 
-	// CancelReason Why it was cancelled before it started.
+	// CancelReason declined by the owner, expired unapproved, withdrawn by the customer before approval, or cancelled by the customer 24 hours past the deadline.
 	CancelReason   *OrderCancelReason `json:"cancel_reason,omitempty"`
+	CompletedAt    *time.Time         `json:"completed_at,omitempty"`
 	ConversationId string             `json:"conversation_id"`
 	CreatedAt      time.Time          `json:"created_at"`
 	CustomerId     string             `json:"customer_id"`
 
 	// Deadline Set when work starts.
-	Deadline   *time.Time `json:"deadline,omitempty"`
-	Deliveries []Delivery `json:"deliveries"`
-	Id         string     `json:"id"`
+	Deadline *time.Time `json:"deadline,omitempty"`
+
+	// DeliveredAt When the latest delivery was released to the customer.
+	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
+	Deliveries  []Delivery `json:"deliveries"`
+	Id          string     `json:"id"`
+
+	// Late Past its deadline without a delivery (counted against the agent).
+	Late bool `json:"late"`
 
 	// Price Points held in the order's escrow.
-	Price         int64  `json:"price"`
-	QuoteId       string `json:"quote_id"`
-	RevisionsLeft int    `json:"revisions_left"`
+	Price   int64  `json:"price"`
+	QuoteId string `json:"quote_id"`
+
+	// ReviewWindowEndsAt While delivered, when it completes by itself.
+	ReviewWindowEndsAt *time.Time       `json:"review_window_ends_at,omitempty"`
+	RevisionRequests   []RevisionRecord `json:"revision_requests"`
+	RevisionsLeft      int              `json:"revisions_left"`
 
 	// Snapshot What was agreed and what was live when the order was placed; later settings changes never alter it.
 	Snapshot  OrderSnapshot `json:"snapshot"`
@@ -706,7 +775,7 @@ type Order struct {
 	UpdatedAt time.Time     `json:"updated_at"`
 }
 
-// OrderCancelReason Why it was cancelled before it started.
+// OrderCancelReason declined by the owner, expired unapproved, withdrawn by the customer before approval, or cancelled by the customer 24 hours past the deadline.
 type OrderCancelReason string
 
 // OrderList defines model for OrderList.
@@ -921,6 +990,57 @@ type QuoteList struct {
 // QuoteStatus defines model for QuoteStatus.
 type QuoteStatus string
 
+// RejectDeliveryRequest defines model for RejectDeliveryRequest.
+type RejectDeliveryRequest struct {
+	// Note What the agent must fix.
+	Note string `json:"note"`
+}
+
+// ReplyRequest defines model for ReplyRequest.
+type ReplyRequest struct {
+	Text string `json:"text"`
+}
+
+// Review defines model for Review.
+type Review struct {
+	AgentId      string     `json:"agent_id"`
+	CreatedAt    time.Time  `json:"created_at"`
+	CustomerName string     `json:"customer_name"`
+	Id           string     `json:"id"`
+	OrderId      string     `json:"order_id"`
+	Rating       int        `json:"rating"`
+	RepliedAt    *time.Time `json:"replied_at,omitempty"`
+	Reply        *string    `json:"reply,omitempty"`
+
+	// Reward Points the reviewer earned (in createReview's answer only).
+	Reward *int64 `json:"reward,omitempty"`
+	Text   string `json:"text"`
+}
+
+// ReviewList defines model for ReviewList.
+type ReviewList struct {
+	Items      []Review `json:"items"`
+	NextCursor *string  `json:"next_cursor,omitempty"`
+}
+
+// RevisionRecord defines model for RevisionRecord.
+type RevisionRecord struct {
+	Notes string `json:"notes"`
+
+	// Number 1 for the first revision.
+	Number        int       `json:"number"`
+	RequestedAt   time.Time `json:"requested_at"`
+	UnmetCriteria []string  `json:"unmet_criteria"`
+}
+
+// RevisionRequest defines model for RevisionRequest.
+type RevisionRequest struct {
+	Notes string `json:"notes"`
+
+	// UnmetCriteria Acceptance criteria of the quote, verbatim, that the delivery does not meet.
+	UnmetCriteria []string `json:"unmet_criteria"`
+}
+
 // Role defines model for Role.
 type Role string
 
@@ -1030,6 +1150,12 @@ type ConversationId = string
 // Cursor defines model for Cursor.
 type Cursor = string
 
+// DeliveryId defines model for DeliveryId.
+type DeliveryId = string
+
+// FileId defines model for FileId.
+type FileId = string
+
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
 
@@ -1089,6 +1215,15 @@ type ListAgentsParams struct {
 // ListAgentsParamsSort defines parameters for ListAgents.
 type ListAgentsParamsSort string
 
+// ListAgentReviewsParams defines parameters for ListAgentReviews.
+type ListAgentReviewsParams struct {
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size (default 20).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // ListConversationsParams defines parameters for ListConversations.
 type ListConversationsParams struct {
 	// As Only the threads where I am the customer, or only those of my agents.
@@ -1120,6 +1255,13 @@ type ListQuotesParams struct {
 
 	// Limit Page size (default 20).
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// DownloadFileParams defines parameters for DownloadFile.
+type DownloadFileParams struct {
+	Expires *int64  `form:"expires,omitempty" json:"expires,omitempty"`
+	User    *string `form:"user,omitempty" json:"user,omitempty"`
+	Sig     *string `form:"sig,omitempty" json:"sig,omitempty"`
 }
 
 // ListPersonalTokensParams defines parameters for ListPersonalTokens.
@@ -1157,6 +1299,13 @@ type ListOrdersParams struct {
 // ListOrdersParamsAs defines parameters for ListOrders.
 type ListOrdersParamsAs string
 
+// AcceptDeliveryParams defines parameters for AcceptDelivery.
+type AcceptDeliveryParams struct {
+	// IdempotencyKey A unique key per intended effect (a UUID is a good choice), 1-255 printable ASCII
+	// characters. Retry with the same key and the same body to get the first answer again.
+	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
+}
+
 // ApproveOrderParams defines parameters for ApproveOrder.
 type ApproveOrderParams struct {
 	// IdempotencyKey A unique key per intended effect (a UUID is a good choice), 1-255 printable ASCII
@@ -1164,8 +1313,28 @@ type ApproveOrderParams struct {
 	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
 }
 
+// CancelOrderParams defines parameters for CancelOrder.
+type CancelOrderParams struct {
+	// IdempotencyKey A unique key per intended effect (a UUID is a good choice), 1-255 printable ASCII
+	// characters. Retry with the same key and the same body to get the first answer again.
+	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
+}
+
 // DeclineOrderParams defines parameters for DeclineOrder.
 type DeclineOrderParams struct {
+	// IdempotencyKey A unique key per intended effect (a UUID is a good choice), 1-255 printable ASCII
+	// characters. Retry with the same key and the same body to get the first answer again.
+	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
+}
+
+// DeliverOrderMultipartBody defines parameters for DeliverOrder.
+type DeliverOrderMultipartBody struct {
+	Files   *[]openapi_types.File `json:"files,omitempty"`
+	Message string                `json:"message"`
+}
+
+// CreateReviewParams defines parameters for CreateReview.
+type CreateReviewParams struct {
 	// IdempotencyKey A unique key per intended effect (a UUID is a good choice), 1-255 printable ASCII
 	// characters. Retry with the same key and the same body to get the first answer again.
 	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
@@ -1233,11 +1402,29 @@ type PostMessageJSONRequestBody = PostMessageRequest
 // SendQuoteJSONRequestBody defines body for SendQuote for application/json ContentType.
 type SendQuoteJSONRequestBody = SendQuoteRequest
 
+// RejectDeliveryJSONRequestBody defines body for RejectDelivery for application/json ContentType.
+type RejectDeliveryJSONRequestBody = RejectDeliveryRequest
+
 // CreatePersonalTokenJSONRequestBody defines body for CreatePersonalToken for application/json ContentType.
 type CreatePersonalTokenJSONRequestBody = CreatePersonalTokenRequest
 
+// MarkNotificationsReadJSONRequestBody defines body for MarkNotificationsRead for application/json ContentType.
+type MarkNotificationsReadJSONRequestBody = MarkReadRequest
+
 // DeclineOrderJSONRequestBody defines body for DeclineOrder for application/json ContentType.
 type DeclineOrderJSONRequestBody = DeclineOrderRequest
+
+// DeliverOrderMultipartRequestBody defines body for DeliverOrder for multipart/form-data ContentType.
+type DeliverOrderMultipartRequestBody DeliverOrderMultipartBody
+
+// CreateReviewJSONRequestBody defines body for CreateReview for application/json ContentType.
+type CreateReviewJSONRequestBody = CreateReviewRequest
+
+// RequestRevisionJSONRequestBody defines body for RequestRevision for application/json ContentType.
+type RequestRevisionJSONRequestBody = RevisionRequest
+
+// ReplyToReviewJSONRequestBody defines body for ReplyToReview for application/json ContentType.
+type ReplyToReviewJSONRequestBody = ReplyRequest
 
 // CreditPointsJSONRequestBody defines body for CreditPoints for application/json ContentType.
 type CreditPointsJSONRequestBody = CreditRequest
@@ -1439,6 +1626,11 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/agents/{agentId}/publish (the `PublishAgent` operationId).
 	PublishAgent(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListAgentReviews An agent's reviews, newest first
+	//
+	// Corresponds with GET /v1/agents/{agentId}/reviews (the `ListAgentReviews` operationId).
+	ListAgentReviews(ctx context.Context, agentId AgentId, params *ListAgentReviewsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// DownloadSkillPackage Download the agent's latest skill package (zip)
 	//
 	// A zip of one folder named after the handle: SKILL.md, RULES.md, API.md,
@@ -1599,6 +1791,55 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/conversations/{conversationId}/quotes (the `SendQuote` operationId).
 	SendQuote(ctx context.Context, conversationId ConversationId, body SendQuoteJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// RejectDeliveryWithBody Send a delivery back to the agent with a note (the owner)
+	//
+	// The order goes back to `in_progress` and the agent gets a `delivery.rejected` event with the note.
+	// It is not a revision: the customer never saw the delivery and no revision is used. The time the
+	// delivery waited for the owner is added to the agent's deadline.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/deliveries/{deliveryId}/reject (the `RejectDelivery` operationId).
+	RejectDeliveryWithBody(ctx context.Context, deliveryId DeliveryId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RejectDelivery Send a delivery back to the agent with a note (the owner)
+	//
+	// The order goes back to `in_progress` and the agent gets a `delivery.rejected` event with the note.
+	// It is not a revision: the customer never saw the delivery and no revision is used. The time the
+	// delivery waited for the owner is added to the agent's deadline.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/deliveries/{deliveryId}/reject (the `RejectDelivery` operationId).
+	RejectDelivery(ctx context.Context, deliveryId DeliveryId, body RejectDeliveryJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReleaseDelivery Release a delivery to the customer (the owner)
+	//
+	// The order becomes `delivered`; the customer is notified and the review window (`HEEPR_REVIEW_WINDOW`,
+	// default 72 hours) starts: without an answer by then the order completes by itself. The time the
+	// delivery waited for the owner is added to the agent's deadline.
+	//
+	// Corresponds with POST /v1/deliveries/{deliveryId}/release (the `ReleaseDelivery` operationId).
+	ReleaseDelivery(ctx context.Context, deliveryId DeliveryId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DownloadFile Download a delivered file
+	//
+	// For the order's customer (once the delivery is released), the agent's owner, the agent, and
+	// support on a disputed order; anyone else gets 404. Either authenticate, or use a link from
+	// `createFileLink` (its `expires`, `user` and `sig` parameters): a link works for the user it was
+	// made for until it expires, and for no one else. Range requests are supported. The answer is
+	// always an attachment (`Content-Disposition: attachment`, `nosniff`, `no-store`).
+	//
+	// Corresponds with GET /v1/files/{fileId} (the `DownloadFile` operationId).
+	DownloadFile(ctx context.Context, fileId FileId, params *DownloadFileParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateFileLink A short-lived download link for a file, bound to me
+	//
+	// The link works for 5 minutes, only for the user who made it.
+	//
+	// Corresponds with POST /v1/files/{fileId}/links (the `CreateFileLink` operationId).
+	CreateFileLink(ctx context.Context, fileId FileId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetMe The signed-in user
 	//
 	// Corresponds with GET /v1/me (the `GetMe` operationId).
@@ -1650,6 +1891,20 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/notifications (the `ListNotifications` operationId).
 	ListNotifications(ctx context.Context, params *ListNotificationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// MarkNotificationsReadWithBody Mark my notifications read, up to one
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/notifications/read (the `MarkNotificationsRead` operationId).
+	MarkNotificationsReadWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MarkNotificationsRead Mark my notifications read, up to one
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/notifications/read (the `MarkNotificationsRead` operationId).
+	MarkNotificationsRead(ctx context.Context, body MarkNotificationsReadJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListOrders My orders, newest first
 	//
 	// A customer sees what they bought; an owner also sees the orders of their agents (the approval
@@ -1663,12 +1918,27 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/orders/{orderId} (the `GetOrder` operationId).
 	GetOrder(ctx context.Context, orderId OrderId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// AcceptDelivery Accept the delivered work (the customer)
+	//
+	// The order completes; the escrow is paid out to the owner by a background job, once.
+	//
+	// Corresponds with POST /v1/orders/{orderId}/accept (the `AcceptDelivery` operationId).
+	AcceptDelivery(ctx context.Context, orderId OrderId, params *AcceptDeliveryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ApproveOrder Approve an order waiting for me (the owner)
 	//
 	// The order starts now; its deadline is now plus its delivery days.
 	//
 	// Corresponds with POST /v1/orders/{orderId}/approve (the `ApproveOrder` operationId).
 	ApproveOrder(ctx context.Context, orderId OrderId, params *ApproveOrderParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CancelOrder Cancel an order (the customer)
+	//
+	// Allowed while it waits for approval, and once it is 24 hours past its deadline without a
+	// delivery; the price is refunded in full. Otherwise `cancel-not-allowed` says when it will be.
+	//
+	// Corresponds with POST /v1/orders/{orderId}/cancel (the `CancelOrder` operationId).
+	CancelOrder(ctx context.Context, orderId OrderId, params *CancelOrderParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeclineOrderWithBody Decline an order waiting for me (the owner)
 	//
@@ -1687,6 +1957,64 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/orders/{orderId}/decline (the `DeclineOrder` operationId).
 	DeclineOrder(ctx context.Context, orderId OrderId, params *DeclineOrderParams, body DeclineOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeliverOrderWithBody Deliver work for an order in progress (the agent)
+	//
+	// A `multipart/form-data` body: a `message` part (markdown, at most 20,000 characters) and up to
+	// 10 `files` parts, each at most `HEEPR_MAX_UPLOAD_MB` (default 100) MB. Files are streamed to
+	// private storage, hashed (SHA-256) and their type sniffed from their bytes; text, images,
+	// audio, video, PDF, JSON and zip/gzip archives are accepted (zip anything else). The delivery
+	// gets the next version number and goes to the owner's review (`in_review`); the customer sees
+	// nothing until the owner releases it. A refused upload stores nothing.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/orders/{orderId}/deliveries (the `DeliverOrder` operationId).
+	DeliverOrderWithBody(ctx context.Context, orderId OrderId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateReviewWithBody Review a completed order (the customer)
+	//
+	// One review per completed order; the reviewer earns the review reward once.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/orders/{orderId}/review (the `CreateReview` operationId).
+	CreateReviewWithBody(ctx context.Context, orderId OrderId, params *CreateReviewParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateReview Review a completed order (the customer)
+	//
+	// One review per completed order; the reviewer earns the review reward once.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/orders/{orderId}/review (the `CreateReview` operationId).
+	CreateReview(ctx context.Context, orderId OrderId, params *CreateReviewParams, body CreateReviewJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RequestRevisionWithBody Ask for a revision of the delivered work (the customer)
+	//
+	// Uses one of the order's free revisions (`revisions_left`); at zero the request is refused
+	// (`no-revisions-left`: flag the order instead). The notes say what to change and
+	// `unmet_criteria` names the quote's acceptance criteria the work does not meet yet. The order goes
+	// back to `in_progress` with a new deadline (half the delivery days, at least one day, from now)
+	// and the agent gets a `revision.requested` event.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/orders/{orderId}/revision (the `RequestRevision` operationId).
+	RequestRevisionWithBody(ctx context.Context, orderId OrderId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RequestRevision Ask for a revision of the delivered work (the customer)
+	//
+	// Uses one of the order's free revisions (`revisions_left`); at zero the request is refused
+	// (`no-revisions-left`: flag the order instead). The notes say what to change and
+	// `unmet_criteria` names the quote's acceptance criteria the work does not meet yet. The order goes
+	// back to `in_progress` with a new deadline (half the delivery days, at least one day, from now)
+	// and the agent gets a `revision.requested` event.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/orders/{orderId}/revision (the `RequestRevision` operationId).
+	RequestRevision(ctx context.Context, orderId OrderId, body RequestRevisionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetQuote One quote
 	//
@@ -1709,6 +2037,20 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/quotes/{quoteId}/decline (the `DeclineQuote` operationId).
 	DeclineQuote(ctx context.Context, quoteId QuoteId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReplyToReviewWithBody Answer a review of my agent, once (the owner)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/reviews/{reviewId}/reply (the `ReplyToReview` operationId).
+	ReplyToReviewWithBody(ctx context.Context, reviewId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReplyToReview Answer a review of my agent, once (the owner)
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/reviews/{reviewId}/reply (the `ReplyToReview` operationId).
+	ReplyToReview(ctx context.Context, reviewId string, body ReplyToReviewJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreditPointsWithBody Credit points to a user (support)
 	//
@@ -2012,6 +2354,21 @@ func (c *Client) PauseAgent(ctx context.Context, agentId AgentId, reqEditors ...
 // Corresponds with POST /v1/agents/{agentId}/publish (the `PublishAgent` operationId).
 func (c *Client) PublishAgent(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPublishAgentRequest(c.Server, agentId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListAgentReviews An agent's reviews, newest first
+//
+// Corresponds with GET /v1/agents/{agentId}/reviews (the `ListAgentReviews` operationId).
+func (c *Client) ListAgentReviews(ctx context.Context, agentId AgentId, params *ListAgentReviewsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListAgentReviewsRequest(c.Server, agentId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2362,6 +2719,105 @@ func (c *Client) SendQuote(ctx context.Context, conversationId ConversationId, b
 	return c.Client.Do(req)
 }
 
+// RejectDeliveryWithBody Send a delivery back to the agent with a note (the owner)
+//
+// The order goes back to `in_progress` and the agent gets a `delivery.rejected` event with the note.
+// It is not a revision: the customer never saw the delivery and no revision is used. The time the
+// delivery waited for the owner is added to the agent's deadline.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/deliveries/{deliveryId}/reject (the `RejectDelivery` operationId).
+func (c *Client) RejectDeliveryWithBody(ctx context.Context, deliveryId DeliveryId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRejectDeliveryRequestWithBody(c.Server, deliveryId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RejectDelivery Send a delivery back to the agent with a note (the owner)
+//
+// The order goes back to `in_progress` and the agent gets a `delivery.rejected` event with the note.
+// It is not a revision: the customer never saw the delivery and no revision is used. The time the
+// delivery waited for the owner is added to the agent's deadline.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/deliveries/{deliveryId}/reject (the `RejectDelivery` operationId).
+func (c *Client) RejectDelivery(ctx context.Context, deliveryId DeliveryId, body RejectDeliveryJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRejectDeliveryRequest(c.Server, deliveryId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReleaseDelivery Release a delivery to the customer (the owner)
+//
+// The order becomes `delivered`; the customer is notified and the review window (`HEEPR_REVIEW_WINDOW`,
+// default 72 hours) starts: without an answer by then the order completes by itself. The time the
+// delivery waited for the owner is added to the agent's deadline.
+//
+// Corresponds with POST /v1/deliveries/{deliveryId}/release (the `ReleaseDelivery` operationId).
+func (c *Client) ReleaseDelivery(ctx context.Context, deliveryId DeliveryId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReleaseDeliveryRequest(c.Server, deliveryId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DownloadFile Download a delivered file
+//
+// For the order's customer (once the delivery is released), the agent's owner, the agent, and
+// support on a disputed order; anyone else gets 404. Either authenticate, or use a link from
+// `createFileLink` (its `expires`, `user` and `sig` parameters): a link works for the user it was
+// made for until it expires, and for no one else. Range requests are supported. The answer is
+// always an attachment (`Content-Disposition: attachment`, `nosniff`, `no-store`).
+//
+// Corresponds with GET /v1/files/{fileId} (the `DownloadFile` operationId).
+func (c *Client) DownloadFile(ctx context.Context, fileId FileId, params *DownloadFileParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDownloadFileRequest(c.Server, fileId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateFileLink A short-lived download link for a file, bound to me
+//
+// The link works for 5 minutes, only for the user who made it.
+//
+// Corresponds with POST /v1/files/{fileId}/links (the `CreateFileLink` operationId).
+func (c *Client) CreateFileLink(ctx context.Context, fileId FileId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateFileLinkRequest(c.Server, fileId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetMe The signed-in user
 //
 // Corresponds with GET /v1/me (the `GetMe` operationId).
@@ -2493,6 +2949,40 @@ func (c *Client) ListNotifications(ctx context.Context, params *ListNotification
 	return c.Client.Do(req)
 }
 
+// MarkNotificationsReadWithBody Mark my notifications read, up to one
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/notifications/read (the `MarkNotificationsRead` operationId).
+func (c *Client) MarkNotificationsReadWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarkNotificationsReadRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MarkNotificationsRead Mark my notifications read, up to one
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/notifications/read (the `MarkNotificationsRead` operationId).
+func (c *Client) MarkNotificationsRead(ctx context.Context, body MarkNotificationsReadJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarkNotificationsReadRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListOrders My orders, newest first
 //
 // A customer sees what they bought; an owner also sees the orders of their agents (the approval
@@ -2526,6 +3016,23 @@ func (c *Client) GetOrder(ctx context.Context, orderId OrderId, reqEditors ...Re
 	return c.Client.Do(req)
 }
 
+// AcceptDelivery Accept the delivered work (the customer)
+//
+// The order completes; the escrow is paid out to the owner by a background job, once.
+//
+// Corresponds with POST /v1/orders/{orderId}/accept (the `AcceptDelivery` operationId).
+func (c *Client) AcceptDelivery(ctx context.Context, orderId OrderId, params *AcceptDeliveryParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAcceptDeliveryRequest(c.Server, orderId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ApproveOrder Approve an order waiting for me (the owner)
 //
 // The order starts now; its deadline is now plus its delivery days.
@@ -2533,6 +3040,24 @@ func (c *Client) GetOrder(ctx context.Context, orderId OrderId, reqEditors ...Re
 // Corresponds with POST /v1/orders/{orderId}/approve (the `ApproveOrder` operationId).
 func (c *Client) ApproveOrder(ctx context.Context, orderId OrderId, params *ApproveOrderParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewApproveOrderRequest(c.Server, orderId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CancelOrder Cancel an order (the customer)
+//
+// Allowed while it waits for approval, and once it is 24 hours past its deadline without a
+// delivery; the price is refunded in full. Otherwise `cancel-not-allowed` says when it will be.
+//
+// Corresponds with POST /v1/orders/{orderId}/cancel (the `CancelOrder` operationId).
+func (c *Client) CancelOrder(ctx context.Context, orderId OrderId, params *CancelOrderParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelOrderRequest(c.Server, orderId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2571,6 +3096,114 @@ func (c *Client) DeclineOrderWithBody(ctx context.Context, orderId OrderId, para
 // Corresponds with POST /v1/orders/{orderId}/decline (the `DeclineOrder` operationId).
 func (c *Client) DeclineOrder(ctx context.Context, orderId OrderId, params *DeclineOrderParams, body DeclineOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeclineOrderRequest(c.Server, orderId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeliverOrderWithBody Deliver work for an order in progress (the agent)
+//
+// A `multipart/form-data` body: a `message` part (markdown, at most 20,000 characters) and up to
+// 10 `files` parts, each at most `HEEPR_MAX_UPLOAD_MB` (default 100) MB. Files are streamed to
+// private storage, hashed (SHA-256) and their type sniffed from their bytes; text, images,
+// audio, video, PDF, JSON and zip/gzip archives are accepted (zip anything else). The delivery
+// gets the next version number and goes to the owner's review (`in_review`); the customer sees
+// nothing until the owner releases it. A refused upload stores nothing.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/orders/{orderId}/deliveries (the `DeliverOrder` operationId).
+func (c *Client) DeliverOrderWithBody(ctx context.Context, orderId OrderId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeliverOrderRequestWithBody(c.Server, orderId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateReviewWithBody Review a completed order (the customer)
+//
+// One review per completed order; the reviewer earns the review reward once.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/orders/{orderId}/review (the `CreateReview` operationId).
+func (c *Client) CreateReviewWithBody(ctx context.Context, orderId OrderId, params *CreateReviewParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateReviewRequestWithBody(c.Server, orderId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateReview Review a completed order (the customer)
+//
+// One review per completed order; the reviewer earns the review reward once.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/orders/{orderId}/review (the `CreateReview` operationId).
+func (c *Client) CreateReview(ctx context.Context, orderId OrderId, params *CreateReviewParams, body CreateReviewJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateReviewRequest(c.Server, orderId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RequestRevisionWithBody Ask for a revision of the delivered work (the customer)
+//
+// Uses one of the order's free revisions (`revisions_left`); at zero the request is refused
+// (`no-revisions-left`: flag the order instead). The notes say what to change and
+// `unmet_criteria` names the quote's acceptance criteria the work does not meet yet. The order goes
+// back to `in_progress` with a new deadline (half the delivery days, at least one day, from now)
+// and the agent gets a `revision.requested` event.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/orders/{orderId}/revision (the `RequestRevision` operationId).
+func (c *Client) RequestRevisionWithBody(ctx context.Context, orderId OrderId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRequestRevisionRequestWithBody(c.Server, orderId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RequestRevision Ask for a revision of the delivered work (the customer)
+//
+// Uses one of the order's free revisions (`revisions_left`); at zero the request is refused
+// (`no-revisions-left`: flag the order instead). The notes say what to change and
+// `unmet_criteria` names the quote's acceptance criteria the work does not meet yet. The order goes
+// back to `in_progress` with a new deadline (half the delivery days, at least one day, from now)
+// and the agent gets a `revision.requested` event.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/orders/{orderId}/revision (the `RequestRevision` operationId).
+func (c *Client) RequestRevision(ctx context.Context, orderId OrderId, body RequestRevisionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRequestRevisionRequest(c.Server, orderId, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2623,6 +3256,40 @@ func (c *Client) AcceptQuote(ctx context.Context, quoteId QuoteId, params *Accep
 // Corresponds with POST /v1/quotes/{quoteId}/decline (the `DeclineQuote` operationId).
 func (c *Client) DeclineQuote(ctx context.Context, quoteId QuoteId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeclineQuoteRequest(c.Server, quoteId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReplyToReviewWithBody Answer a review of my agent, once (the owner)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/reviews/{reviewId}/reply (the `ReplyToReview` operationId).
+func (c *Client) ReplyToReviewWithBody(ctx context.Context, reviewId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReplyToReviewRequestWithBody(c.Server, reviewId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReplyToReview Answer a review of my agent, once (the owner)
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/reviews/{reviewId}/reply (the `ReplyToReview` operationId).
+func (c *Client) ReplyToReview(ctx context.Context, reviewId string, body ReplyToReviewJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReplyToReviewRequest(c.Server, reviewId, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3321,6 +3988,79 @@ func NewPublishAgentRequest(server string, agentId AgentId) (*http.Request, erro
 	return req, nil
 }
 
+// NewListAgentReviewsRequest constructs an http.Request for the ListAgentReviews method
+func NewListAgentReviewsRequest(server string, agentId AgentId, params *ListAgentReviewsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "agentId", agentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/agents/%s/reviews", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewDownloadSkillPackageRequest constructs an http.Request for the DownloadSkillPackage method
 func NewDownloadSkillPackageRequest(server string, agentId AgentId) (*http.Request, error) {
 	var err error
@@ -3922,6 +4662,206 @@ func NewSendQuoteRequestWithBody(server string, conversationId ConversationId, c
 	return req, nil
 }
 
+// NewRejectDeliveryRequest calls the generic RejectDelivery builder with application/json body
+func NewRejectDeliveryRequest(server string, deliveryId DeliveryId, body RejectDeliveryJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRejectDeliveryRequestWithBody(server, deliveryId, "application/json", bodyReader)
+}
+
+// NewRejectDeliveryRequestWithBody constructs an http.Request for the RejectDelivery method, with any body, and a specified content type
+func NewRejectDeliveryRequestWithBody(server string, deliveryId DeliveryId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "deliveryId", deliveryId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/deliveries/%s/reject", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewReleaseDeliveryRequest constructs an http.Request for the ReleaseDelivery method
+func NewReleaseDeliveryRequest(server string, deliveryId DeliveryId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "deliveryId", deliveryId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/deliveries/%s/release", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDownloadFileRequest constructs an http.Request for the DownloadFile method
+func NewDownloadFileRequest(server string, fileId FileId, params *DownloadFileParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "fileId", fileId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/files/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Expires != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "expires", *params.Expires, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.User != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "user", *params.User, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Sig != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "sig", *params.Sig, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateFileLinkRequest constructs an http.Request for the CreateFileLink method
+func NewCreateFileLinkRequest(server string, fileId FileId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "fileId", fileId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/files/%s/links", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetMeRequest constructs an http.Request for the GetMe method
 func NewGetMeRequest(server string) (*http.Request, error) {
 	var err error
@@ -4209,6 +5149,46 @@ func NewListNotificationsRequest(server string, params *ListNotificationsParams)
 	return req, nil
 }
 
+// NewMarkNotificationsReadRequest calls the generic MarkNotificationsRead builder with application/json body
+func NewMarkNotificationsReadRequest(server string, body MarkNotificationsReadJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewMarkNotificationsReadRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewMarkNotificationsReadRequestWithBody constructs an http.Request for the MarkNotificationsRead method, with any body, and a specified content type
+func NewMarkNotificationsReadRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/notifications/read")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewListOrdersRequest constructs an http.Request for the ListOrders method
 func NewListOrdersRequest(server string, params *ListOrdersParams) (*http.Request, error) {
 	var err error
@@ -4333,6 +5313,53 @@ func NewGetOrderRequest(server string, orderId OrderId) (*http.Request, error) {
 	return req, nil
 }
 
+// NewAcceptDeliveryRequest constructs an http.Request for the AcceptDelivery method
+func NewAcceptDeliveryRequest(server string, orderId OrderId, params *AcceptDeliveryParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "orderId", orderId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/orders/%s/accept", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Idempotency-Key", headerParam0)
+
+	}
+
+	return req, nil
+}
+
 // NewApproveOrderRequest constructs an http.Request for the ApproveOrder method
 func NewApproveOrderRequest(server string, orderId OrderId, params *ApproveOrderParams) (*http.Request, error) {
 	var err error
@@ -4350,6 +5377,53 @@ func NewApproveOrderRequest(server string, orderId OrderId, params *ApproveOrder
 	}
 
 	operationPath := fmt.Sprintf("/v1/orders/%s/approve", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Idempotency-Key", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewCancelOrderRequest constructs an http.Request for the CancelOrder method
+func NewCancelOrderRequest(server string, orderId OrderId, params *CancelOrderParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "orderId", orderId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/orders/%s/cancel", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -4436,6 +5510,149 @@ func NewDeclineOrderRequestWithBody(server string, orderId OrderId, params *Decl
 		req.Header.Set("Idempotency-Key", headerParam0)
 
 	}
+
+	return req, nil
+}
+
+// NewDeliverOrderRequestWithBody constructs an http.Request for the DeliverOrder method, with any body, and a specified content type
+func NewDeliverOrderRequestWithBody(server string, orderId OrderId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "orderId", orderId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/orders/%s/deliveries", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewCreateReviewRequest calls the generic CreateReview builder with application/json body
+func NewCreateReviewRequest(server string, orderId OrderId, params *CreateReviewParams, body CreateReviewJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateReviewRequestWithBody(server, orderId, params, "application/json", bodyReader)
+}
+
+// NewCreateReviewRequestWithBody constructs an http.Request for the CreateReview method, with any body, and a specified content type
+func NewCreateReviewRequestWithBody(server string, orderId OrderId, params *CreateReviewParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "orderId", orderId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/orders/%s/review", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Idempotency-Key", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewRequestRevisionRequest calls the generic RequestRevision builder with application/json body
+func NewRequestRevisionRequest(server string, orderId OrderId, body RequestRevisionJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRequestRevisionRequestWithBody(server, orderId, "application/json", bodyReader)
+}
+
+// NewRequestRevisionRequestWithBody constructs an http.Request for the RequestRevision method, with any body, and a specified content type
+func NewRequestRevisionRequestWithBody(server string, orderId OrderId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "orderId", orderId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/orders/%s/revision", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -4551,6 +5768,53 @@ func NewDeclineQuoteRequest(server string, quoteId QuoteId) (*http.Request, erro
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewReplyToReviewRequest calls the generic ReplyToReview builder with application/json body
+func NewReplyToReviewRequest(server string, reviewId string, body ReplyToReviewJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewReplyToReviewRequestWithBody(server, reviewId, "application/json", bodyReader)
+}
+
+// NewReplyToReviewRequestWithBody constructs an http.Request for the ReplyToReview method, with any body, and a specified content type
+func NewReplyToReviewRequestWithBody(server string, reviewId string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "reviewId", reviewId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/reviews/%s/reply", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -4981,6 +6245,13 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/agents/{agentId}/publish (the `PublishAgent` operationId).
 	PublishAgentWithResponse(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*PublishAgentResponse, error)
 
+	// ListAgentReviewsWithResponse An agent's reviews, newest first
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/agents/{agentId}/reviews (the `ListAgentReviews` operationId).
+	ListAgentReviewsWithResponse(ctx context.Context, agentId AgentId, params *ListAgentReviewsParams, reqEditors ...RequestEditorFn) (*ListAgentReviewsResponse, error)
+
 	// DownloadSkillPackageWithResponse Download the agent's latest skill package (zip)
 	//
 	// A zip of one folder named after the handle: SKILL.md, RULES.md, API.md,
@@ -5157,6 +6428,61 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/conversations/{conversationId}/quotes (the `SendQuote` operationId).
 	SendQuoteWithResponse(ctx context.Context, conversationId ConversationId, body SendQuoteJSONRequestBody, reqEditors ...RequestEditorFn) (*SendQuoteResponse, error)
 
+	// RejectDeliveryWithBodyWithResponse Send a delivery back to the agent with a note (the owner)
+	//
+	// The order goes back to `in_progress` and the agent gets a `delivery.rejected` event with the note.
+	// It is not a revision: the customer never saw the delivery and no revision is used. The time the
+	// delivery waited for the owner is added to the agent's deadline.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/deliveries/{deliveryId}/reject (the `RejectDelivery` operationId).
+	RejectDeliveryWithBodyWithResponse(ctx context.Context, deliveryId DeliveryId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RejectDeliveryResponse, error)
+
+	// RejectDeliveryWithResponse Send a delivery back to the agent with a note (the owner)
+	//
+	// The order goes back to `in_progress` and the agent gets a `delivery.rejected` event with the note.
+	// It is not a revision: the customer never saw the delivery and no revision is used. The time the
+	// delivery waited for the owner is added to the agent's deadline.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/deliveries/{deliveryId}/reject (the `RejectDelivery` operationId).
+	RejectDeliveryWithResponse(ctx context.Context, deliveryId DeliveryId, body RejectDeliveryJSONRequestBody, reqEditors ...RequestEditorFn) (*RejectDeliveryResponse, error)
+
+	// ReleaseDeliveryWithResponse Release a delivery to the customer (the owner)
+	//
+	// The order becomes `delivered`; the customer is notified and the review window (`HEEPR_REVIEW_WINDOW`,
+	// default 72 hours) starts: without an answer by then the order completes by itself. The time the
+	// delivery waited for the owner is added to the agent's deadline.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/deliveries/{deliveryId}/release (the `ReleaseDelivery` operationId).
+	ReleaseDeliveryWithResponse(ctx context.Context, deliveryId DeliveryId, reqEditors ...RequestEditorFn) (*ReleaseDeliveryResponse, error)
+
+	// DownloadFileWithResponse Download a delivered file
+	//
+	// For the order's customer (once the delivery is released), the agent's owner, the agent, and
+	// support on a disputed order; anyone else gets 404. Either authenticate, or use a link from
+	// `createFileLink` (its `expires`, `user` and `sig` parameters): a link works for the user it was
+	// made for until it expires, and for no one else. Range requests are supported. The answer is
+	// always an attachment (`Content-Disposition: attachment`, `nosniff`, `no-store`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/files/{fileId} (the `DownloadFile` operationId).
+	DownloadFileWithResponse(ctx context.Context, fileId FileId, params *DownloadFileParams, reqEditors ...RequestEditorFn) (*DownloadFileResponse, error)
+
+	// CreateFileLinkWithResponse A short-lived download link for a file, bound to me
+	//
+	// The link works for 5 minutes, only for the user who made it.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/files/{fileId}/links (the `CreateFileLink` operationId).
+	CreateFileLinkWithResponse(ctx context.Context, fileId FileId, reqEditors ...RequestEditorFn) (*CreateFileLinkResponse, error)
+
 	// GetMeWithResponse The signed-in user
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -5220,6 +6546,20 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/notifications (the `ListNotifications` operationId).
 	ListNotificationsWithResponse(ctx context.Context, params *ListNotificationsParams, reqEditors ...RequestEditorFn) (*ListNotificationsResponse, error)
 
+	// MarkNotificationsReadWithBodyWithResponse Mark my notifications read, up to one
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/notifications/read (the `MarkNotificationsRead` operationId).
+	MarkNotificationsReadWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MarkNotificationsReadResponse, error)
+
+	// MarkNotificationsReadWithResponse Mark my notifications read, up to one
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/notifications/read (the `MarkNotificationsRead` operationId).
+	MarkNotificationsReadWithResponse(ctx context.Context, body MarkNotificationsReadJSONRequestBody, reqEditors ...RequestEditorFn) (*MarkNotificationsReadResponse, error)
+
 	// ListOrdersWithResponse My orders, newest first
 	//
 	// A customer sees what they bought; an owner also sees the orders of their agents (the approval
@@ -5237,6 +6577,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/orders/{orderId} (the `GetOrder` operationId).
 	GetOrderWithResponse(ctx context.Context, orderId OrderId, reqEditors ...RequestEditorFn) (*GetOrderResponse, error)
 
+	// AcceptDeliveryWithResponse Accept the delivered work (the customer)
+	//
+	// The order completes; the escrow is paid out to the owner by a background job, once.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/orders/{orderId}/accept (the `AcceptDelivery` operationId).
+	AcceptDeliveryWithResponse(ctx context.Context, orderId OrderId, params *AcceptDeliveryParams, reqEditors ...RequestEditorFn) (*AcceptDeliveryResponse, error)
+
 	// ApproveOrderWithResponse Approve an order waiting for me (the owner)
 	//
 	// The order starts now; its deadline is now plus its delivery days.
@@ -5245,6 +6594,16 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/orders/{orderId}/approve (the `ApproveOrder` operationId).
 	ApproveOrderWithResponse(ctx context.Context, orderId OrderId, params *ApproveOrderParams, reqEditors ...RequestEditorFn) (*ApproveOrderResponse, error)
+
+	// CancelOrderWithResponse Cancel an order (the customer)
+	//
+	// Allowed while it waits for approval, and once it is 24 hours past its deadline without a
+	// delivery; the price is refunded in full. Otherwise `cancel-not-allowed` says when it will be.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/orders/{orderId}/cancel (the `CancelOrder` operationId).
+	CancelOrderWithResponse(ctx context.Context, orderId OrderId, params *CancelOrderParams, reqEditors ...RequestEditorFn) (*CancelOrderResponse, error)
 
 	// DeclineOrderWithBodyWithResponse Decline an order waiting for me (the owner)
 	//
@@ -5263,6 +6622,64 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/orders/{orderId}/decline (the `DeclineOrder` operationId).
 	DeclineOrderWithResponse(ctx context.Context, orderId OrderId, params *DeclineOrderParams, body DeclineOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*DeclineOrderResponse, error)
+
+	// DeliverOrderWithBodyWithResponse Deliver work for an order in progress (the agent)
+	//
+	// A `multipart/form-data` body: a `message` part (markdown, at most 20,000 characters) and up to
+	// 10 `files` parts, each at most `HEEPR_MAX_UPLOAD_MB` (default 100) MB. Files are streamed to
+	// private storage, hashed (SHA-256) and their type sniffed from their bytes; text, images,
+	// audio, video, PDF, JSON and zip/gzip archives are accepted (zip anything else). The delivery
+	// gets the next version number and goes to the owner's review (`in_review`); the customer sees
+	// nothing until the owner releases it. A refused upload stores nothing.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/orders/{orderId}/deliveries (the `DeliverOrder` operationId).
+	DeliverOrderWithBodyWithResponse(ctx context.Context, orderId OrderId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeliverOrderResponse, error)
+
+	// CreateReviewWithBodyWithResponse Review a completed order (the customer)
+	//
+	// One review per completed order; the reviewer earns the review reward once.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/orders/{orderId}/review (the `CreateReview` operationId).
+	CreateReviewWithBodyWithResponse(ctx context.Context, orderId OrderId, params *CreateReviewParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateReviewResponse, error)
+
+	// CreateReviewWithResponse Review a completed order (the customer)
+	//
+	// One review per completed order; the reviewer earns the review reward once.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/orders/{orderId}/review (the `CreateReview` operationId).
+	CreateReviewWithResponse(ctx context.Context, orderId OrderId, params *CreateReviewParams, body CreateReviewJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateReviewResponse, error)
+
+	// RequestRevisionWithBodyWithResponse Ask for a revision of the delivered work (the customer)
+	//
+	// Uses one of the order's free revisions (`revisions_left`); at zero the request is refused
+	// (`no-revisions-left`: flag the order instead). The notes say what to change and
+	// `unmet_criteria` names the quote's acceptance criteria the work does not meet yet. The order goes
+	// back to `in_progress` with a new deadline (half the delivery days, at least one day, from now)
+	// and the agent gets a `revision.requested` event.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/orders/{orderId}/revision (the `RequestRevision` operationId).
+	RequestRevisionWithBodyWithResponse(ctx context.Context, orderId OrderId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RequestRevisionResponse, error)
+
+	// RequestRevisionWithResponse Ask for a revision of the delivered work (the customer)
+	//
+	// Uses one of the order's free revisions (`revisions_left`); at zero the request is refused
+	// (`no-revisions-left`: flag the order instead). The notes say what to change and
+	// `unmet_criteria` names the quote's acceptance criteria the work does not meet yet. The order goes
+	// back to `in_progress` with a new deadline (half the delivery days, at least one day, from now)
+	// and the agent gets a `revision.requested` event.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/orders/{orderId}/revision (the `RequestRevision` operationId).
+	RequestRevisionWithResponse(ctx context.Context, orderId OrderId, body RequestRevisionJSONRequestBody, reqEditors ...RequestEditorFn) (*RequestRevisionResponse, error)
 
 	// GetQuoteWithResponse One quote
 	//
@@ -5291,6 +6708,20 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/quotes/{quoteId}/decline (the `DeclineQuote` operationId).
 	DeclineQuoteWithResponse(ctx context.Context, quoteId QuoteId, reqEditors ...RequestEditorFn) (*DeclineQuoteResponse, error)
+
+	// ReplyToReviewWithBodyWithResponse Answer a review of my agent, once (the owner)
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/reviews/{reviewId}/reply (the `ReplyToReview` operationId).
+	ReplyToReviewWithBodyWithResponse(ctx context.Context, reviewId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReplyToReviewResponse, error)
+
+	// ReplyToReviewWithResponse Answer a review of my agent, once (the owner)
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/reviews/{reviewId}/reply (the `ReplyToReview` operationId).
+	ReplyToReviewWithResponse(ctx context.Context, reviewId string, body ReplyToReviewJSONRequestBody, reqEditors ...RequestEditorFn) (*ReplyToReviewResponse, error)
 
 	// CreditPointsWithBodyWithResponse Credit points to a user (support)
 	//
@@ -5893,6 +7324,54 @@ func (r PublishAgentResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r PublishAgentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListAgentReviewsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ReviewList
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListAgentReviewsResponse) GetJSON200() *ReviewList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListAgentReviewsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListAgentReviewsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListAgentReviewsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListAgentReviewsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListAgentReviewsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -6539,6 +8018,191 @@ func (r SendQuoteResponse) ContentType() string {
 	return ""
 }
 
+type RejectDeliveryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Order
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RejectDeliveryResponse) GetJSON200() *Order {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RejectDeliveryResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RejectDeliveryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RejectDeliveryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RejectDeliveryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RejectDeliveryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ReleaseDeliveryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Order
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ReleaseDeliveryResponse) GetJSON200() *Order {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ReleaseDeliveryResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ReleaseDeliveryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReleaseDeliveryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReleaseDeliveryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReleaseDeliveryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DownloadFileResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DownloadFileResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DownloadFileResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DownloadFileResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DownloadFileResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DownloadFileResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateFileLinkResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *FileLink
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateFileLinkResponse) GetJSON201() *FileLink {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreateFileLinkResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateFileLinkResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateFileLinkResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateFileLinkResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateFileLinkResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetMeResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6875,6 +8539,47 @@ func (r ListNotificationsResponse) ContentType() string {
 	return ""
 }
 
+type MarkNotificationsReadResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r MarkNotificationsReadResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r MarkNotificationsReadResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MarkNotificationsReadResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MarkNotificationsReadResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MarkNotificationsReadResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListOrdersResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6971,6 +8676,54 @@ func (r GetOrderResponse) ContentType() string {
 	return ""
 }
 
+type AcceptDeliveryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Order
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AcceptDeliveryResponse) GetJSON200() *Order {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r AcceptDeliveryResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r AcceptDeliveryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AcceptDeliveryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AcceptDeliveryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AcceptDeliveryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ApproveOrderResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7019,6 +8772,54 @@ func (r ApproveOrderResponse) ContentType() string {
 	return ""
 }
 
+type CancelOrderResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Order
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CancelOrderResponse) GetJSON200() *Order {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CancelOrderResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CancelOrderResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CancelOrderResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CancelOrderResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CancelOrderResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type DeclineOrderResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7061,6 +8862,150 @@ func (r DeclineOrderResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r DeclineOrderResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeliverOrderResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Delivery
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r DeliverOrderResponse) GetJSON201() *Delivery {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DeliverOrderResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeliverOrderResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeliverOrderResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeliverOrderResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeliverOrderResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateReviewResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Review
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateReviewResponse) GetJSON201() *Review {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreateReviewResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateReviewResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateReviewResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateReviewResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateReviewResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RequestRevisionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Order
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RequestRevisionResponse) GetJSON200() *Order {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RequestRevisionResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RequestRevisionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RequestRevisionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RequestRevisionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RequestRevisionResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -7205,6 +9150,54 @@ func (r DeclineQuoteResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r DeclineQuoteResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ReplyToReviewResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Review
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ReplyToReviewResponse) GetJSON200() *Review {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ReplyToReviewResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ReplyToReviewResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReplyToReviewResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReplyToReviewResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReplyToReviewResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -7632,6 +9625,19 @@ func (c *ClientWithResponses) PublishAgentWithResponse(ctx context.Context, agen
 	return ParsePublishAgentResponse(rsp)
 }
 
+// ListAgentReviewsWithResponse An agent's reviews, newest first
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/agents/{agentId}/reviews (the `ListAgentReviews` operationId).
+func (c *ClientWithResponses) ListAgentReviewsWithResponse(ctx context.Context, agentId AgentId, params *ListAgentReviewsParams, reqEditors ...RequestEditorFn) (*ListAgentReviewsResponse, error) {
+	rsp, err := c.ListAgentReviews(ctx, agentId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListAgentReviewsResponse(rsp)
+}
+
 // DownloadSkillPackageWithResponse Download the agent's latest skill package (zip)
 //
 // A zip of one folder named after the handle: SKILL.md, RULES.md, API.md,
@@ -7916,6 +9922,91 @@ func (c *ClientWithResponses) SendQuoteWithResponse(ctx context.Context, convers
 	return ParseSendQuoteResponse(rsp)
 }
 
+// RejectDeliveryWithBodyWithResponse Send a delivery back to the agent with a note (the owner)
+//
+// The order goes back to `in_progress` and the agent gets a `delivery.rejected` event with the note.
+// It is not a revision: the customer never saw the delivery and no revision is used. The time the
+// delivery waited for the owner is added to the agent's deadline.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/deliveries/{deliveryId}/reject (the `RejectDelivery` operationId).
+func (c *ClientWithResponses) RejectDeliveryWithBodyWithResponse(ctx context.Context, deliveryId DeliveryId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RejectDeliveryResponse, error) {
+	rsp, err := c.RejectDeliveryWithBody(ctx, deliveryId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRejectDeliveryResponse(rsp)
+}
+
+// RejectDeliveryWithResponse Send a delivery back to the agent with a note (the owner)
+//
+// The order goes back to `in_progress` and the agent gets a `delivery.rejected` event with the note.
+// It is not a revision: the customer never saw the delivery and no revision is used. The time the
+// delivery waited for the owner is added to the agent's deadline.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/deliveries/{deliveryId}/reject (the `RejectDelivery` operationId).
+func (c *ClientWithResponses) RejectDeliveryWithResponse(ctx context.Context, deliveryId DeliveryId, body RejectDeliveryJSONRequestBody, reqEditors ...RequestEditorFn) (*RejectDeliveryResponse, error) {
+	rsp, err := c.RejectDelivery(ctx, deliveryId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRejectDeliveryResponse(rsp)
+}
+
+// ReleaseDeliveryWithResponse Release a delivery to the customer (the owner)
+//
+// The order becomes `delivered`; the customer is notified and the review window (`HEEPR_REVIEW_WINDOW`,
+// default 72 hours) starts: without an answer by then the order completes by itself. The time the
+// delivery waited for the owner is added to the agent's deadline.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/deliveries/{deliveryId}/release (the `ReleaseDelivery` operationId).
+func (c *ClientWithResponses) ReleaseDeliveryWithResponse(ctx context.Context, deliveryId DeliveryId, reqEditors ...RequestEditorFn) (*ReleaseDeliveryResponse, error) {
+	rsp, err := c.ReleaseDelivery(ctx, deliveryId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReleaseDeliveryResponse(rsp)
+}
+
+// DownloadFileWithResponse Download a delivered file
+//
+// For the order's customer (once the delivery is released), the agent's owner, the agent, and
+// support on a disputed order; anyone else gets 404. Either authenticate, or use a link from
+// `createFileLink` (its `expires`, `user` and `sig` parameters): a link works for the user it was
+// made for until it expires, and for no one else. Range requests are supported. The answer is
+// always an attachment (`Content-Disposition: attachment`, `nosniff`, `no-store`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/files/{fileId} (the `DownloadFile` operationId).
+func (c *ClientWithResponses) DownloadFileWithResponse(ctx context.Context, fileId FileId, params *DownloadFileParams, reqEditors ...RequestEditorFn) (*DownloadFileResponse, error) {
+	rsp, err := c.DownloadFile(ctx, fileId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDownloadFileResponse(rsp)
+}
+
+// CreateFileLinkWithResponse A short-lived download link for a file, bound to me
+//
+// The link works for 5 minutes, only for the user who made it.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/files/{fileId}/links (the `CreateFileLink` operationId).
+func (c *ClientWithResponses) CreateFileLinkWithResponse(ctx context.Context, fileId FileId, reqEditors ...RequestEditorFn) (*CreateFileLinkResponse, error) {
+	rsp, err := c.CreateFileLink(ctx, fileId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateFileLinkResponse(rsp)
+}
+
 // GetMeWithResponse The signed-in user
 //
 // Returns a wrapper object for the known response body format(s).
@@ -8027,6 +10118,32 @@ func (c *ClientWithResponses) ListNotificationsWithResponse(ctx context.Context,
 	return ParseListNotificationsResponse(rsp)
 }
 
+// MarkNotificationsReadWithBodyWithResponse Mark my notifications read, up to one
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/notifications/read (the `MarkNotificationsRead` operationId).
+func (c *ClientWithResponses) MarkNotificationsReadWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MarkNotificationsReadResponse, error) {
+	rsp, err := c.MarkNotificationsReadWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarkNotificationsReadResponse(rsp)
+}
+
+// MarkNotificationsReadWithResponse Mark my notifications read, up to one
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/notifications/read (the `MarkNotificationsRead` operationId).
+func (c *ClientWithResponses) MarkNotificationsReadWithResponse(ctx context.Context, body MarkNotificationsReadJSONRequestBody, reqEditors ...RequestEditorFn) (*MarkNotificationsReadResponse, error) {
+	rsp, err := c.MarkNotificationsRead(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarkNotificationsReadResponse(rsp)
+}
+
 // ListOrdersWithResponse My orders, newest first
 //
 // A customer sees what they bought; an owner also sees the orders of their agents (the approval
@@ -8056,6 +10173,21 @@ func (c *ClientWithResponses) GetOrderWithResponse(ctx context.Context, orderId 
 	return ParseGetOrderResponse(rsp)
 }
 
+// AcceptDeliveryWithResponse Accept the delivered work (the customer)
+//
+// The order completes; the escrow is paid out to the owner by a background job, once.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/orders/{orderId}/accept (the `AcceptDelivery` operationId).
+func (c *ClientWithResponses) AcceptDeliveryWithResponse(ctx context.Context, orderId OrderId, params *AcceptDeliveryParams, reqEditors ...RequestEditorFn) (*AcceptDeliveryResponse, error) {
+	rsp, err := c.AcceptDelivery(ctx, orderId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAcceptDeliveryResponse(rsp)
+}
+
 // ApproveOrderWithResponse Approve an order waiting for me (the owner)
 //
 // The order starts now; its deadline is now plus its delivery days.
@@ -8069,6 +10201,22 @@ func (c *ClientWithResponses) ApproveOrderWithResponse(ctx context.Context, orde
 		return nil, err
 	}
 	return ParseApproveOrderResponse(rsp)
+}
+
+// CancelOrderWithResponse Cancel an order (the customer)
+//
+// Allowed while it waits for approval, and once it is 24 hours past its deadline without a
+// delivery; the price is refunded in full. Otherwise `cancel-not-allowed` says when it will be.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/orders/{orderId}/cancel (the `CancelOrder` operationId).
+func (c *ClientWithResponses) CancelOrderWithResponse(ctx context.Context, orderId OrderId, params *CancelOrderParams, reqEditors ...RequestEditorFn) (*CancelOrderResponse, error) {
+	rsp, err := c.CancelOrder(ctx, orderId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCancelOrderResponse(rsp)
 }
 
 // DeclineOrderWithBodyWithResponse Decline an order waiting for me (the owner)
@@ -8099,6 +10247,94 @@ func (c *ClientWithResponses) DeclineOrderWithResponse(ctx context.Context, orde
 		return nil, err
 	}
 	return ParseDeclineOrderResponse(rsp)
+}
+
+// DeliverOrderWithBodyWithResponse Deliver work for an order in progress (the agent)
+//
+// A `multipart/form-data` body: a `message` part (markdown, at most 20,000 characters) and up to
+// 10 `files` parts, each at most `HEEPR_MAX_UPLOAD_MB` (default 100) MB. Files are streamed to
+// private storage, hashed (SHA-256) and their type sniffed from their bytes; text, images,
+// audio, video, PDF, JSON and zip/gzip archives are accepted (zip anything else). The delivery
+// gets the next version number and goes to the owner's review (`in_review`); the customer sees
+// nothing until the owner releases it. A refused upload stores nothing.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/orders/{orderId}/deliveries (the `DeliverOrder` operationId).
+func (c *ClientWithResponses) DeliverOrderWithBodyWithResponse(ctx context.Context, orderId OrderId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeliverOrderResponse, error) {
+	rsp, err := c.DeliverOrderWithBody(ctx, orderId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeliverOrderResponse(rsp)
+}
+
+// CreateReviewWithBodyWithResponse Review a completed order (the customer)
+//
+// One review per completed order; the reviewer earns the review reward once.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/orders/{orderId}/review (the `CreateReview` operationId).
+func (c *ClientWithResponses) CreateReviewWithBodyWithResponse(ctx context.Context, orderId OrderId, params *CreateReviewParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateReviewResponse, error) {
+	rsp, err := c.CreateReviewWithBody(ctx, orderId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateReviewResponse(rsp)
+}
+
+// CreateReviewWithResponse Review a completed order (the customer)
+//
+// One review per completed order; the reviewer earns the review reward once.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/orders/{orderId}/review (the `CreateReview` operationId).
+func (c *ClientWithResponses) CreateReviewWithResponse(ctx context.Context, orderId OrderId, params *CreateReviewParams, body CreateReviewJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateReviewResponse, error) {
+	rsp, err := c.CreateReview(ctx, orderId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateReviewResponse(rsp)
+}
+
+// RequestRevisionWithBodyWithResponse Ask for a revision of the delivered work (the customer)
+//
+// Uses one of the order's free revisions (`revisions_left`); at zero the request is refused
+// (`no-revisions-left`: flag the order instead). The notes say what to change and
+// `unmet_criteria` names the quote's acceptance criteria the work does not meet yet. The order goes
+// back to `in_progress` with a new deadline (half the delivery days, at least one day, from now)
+// and the agent gets a `revision.requested` event.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/orders/{orderId}/revision (the `RequestRevision` operationId).
+func (c *ClientWithResponses) RequestRevisionWithBodyWithResponse(ctx context.Context, orderId OrderId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RequestRevisionResponse, error) {
+	rsp, err := c.RequestRevisionWithBody(ctx, orderId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRequestRevisionResponse(rsp)
+}
+
+// RequestRevisionWithResponse Ask for a revision of the delivered work (the customer)
+//
+// Uses one of the order's free revisions (`revisions_left`); at zero the request is refused
+// (`no-revisions-left`: flag the order instead). The notes say what to change and
+// `unmet_criteria` names the quote's acceptance criteria the work does not meet yet. The order goes
+// back to `in_progress` with a new deadline (half the delivery days, at least one day, from now)
+// and the agent gets a `revision.requested` event.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/orders/{orderId}/revision (the `RequestRevision` operationId).
+func (c *ClientWithResponses) RequestRevisionWithResponse(ctx context.Context, orderId OrderId, body RequestRevisionJSONRequestBody, reqEditors ...RequestEditorFn) (*RequestRevisionResponse, error) {
+	rsp, err := c.RequestRevision(ctx, orderId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRequestRevisionResponse(rsp)
 }
 
 // GetQuoteWithResponse One quote
@@ -8145,6 +10381,32 @@ func (c *ClientWithResponses) DeclineQuoteWithResponse(ctx context.Context, quot
 		return nil, err
 	}
 	return ParseDeclineQuoteResponse(rsp)
+}
+
+// ReplyToReviewWithBodyWithResponse Answer a review of my agent, once (the owner)
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/reviews/{reviewId}/reply (the `ReplyToReview` operationId).
+func (c *ClientWithResponses) ReplyToReviewWithBodyWithResponse(ctx context.Context, reviewId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReplyToReviewResponse, error) {
+	rsp, err := c.ReplyToReviewWithBody(ctx, reviewId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReplyToReviewResponse(rsp)
+}
+
+// ReplyToReviewWithResponse Answer a review of my agent, once (the owner)
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/reviews/{reviewId}/reply (the `ReplyToReview` operationId).
+func (c *ClientWithResponses) ReplyToReviewWithResponse(ctx context.Context, reviewId string, body ReplyToReviewJSONRequestBody, reqEditors ...RequestEditorFn) (*ReplyToReviewResponse, error) {
+	rsp, err := c.ReplyToReview(ctx, reviewId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReplyToReviewResponse(rsp)
 }
 
 // CreditPointsWithBodyWithResponse Credit points to a user (support)
@@ -8589,6 +10851,39 @@ func ParsePublishAgentResponse(rsp *http.Response) (*PublishAgentResponse, error
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest OwnerAgent
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListAgentReviewsResponse parses an HTTP response from a ListAgentReviewsWithResponse call
+func ParseListAgentReviewsResponse(rsp *http.Response) (*ListAgentReviewsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListAgentReviewsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ReviewList
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -9090,6 +11385,131 @@ func ParseSendQuoteResponse(rsp *http.Response) (*SendQuoteResponse, error) {
 	return response, nil
 }
 
+// ParseRejectDeliveryResponse parses an HTTP response from a RejectDeliveryWithResponse call
+func ParseRejectDeliveryResponse(rsp *http.Response) (*RejectDeliveryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RejectDeliveryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Order
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseReleaseDeliveryResponse parses an HTTP response from a ReleaseDeliveryWithResponse call
+func ParseReleaseDeliveryResponse(rsp *http.Response) (*ReleaseDeliveryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReleaseDeliveryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Order
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDownloadFileResponse parses an HTTP response from a DownloadFileWithResponse call
+func ParseDownloadFileResponse(rsp *http.Response) (*DownloadFileResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DownloadFileResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateFileLinkResponse parses an HTTP response from a CreateFileLinkWithResponse call
+func ParseCreateFileLinkResponse(rsp *http.Response) (*CreateFileLinkResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateFileLinkResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest FileLink
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseGetMeResponse parses an HTTP response from a GetMeWithResponse call
 func ParseGetMeResponse(rsp *http.Response) (*GetMeResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -9330,6 +11750,35 @@ func ParseListNotificationsResponse(rsp *http.Response) (*ListNotificationsRespo
 	return response, nil
 }
 
+// ParseMarkNotificationsReadResponse parses an HTTP response from a MarkNotificationsReadWithResponse call
+func ParseMarkNotificationsReadResponse(rsp *http.Response) (*MarkNotificationsReadResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MarkNotificationsReadResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListOrdersResponse parses an HTTP response from a ListOrdersWithResponse call
 func ParseListOrdersResponse(rsp *http.Response) (*ListOrdersResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -9396,6 +11845,39 @@ func ParseGetOrderResponse(rsp *http.Response) (*GetOrderResponse, error) {
 	return response, nil
 }
 
+// ParseAcceptDeliveryResponse parses an HTTP response from a AcceptDeliveryWithResponse call
+func ParseAcceptDeliveryResponse(rsp *http.Response) (*AcceptDeliveryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AcceptDeliveryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Order
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseApproveOrderResponse parses an HTTP response from a ApproveOrderWithResponse call
 func ParseApproveOrderResponse(rsp *http.Response) (*ApproveOrderResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -9429,6 +11911,39 @@ func ParseApproveOrderResponse(rsp *http.Response) (*ApproveOrderResponse, error
 	return response, nil
 }
 
+// ParseCancelOrderResponse parses an HTTP response from a CancelOrderWithResponse call
+func ParseCancelOrderResponse(rsp *http.Response) (*CancelOrderResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CancelOrderResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Order
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseDeclineOrderResponse parses an HTTP response from a DeclineOrderWithResponse call
 func ParseDeclineOrderResponse(rsp *http.Response) (*DeclineOrderResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -9438,6 +11953,105 @@ func ParseDeclineOrderResponse(rsp *http.Response) (*DeclineOrderResponse, error
 	}
 
 	response := &DeclineOrderResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Order
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeliverOrderResponse parses an HTTP response from a DeliverOrderWithResponse call
+func ParseDeliverOrderResponse(rsp *http.Response) (*DeliverOrderResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeliverOrderResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Delivery
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateReviewResponse parses an HTTP response from a CreateReviewWithResponse call
+func ParseCreateReviewResponse(rsp *http.Response) (*CreateReviewResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateReviewResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Review
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRequestRevisionResponse parses an HTTP response from a RequestRevisionWithResponse call
+func ParseRequestRevisionResponse(rsp *http.Response) (*RequestRevisionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RequestRevisionResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
 	}
@@ -9544,6 +12158,39 @@ func ParseDeclineQuoteResponse(rsp *http.Response) (*DeclineQuoteResponse, error
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest Quote
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseReplyToReviewResponse parses an HTTP response from a ReplyToReviewWithResponse call
+func ParseReplyToReviewResponse(rsp *http.Response) (*ReplyToReviewResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReplyToReviewResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Review
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

@@ -132,7 +132,9 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, work bool, o opti
 	a.hub = &wake.Hub{Logger: log, Local: db.Pool == nil}
 	a.ordering = ordering.New(ordering.Deps{
 		Tx: db, Clock: o.clock, Store: store.NewOrdering(db, a.hub.Signal), Events: store.NewOrdering(db, a.hub.Signal),
-		Waiter: a.hub, Agents: a.market, Ledger: a.ledger, Notifier: notify, People: a.identity,
+		Waiter: a.hub, Agents: a.market, Ledger: a.ledger, Notifier: notify, People: a.identity, Jobs: q, Blobs: a.blobs,
+		Config: ordering.Config{ReviewWindow: cfg.ReviewWindow, MaxUploadBytes: cfg.MaxUploadBytes, LinkKey: []byte("file-links:" + tokenKey),
+			BaseURL: cfg.BaseURL},
 	})
 	// Feed positions cached for polls are dropped before waiters wake.
 	a.hub.OnSignal, a.hub.OnSignalAll = a.ordering.Invalidate, a.ordering.InvalidateAll
@@ -156,7 +158,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, work bool, o opti
 	}
 	a.handler, err = httpapi.New(httpapi.Options{
 		Identity: a.identity, Ledger: a.ledger, Market: a.market, Skills: a.skills, Ordering: a.ordering, Notify: notify, AgentAuth: a.market.AuthenticateKey, Tx: db, Idempotency: idem, Enforcer: enforcer, Metrics: a.metrics, Logger: log, Ready: a.ready,
-		BaseURL: cfg.BaseURL, MaxBodyBytes: cfg.MaxBodyBytes, RateLimits: limits, Clock: o.clock,
+		BaseURL: cfg.BaseURL, MaxBodyBytes: cfg.MaxBodyBytes, MaxUploadBytes: cfg.MaxUploadBytes, RateLimits: limits, Clock: o.clock,
 	})
 	if err != nil {
 		return nil, err

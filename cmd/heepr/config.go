@@ -30,6 +30,8 @@ type config struct {
 	StarterPoints   int64         // HEEPR_STARTER_POINTS
 	PlatformFeeBPS  int           // HEEPR_PLATFORM_FEE_BPS
 	ReviewReward    int64         // HEEPR_REVIEW_REWARD_POINTS
+	MaxUploadBytes  int64         // HEEPR_MAX_UPLOAD_MB
+	ReviewWindow    time.Duration // HEEPR_REVIEW_WINDOW
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -92,6 +94,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c.SessionAbsolute = dur("HEEPR_SESSION_MAX", 30*24*time.Hour)
 	c.MaxBodyBytes = int64(num("HEEPR_MAX_BODY_KB", 1024)) << 10
 	c.Workers = num("HEEPR_WORKERS", 20)
+	c.MaxUploadBytes = int64(count("HEEPR_MAX_UPLOAD_MB", 100, 10_240)) << 20
+	if c.MaxUploadBytes == 0 {
+		errs = append(errs, "HEEPR_MAX_UPLOAD_MB: want at least 1")
+	}
+	c.ReviewWindow = dur("HEEPR_REVIEW_WINDOW", 72*time.Hour)
 	switch strings.ToLower(getenv("HEEPR_RATE_LIMITS")) {
 	case "", "on", "true", "1":
 		c.RateLimits = true

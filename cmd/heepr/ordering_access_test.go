@@ -277,7 +277,7 @@ func TestOrderingForeignObjectsAreNotFound(t *testing.T) {
 		s := e.manualShop(t)
 		conv := e.contact(t, s.custC, s.agent.Id, "Private: the repo is at git.example.com/secret")
 		o := e.accept(t, s.custC, e.sendQuote(t, s.agentC, conv.Id, e.quoteReq()).Id)
-		require.Equal(t, client.PendingApproval, o.Status)
+		require.Equal(t, client.OrderStatusPendingApproval, o.Status)
 		q := e.sendQuote(t, s.agentC, conv.Id, e.quoteReq())
 		ids := map[string]string{"conversation": conv.Id, "quote": q.Id, "order": o.Id}
 
@@ -345,15 +345,15 @@ func TestOrderingForeignObjectsAreNotFound(t *testing.T) {
 		}{
 			{"another customer", other.custC,
 				[]client.ListConversationsParams{{}, {As: ptrTo(client.ListConversationsParamsAsCustomer)}},
-				[]client.ListOrdersParams{{}, {As: ptrTo(client.ListOrdersParamsAsCustomer)}, {Status: ptrTo(client.PendingApproval)}},
+				[]client.ListOrdersParams{{}, {As: ptrTo(client.ListOrdersParamsAsCustomer)}, {Status: ptrTo(client.OrderStatusPendingApproval)}},
 				[]string{otherConv.Id}, []string{otherOrder.Id}},
 			{"a fellow customer of the same agent", fellowC,
 				[]client.ListConversationsParams{{}, {As: ptrTo(client.ListConversationsParamsAsCustomer)}},
-				[]client.ListOrdersParams{{}, {Status: ptrTo(client.PendingApproval)}},
+				[]client.ListOrdersParams{{}, {Status: ptrTo(client.OrderStatusPendingApproval)}},
 				[]string{fellowConv.Id}, nil},
 			{"another owner", other.ownerC,
 				[]client.ListConversationsParams{{}, {As: ptrTo(client.ListConversationsParamsAsOwner)}},
-				[]client.ListOrdersParams{{}, {As: ptrTo(client.ListOrdersParamsAsOwner)}, {As: ptrTo(client.ListOrdersParamsAsOwner), Status: ptrTo(client.PendingApproval)}},
+				[]client.ListOrdersParams{{}, {As: ptrTo(client.ListOrdersParamsAsOwner)}, {As: ptrTo(client.ListOrdersParamsAsOwner), Status: ptrTo(client.OrderStatusPendingApproval)}},
 				[]string{otherConv.Id}, []string{otherOrder.Id}},
 			{"another owner's token", e.withBearer(t, token),
 				[]client.ListConversationsParams{{}},
@@ -361,7 +361,7 @@ func TestOrderingForeignObjectsAreNotFound(t *testing.T) {
 				[]string{otherConv.Id}, []string{otherOrder.Id}},
 			{"another agent", other.agentC,
 				[]client.ListConversationsParams{{}},
-				[]client.ListOrdersParams{{}, {Status: ptrTo(client.PendingApproval)}},
+				[]client.ListOrdersParams{{}, {Status: ptrTo(client.OrderStatusPendingApproval)}},
 				[]string{otherConv.Id}, []string{otherOrder.Id}},
 		}
 		for _, l := range lists {
@@ -905,8 +905,8 @@ func TestOrderingListsPage(t *testing.T) {
 			{"owner", s.ownerC, nil, nil, newestFirst},
 			{"owner as owner", s.ownerC, ptrTo(client.ListOrdersParamsAsOwner), nil, newestFirst},
 			{"agent", s.agentC, nil, nil, newestFirst},
-			{"in progress", s.custC, nil, ptrTo(client.InProgress), newestFirst[2:]},
-			{"owner's queue", s.ownerC, ptrTo(client.ListOrdersParamsAsOwner), ptrTo(client.PendingApproval), newestFirst[:2]},
+			{"in progress", s.custC, nil, ptrTo(client.OrderStatusInProgress), newestFirst[2:]},
+			{"owner's queue", s.ownerC, ptrTo(client.ListOrdersParamsAsOwner), ptrTo(client.OrderStatusPendingApproval), newestFirst[:2]},
 			{"owner as customer", s.ownerC, ptrTo(client.ListOrdersParamsAsCustomer), nil, nil},
 		}
 		for _, v := range orderViews {

@@ -215,7 +215,7 @@ func TestOrderFlowAutoMode(t *testing.T) {
 		// The customer accepts: inside the bands, the order starts at once.
 		before := e.wallet(t, s.custC)
 		o := e.accept(t, s.custC, q.Id)
-		require.Equal(t, client.InProgress, o.Status)
+		require.Equal(t, client.OrderStatusInProgress, o.Status)
 		require.Equal(t, int64(120), o.Price)
 		require.Equal(t, 1, o.RevisionsLeft)
 		require.NotNil(t, o.Deadline)
@@ -239,7 +239,7 @@ func TestOrderFlowAutoMode(t *testing.T) {
 
 		// Every party reads the order; the quote shows it.
 		for _, c := range []*client.ClientWithResponses{s.custC, s.ownerC, s.agentC} {
-			require.Equal(t, client.InProgress, e.getOrder(t, c, o.Id).Status)
+			require.Equal(t, client.OrderStatusInProgress, e.getOrder(t, c, o.Id).Status)
 		}
 		qr, err := s.custC.GetQuoteWithResponse(ctx, q.Id)
 		require.NoError(t, err)
@@ -278,14 +278,14 @@ func TestOrderFlowManualApproveAndDecline(t *testing.T) {
 		q2 := e.sendQuote(t, s.agentC, conv.Id, e.quoteReq())
 
 		o1 := e.accept(t, s.custC, q1.Id)
-		require.Equal(t, client.PendingApproval, o1.Status)
+		require.Equal(t, client.OrderStatusPendingApproval, o1.Status)
 		require.Nil(t, o1.Deadline, "no deadline before work starts")
 		require.NotNil(t, o1.ApprovalDeadline)
 		require.WithinDuration(t, e.clock.Now().Add(48*time.Hour), *o1.ApprovalDeadline, time.Second)
 		o2 := e.accept(t, s.custC, q2.Id)
 
 		// The owner's queue; the reasons are the owner's to see.
-		queue, err := s.ownerC.ListOrdersWithResponse(ctx, &client.ListOrdersParams{Status: ptrTo(client.PendingApproval), As: ptrTo(client.ListOrdersParamsAsOwner)})
+		queue, err := s.ownerC.ListOrdersWithResponse(ctx, &client.ListOrdersParams{Status: ptrTo(client.OrderStatusPendingApproval), As: ptrTo(client.ListOrdersParamsAsOwner)})
 		require.NoError(t, err)
 		require.Len(t, queue.JSON200.Items, 2)
 		require.NotEmpty(t, *queue.JSON200.Items[0].AwaitingApprovalBecause)
@@ -300,7 +300,7 @@ func TestOrderFlowManualApproveAndDecline(t *testing.T) {
 		ap, err := s.ownerC.ApproveOrderWithResponse(ctx, o1.Id, &client.ApproveOrderParams{IdempotencyKey: uuid.NewString()})
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, ap.StatusCode(), "%s", ap.Body)
-		require.Equal(t, client.InProgress, ap.JSON200.Status)
+		require.Equal(t, client.OrderStatusInProgress, ap.JSON200.Status)
 		require.WithinDuration(t, e.clock.Now().Add(3*24*time.Hour), *ap.JSON200.Deadline, time.Second)
 
 		// Decline the second: cancelled, and the points come back.
@@ -308,7 +308,7 @@ func TestOrderFlowManualApproveAndDecline(t *testing.T) {
 			client.DeclineOrderRequest{Reason: ptrTo("Too busy this week")})
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, dc.StatusCode(), "%s", dc.Body)
-		require.Equal(t, client.Cancelled, dc.JSON200.Status)
+		require.Equal(t, client.OrderStatusCancelled, dc.JSON200.Status)
 		require.Equal(t, client.OrderCancelReasonDeclined, *dc.JSON200.CancelReason)
 		w := e.wallet(t, s.custC)
 		require.Equal(t, start.Balance-120, w.Balance, "only the approved order is paid for")
@@ -342,14 +342,14 @@ func TestUnapprovedOrdersExpireWithRefund(t *testing.T) {
 
 		e.clock.Advance(48*time.Hour - time.Minute)
 		require.Equal(t, 0, e.runExpiry(t))
-		require.Equal(t, client.PendingApproval, e.orderStatus(t, s.custC, o.Id))
+		require.Equal(t, client.OrderStatusPendingApproval, e.orderStatus(t, s.custC, o.Id))
 
 		// The periodic job does it, through River.
 		e.clock.Advance(time.Minute)
 		e.enqueue(t, ordering.ExpireApprovalsArgs{})
 		e.waitJobsDone(t)
 		got := e.getOrder(t, s.custC, o.Id)
-		require.Equal(t, client.Cancelled, got.Status)
+		require.Equal(t, client.OrderStatusCancelled, got.Status)
 		require.Equal(t, client.OrderCancelReasonExpired, *got.CancelReason)
 		require.Equal(t, start, e.wallet(t, s.custC), "a full refund")
 		require.Equal(t, 0, e.runExpiry(t), "once")
@@ -480,7 +480,7 @@ func TestAutoModeBands(t *testing.T) {
 			return e.accept(t, s.custC, e.sendQuote(t, s.agentC, conv.Id, q).Id)
 		}
 		inside := place(func(*client.SendQuoteRequest) {})
-		require.Equal(t, client.InProgress, inside.Status)
+		require.Equal(t, client.OrderStatusInProgress, inside.Status)
 
 		cases := map[string]func(*client.SendQuoteRequest){
 			"max_active_orders": func(*client.SendQuoteRequest) {},
@@ -490,7 +490,7 @@ func TestAutoModeBands(t *testing.T) {
 		}
 		for band, edit := range cases {
 			o := place(edit)
-			require.Equal(t, client.PendingApproval, o.Status, band)
+			require.Equal(t, client.OrderStatusPendingApproval, o.Status, band)
 			owner := e.getOrder(t, s.ownerC, o.Id)
 			require.True(t, strings.HasPrefix(strings.Join(*owner.AwaitingApprovalBecause, "|"), band) ||
 				strings.Contains(strings.Join(*owner.AwaitingApprovalBecause, "|"), "|"+band), "%s: %v", band, *owner.AwaitingApprovalBecause)
@@ -664,7 +664,7 @@ func TestDeclineOrderWithoutBody(t *testing.T) {
 		h := http.Header{"Idempotency-Key": {uuid.NewString()}, "Cookie": {"heepr_session=" + s.owner.Session}}
 		resp, body := e.do(t, http.MethodPost, "/v1/orders/"+o.Id+"/decline", nil, h)
 		require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
-		require.Equal(t, client.Cancelled, e.orderStatus(t, s.custC, o.Id))
+		require.Equal(t, client.OrderStatusCancelled, e.orderStatus(t, s.custC, o.Id))
 		e.requireLedgerOK(t)
 	})
 }

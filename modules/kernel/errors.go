@@ -22,6 +22,7 @@ const (
 	ErrInsufficientPoints Kind = "insufficient-points"
 	ErrRateLimited        Kind = "rate-limited"
 	ErrAccountSuspended   Kind = "account-suspended"
+	ErrTooLarge           Kind = "too-large"
 )
 
 func (k Kind) Error() string { return string(k) }

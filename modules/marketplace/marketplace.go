@@ -439,3 +439,23 @@ func sameSettings(a, b domain.Settings) bool {
 func (s *Service) PackageRendered(ctx context.Context, id string, version int) error {
 	return s.d.Agents.SetPackageVersion(ctx, id, version)
 }
+
+// RecordCompletion counts a completed order in the agent's figures (and,
+// when it was delivered by its deadline, an on-time one).
+func (s *Service) RecordCompletion(ctx context.Context, agentID string, onTime bool) error {
+	f := domain.Figures{CompletedOrders: 1}
+	if onTime {
+		f.OnTimeOrders = 1
+	}
+	return s.d.Agents.AddFigures(ctx, agentID, f)
+}
+
+// RecordMissedDeadline counts a missed deadline against the agent (for moderation).
+func (s *Service) RecordMissedDeadline(ctx context.Context, agentID string) error {
+	return s.d.Agents.AddFigures(ctx, agentID, domain.Figures{MissedDeadlines: 1})
+}
+
+// RecordReview adds a review's stars to the agent's rating.
+func (s *Service) RecordReview(ctx context.Context, agentID string, rating int) error {
+	return s.d.Agents.AddFigures(ctx, agentID, domain.Figures{RatingSum: int64(rating), ReviewCount: 1})
+}

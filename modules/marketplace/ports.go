@@ -26,6 +26,8 @@ type Agents interface {
 	SetAvatar(ctx context.Context, id, key, contentType string, at time.Time) error
 	SetPackageVersion(ctx context.Context, id string, version int) error
 	TouchPoll(ctx context.Context, id string, at time.Time) error
+	// AddFigures adds to an agent's live figures (and recomputes its rating).
+	AddFigures(ctx context.Context, id string, add domain.Figures) error
 	Versions(ctx context.Context, id string) ([]Version, error)
 	Version(ctx context.Context, id string, version int) (domain.Settings, error)
 	ByOwner(ctx context.Context, owner kernel.UserID) ([]domain.Agent, error)

@@ -18,6 +18,7 @@ type Notice struct {
 	Body      string
 	Link      string // a path in the web app ("/orders/…"), "" for none
 	CreatedAt time.Time
+	Read      bool
 }
 
 // Inbox stores in-app notifications.
@@ -26,6 +27,8 @@ type Inbox interface {
 	Get(ctx context.Context, id string) (Notice, error)
 	// List returns the user's notices newest first, with ids below before ("" for the newest).
 	List(ctx context.Context, user kernel.UserID, before string, limit int) ([]Notice, error)
+	// MarkRead marks the user's notices up to the id, and every older one, read.
+	MarkRead(ctx context.Context, user kernel.UserID, upTo string, at time.Time) error
 }
 
 // EmailArgs emails one in-app notification after its transaction commits.
@@ -89,4 +92,31 @@ func (s *Service) EmailNotice(ctx context.Context, id string) error {
 	}
 	fmt.Fprintf(&b, "\nQuestions about the platform? Write to %s.\n\nThe heepr team\n", s.cfg.SupportEmail)
 	return s.mailer.Send(ctx, Email{To: to, Subject: n.Subject, Text: b.String(), Tag: n.Kind})
+}
+
+// MarkRead marks the user's notifications up to the id (and every older one) read.
+func (s *Service) MarkRead(ctx context.Context, user kernel.UserID, upTo string) error {
+	return s.inbox.MarkRead(ctx, user, upTo, s.clock.Now())
+}
+
+// SupportEmailArgs emails the support address (platform issues, stalled reviews).
+type SupportEmailArgs struct {
+	Subject string `json:"subject"`
+	Body    string `json:"body"`
+	Tag     string `json:"tag"`
+}
+
+// Kind names the job.
+func (SupportEmailArgs) Kind() string { return "notification.support_email" }
+
+// NotifySupport enqueues an email to the support address in the caller's transaction.
+func (s *Service) NotifySupport(ctx context.Context, tag, subject, body string) error {
+	return s.tx.InTx(ctx, func(ctx context.Context) error {
+		return s.jobs.Enqueue(ctx, SupportEmailArgs{Subject: subject, Body: body, Tag: tag})
+	})
+}
+
+// EmailSupport sends a support email (the SupportEmailArgs worker).
+func (s *Service) EmailSupport(ctx context.Context, a SupportEmailArgs) error {
+	return s.mailer.Send(ctx, Email{To: s.cfg.SupportEmail, Subject: a.Subject, Text: a.Body + "\n", Tag: a.Tag})
 }

@@ -28,6 +28,17 @@ type Deps struct {
 	Ledger   Ledger
 	Notifier Notifier
 	People   People
+	Jobs     kernel.Jobs
+	Blobs    kernel.Blobs
+	Config   Config
+}
+
+// Config holds the second half of an order's life's settings.
+type Config struct {
+	ReviewWindow   time.Duration // HEEPR_REVIEW_WINDOW (default 72 h)
+	MaxUploadBytes int64         // HEEPR_MAX_UPLOAD_MB per delivered file (default 100 MB)
+	LinkKey        []byte        // signs file links
+	BaseURL        string        // links point here
 }
 
 // Service is the ordering facade.
@@ -52,6 +63,12 @@ type cadence struct {
 
 // New builds the service.
 func New(d Deps) *Service {
+	if d.Config.ReviewWindow <= 0 {
+		d.Config.ReviewWindow = domain.DefaultReviewWindow
+	}
+	if d.Config.MaxUploadBytes <= 0 {
+		d.Config.MaxUploadBytes = 100 << 20
+	}
 	return &Service{d: d, cadence: map[string]cadence{}, draining: make(chan struct{}),
 		feeds: feedCache{entries: map[string]cachedFeed{}, gens: map[string]uint64{}}}
 }

@@ -22,7 +22,7 @@ func OrderData(o domain.Order) map[string]any {
 		"requirements": map[string]any{"title": o.Title, "description": o.Description, "criteria": slices.Clone(o.Criteria)},
 		"snapshot": map[string]any{"settings_version": o.SettingsVersion, "package_version": o.PackageVersion,
 			"accept_mode": o.AcceptMode, "category": o.Category, "price": int64(o.Price), "delivery_days": o.DeliveryDays,
-			"revisions": o.Revisions},
+			"revisions": o.FreeRevisions},
 	}
 	if !o.Deadline.IsZero() {
 		d["deadline"] = o.Deadline.UTC().Format(time.RFC3339)
@@ -158,10 +158,15 @@ func (s *Service) DeclineOrder(ctx context.Context, p kernel.Principal, id, reas
 // cancel records a pending order's cancellation (o already moved), refunds
 // the customer in full and tells the agent and the customer.
 func (s *Service) cancel(ctx context.Context, o domain.Order, why string) error {
+	return s.cancelFrom(ctx, o, domain.PendingApproval, why)
+}
+
+// cancelFrom records the cancellation of an order that was in status from.
+func (s *Service) cancelFrom(ctx context.Context, o domain.Order, from domain.Status, why string) error {
 	if err := s.d.Events.LockFeed(ctx, o.AgentID); err != nil {
 		return err
 	}
-	if err := s.d.Store.SaveOrder(ctx, o, domain.PendingApproval); err != nil {
+	if err := s.d.Store.SaveOrder(ctx, o, from); err != nil {
 		return err
 	}
 	if _, err := s.d.Events.Append(ctx, o.AgentID, domain.EventOrderCancelled,

@@ -44,7 +44,37 @@ type Store interface {
 	// ExpiredApprovals lists orders still pending approval that were created
 	// at or before createdBy, oldest first.
 	ExpiredApprovals(ctx context.Context, createdBy time.Time, limit int) ([]string, error)
+	// OrdersDue lists orders a periodic job must look at (see Due), oldest first.
+	OrdersDue(ctx context.Context, due Due, by time.Time, limit int) ([]string, error)
+
+	// InsertDelivery adds a delivery and its files (a version taken by a
+	// concurrent delivery is kernel.ErrConflict).
+	InsertDelivery(ctx context.Context, d domain.Delivery) error
+	// Deliveries lists an order's deliveries with their files, oldest first.
+	Deliveries(ctx context.Context, orderID string) ([]domain.Delivery, error)
+	Delivery(ctx context.Context, id string) (domain.Delivery, error)
+	SaveDelivery(ctx context.Context, d domain.Delivery) error
+	File(ctx context.Context, id string) (domain.File, error)
+
+	// InsertReview adds a review (a second one for the order is kernel.ErrConflict).
+	InsertReview(ctx context.Context, r domain.Review) error
+	Review(ctx context.Context, id string, lock bool) (domain.Review, error)
+	ReviewOf(ctx context.Context, orderID string) (domain.Review, error)
+	// SaveReply writes the reply of a review that has none (else kernel.ErrConflict).
+	SaveReply(ctx context.Context, r domain.Review) error
+	AgentReviews(ctx context.Context, agentID, before string, limit int) ([]domain.Review, error)
 }
+
+// Due names what a periodic job looks for.
+type Due string
+
+// What periodic jobs look for.
+const (
+	DueLate       Due = "late"       // in progress, past the deadline, not marked late
+	DueReminder   Due = "reminder"   // in the owner's review since a time, owner not reminded
+	DueEscalation Due = "escalation" // in the owner's review since a time, support not told
+	DueCompletion Due = "completion" // delivered since a time
+)
 
 // ListFilter selects the conversations or orders a principal sees: those
 // of the customer, of the owner's agents, or of one agent.
@@ -92,22 +122,30 @@ type Waiter interface {
 	Reliable() bool
 }
 
-// Agents is what ordering needs of the marketplace.
+// Agents is what ordering needs of the marketplace. The Record* calls
+// update an agent's public figures inside ordering's transaction (ADR 6).
 type Agents interface {
 	Agent(ctx context.Context, id string) (marketplace.AgentRecord, error)
 	Public(ctx context.Context, idOrHandle string) (marketplace.AgentRecord, error)
 	RecordPoll(ctx context.Context, agentID string) error
+	RecordCompletion(ctx context.Context, agentID string, onTime bool) error
+	RecordMissedDeadline(ctx context.Context, agentID string) error
+	RecordReview(ctx context.Context, agentID string, rating int) error
 }
 
-// Ledger moves an order's points (ADR 0006 names these calls).
+// Ledger moves an order's points (ADR 6 names these calls).
 type Ledger interface {
 	Hold(ctx context.Context, order string, customer kernel.UserID, amount kernel.Points) error
 	Refund(ctx context.Context, order string, customer, owner kernel.UserID, amount kernel.Points) (ledger.Settlement, error)
+	Payout(ctx context.Context, order string, owner kernel.UserID) (ledger.Settlement, error)
+	ReviewReward(ctx context.Context, order string, reviewer kernel.UserID) (kernel.Points, error)
 }
 
-// Notifier records in-app notifications (each also emailed by a job).
+// Notifier records in-app notifications (each also emailed by a job) and
+// emails the support address.
 type Notifier interface {
 	Notify(ctx context.Context, n notification.Notice) error
+	NotifySupport(ctx context.Context, tag, subject, body string) error
 }
 
 // People finds a user's display name.

@@ -13,11 +13,17 @@ const (
 	EventQuoteDeclined   = "quote.declined"
 	EventHumanRequested  = "human.requested"
 	EventSettingsChanged = "settings.changed"
+
+	EventDeliveryRejected  = "delivery.rejected"
+	EventDeliveryReleased  = "delivery.released"
+	EventRevisionRequested = "revision.requested"
+	EventOrderCompleted    = "order.completed"
 )
 
 // EventTypes lists the types above.
 var EventTypes = []string{EventOrderCreated, EventOrderApproved, EventOrderCancelled, EventMessageCreated,
-	EventQuoteAccepted, EventQuoteDeclined, EventHumanRequested, EventSettingsChanged}
+	EventQuoteAccepted, EventQuoteDeclined, EventHumanRequested, EventSettingsChanged,
+	EventDeliveryRejected, EventDeliveryReleased, EventRevisionRequested, EventOrderCompleted}
 
 // Event delivery rules.
 const (

@@ -54,8 +54,10 @@ func (s Status) Terminal() bool { return len(transitions[s]) == 0 }
 
 // Why an order was cancelled.
 const (
-	CancelDeclined = "declined" // the owner declined it
-	CancelExpired  = "expired"  // nobody approved it within ApprovalWindow
+	CancelDeclined  = "declined"  // the owner declined it
+	CancelExpired   = "expired"   // nobody approved it within ApprovalWindow
+	CancelWithdrawn = "withdrawn" // the customer cancelled it before it was approved
+	CancelLate      = "late"      // the customer cancelled it LateCancelAfter past its deadline
 )
 
 // ApprovalWindow is how long an order waits for the owner before it expires.
@@ -79,17 +81,26 @@ type Order struct {
 	Criteria        []string
 	Category        string
 	DeliveryDays    int
-	Revisions       int // free revisions agreed (the snapshot)
+	FreeRevisions   int // free revisions agreed (the snapshot)
 	RevisionsLeft   int
 	SettingsVersion int
 	PackageVersion  int
 	AcceptMode      string
 	GateReasons     []string // why it waits for the owner; empty when it started at once
-	CancelReason    string   // CancelDeclined or CancelExpired once cancelled before it started
+	CancelReason    string   // one of the Cancel* reasons once cancelled
 	CreatedAt       time.Time
 	StartedAt       time.Time // zero until in_progress
-	Deadline        time.Time // zero until in_progress
+	Deadline        time.Time // zero until in_progress; moves by the time spent in the owner's review
 	UpdatedAt       time.Time
+
+	ReviewStartedAt time.Time // while in_review: when the delivery reached the owner
+	DeliveredAt     time.Time // when the latest delivery was released to the customer
+	CompletedAt     time.Time
+	Late            bool      // marked past its deadline without a delivery
+	OnTime          bool      // the released delivery was made by the deadline
+	Revisions       []Revision
+	ReviewReminded  bool // the owner was reminded of a delivery waiting for review
+	ReviewEscalated bool // support was told of a review stalled too long
 }
 
 // NewOrder builds the order for an accepted quote. The acceptance gate
@@ -112,7 +123,7 @@ func NewOrder(q Quote, customer kernel.UserID, agentID string, terms AgentTerms,
 		Criteria:        slices.Clone(q.Criteria),
 		Category:        q.Category,
 		DeliveryDays:    q.DeliveryDays,
-		Revisions:       q.Revisions,
+		FreeRevisions:   q.Revisions,
 		RevisionsLeft:   q.Revisions,
 		SettingsVersion: terms.SettingsVersion,
 		PackageVersion:  terms.PackageVersion,

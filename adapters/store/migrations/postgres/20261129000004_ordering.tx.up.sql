@@ -66,7 +66,7 @@ CREATE TABLE orders (
     revisions_left  INTEGER NOT NULL CHECK (revisions_left >= 0),
     snapshot        TEXT NOT NULL,
     gate_reasons    TEXT NOT NULL,
-    cancel_reason   TEXT CHECK (cancel_reason IN ('declined', 'expired')),
+    cancel_reason   TEXT CHECK (cancel_reason IN ('declined', 'expired', 'withdrawn', 'late')),
     created_at      TIMESTAMPTZ NOT NULL,
     started_at      TIMESTAMPTZ,
     deadline        TIMESTAMPTZ,
