@@ -1,6 +1,7 @@
-// Package blob is the private file storage adapter: a local folder today
-// (an S3-compatible adapter later, behind the same contract). Nothing here
-// is ever listed or served directly; the HTTP adapter decides who may read.
+// Package blob holds the private file storage adapters behind kernel.Blobs:
+// a local folder (Local) and S3-compatible object storage (S3), both held
+// to the same contract (package blobtest). Nothing here is ever listed or
+// served directly; the HTTP adapter decides who may read.
 package blob
 
 import (
@@ -16,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"unicode/utf8"
 
 	"github.com/heepr/heepr/modules/kernel"
 )
@@ -33,17 +35,28 @@ func NewLocal(root string) (*Local, error) {
 	return &Local{root: root}, nil
 }
 
-// ErrBadKey refuses keys that could escape the folder.
+// ErrBadKey refuses keys that could escape the folder (or the bucket prefix).
 var ErrBadKey = errors.New("blob: invalid key")
 
-func (l *Local) path(key string) (string, error) {
-	if key == "" || strings.HasPrefix(key, "/") || strings.Contains(key, "\\") || strings.ContainsRune(key, 0) {
-		return "", ErrBadKey
+// checkKey is the key rule every adapter applies, so a key that works on
+// one works on all: slash-separated parts, none empty, none starting with
+// a dot (no "." or "..", and no name a temp file could have), no
+// backslash, no NUL, not absolute, valid UTF-8 (as S3 requires).
+func checkKey(key string) error {
+	if key == "" || strings.HasPrefix(key, "/") || strings.Contains(key, "\\") || strings.ContainsRune(key, 0) || !utf8.ValidString(key) {
+		return ErrBadKey
 	}
-	for _, part := range strings.Split(key, "/") {
+	for part := range strings.SplitSeq(key, "/") {
 		if part == "" || part == "." || part == ".." || strings.HasPrefix(part, ".") {
-			return "", ErrBadKey
+			return ErrBadKey
 		}
+	}
+	return nil
+}
+
+func (l *Local) path(key string) (string, error) {
+	if err := checkKey(key); err != nil {
+		return "", err
 	}
 	return filepath.Join(l.root, filepath.FromSlash(key)), nil
 }

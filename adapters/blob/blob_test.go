@@ -3,26 +3,84 @@ package blob_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
+	"fmt"
 	"io"
 	"io/fs"
-	"math"
 	"os"
 	"path/filepath"
-	"reflect"
+	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/heepr/heepr/adapters/blob"
+	"github.com/heepr/heepr/adapters/blob/blobtest"
 	"github.com/heepr/heepr/modules/kernel"
 )
+
+// The contract (package blobtest) runs for every adapter; the tests after
+// it are about one adapter's own ways.
+
+func TestLocal(t *testing.T) {
+	t.Parallel()
+	blobtest.Run(t, newLocalStore)
+}
+
+func TestS3(t *testing.T) {
+	t.Parallel()
+	blobtest.Run(t, newS3Store)
+}
+
+// TestPutStreamsTheBody does not run in parallel: it measures the heap.
+func TestPutStreamsTheBody(t *testing.T) {
+	for name, open := range map[string]func(*testing.T) blobtest.Store{"Local": newLocalStore, "S3": newS3Store} {
+		t.Run(name, func(t *testing.T) {
+			const size, check = 64 << 20, 60 << 20
+			var live uint64
+			body := &probe{r: io.LimitReader(zeros{}, size), at: check, f: func() {
+				runtime.GC()
+				var m runtime.MemStats
+				runtime.ReadMemStats(&m)
+				live = m.HeapAlloc
+			}}
+			s := open(t)
+			b, err := s.Blobs.Put(t.Context(), "big", body, 0)
+			require.NoError(t, err)
+			require.Equal(t, int64(size), b.Size)
+			require.NotZero(t, live, "the probe ran")
+			t.Logf("live heap with %d MiB read: %.1f MiB", check>>20, float64(live)/(1<<20))
+			require.Less(t, live, uint64(32<<20), "with %d MiB read, the heap holds no copy of it", check>>20)
+			require.NoError(t, s.Blobs.Delete(t.Context(), "big"))
+		})
+	}
+}
+
+// probe calls f once, when at bytes have been read.
+type probe struct {
+	r  io.Reader
+	n  int64
+	at int64
+	f  func()
+}
+
+func (p *probe) Read(b []byte) (int, error) {
+	b = b[:min(len(b), 32<<10)]
+	n, err := p.r.Read(b)
+	if p.n < p.at && p.n+int64(n) >= p.at {
+		p.f()
+	}
+	p.n += int64(n)
+	return n, err
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+// ---- Local ----
 
 // newLocal opens a blob folder in a fresh temporary directory and returns
 // it with its root path.
@@ -34,8 +92,14 @@ func newLocal(t *testing.T) (*blob.Local, string) {
 	return l, root
 }
 
+func newLocalStore(t *testing.T) blobtest.Store {
+	l, root := newLocal(t)
+	return blobtest.Store{Blobs: l, Stored: func(t *testing.T) []string { return files(t, root) }}
+}
+
 // files lists every non-directory entry under root (objects and temp
-// files alike), as slash paths relative to root.
+// files alike), as slash paths relative to root: a key is the path of its
+// file under the folder.
 func files(t *testing.T, root string) []string {
 	t.Helper()
 	var out []string
@@ -56,56 +120,7 @@ func files(t *testing.T, root string) []string {
 	return out
 }
 
-func read(t *testing.T, l *blob.Local, key string) []byte {
-	t.Helper()
-	f, err := l.Open(context.Background(), key)
-	require.NoError(t, err)
-	defer func() { require.NoError(t, f.Close()) }()
-	b, err := io.ReadAll(f)
-	require.NoError(t, err)
-	return b
-}
-
-func sum(b []byte) string {
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:])
-}
-
-func TestPutThenOpenReturnsTheBytesWithSizeAndHash(t *testing.T) {
-	t.Parallel()
-	l, root := newLocal(t)
-	ctx := context.Background()
-	body := bytes.Repeat([]byte("heepr blob \x00\xff"), 100_000) // 1.3 MB: several copy buffers
-	got, err := l.Put(ctx, "avatars/agent-1/v1.png", bytes.NewReader(body), 0)
-	require.NoError(t, err)
-	require.Equal(t, kernel.Blob{Key: "avatars/agent-1/v1.png", Size: int64(len(body)), SHA256: sum(body)}, got)
-	require.Equal(t, body, read(t, l, "avatars/agent-1/v1.png"))
-	require.Equal(t, []string{"avatars/agent-1/v1.png"}, files(t, root), "the object and nothing else")
-
-	empty, err := l.Put(ctx, "empty", strings.NewReader(""), 10)
-	require.NoError(t, err)
-	require.Equal(t, kernel.Blob{Key: "empty", Size: 0, SHA256: sum(nil)}, empty)
-	require.Empty(t, read(t, l, "empty"))
-}
-
-func TestOpenIsSeekable(t *testing.T) {
-	t.Parallel()
-	l, _ := newLocal(t)
-	ctx := context.Background()
-	_, err := l.Put(ctx, "k", strings.NewReader("0123456789"), 0)
-	require.NoError(t, err)
-	f, err := l.Open(ctx, "k")
-	require.NoError(t, err)
-	defer f.Close()
-	_, err = f.Seek(4, io.SeekStart)
-	require.NoError(t, err)
-	b := make([]byte, 3)
-	_, err = io.ReadFull(f, b)
-	require.NoError(t, err)
-	require.Equal(t, "456", string(b), "range requests read from an offset")
-}
-
-func TestFilesAre0600AndDirs0700(t *testing.T) {
+func TestLocalFilesAre0600AndDirs0700(t *testing.T) {
 	t.Parallel()
 	l, root := newLocal(t)
 	_, err := l.Put(context.Background(), "a/b/c.bin", strings.NewReader("secret"), 0)
@@ -122,328 +137,234 @@ func TestFilesAre0600AndDirs0700(t *testing.T) {
 	require.Equal(t, fs.FileMode(0o600), fi.Mode().Perm(), "only heepr may read it")
 }
 
-func TestBodyOverMaxIsTooLargeAndLeavesNothing(t *testing.T) {
-	t.Parallel()
-	l, root := newLocal(t)
-	ctx := context.Background()
-
-	_, err := l.Put(ctx, "big/one", bytes.NewReader(make([]byte, 11)), 10)
-	require.ErrorIs(t, err, blob.ErrTooLarge)
-	require.ErrorIs(t, err, kernel.ErrInvalid, "the HTTP adapter answers a client error")
-	require.Empty(t, files(t, root), "no object and no temp file")
-	_, err = l.Open(ctx, "big/one")
-	require.ErrorIs(t, err, kernel.ErrNotFound)
-
-	// Much larger than the limit: the limit is enforced while reading, not
-	// after buffering the whole body.
-	var served atomic.Int64
-	huge := &countingReader{r: io.LimitReader(zeros{}, 1<<30), n: &served}
-	_, err = l.Put(ctx, "big/two", huge, 1<<10)
-	require.ErrorIs(t, err, blob.ErrTooLarge)
-	require.LessOrEqual(t, served.Load(), int64(1<<20), "stops reading soon after the limit")
-	require.Empty(t, files(t, root))
-
-	// Exactly max is allowed.
-	b, err := l.Put(ctx, "big/three", bytes.NewReader(make([]byte, 10)), 10)
-	require.NoError(t, err)
-	require.Equal(t, int64(10), b.Size)
-	require.Equal(t, []string{"big/three"}, files(t, root))
-
-	// An over-limit overwrite keeps the old object.
-	_, err = l.Put(ctx, "big/three", bytes.NewReader(make([]byte, 11)), 10)
-	require.ErrorIs(t, err, blob.ErrTooLarge)
-	require.Equal(t, make([]byte, 10), read(t, l, "big/three"))
-	require.Equal(t, []string{"big/three"}, files(t, root))
-}
-
-func TestMaxAtTheInt64LimitMeansNoLimit(t *testing.T) {
-	t.Parallel()
-	l, _ := newLocal(t)
-	b, err := l.Put(context.Background(), "k", strings.NewReader("hello"), math.MaxInt64)
-	require.NoError(t, err)
-	require.Equal(t, int64(5), b.Size, "max+1 must not overflow into a zero-byte limit")
-	require.Equal(t, "hello", string(read(t, l, "k")))
-}
-
-// failingReader returns some bytes, then an error.
-type failingReader struct {
-	left int
-	err  error
-}
-
-func (f *failingReader) Read(p []byte) (int, error) {
-	if f.left == 0 {
-		return 0, f.err
-	}
-	n := min(len(p), f.left)
-	clear(p[:n])
-	f.left -= n
-	return n, nil
-}
-
-func TestReaderFailingMidwayLeavesNothing(t *testing.T) {
-	t.Parallel()
-	l, root := newLocal(t)
-	ctx := context.Background()
-	boom := errors.New("connection reset by peer")
-	_, err := l.Put(ctx, "deliverables/o1/report.pdf", &failingReader{left: 200_000, err: boom}, 0)
-	require.ErrorIs(t, err, boom)
-	require.Empty(t, files(t, root), "no object and no temp file")
-	_, err = l.Open(ctx, "deliverables/o1/report.pdf")
-	require.ErrorIs(t, err, kernel.ErrNotFound)
-
-	// Over an existing object, a failed Put keeps the old bytes.
-	_, err = l.Put(ctx, "k", strings.NewReader("old"), 0)
-	require.NoError(t, err)
-	_, err = l.Put(ctx, "k", &failingReader{left: 50_000, err: boom}, 0)
-	require.ErrorIs(t, err, boom)
-	require.Equal(t, "old", string(read(t, l, "k")))
-	require.Equal(t, []string{"k"}, files(t, root))
-}
-
-// cancelAfter is a long body (64 MiB) that cancels its context once it
-// has served n bytes (a client going away mid-upload).
-type cancelAfter struct {
-	n      int64
-	cancel context.CancelFunc
-	served atomic.Int64
-}
-
-func (c *cancelAfter) Read(p []byte) (int, error) {
-	if c.served.Load() >= 64<<20 {
-		return 0, io.EOF
-	}
-	clear(p)
-	if c.served.Add(int64(len(p))) >= c.n {
-		c.cancel()
-	}
-	return len(p), nil
-}
-
-func TestCancelledContextStopsTheCopyAndLeavesNothing(t *testing.T) {
-	t.Parallel()
-	l, root := newLocal(t)
-
-	ctx, cancel := context.WithCancel(context.Background())
-	body := &cancelAfter{n: 256 << 10, cancel: cancel}
-	_, err := l.Put(ctx, "uploads/u1", body, 0) // no size limit: only the context stops it
-	require.ErrorIs(t, err, context.Canceled)
-	require.Less(t, body.served.Load(), int64(1<<20), "the copy stops soon after the cancel")
-	require.Empty(t, files(t, root), "no object and no temp file")
-
-	// Already cancelled: nothing is read or written.
-	ctx, cancel = context.WithCancel(context.Background())
-	cancel()
-	var served atomic.Int64
-	_, err = l.Put(ctx, "uploads/u2", &countingReader{r: strings.NewReader("data"), n: &served}, 0)
-	require.ErrorIs(t, err, context.Canceled)
-	require.Zero(t, served.Load())
-	require.Empty(t, files(t, root))
-}
-
-func TestKeysThatCouldEscapeAreRefused(t *testing.T) {
+func TestLocalKeysThatCouldEscapeReachNothingOutside(t *testing.T) {
 	t.Parallel()
 	l, root := newLocal(t)
 	ctx := context.Background()
 	// A file beside the folder that an escaping key would reach.
 	outside := filepath.Join(filepath.Dir(root), "outside")
 	require.NoError(t, os.WriteFile(outside, []byte("not a blob"), 0o600))
+	for _, key := range blobtest.BadKeys {
+		_, err := l.Put(ctx, key, strings.NewReader("x"), 0)
+		require.ErrorIs(t, err, blob.ErrBadKey, "Put %q", key)
+		_, err = l.Open(ctx, key)
+		require.ErrorIs(t, err, blob.ErrBadKey, "Open %q", key)
+		require.ErrorIs(t, l.Delete(ctx, key), blob.ErrBadKey, "Delete %q", key)
+	}
+	require.Empty(t, files(t, root), "nothing was written")
+	b, err := os.ReadFile(outside)
+	require.NoError(t, err, "nothing outside was deleted")
+	require.Equal(t, "not a blob", string(b))
+}
 
-	for _, key := range []string{
-		"",     // nothing
-		"/abs", // absolute
-		"/etc/passwd",
-		"../x",       // parent
-		"../outside", // the file beside the folder
-		"..",
-		".",
-		"a/../b", // parent inside
-		"a/./b",
-		"a//b",    // empty part
-		"a/",      // trailing slash
-		".hidden", // dot files (temp files are dot files)
-		"a/.hidden",
-		".upload-123",
-		"a\\b", // a backslash
-		"..\\x",
-		"a\x00b", // NUL
+// ---- S3 ----
+
+func TestParseS3URL(t *testing.T) {
+	t.Parallel()
+	good := []struct {
+		raw  string
+		want blob.S3Config
+	}{
+		{"s3://AK:SK@127.0.0.1:9000/bucket?region=us-east-1&ssl=false&prefix=heepr/",
+			blob.S3Config{Endpoint: "127.0.0.1:9000", Region: "us-east-1", Bucket: "bucket", AccessKey: "AK", SecretKey: "SK", Prefix: "heepr/"}},
+		{"s3://AK:s%2Fk%2Bx%40y%3Az@s3.eu-west-1.amazonaws.com/my-bucket",
+			blob.S3Config{Endpoint: "s3.eu-west-1.amazonaws.com", Bucket: "my-bucket", AccessKey: "AK", SecretKey: "s/k+x@y:z", UseSSL: true}},
+		{"s3://AK:SK@minio.internal/b-1.x?create=true&part_size=16777216&prefix=a/b/&ssl=true",
+			blob.S3Config{Endpoint: "minio.internal", Bucket: "b-1.x", AccessKey: "AK", SecretKey: "SK", UseSSL: true, Prefix: "a/b/", CreateBucket: true, PartSize: 16 << 20}},
+	}
+	for _, c := range good {
+		got, err := blob.ParseS3URL(c.raw)
+		require.NoError(t, err, c.raw)
+		require.Equal(t, c.want, got, c.raw)
+	}
+
+	const secret = "S3CR3T"
+	for _, raw := range []string{
+		"",
+		"s3://AK:" + secret + "@host:port/bucket", // bad port: url.Parse's error would repeat the value
+		"s3://AK:" + secret + "@host/bu\x7fcket",
+		"s3://AK:" + secret + "%zz@host/bucket",  // a bad escape: url's error would quote it
+		"http://AK:" + secret + "@host/bucket",   // scheme
+		"s3://host/bucket",                       // no credentials
+		"s3://AK@host/bucket",                    // no secret
+		"s3://:" + secret + "@host/bucket",       // no access key
+		"s3://AK:" + secret + "@/bucket",         // no host
+		"s3://AK:" + secret + "@host",            // no bucket
+		"s3://AK:" + secret + "@host/",           // no bucket
+		"s3://AK:" + secret + "@host/bucket/key", // more than a bucket
+		"s3://AK:" + secret + "@host/Bad_Bucket",
+		"s3://AK:" + secret + "@host/bucket?regoin=eu", // a typo is no default
+		"s3://AK:" + secret + "@host/bucket?ssl=maybe",
+		"s3://AK:" + secret + "@host/bucket?ssl=false&ssl=true",
+		"s3://AK:" + secret + "@host/bucket?create=yes-please",
+		"s3://AK:" + secret + "@host/bucket?prefix=heepr", // no trailing slash
+		"s3://AK:" + secret + "@host/bucket?prefix=/heepr/",
+		"s3://AK:" + secret + "@host/bucket?prefix=../",
+		"s3://AK:" + secret + "@host/bucket?prefix=a//",
+		"s3://AK:" + secret + "@host/bucket?prefix=.tmp/",
+		"s3://AK:" + secret + "@host/bucket?part_size=1024", // under S3's 5 MiB
+		"s3://AK:" + secret + "@host/bucket?part_size=lots",
+		"s3://AK:" + secret + "@host/bucket#frag",
 	} {
-		t.Run(strings.NewReplacer("/", "slash", "\x00", "NUL", "\\", "backslash").Replace(key), func(t *testing.T) {
-			_, err := l.Put(ctx, key, strings.NewReader("x"), 0)
-			require.ErrorIs(t, err, blob.ErrBadKey, "Put %q", key)
-			_, err = l.Open(ctx, key)
-			require.ErrorIs(t, err, blob.ErrBadKey, "Open %q", key)
-			require.ErrorIs(t, l.Delete(ctx, key), blob.ErrBadKey, "Delete %q", key)
-		})
+		_, err := blob.ParseS3URL(raw)
+		require.Error(t, err, "%q", raw)
+		require.NotContains(t, err.Error(), secret, "errors never show the secret")
 	}
-	t.Cleanup(func() {
-		require.Empty(t, files(t, root), "nothing was written")
-		b, err := os.ReadFile(outside)
-		require.NoError(t, err, "nothing outside was deleted")
-		require.Equal(t, "not a blob", string(b))
-	})
 }
 
-func TestOrdinaryKeysAreAccepted(t *testing.T) {
+func TestS3ConfigNeverPrintsTheSecret(t *testing.T) {
 	t.Parallel()
-	l, root := newLocal(t)
-	ctx := context.Background()
-	keys := []string{"a", "a.b", "x/y/z", "avatars/01JABC/avatar.webp", "skills/agent_1/v2.zip", "a..b", "a-b_c"}
-	for _, key := range keys {
-		_, err := l.Put(ctx, key, strings.NewReader(key), 0)
-		require.NoError(t, err, key)
-		require.Equal(t, key, string(read(t, l, key)))
+	cfg, err := blob.ParseS3URL("s3://AK:S3CR3T@host/bucket")
+	require.NoError(t, err)
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+		out := fmt.Sprintf(verb, cfg)
+		require.NotContains(t, out, "S3CR3T", verb)
+		require.Contains(t, out, "bucket", verb)
 	}
-	want := slices.Clone(keys)
-	slices.Sort(want)
-	require.Equal(t, want, files(t, root), "each key is the path under the folder")
 }
 
-func TestOpenMissingIsNotFound(t *testing.T) {
+func TestNewS3ChecksCredentialsAndBucket(t *testing.T) {
 	t.Parallel()
-	l, _ := newLocal(t)
-	ctx := context.Background()
-	_, err := l.Open(ctx, "missing")
-	require.ErrorIs(t, err, kernel.ErrNotFound)
-	_, err = l.Open(ctx, "missing/dir/file")
-	require.ErrorIs(t, err, kernel.ErrNotFound)
+	cfg := s3Config(t, "")
+	ctx := t.Context()
 
-	// A folder that holds objects is not an object.
-	_, err = l.Put(ctx, "dir/file", strings.NewReader("x"), 0)
-	require.NoError(t, err)
-	_, err = l.Open(ctx, "dir")
-	require.ErrorIs(t, err, kernel.ErrNotFound)
-	// And a key under an object is missing, not an I/O error.
-	_, err = l.Open(ctx, "dir/file/below")
-	require.ErrorIs(t, err, kernel.ErrNotFound)
+	wrong := cfg
+	wrong.SecretKey += "x"
+	_, err := blob.NewS3(ctx, wrong)
+	require.Error(t, err, "the server checks the signature: a wrong secret fails at start")
+	require.NotContains(t, err.Error(), wrong.SecretKey)
+
+	if !s3srv.external {
+		missing := cfg
+		missing.CreateBucket = false
+		_, err = blob.NewS3(ctx, missing)
+		require.ErrorContains(t, err, "does not exist", "no bucket is created unless asked")
+		require.ErrorContains(t, err, cfg.Bucket)
+	}
+	_, err = blob.NewS3(ctx, cfg)
+	require.NoError(t, err, "created when asked")
+	again := cfg
+	again.CreateBucket = false
+	_, err = blob.NewS3(ctx, again)
+	require.NoError(t, err, "and found afterwards")
+	_, err = blob.NewS3(ctx, cfg)
+	require.NoError(t, err, "asking to create an existing bucket is fine")
+
+	bad := cfg
+	bad.Prefix = "no-slash"
+	_, err = blob.NewS3(ctx, bad)
+	require.Error(t, err, "NewS3 validates the configuration too")
 }
 
-func TestDeleteIsIdempotent(t *testing.T) {
+func TestS3KeysLiveUnderThePrefix(t *testing.T) {
 	t.Parallel()
-	l, root := newLocal(t)
-	ctx := context.Background()
-	_, err := l.Put(ctx, "d/k", strings.NewReader("x"), 0)
+	ctx := t.Context()
+	bare, cfg := newS3(t, "")
+	// Two more stores in the same bucket under their own prefixes.
+	ca, cb := cfg, cfg
+	ca.Prefix, cb.Prefix = cfg.Prefix+"tenant-a/heepr/", cfg.Prefix+"tenant-b/"
+	a, err := blob.NewS3(ctx, ca)
 	require.NoError(t, err)
-	require.NoError(t, l.Delete(ctx, "d/k"))
-	_, err = l.Open(ctx, "d/k")
-	require.ErrorIs(t, err, kernel.ErrNotFound)
-	require.NoError(t, l.Delete(ctx, "d/k"), "deleting again is fine")
-	require.NoError(t, l.Delete(ctx, "never/existed"))
-	require.Empty(t, files(t, root))
+	b, err := blob.NewS3(ctx, cb)
+	require.NoError(t, err)
+
+	for i, s := range []*blob.S3{bare, a, b} {
+		_, err := s.Put(ctx, "k", strings.NewReader(fmt.Sprint("body ", i)), 0)
+		require.NoError(t, err)
+	}
+	require.Equal(t, []string{cfg.Prefix + "k", ca.Prefix + "k", cb.Prefix + "k"}, listRaw(t, cfg))
+	for i, s := range []*blob.S3{bare, a, b} {
+		require.Equal(t, fmt.Sprint("body ", i), string(blobtest.Read(t, s, "k")))
+	}
+	_, err = a.Open(ctx, "heepr/k")
+	require.ErrorIs(t, err, kernel.ErrNotFound, "a store sees only its own prefix")
+	require.NoError(t, a.Delete(ctx, "k"))
+	require.Equal(t, []string{cfg.Prefix + "k", cb.Prefix + "k"}, listRaw(t, cfg), "and deletes only there")
 }
 
-func TestDeleteLeavesFoldersOfOtherObjects(t *testing.T) {
+func TestS3ReaderNeverMixesTwoVersions(t *testing.T) {
 	t.Parallel()
-	l, _ := newLocal(t)
-	ctx := context.Background()
-	_, err := l.Put(ctx, "dir/file", strings.NewReader("x"), 0)
+	s, _ := newS3(t, "")
+	ctx := t.Context()
+	oldBody := bytes.Repeat([]byte{'o'}, 1<<20)
+	_, err := s.Put(ctx, "k", bytes.NewReader(oldBody), 0)
 	require.NoError(t, err)
-	require.NoError(t, l.Delete(ctx, "dir"), "no object is called dir")
-	require.Equal(t, "x", string(read(t, l, "dir/file")))
-}
-
-func TestOverwriteReplacesAtomically(t *testing.T) {
-	t.Parallel()
-	l, root := newLocal(t)
-	ctx := context.Background()
-	const size = 1 << 20
-	oldBody, newBody := bytes.Repeat([]byte{'o'}, size), bytes.Repeat([]byte{'n'}, size)
-	_, err := l.Put(ctx, "k", bytes.NewReader(oldBody), 0)
+	f, err := s.Open(ctx, "k")
 	require.NoError(t, err)
-
-	// A reader that opened the old object keeps reading it whole, even
-	// after the new one is in place (the rename swaps the name, not the file).
-	f, err := l.Open(ctx, "k")
-	require.NoError(t, err)
-	head := make([]byte, 1000)
+	defer f.Close()
+	head := make([]byte, 10)
 	_, err = io.ReadFull(f, head)
 	require.NoError(t, err)
-	b, err := l.Put(ctx, "k", bytes.NewReader(newBody), 0)
+
+	_, err = s.Put(ctx, "k", bytes.NewReader(bytes.Repeat([]byte{'n'}, 1<<20)), 0)
 	require.NoError(t, err)
-	require.Equal(t, sum(newBody), b.SHA256)
-	rest, err := io.ReadAll(f)
+	// A seek needs a new request; it must not read the new object's bytes
+	// as if they were the old one's.
+	_, err = f.Seek(512<<10, io.SeekStart)
+	require.NoError(t, err)
+	got, err := io.ReadAll(f)
+	require.ErrorContains(t, err, "changed", "the old version is gone: an error, not the new bytes")
+	require.Empty(t, got)
+
+	// A reader that seeked and reads on without seeking again keeps its
+	// response: it reads the version it started on, whole.
+	newBody := bytes.Repeat([]byte{'n'}, 1<<20)
+	g, err := s.Open(ctx, "k")
+	require.NoError(t, err)
+	defer g.Close()
+	_, err = g.Seek(512<<10, io.SeekStart)
+	require.NoError(t, err)
+	_, err = io.ReadFull(g, head)
+	require.NoError(t, err)
+	_, err = s.Put(ctx, "k", bytes.NewReader(oldBody), 0)
+	require.NoError(t, err)
+	rest, err := io.ReadAll(g)
+	require.NoError(t, err)
+	require.Equal(t, newBody[512<<10:], append(head, rest...))
+}
+
+func TestS3ReaderAfterClose(t *testing.T) {
+	t.Parallel()
+	s, _ := newS3(t, "")
+	ctx := t.Context()
+	_, err := s.Put(ctx, "k", strings.NewReader("0123456789"), 0)
+	require.NoError(t, err)
+	f, err := s.Open(ctx, "k")
 	require.NoError(t, err)
 	require.NoError(t, f.Close())
-	require.Equal(t, oldBody, append(head, rest...), "the old reader saw the old bytes whole")
-	require.Equal(t, newBody, read(t, l, "k"), "a new reader sees the new bytes")
-
-	// Concurrent overwrites and reads: every read sees one body whole,
-	// never a mix, a truncated file or a missing key.
-	bodies := [][]byte{oldBody, newBody, bytes.Repeat([]byte{'x'}, size/2)}
-	var wg sync.WaitGroup
-	stop := make(chan struct{})
-	var writes atomic.Int64
-	wg.Go(func() {
-		defer close(stop)
-		for i := range 30 {
-			if _, err := l.Put(ctx, "k", bytes.NewReader(bodies[i%len(bodies)]), 0); err != nil {
-				t.Error(err)
-				return
-			}
-			writes.Add(1)
-		}
-	})
-	for range 3 {
-		wg.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				f, err := l.Open(ctx, "k")
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				got, err := io.ReadAll(f)
-				_ = f.Close()
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if !slices.ContainsFunc(bodies, func(b []byte) bool { return bytes.Equal(b, got) }) {
-					t.Errorf("read %d bytes that are none of the bodies whole", len(got))
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	require.Equal(t, int64(30), writes.Load())
-	require.Equal(t, []string{"k"}, files(t, root), "no temp files left behind")
+	require.NoError(t, f.Close(), "closing twice is fine")
+	_, err = f.Read(make([]byte, 1))
+	require.Error(t, err)
+	_, err = f.Seek(0, io.SeekStart)
+	require.Error(t, err)
 }
 
-// TestThereIsNoListingAPI pins Local's method set. Blobs hold private
-// files (avatars before review, deliverables, skill packages) and the
-// only way to reach one is a key that a database row, checked by the
-// module that owns it, hands out: nothing may enumerate the folder. A
-// List method (or anything else) added here must come with a decision
-// about who may call it; update this test only then.
-func TestThereIsNoListingAPI(t *testing.T) {
+// TestS3ConcurrentPutsShareNoBuffer overlaps multipart uploads: the pooled
+// part buffers must never be shared.
+func TestS3ConcurrentPutsShareNoBuffer(t *testing.T) {
 	t.Parallel()
-	typ := reflect.TypeFor[*blob.Local]()
-	var names []string
-	for m := range typ.Methods() {
-		names = append(names, m.Name)
+	s, _ := newS3(t, "")
+	ctx := t.Context()
+	bodies := make([][]byte, 3)
+	for i := range bodies {
+		bodies[i] = bytes.Repeat([]byte{byte('a' + i)}, blob.MinPartSize+1+i) // two parts each
 	}
-	require.Equal(t, []string{"Delete", "Open", "Put"}, names, "*blob.Local's exported methods")
-	require.Equal(t, 3, reflect.TypeFor[kernel.Blobs]().NumMethod(), "the port has no listing either")
-}
-
-// zeros is an endless stream of zero bytes.
-type zeros struct{}
-
-func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
-
-// countingReader counts the bytes it serves.
-type countingReader struct {
-	r io.Reader
-	n *atomic.Int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n.Add(int64(n))
-	return n, err
+	var failed atomic.Bool
+	done := make(chan struct{})
+	for i, body := range bodies {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			if _, err := s.Put(ctx, fmt.Sprint("k", i), bytes.NewReader(body), 0); err != nil {
+				t.Error(err)
+				failed.Store(true)
+			}
+		}()
+	}
+	for range bodies {
+		<-done
+	}
+	require.False(t, failed.Load())
+	for i, body := range bodies {
+		require.True(t, bytes.Equal(body, blobtest.Read(t, s, fmt.Sprint("k", i))), "body %d whole and its own", i)
+	}
 }

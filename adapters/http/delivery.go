@@ -266,4 +266,3 @@ func (s *Server) MarkNotificationsRead(ctx context.Context, req api.MarkNotifica
 	}
 	return api.MarkNotificationsRead204Response{}, nil
 }
-

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -59,14 +60,24 @@ func validator(spec *openapi3.T) (func(http.Handler) http.Handler, routers.Route
 		})
 	}
 	whole, headOnly := build(false), build(true)
-	// kin-openapi reads a body whole to validate it: an operation marked
-	// x-heepr-stream-body (uploads) has everything but its body validated
-	// here, and its handler reads the body as a stream, checking it itself.
+	// kin-openapi reads a body whole to validate it, and its security
+	// check reads it too: an operation marked x-heepr-stream-body (uploads)
+	// is validated with an empty body (everything but the body is checked),
+	// and its handler gets the real body back to read as a stream.
 	mw := func(next http.Handler) http.Handler {
-		w, h := whole(next), headOnly(next)
+		w := whole(next)
+		h := headOnly(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			if b, ok := r.Context().Value(streamBodyKey{}).(streamBody); ok {
+				r.Body, r.ContentLength = b.body, b.length
+			}
+			next.ServeHTTP(rw, r)
+		}))
 		return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 			if streamsBody(r.Context()) {
-				h.ServeHTTP(rw, r)
+				ctx := context.WithValue(r.Context(), streamBodyKey{}, streamBody{body: r.Body, length: r.ContentLength})
+				empty := r.WithContext(ctx)
+				empty.Body, empty.ContentLength = http.NoBody, 0
+				h.ServeHTTP(rw, empty)
 				return
 			}
 			w.ServeHTTP(rw, r)
@@ -93,6 +104,14 @@ func nameRoute(router routers.Router, next http.Handler) http.Handler {
 }
 
 type routeOpKey struct{}
+
+type streamBodyKey struct{}
+
+// streamBody is an upload's body, set aside while the request is validated.
+type streamBody struct {
+	body   io.ReadCloser
+	length int64
+}
 
 // streamsBody reports whether the request's operation is marked
 // x-heepr-stream-body: its body is read as a stream by its handler.

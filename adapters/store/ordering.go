@@ -664,11 +664,11 @@ func (s *Ordering) Purge(ctx context.Context, before time.Time, limit int) (int,
 type notificationRow struct {
 	bun.BaseModel `bun:"table:notifications,alias:n"`
 
-	ID        string    `bun:"id,pk"`
-	UserID    string    `bun:"user_id"`
-	Kind      string    `bun:"kind"`
-	Subject   string    `bun:"subject"`
-	Body      string    `bun:"body"`
+	ID        string     `bun:"id,pk"`
+	UserID    string     `bun:"user_id"`
+	Kind      string     `bun:"kind"`
+	Subject   string     `bun:"subject"`
+	Body      string     `bun:"body"`
 	Link      *string    `bun:"link"`
 	CreatedAt time.Time  `bun:"created_at"`
 	ReadAt    *time.Time `bun:"read_at"`

@@ -41,7 +41,7 @@ type app struct {
 	ledger   *ledger.Service
 	market   *marketplace.Service
 	skills   *skills.Service
-	blobs    *blob.Local
+	blobs    kernel.Blobs
 	ordering *ordering.Service
 	notify   *notification.Service
 	hub      *wake.Hub
@@ -119,7 +119,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, work bool, o opti
 		WithInbox(store.NewInbox(db), q, db, o.clock)
 	a.notify = notify
 	idem := store.NewIdempotency(db)
-	if a.blobs, err = blob.NewLocal(filepath.Join(cfg.DataDir, "blobs")); err != nil {
+	if a.blobs, err = newBlobs(ctx, cfg); err != nil {
 		return nil, err
 	}
 	a.market = marketplace.New(marketplace.Deps{
@@ -205,6 +205,19 @@ func newMailer(cfg config) (notification.Mailer, error) {
 		return email.NewSMTP(cfg.SMTPURL, cfg.MailFrom)
 	}
 	return email.NewCapture(mailDir(cfg), cfg.MailFrom), nil
+}
+
+// newBlobs opens private file storage: S3-compatible storage when
+// HEEPR_S3_URL is set, else a folder under the data directory.
+func newBlobs(ctx context.Context, cfg config) (kernel.Blobs, error) {
+	if cfg.S3URL != "" {
+		s3cfg, err := blob.ParseS3URL(cfg.S3URL)
+		if err != nil {
+			return nil, fmt.Errorf("HEEPR_S3_URL: %w", err)
+		}
+		return blob.NewS3(ctx, s3cfg)
+	}
+	return blob.NewLocal(filepath.Join(cfg.DataDir, "blobs"))
 }
 
 func mailDir(cfg config) string { return filepath.Join(cfg.DataDir, "mail") }

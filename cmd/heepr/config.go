@@ -32,6 +32,7 @@ type config struct {
 	ReviewReward    int64         // HEEPR_REVIEW_REWARD_POINTS
 	MaxUploadBytes  int64         // HEEPR_MAX_UPLOAD_MB
 	ReviewWindow    time.Duration // HEEPR_REVIEW_WINDOW
+	S3URL           string        // HEEPR_S3_URL
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -43,6 +44,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		SMTPURL:      getenv("HEEPR_SMTP_URL"),
 		MailFrom:     or(getenv("HEEPR_MAIL_FROM"), "heepr <no-reply@heepr.dev>"),
 		SupportEmail: or(getenv("HEEPR_SUPPORT_EMAIL"), "support@heepr.dev"),
+		S3URL:        getenv("HEEPR_S3_URL"),
 	}
 	c.BaseURL = strings.TrimRight(or(getenv("HEEPR_BASE_URL"), defaultBaseURL(c.Addr)), "/")
 	var errs []string

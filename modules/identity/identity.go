@@ -199,6 +199,15 @@ func (s *Service) Contact(ctx context.Context, id kernel.UserID) (email, name st
 	return u.Email, u.DisplayName, nil
 }
 
+// Roles returns the user's current roles.
+func (s *Service) Roles(ctx context.Context, id kernel.UserID) ([]kernel.Role, error) {
+	u, err := s.d.Users.ByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return u.Roles, nil
+}
+
 // EnableOwnerRole turns on the owner role. A cookie session is rotated
 // because the account's privileges changed; the new id is in the result
 // (empty when the caller did not use a session).

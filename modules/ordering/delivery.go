@@ -37,7 +37,9 @@ func (s *Service) view(ctx context.Context, p kernel.Principal, o domain.Order) 
 }
 
 // ReviewWindowEnds is when a delivered order completes by itself.
-func (s *Service) ReviewWindowEnds(o domain.Order) time.Time { return o.ReviewWindowEnds(s.d.Config.ReviewWindow) }
+func (s *Service) ReviewWindowEnds(o domain.Order) time.Time {
+	return o.ReviewWindowEnds(s.d.Config.ReviewWindow)
+}
 
 // GetOrderView returns an order p takes part in with its deliveries.
 func (s *Service) GetOrderView(ctx context.Context, p kernel.Principal, id string) (OrderView, error) {
@@ -378,4 +380,3 @@ func (s *Service) Payout(ctx context.Context, orderID string) error {
 	}
 	return err
 }
-

@@ -103,8 +103,8 @@ func (s *Service) CreateFileLink(ctx context.Context, p kernel.Principal, id str
 
 // OpenFileByLink opens a file through a signed link: the signature must
 // match, the link be unexpired, the caller (if signed in) be the user it
-// was made for, and that user still allowed to read it (as its order's
-// customer or owner). Every refusal looks like a missing file.
+// was made for, and that user still allowed to read it. Every refusal
+// looks like a missing file.
 func (s *Service) OpenFileByLink(ctx context.Context, caller kernel.Principal, id string, expires int64, user, sig string) (io.ReadSeekCloser, domain.File, error) {
 	now := s.d.Clock.Now()
 	want := s.sign(id, kernel.UserID(user), expires)
@@ -113,5 +113,14 @@ func (s *Service) OpenFileByLink(ctx context.Context, caller kernel.Principal, i
 		(!caller.Anonymous() && (caller.Method == kernel.AuthAgent || string(caller.UserID) != user)) {
 		return nil, domain.File{}, errFileNotFound
 	}
-	return s.OpenFile(ctx, kernel.Principal{Method: kernel.AuthToken, UserID: kernel.UserID(user)}, id)
+	// The link acts as its user, with the roles the user has now: a role
+	// taken away since (support's) stops the link too.
+	roles, err := s.d.People.Roles(ctx, kernel.UserID(user))
+	if errors.Is(err, kernel.ErrNotFound) {
+		return nil, domain.File{}, errFileNotFound
+	}
+	if err != nil {
+		return nil, domain.File{}, err
+	}
+	return s.OpenFile(ctx, kernel.Principal{Method: kernel.AuthToken, UserID: kernel.UserID(user), Roles: roles}, id)
 }

@@ -148,7 +148,8 @@ type Notifier interface {
 	NotifySupport(ctx context.Context, tag, subject, body string) error
 }
 
-// People finds a user's display name.
+// People finds a user's display name and current roles.
 type People interface {
 	Contact(ctx context.Context, id kernel.UserID) (email, name string, err error)
+	Roles(ctx context.Context, id kernel.UserID) ([]kernel.Role, error)
 }

@@ -96,8 +96,8 @@ type Order struct {
 	ReviewStartedAt time.Time // while in_review: when the delivery reached the owner
 	DeliveredAt     time.Time // when the latest delivery was released to the customer
 	CompletedAt     time.Time
-	Late            bool      // marked past its deadline without a delivery
-	OnTime          bool      // the released delivery was made by the deadline
+	Late            bool // marked past its deadline without a delivery
+	OnTime          bool // the released delivery was made by the deadline
 	Revisions       []Revision
 	ReviewReminded  bool // the owner was reminded of a delivery waiting for review
 	ReviewEscalated bool // support was told of a review stalled too long
