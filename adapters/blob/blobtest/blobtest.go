@@ -1,7 +1,8 @@
 // Package blobtest is the contract every kernel.Blobs adapter passes: the
 // local folder and S3 run it in adapters/blob, and a new adapter runs it
-// by calling Run with a factory of fresh, empty stores. It is imported by
-// tests only.
+// by calling Run with a factory of fresh, empty stores. It also starts the
+// S3 server the tests use (StartS3, in s3server.go), for the adapter's
+// own tests and for the app's. It is imported by tests only.
 package blobtest
 
 import (
