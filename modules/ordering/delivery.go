@@ -365,14 +365,16 @@ func (s *Service) CancelOrder(ctx context.Context, p kernel.Principal, id string
 }
 
 // Payout pays a completed order's escrow to its owner (the payout job).
-// Run twice, it pays once.
+// Run twice, it pays once. An order that is no longer completed when the
+// job runs (flagged meanwhile: its payout is frozen) is not paid; whoever
+// settles it decides where the escrow goes.
 func (s *Service) Payout(ctx context.Context, orderID string) error {
 	o, err := s.d.Store.Order(ctx, orderID, false)
 	if err != nil {
 		return err
 	}
 	if o.Status != domain.Completed {
-		return fmt.Errorf("payout of order %s: it is %s, not completed", o.ID, o.Status)
+		return nil
 	}
 	_, err = s.d.Ledger.Payout(ctx, o.ID, o.OwnerID)
 	if errors.Is(err, ledger.ErrAlreadyApplied) {
