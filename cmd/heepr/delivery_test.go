@@ -236,3 +236,16 @@ func TestOrderFullLife(t *testing.T) {
 }
 
 func orderingPayout(order string) ordering.PayoutArgs { return ordering.PayoutArgs{OrderID: order} }
+
+// The payout job pays only a completed order: one that is not (a dispute
+// froze it, say) is left for whoever settles it.
+func TestPayoutOnlyForCompletedOrders(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, e *env) {
+		s, o := e.startedOrder(t)
+		require.NoError(t, e.app.ordering.Payout(context.Background(), o.Id))
+		require.Empty(t, e.allPostings(t, s.ownerC, ptrTo(client.Payout), &o.Id))
+		require.Equal(t, int64(120), e.wallet(t, s.custC).Held, "still in escrow")
+		e.requireLedgerOK(t)
+	})
+}
