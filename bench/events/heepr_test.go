@@ -102,7 +102,8 @@ func startHeepr(tb testing.TB, db *store.DB) *heeprApp {
 	a.waiter = &switchableWaiter{Hub: a.hub}
 	a.ordering = ordering.New(ordering.Deps{
 		Tx: db, Clock: clock, Store: store.NewOrdering(db, a.hub.Signal), Events: a.events,
-		Waiter: a.waiter, Agents: a.market, Ledger: ldg, Notifier: notify, People: idn,
+		Waiter: a.waiter, Agents: a.market, Ledger: ldg, Notifier: notify, People: idn, Jobs: q, Blobs: blobs,
+		Config: ordering.Config{ReviewWindow: 72 * time.Hour, MaxUploadBytes: 100 << 20, LinkKey: []byte("file-links:" + tokenKey), BaseURL: baseURL},
 	})
 	a.hub.OnSignal, a.hub.OnSignalAll = a.ordering.Invalidate, a.ordering.InvalidateAll
 	metrics.RegisterGauge("agent_polls_waiting", "Long-polls of agents waiting for an event in this process.",
@@ -120,7 +121,7 @@ func startHeepr(tb testing.TB, db *store.DB) *heeprApp {
 	handler, err := httpapi.New(httpapi.Options{
 		Identity: idn, Ledger: ldg, Market: a.market, Skills: sk, Ordering: a.ordering, Notify: notify, AgentAuth: a.market.AuthenticateKey,
 		Tx: db, Idempotency: idem, Enforcer: enforcer, Metrics: metrics, Logger: log, Ready: func(ctx context.Context) error { return db.Ping(ctx) },
-		BaseURL: baseURL, MaxBodyBytes: 1 << 20, RateLimits: httpapi.DefaultRateLimits(), Clock: clock,
+		BaseURL: baseURL, MaxBodyBytes: 1 << 20, MaxUploadBytes: 100 << 20, RateLimits: httpapi.DefaultRateLimits(), Clock: clock,
 	})
 	if err != nil {
 		tb.Fatal(err)
