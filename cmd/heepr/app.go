@@ -24,6 +24,7 @@ import (
 	"github.com/heepr/heepr/modules/kernel"
 	"github.com/heepr/heepr/modules/ledger"
 	"github.com/heepr/heepr/modules/marketplace"
+	"github.com/heepr/heepr/modules/moderation"
 	"github.com/heepr/heepr/modules/notification"
 	"github.com/heepr/heepr/modules/ordering"
 	"github.com/heepr/heepr/modules/skills"
@@ -32,20 +33,21 @@ import (
 // app is heepr assembled: the composition root wires every adapter into
 // every module here and nowhere else.
 type app struct {
-	cfg      config
-	log      *slog.Logger
-	db       *store.DB
-	queue    *queue.Queue
-	metrics  *telemetry.Metrics
-	identity *identity.Service
-	ledger   *ledger.Service
-	market   *marketplace.Service
-	skills   *skills.Service
-	blobs    kernel.Blobs
-	ordering *ordering.Service
-	notify   *notification.Service
-	hub      *wake.Hub
-	handler  http.Handler
+	cfg        config
+	log        *slog.Logger
+	db         *store.DB
+	queue      *queue.Queue
+	metrics    *telemetry.Metrics
+	identity   *identity.Service
+	ledger     *ledger.Service
+	market     *marketplace.Service
+	skills     *skills.Service
+	blobs      kernel.Blobs
+	ordering   *ordering.Service
+	notify     *notification.Service
+	moderation *moderation.Service
+	hub        *wake.Hub
+	handler    http.Handler
 
 	stopListen context.CancelFunc // ends the Postgres LISTEN for agent events
 	listening  chan struct{}      // closed when it has ended
@@ -129,6 +131,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, work bool, o opti
 			return a.ordering.SettingsChanged(ctx, agentID, version)
 		},
 	})
+	a.moderation = moderation.New(db, o.clock, store.NewAudit(db))
 	a.hub = &wake.Hub{Logger: log, Local: db.Pool == nil}
 	a.ordering = ordering.New(ordering.Deps{
 		Tx: db, Clock: o.clock, Store: store.NewOrdering(db, a.hub.Signal), Events: store.NewOrdering(db, a.hub.Signal),

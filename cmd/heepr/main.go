@@ -6,6 +6,7 @@
 //	heepr migrate                         apply database migrations and exit
 //	heepr mail list | mail show ID        read the mail captured in development
 //	heepr admin create-support --email E --name N   (password on stdin)
+//	heepr admin audit verify
 package main
 
 import (
@@ -40,6 +41,7 @@ const usage = `usage:
   heepr mail list                       list mail captured in development (newest first)
   heepr mail show ID                    print one captured message
   heepr admin create-support --email E --name N
+  heepr admin audit verify
                                         create a support account; the password is read from stdin
 `
 
@@ -195,8 +197,11 @@ func mailCommand(args []string, cfg config, stdout io.Writer) error {
 }
 
 func adminCommand(ctx context.Context, args []string, cfg config, log *slog.Logger, stdin io.Reader, stdout io.Writer) error {
+	if len(args) == 2 && args[0] == "audit" && args[1] == "verify" {
+		return auditVerify(ctx, cfg, log, stdout)
+	}
 	if len(args) == 0 || args[0] != "create-support" {
-		return errors.New("admin: the only command is create-support --email E --name N")
+		return errors.New("admin: the commands are create-support --email E --name N, and audit verify")
 	}
 	fs := flag.NewFlagSet("create-support", flag.ContinueOnError)
 	mail := fs.String("email", "", "the staff member's email")
@@ -221,6 +226,25 @@ func adminCommand(ctx context.Context, args []string, cfg config, log *slog.Logg
 		return err
 	}
 	fmt.Fprintf(stdout, "support account %s created for %s\n", u.ID, u.Email)
+	return nil
+}
+
+// auditVerify checks the audit log's hash chain and names the first entry
+// that breaks it (an error, so the exit status says so too).
+func auditVerify(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) error {
+	a, err := newApp(ctx, cfg, log, false, options{})
+	if err != nil {
+		return err
+	}
+	defer a.close(context.Background())
+	v, err := a.moderation.Verify(ctx)
+	if err != nil {
+		return err
+	}
+	if v.FirstBad != 0 {
+		return fmt.Errorf("audit log broken at entry %d: it was changed, removed or reordered (%d entries before it are intact)", v.FirstBad, v.FirstBad-1)
+	}
+	fmt.Fprintf(stdout, "audit log intact: %d entries\n", v.Entries)
 	return nil
 }
 

@@ -1,0 +1,84 @@
+// Package moderation is trust and safety: today the audit log (an
+// append-only, hash-chained record of support actions and security-relevant
+// changes); flags, cases, refunds, suspensions and reinstatements follow
+// (issue 7).
+package moderation
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/heepr/heepr/modules/kernel"
+	"github.com/heepr/heepr/modules/moderation/domain"
+)
+
+// Audit keeps the audit log. Append adds an entry after the current head
+// under a lock held to commit (entries are numbered without gaps, in
+// commit order); the database refuses UPDATE and DELETE on entries.
+type Audit interface {
+	// Append locks the head, builds the next entry with next(head) and stores it.
+	Append(ctx context.Context, next func(head domain.Entry) domain.Entry) (domain.Entry, error)
+	// Entries returns up to limit entries after seq, in order.
+	Entries(ctx context.Context, after int64, limit int) ([]domain.Entry, error)
+}
+
+// Entry is one audit log entry (for other modules and adapters).
+type Entry = domain.Entry
+
+// Service is the moderation facade.
+type Service struct {
+	tx    kernel.Tx
+	clock kernel.Clock
+	audit Audit
+}
+
+// New builds the service.
+func New(tx kernel.Tx, clock kernel.Clock, audit Audit) *Service {
+	return &Service{tx: tx, clock: clock, audit: audit}
+}
+
+// Record appends an entry to the audit log in the transaction in ctx (or
+// its own): who (actor) did what (action) to what (target), and why.
+func (s *Service) Record(ctx context.Context, actor, action, target, reason string) (Entry, error) {
+	e := domain.Entry{At: s.clock.Now(), Actor: actor, Action: action, Target: target, Reason: reason}
+	if err := e.Validate(); err != nil {
+		return Entry{}, err
+	}
+	var out Entry
+	err := s.tx.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		out, err = s.audit.Append(ctx, func(head domain.Entry) domain.Entry { return domain.Next(head, e) })
+		return err
+	})
+	return out, err
+}
+
+// Verification is the outcome of checking the whole audit log.
+type Verification struct {
+	Entries  int64 // entries checked
+	FirstBad int64 // seq of the first entry not in the chain; 0 when every entry is
+}
+
+// Verify walks the whole audit log and names the first entry that breaks
+// the hash chain (`heepr admin audit verify`).
+func (s *Service) Verify(ctx context.Context) (Verification, error) {
+	var (
+		v    Verification
+		prev domain.Entry
+	)
+	for {
+		page, err := s.audit.Entries(ctx, prev.Seq, 1000)
+		if err != nil {
+			return v, fmt.Errorf("read audit log: %w", err)
+		}
+		if bad := domain.Check(page, prev); bad != 0 {
+			v.FirstBad = bad
+			return v, nil
+		}
+		v.Entries += int64(len(page))
+		if len(page) < 1000 {
+			return v, nil
+		}
+		prev = page[len(page)-1]
+	}
+}
