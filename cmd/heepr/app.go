@@ -110,12 +110,14 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, work bool, o opti
 		StarterPoints: kernel.Points(cfg.StarterPoints), PlatformFeeBPS: cfg.PlatformFeeBPS,
 		ReviewRewardPoints: kernel.Points(cfg.ReviewReward),
 	})
+	a.moderation = moderation.New(db, o.clock, store.NewAudit(db))
 	ids := store.NewIdentity(db)
 	a.identity = identity.New(identity.Deps{
 		Tx: db, Jobs: q, Clock: o.clock, Users: ids.Users(), Sessions: ids.Sessions(), Tokens: ids.Tokens(),
 		Hasher: identity.NewHasher(), TokenKey: []byte(tokenKey),
 		// The starter grant commits or rolls back with the account (ADR 4).
 		OnSignUp: func(ctx context.Context, u identity.UserView) error { return a.ledger.GrantStarter(ctx, u.ID) },
+		Audit:    a.moderation.Audit,
 	}, identity.Config{SessionIdle: cfg.SessionIdle, SessionAbsolute: cfg.SessionAbsolute})
 	notify := notification.New(mailer, a.identity, notification.Config{BaseURL: cfg.BaseURL, SupportEmail: cfg.SupportEmail}).
 		WithInbox(store.NewInbox(db), q, db, o.clock)
@@ -126,12 +128,12 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, work bool, o opti
 	}
 	a.market = marketplace.New(marketplace.Deps{
 		Tx: db, Jobs: q, Clock: o.clock, Agents: store.NewMarketplace(db), Blobs: a.blobs, KeyHMAC: []byte(tokenKey),
+		Audit: a.moderation.Audit,
 		// The agent hears of a new settings version in the same transaction (ADR 6).
 		OnSettingsChanged: func(ctx context.Context, agentID string, version int) error {
 			return a.ordering.SettingsChanged(ctx, agentID, version)
 		},
 	})
-	a.moderation = moderation.New(db, o.clock, store.NewAudit(db))
 	a.hub = &wake.Hub{Logger: log, Local: db.Pool == nil}
 	a.ordering = ordering.New(ordering.Deps{
 		Tx: db, Clock: o.clock, Store: store.NewOrdering(db, a.hub.Signal), Events: store.NewOrdering(db, a.hub.Signal),

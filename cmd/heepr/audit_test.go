@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"net/http"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/heepr/heepr/adapters/store"
+	"github.com/heepr/heepr/api/client"
 )
 
 func TestAdminAuditVerify(t *testing.T) {
@@ -36,5 +38,53 @@ func TestAdminAuditVerify(t *testing.T) {
 		require.NoError(t, err)
 		_, err = e.heepr(t, "", "admin", "audit", "verify")
 		require.ErrorContains(t, err, "audit log broken at entry 2")
+	})
+}
+
+// Security-relevant changes append to the audit log in their transaction:
+// enabling the owner role, revoking a personal token, rotating an agent key.
+func TestSecurityChangesAreAudited(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		u := e.signUp(t, "audited-"+randomID()+"@example.com", client.SignUpRequestRoleCustomer)
+		c := e.withCookie(t, u.Session)
+		eo, err := c.EnableOwnerRoleWithResponse(ctx)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, eo.StatusCode(), "%s", eo.Body)
+		c = e.withCookie(t, sessionFrom(t, eo.HTTPResponse))
+		_, err = c.EnableOwnerRoleWithResponse(ctx) // no change, no entry
+		require.NoError(t, err)
+
+		tok, err := c.CreatePersonalTokenWithResponse(ctx, client.CreatePersonalTokenRequest{Name: "ci"})
+		require.NoError(t, err)
+		require.Equal(t, http.StatusCreated, tok.StatusCode(), "%s", tok.Body)
+		rv, err := c.RevokePersonalTokenWithResponse(ctx, tok.JSON201.Id)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusNoContent, rv.StatusCode(), "%s", rv.Body)
+		missing, err := c.RevokePersonalTokenWithResponse(ctx, tok.JSON201.Id)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusNotFound, missing.StatusCode(), "a refused revocation adds nothing")
+
+		a := e.createAgent(t, c, wizard("audited-"+randomID()[:8]))
+		rot, err := c.RotateAgentKeyWithResponse(ctx, a.Agent.Id)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, rot.StatusCode(), "%s", rot.Body)
+
+		entries, err := store.NewAudit(e.app.db).Entries(ctx, 0, 100)
+		require.NoError(t, err)
+		got := make([][3]string, len(entries))
+		for i, en := range entries {
+			got[i] = [3]string{en.Actor, en.Action, en.Target}
+		}
+		actor := "user:" + u.ID
+		require.Equal(t, [][3]string{
+			{actor, "identity.role_enabled", actor},
+			{actor, "identity.token_revoked", "token:" + tok.JSON201.Id},
+			{actor, "marketplace.key_rotated", "agent:" + a.Agent.Id},
+		}, got)
+		out, err := e.heepr(t, "", "admin", "audit", "verify")
+		require.NoError(t, err)
+		require.Contains(t, out, "audit log intact: 3 entries")
 	})
 }

@@ -39,6 +39,9 @@ type Deps struct {
 	// OnSignUp runs inside the sign-up transaction (the ledger's starter
 	// grant); nil for none.
 	OnSignUp func(ctx context.Context, u UserView) error
+	// Audit records security-relevant changes (role changes, token
+	// revocations) in the audit log, inside their transaction; nil for none.
+	Audit kernel.AuditFunc
 }
 
 // Service is the identity facade.
@@ -227,6 +230,9 @@ func (s *Service) EnableOwnerRole(ctx context.Context, p kernel.Principal) (Sign
 			if err := s.d.Users.UpdateRoles(ctx, u); err != nil {
 				return fmt.Errorf("update roles: %w", err)
 			}
+			if err := s.audit(ctx, p.Actor(), "identity.role_enabled", "user:"+string(u.ID), "owner"); err != nil {
+				return err
+			}
 		}
 		if changed && p.Method == kernel.AuthSession {
 			if err := s.d.Sessions.Delete(ctx, hashSession(p.SessionID)); err != nil {
@@ -372,12 +378,25 @@ func (s *Service) ListPersonalTokens(ctx context.Context, p kernel.Principal, cu
 // RevokePersonalToken revokes one of the principal's tokens; anyone else's
 // token, or a missing one, answers not found.
 func (s *Service) RevokePersonalToken(ctx context.Context, p kernel.Principal, id string) error {
-	ok, err := s.d.Tokens.Revoke(ctx, p.UserID, id, s.d.Clock.Now())
-	if err != nil {
-		return err
+	return s.d.Tx.InTx(ctx, func(ctx context.Context) error {
+		ok, err := s.d.Tokens.Revoke(ctx, p.UserID, id, s.d.Clock.Now())
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return kernel.NotFound("personal token")
+		}
+		return s.audit(ctx, p.Actor(), "identity.token_revoked", "token:"+id, "")
+	})
+}
+
+// audit records a security-relevant change, when an audit log is wired.
+func (s *Service) audit(ctx context.Context, actor, action, target, reason string) error {
+	if s.d.Audit == nil {
+		return nil
 	}
-	if !ok {
-		return kernel.NotFound("personal token")
+	if err := s.d.Audit(ctx, actor, action, target, reason); err != nil {
+		return fmt.Errorf("audit %s: %w", action, err)
 	}
 	return nil
 }

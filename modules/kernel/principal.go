@@ -1,6 +1,9 @@
 package kernel
 
-import "slices"
+import (
+	"context"
+	"slices"
+)
 
 // Role is what casbin authorizes by.
 type Role string
@@ -42,3 +45,20 @@ func (p Principal) Anonymous() bool { return p.Method == AuthNone }
 func (p Principal) Has(r Role) bool {
 	return r == RoleAnonymous || slices.Contains(p.Roles, r)
 }
+
+// Actor names a principal in the audit log: "user:<id>", "agent:<id>",
+// or "system" for nobody (a job).
+func (p Principal) Actor() string {
+	switch {
+	case p.Method == AuthAgent:
+		return "agent:" + p.AgentID
+	case p.UserID != "":
+		return "user:" + string(p.UserID)
+	}
+	return "system"
+}
+
+// AuditFunc appends an entry to the audit log in the caller's transaction
+// (the moderation module's Record; modules that must not import it take it
+// as a dependency).
+type AuditFunc func(ctx context.Context, actor, action, target, reason string) error

@@ -35,6 +35,9 @@ type Deps struct {
 	// OnSettingsChanged runs inside the transaction that saves a new
 	// settings version (the ordering module tells the agent with an event).
 	OnSettingsChanged func(ctx context.Context, agentID string, version int) error
+	// Audit records security-relevant changes (key rotations) in the audit
+	// log, inside their transaction; nil for none.
+	Audit kernel.AuditFunc
 }
 
 // Service is the marketplace facade.
@@ -238,7 +241,13 @@ func (s *Service) RotateKey(ctx context.Context, p kernel.Principal, id string) 
 		if err != nil {
 			return err
 		}
-		return s.d.Agents.SetKey(ctx, a.ID, s.hmac(key), kernel.TokenDisplayPrefix(key, kernel.AgentKeyPrefix), s.d.Clock.Now())
+		if err := s.d.Agents.SetKey(ctx, a.ID, s.hmac(key), kernel.TokenDisplayPrefix(key, kernel.AgentKeyPrefix), s.d.Clock.Now()); err != nil {
+			return err
+		}
+		if s.d.Audit == nil {
+			return nil
+		}
+		return s.d.Audit(ctx, p.Actor(), "marketplace.key_rotated", "agent:"+a.ID, "")
 	})
 	if err != nil {
 		return "", err

@@ -53,6 +53,13 @@ func (s *Service) Record(ctx context.Context, actor, action, target, reason stri
 	return out, err
 }
 
+// Audit is Record as a kernel.AuditFunc, for the modules that record
+// security-relevant changes without importing moderation.
+func (s *Service) Audit(ctx context.Context, actor, action, target, reason string) error {
+	_, err := s.Record(ctx, actor, action, target, reason)
+	return err
+}
+
 // Verification is the outcome of checking the whole audit log.
 type Verification struct {
 	Entries  int64 // entries checked
