@@ -522,6 +522,28 @@ type AgentVersionList struct {
 	Items []AgentVersion `json:"items"`
 }
 
+// AuditEvent defines model for AuditEvent.
+type AuditEvent struct {
+	// Action Example: marketplace.key_rotated
+	Action string    `json:"action"`
+	Actor  string    `json:"actor"`
+	At     time.Time `json:"at"`
+
+	// Hash SHA-256 over the entry and the previous entry's hash.
+	Hash   string `json:"hash"`
+	Reason string `json:"reason"`
+
+	// Seq Gapless, in commit order.
+	Seq    int64  `json:"seq"`
+	Target string `json:"target"`
+}
+
+// AuditEventList defines model for AuditEventList.
+type AuditEventList struct {
+	Items      []AuditEvent `json:"items"`
+	NextCursor *string      `json:"next_cursor,omitempty"`
+}
+
 // AuthorKind defines model for AuthorKind.
 type AuthorKind string
 
@@ -1232,6 +1254,21 @@ type ListAgentReviewsParams struct {
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// ListAuditEventsParams defines parameters for ListAuditEvents.
+type ListAuditEventsParams struct {
+	// Actor Only entries by this actor (`user:<id>`, `agent:<id>`, `system`).
+	Actor *string `form:"actor,omitempty" json:"actor,omitempty"`
+
+	// Target Only entries about this target (`user:<id>`, `agent:<id>`, `order:<id>`, ...).
+	Target *string `form:"target,omitempty" json:"target,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size (default 20).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // ListConversationsParams defines parameters for ListConversations.
 type ListConversationsParams struct {
 	// As Only the threads where I am the customer, or only those of my agents.
@@ -1484,6 +1521,9 @@ type ServerInterface interface {
 	// ListAgentVersions The agent's settings versions, newest first
 	// (GET /v1/agents/{agentId}/versions)
 	ListAgentVersions(w http.ResponseWriter, r *http.Request, agentId AgentId)
+	// ListAuditEvents The audit log, newest first (support)
+	// (GET /v1/audit-events)
+	ListAuditEvents(w http.ResponseWriter, r *http.Request, params ListAuditEventsParams)
 	// SignIn Sign in with email and password
 	// (POST /v1/auth/sign-in)
 	SignIn(w http.ResponseWriter, r *http.Request)
@@ -2146,6 +2186,78 @@ func (siw *ServerInterfaceWrapper) ListAgentVersions(w http.ResponseWriter, r *h
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.ListAgentVersions(w, r, agentId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListAuditEvents operation middleware
+func (siw *ServerInterfaceWrapper) ListAuditEvents(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListAuditEventsParams
+
+	// ------------- Optional query parameter "actor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "actor", r.URL.Query(), &params.Actor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "actor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "actor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "target" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "target", r.URL.Query(), &params.Target, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "target"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "target", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListAuditEvents(w, r, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -3731,6 +3843,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/files/{fileId}", wrapper.DownloadFile)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/files/{fileId}/links", wrapper.CreateFileLink)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/notifications/read", wrapper.MarkNotificationsRead)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/audit-events", wrapper.ListAuditEvents)
 
 	return m
 }
@@ -4337,6 +4450,45 @@ type ListAgentVersionsdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response ListAgentVersionsdefaultApplicationProblemPlusJSONResponse) VisitListAgentVersionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditEventsRequestObject struct {
+	Params ListAuditEventsParams
+}
+
+type ListAuditEventsResponseObject interface {
+	VisitListAuditEventsResponse(w http.ResponseWriter) error
+}
+
+type ListAuditEvents200JSONResponse AuditEventList
+
+func (response ListAuditEvents200JSONResponse) VisitListAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditEventsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListAuditEventsdefaultApplicationProblemPlusJSONResponse) VisitListAuditEventsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -6029,6 +6181,9 @@ type StrictServerInterface interface {
 	// ListAgentVersions The agent's settings versions, newest first
 	// (GET /v1/agents/{agentId}/versions)
 	ListAgentVersions(ctx context.Context, request ListAgentVersionsRequestObject) (ListAgentVersionsResponseObject, error)
+	// ListAuditEvents The audit log, newest first (support)
+	// (GET /v1/audit-events)
+	ListAuditEvents(ctx context.Context, request ListAuditEventsRequestObject) (ListAuditEventsResponseObject, error)
 	// SignIn Sign in with email and password
 	// (POST /v1/auth/sign-in)
 	SignIn(ctx context.Context, request SignInRequestObject) (SignInResponseObject, error)
@@ -6592,6 +6747,32 @@ func (sh *strictHandler) ListAgentVersions(w http.ResponseWriter, r *http.Reques
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(ListAgentVersionsResponseObject); ok {
 		if err := validResponse.VisitListAgentVersionsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListAuditEvents operation middleware
+func (sh *strictHandler) ListAuditEvents(w http.ResponseWriter, r *http.Request, params ListAuditEventsParams) {
+	var request ListAuditEventsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListAuditEvents(ctx, request.(ListAuditEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListAuditEvents")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListAuditEventsResponseObject); ok {
+		if err := validResponse.VisitListAuditEventsResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -7735,206 +7916,213 @@ func (sh *strictHandler) ExportPostings(w http.ResponseWriter, r *http.Request, 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H17cxu3ku9XweXdKlN3R5Ss2NmNVOcPxbE32tixjuQkWxX6ktAMSOJoCEwAjGja5fvZb6EbwDyIISmJ",
-	"ku2zm38ic2bwbDT68evuT71UzgspmDC6d/ypN2M0Ywr+vGRacyleSHnNmf0hYzpVvDBcit5x792MEY2v",
-	"kBTeIf3xjLFCjdzP44T8bEzxVuTLhFyytFQsIZd0zi65YX97TT/sDXpJT6czNqe2fbMsWO+4p43iYtr7",
-	"/Plz0iuoonNm3IhOp0yYsyw+FmofPtGEZ6Q/ZQbeJTTXkhh6zTThRpMZFVnOoFtuvyuomfWSnqBz2zF1",
-	"zSc9xf4quWJZ79ioktXHOKcfXjMxNbPe8ffPkpUhJ70XUtwwpakdGQ410lPafOl+HZZKSxVfk7FgH8wo",
-	"hTfGRE6ImTFSKHbDZalJQacsLMVfJVPL2gix1Y6RPH96FBvKTyznN0wtO+edVS/ca86veM46O5ngw3t1",
-	"cJaxeSENE+nyF7ZcXdxTUgr+V8nINVuSginChWEiYxlhkwlLDelT8ttvZz8RrgklUykzks4kT9leQp7u",
-	"Hz1/TgrFhaFXOSOnly/OzoYinVFFU0vqA3LBjFqSBTcz2DFN59gTFVn1w5XMlsRIMmUGfpxwpQ2hQi+Y",
-	"InRKuRgMhd9ePNfVItUmuG9nuG61CmoMU7aV//vn/9r/f+8/PU2Onj///C+92Mq95nNuVhfsnE4Z0fwj",
-	"I/2MTWiZG3J0uNdFfTk00toxPi/nveOnh4dJb86F+1cYgt2AKVMwhrcqY+oVzw2LnAvLjkghteFiqvFM",
-	"cE2k/aRrOPBwxLPerWgIRtFJpdI9vReZnuM0fuEiu910r7nIumZrnzVm+i+KTXrHvf99UF0VB/hUH9RG",
-	"ACP6eylN99H8yz29x6Q/2291IYVmcCecK3mVs7n9M5X2EALx0aLIeQr89aDAN/71H9ouyKdtJ+bahR5b",
-	"h18QppRUCaGaXLx6QX549vzfiOuGZMxQnusBLIdrDS6v9PqC/VUyjQPMMm6bo/m5kgVThtvpTGiuWdIr",
-	"aj996pXFyMgICxKE3dg7jsNO1pbtu6OkcWYP9394/6/x01ptw5+un/fhNXn1D5aa3ucE792XN25tm6NL",
-	"FaOGZSMKzyZSze1fvYwatm/4nK12m9iHtHsRkCBWBsEj9/6ZsN1rLqbAhOECPyEF1fa6t7szDnefImOY",
-	"4HgQG5Fi7mpikV5+psDZZWnIFZtIxYAPC2kITa+FXOQsm7KMcEHshGvtX0mZMypsB/hLu+VLxsjPL08v",
-	"3v348vTd6OXvL399dzmYY1OWzV/zPCcFTa8t95xIZXdcLYltDMawmFFjr4BM2l7ZBzov8sBcBm5rNm48",
-	"D68k9e1srorbtfXkYbn8Kolww+bNP9YdvBqxhXXrUaXo0v67JtDELpnIxuNS2u9IIfM8uv32wYhODLOy",
-	"aypFplcb/2PGhF1r+y421zc1sTOlGRMpOyGHZGHfnAOdKEYWlFsOuVfruH5XNTYC1qc5yejgOnfBCSvN",
-	"9acFH13HpJjLmVwIIkXKoqtyzZajQrEJ/xCTzptD9300vuoc5muuzX3p5Ly8ynkKzW1BKKLMcytttdhL",
-	"14mAAXQO/5Llk9Xho3IRWSrPu1Z+xlsx8sAd+ZFVEjjeWm3SQbrgYjqyP6kbmtdJd/VtzQyIAOvb1Iaa",
-	"crsjeomvRpmJWwo3w9BsZBSrc10zse4NCcNmwoqFf/YyRSeWhdHU8BsG3ZQa2JgudQGieq25auWhud+r",
-	"Jbr/ZeenvGlRfytsM9C/lxM+J701u9Va+Gr9Gjw8dN+5eG62uziTjdVbOZTbH7LSzKQCmbK2pWmpjZyD",
-	"EgNMt5f05ELAv3VZFFLBdJfasHl8a0sjf6TugKyVv1qM36phNE1ZYUZzmTFCSyMT1Bg04ULzjLmL+cpe",
-	"ytpQZQg1wFhPiDQz+569BuAKt5cGjNvy3BZ5UcOmUrWXft2Kv8BPljEWOKcfRkj/Ixzs7RQpbKBQPGUN",
-	"aufCfP8MJc7Qkv2v1tphV2uK3XBLHO2hbPyWi52NpEWGVdP1CSf1zWiPPba0MToOm1OnYpnZ1jOm+dQe",
-	"1hueMdlLegsFYoIl7jLj0stbSQ/oJ0rQdVNT5Na3Z2S05lLCFzquprtwOn9AO9v0zzvvvVk5p2KkkP2x",
-	"DkOfb4ZQfc2y5pkKFhL814xqlNPBKMIyonlT2KlJ6K2+1818gzDRed/nVJvRnGlt77vtVzZ2w4bNS5ob",
-	"3dyF9pqvrnDrtmiPMErVNbLbxaXRIOPHk+RewLwb9+3t9PLalVA/4PZ2AA4hSppHz619Y3Tlb6K192m4",
-	"sj4n970d5lyc4TdPV9e4ccrah+4NVdeZXIiWmeE5cNrVMxw4TrOV38BgekJyuWAqpZqRnBnDlE5Ixqfc",
-	"aDi7VpfPGZktixkTOmLYmHMR/pl0i9S1r/49NsoiL6dcNFeybnmKfTOnH9wKHh2uLuE6cTxcUN9937x1",
-	"n8cuO1D7O4f2bP3QvosMTRcs5TQ3y5h5kJGcC9Za6adHsV4Md0LEVsT3jod7343t+VoqbJ3cFR0iTKJJ",
-	"rq2bGse4ZjuSxsHt5gx1tnRHBlG7YNf6q6RynqnWLkTsn0nPced4o+gDcK+Q/tyd3L1Ww0dBSgobvomR",
-	"1i4cP4LutTtnStsleiev2R0Xzx/kthGGorPD2JYJ1/b6T4iRRLFUTgXXjHBDcmpQvm6xgdtMGAbQPcUL",
-	"dsPZ4m5zUxREvTpjeL5JFjfsg2l74WIMuDUL15X7vns6GRpS4lLkppP+1gpbwRKzjbmJhBNANBNZsNqh",
-	"5sc/wqk7Jj8yqpgiw/Lw8Lv0mi3hDxYz4caotVeNZc3EG7QKU87zt5Pe8Z8bzE+Nzz4n7YUzvrmY1zxV",
-	"zCRE19bjkolsm0WAZrdeBhzE6uTf4/QzflfRZy5LYW6ri8V1TDaXsXO+RF+15MJKBoqRFMbLshO3bkbC",
-	"G6VeOenPb83bcDpuMDFa+Yml9pYEl94dzzyjOiZcvZN55ufihfUIt45NITJKdK/vxnA14fktRE3f9yue",
-	"s5gU36ES1W6zlWfB7Rp7qJid9UhI03EVggb4BPQ/hqb6poaI3EeKfAm340adTgHDv6diWNlXmwPmYoTt",
-	"k1IYntdUWMVyRjXgV9pkYuUGXAb7FDxATgcJzfX8QjF0ukJbcctnzdLYJVd4+IZHksAG2Uv4aVI5WY4S",
-	"FOQlkWIbn4cdWM3BXpkxg9HY04gnyYbO+n7NOQBaXD0L6CYeeZfcva31ekaPnn8ff8Q/xk1W26yKF3xt",
-	"G6GXpDn+2PRfcZZnL5VCfbk5efROR8c6sZ9F/V6KOeAQeri5Jn1K/vPy7a8EviEFNbPEUiMlAbBF7Oj3",
-	"Nl9R2GviBxafT85ec3G9Ohv2oeCK6VuxtVLlm91Z9qWk3nxsXFYvvmA0261b3zIsPnHgBcKzExALROZM",
-	"zDK3Z04KdC5aAZ9lRDGabdYdtvb3v6mYcuveB8lkdO0s8xtMF96G/znpXclsud6wsGotrOlfu7RSdjQF",
-	"0JROZQ2eInTGK1dUCFmKlOktbo/Y6W7PL2msrluyjazObdUu7HB+1x/PBPdmuTNvcFMFuaPf6dfayVsd",
-	"kKfhh6RCf7JaUA4upoNVy+2qfdkxyRgDd5ASWhSWn3BN6JUszZaSD62PtmYz1yWu3UZ+CvTtgWXuo0Di",
-	"0P5GSq9vzi4oprHZj0fzoELs2ltDi0LJG5qPMkYzq6jEqIDnjBRMZFxMR/6DBMEq3BB315FS4DMGF8rd",
-	"pFzqMC+hm9EVS2mpWbeih6Kk/U63PDr9hrq3VoYP+75quWxtbkpFyvJRl1KWobqXkatl1Wvi1iirrVEC",
-	"IN1M0YXw7wbp3GPFwlJLRbDfvGo5vH30jMxkqTQpqEYTl9/LumDvBxaEE/tXGAI4cAwIhRv3yJ6InN3X",
-	"0fVQl/QmV2I3nV8ygzS9kOoaffH67pQc8G9u9DFI2IyBvbGuHy2o9opbVLm/12D4HbTyW2jkQEExaJ2B",
-	"EAq/8kD4sjSEVtPup7IUhmWIPndkDGd0L+5zDS79Vmdo9ZlZ3cLdW8Afnmhi35OLxhp2qVRNma5Dnx8t",
-	"uMjkYsREpjv22PLNQAcVw/QHSNujzI1m+eTuW+uxBf5+336HL9yXFyyVKovtc8AtjHI2MR24L0ELPZOb",
-	"Lb12Gy79y2jQUGZnRpHNXTvQWdIrAS6V3dONHmwMHvXRWqzayjTO3y0c8CtifqBKd9Ziu99yy9cm2ylT",
-	"7ESKBuHkkYWhyxrtRbw9lpfSqWKWrXjIs/3N7gUexrr8oEmR05RlJ+gDIh7+RtIZFVOmibBqNKG5fYhG",
-	"sx159dMa2Gdbn3yquGGK08YGbRRePL8dZXTZgfZs+fO3AZhG/BQN+Ll7tSZ3zWhG+oeET4iQ9kKAS09k",
-	"ALRZMhNFPNd4/hYMvAEXuyum1XATlalbVLoVNLVOHb7lDnf0ssZVmjtWn1eNBroPyAq6tS3GQyTPqFBy",
-	"qpjW+K9gAK5j+IPUZ3/nuigdBsiLpTC2SdkJj62p2dt7yhpA7U9fGEXTBLWvEv3p+Rm5Zssn2tm8a2F5",
-	"UZWbajNChP49bsA515plQXvTWx6Pjaf4Ncql4VQ2T3T/kCxAuqmiB/FN3XV0I6CZjdzqK4Gp70BiuB2K",
-	"vUZo1cptjUvZcOe//5z0VhzX93f5rcMtlvqeYl53tMOa4wge7MhhXMF8DLYT+JxPJWzMBqNTY413ErXS",
-	"gg08lqR1LrVxBt67uSs2W/Dvhy+C9rtG7tAyXSCElgWATwXLyETJOZkvEUJA5ISAe7Uv2JSaIDo6fIGV",
-	"9e27C5rnTnDZgv1e0dzemxibFVmbJXFvEMWnM0PgPXQiuIDcLTt6AAPz1jG9FUJjrX/+Dg4QZw4O4Ivm",
-	"crp+N5/Q2mBXtgC1UzWaKirMsd/tCXgqBVsQmoLFYkBmMs+OCRXBzgCSG5nLGwjsNBJsH874MBQFXcrS",
-	"HLsfvIXHI/rQRglpMUDa4lIMyISxY/Si5tTYLXyiiZ5RxQZDgSJXaO6KptcrViOS5nRhn4zwbVCGplJm",
-	"C57nI98CJf6pXUQ/0AQPQ2U/lYpwrcvKDOkHNSDOLKLYgqrsGNYKf+JiSmiwemRDgUGmxMXejBCfExYZ",
-	"lhw7cG9gNgIv4DW2ppf07A7APWoHbI8FY0EYtVTQnH0v6bXm3gsWHRx6FRXkRhYVIh317ISzOz71iDy9",
-	"Cn1vkn1nTDoZ20bGhGuiIfnECZlTk84ssXKTQKyEFGQMig0GTeOn41VFeQ2SAKLjdReShOWZJsaq8RPK",
-	"c5aRG5rzDAwkDSP+usWuQRxilk2hjWUlHXY/uP66zIKVaLm9JlmFd1d+u5kxhT4+OICMOIOM3fg8BPqg",
-	"mu9mAB9GZXtF0w0uSgw1LWv1qryhhqqRgz504TvwLSAOpizj61tKDYZeKdh2SKkdh7FVnooqiu2BLs1N",
-	"ZpMdhvhKMbKjGKmouf3S3gxWaAmT9/GGQZv3+QZI/3D/aV1hE+X8CpdAiriP5FyCC8purG1kYa86e785",
-	"3YR43WSN0X40px+21VLxfS62fd9Ssp7dU9uoMNYtfM0NU5CLxlClQQV25I23h46vpLta0k7Y61ZRHBt1",
-	"5Uagxo7CL9ZjIaLR2ttFWrgJ1kIuwkbXiSSpMOiNVYwc7NapCAS8UQiErDNdTvUun3kTyxQMT43Q4p0Z",
-	"eh/KT3pHA3LKs3uerx0Yoe+C3utYu7oqEoECg3MAHQNWIEVDC3C67RAwu7RZb2W6AoKuTFdbmrC7cGU1",
-	"V1UDYha3X29ltK5s3IEEGxtac61tc3Z3IYAjE3g88bu+RzUGol3kCdAYGtpXQRsxvnIBQG3vsb9j1FQU",
-	"Dh+iptBvMy+1IRP+IRrPeasQKWniCOQLVuR3nEFnnNNtBtYZ7IRRW7e8Ke4FYOkUALfgZGuEmhjfKXJ+",
-	"X6HJ7tsWZ8S+CUp2F3TDEpsLmFCEUSWsNsEFSWuxc0+0T1YYAFxbsFdPH1twwlpUQY0FtiPimxFyG9kV",
-	"jn0X/MrR4uMxrBZUZGX49jjHBQgnCK/s9tOA1fPuI+xh0HEzbpFbYRWvL+bMjO4i6LS5FU4icfNcabk1",
-	"wPUreFfmrG/P22JL0NJp4K4BS7N/yYfoANgkITdMXVHD5wkaXhBe6FBbmWSYJWPOmGlYYOqh94ebI+K3",
-	"j+3u2IHoksucdWQBamf/iV2ql0xkcFHfbcvuC+qIhH1H9qqxHVyTf5SQUPBquXY3NhDN1nsTkeVDEOcP",
-	"G+M312aOABRJKos1oehbHYCmptDOAYkMqDSQX5oaMpfakO8OiZ0NoTMXG7Mdt1mLSIxeUbcNeG3oB81e",
-	"XinGAg/VhIs0LzPmI3u2zZUUlIV2PodbSVAPpxrETvkln4qzO7JVNnd26LoD8nksdUJBtV64q6/x8veb",
-	"lgP7qLXQNYnfirtNIuO6yOly1JG/ZNP58EsQS7lCFJtSleVMQ/7flOp2nonNq9W6bwzJGdWGPD1s4WPa",
-	"q1ofd+wCUTKWKuZUOD9VSgWmcJ9x5bQXTagmtIGm7rwa3t96W5PmRrgBxjYbzGu33OOHYrOg3/EVhlGt",
-	"fPTyjpDas82k9s0zyFiaj204W4wIIjkbN5HEnIv6r0//G2WV2pw76n+yN23K3vTlczStHgIdC2i7k/ut",
-	"dQl233OhPc/BtzWvWH5+CxVdxpJZxGwNfhyR62MLG+gfgDuKhJwiJKbTzEJvKAfTADGSQFrbLa0os2io",
-	"v2uVC49Esdr9fElkwYT3P/atplhQBZAqN77tbDdtwJebmxvM6rIAGjQtFTfLS7sfNUtdvCaHcPZNB+El",
-	"/fGsUCM0/QwGg/FegnHz8FLBlH0pVKABJydk2qmGPjOmAObQRlq2Q/b9Cy4tFXZcUNctom/S1cxYW3Wu",
-	"15fhuWQGMDYge7oUelaWHpA/rPStsXNKrpRcaKbQ+HuFJUT2peJTLkIhCCzjU5VraFTzqUZGC243ACoj",
-	"cDGJJDGAD7H2CWQoMOB7IQuAGhRMFjlzIl1ppJBzWWpyeuYFPEhoTxSjOQbx2UkVdGnpEsFFg6EYih9x",
-	"Qtq2MWPCcHuT1WqmNEsTaVymMa7TGNoc40qNTwiOXbuelBFM6aHQzL60LhtTc99dWqYTP4/N3zfo1Wd1",
-	"spN7CaYAwNHYZRx31bMYk74H++zh3KlD9jioz0kNXYPt6aHIuYvNk5MJRhJ4WA4XZIxvjQfkNdcu99L4",
-	"E7DLhNQsk59xEQ29ZlW2fVhWqN4yRrhXzlMmMPDXEZWVfhRnhoKKCJCUCFjGMDWvu74cSZ2en9VyxBz3",
-	"DgdPB4dgNi+YoAXvHfe+GxwOvgOZ3syAYxzcPD0IacymyGYtkw0lmnq+XBTkdW/VFzk6PFxTW+R2NUWq",
-	"TiJVRZo5AS1BGyz44yoLDFCigto5XR2FkdfKl1RcFCI1Kv755/vP75OeLudzuxVWi5CEzskZJktKKWJB",
-	"MHzTHn461ZWD/L1tOKzsAVQi0bUFbgHSmCmVQLcAvurAsIFw+rQqZ3JC5Jwbw7LjAJllJLf6ZqPehhRs",
-	"LxkKmWcM/FlKGzD/oGqKadUgd/d4QbkZEz8rAHtql2gpdEuV4jdMA+YN3rfnH0RAqCcyIC9x3LOqGEi0",
-	"CogD1Twncy5Ky39TOWcI6bSPhmJcq6pxTIwq2XhAzmWeY9SsX5jVqg9jDNjwtSX8OtZKTCRDYcdqt61R",
-	"+SsM3r58zYpgHcMz2jwMtuOqBgfgOmpF2P68Q5kxV3Xj9mXGti9ks3or4tYZCbtd7T2sn5B2j6aWswq2",
-	"IP3D/e8OE+LrUnWXpbLrHK9K9d1GpXMFHS618XsItWvQFRaqYz2/U3Wso43Vsd4/NH+rCsF0MDmc9IOz",
-	"szfLJqtBNLUlt4TUeQbp51JM9y2VbsnmDmiKuaikjvA6d3UDUykLS4GWT6CpAk4mliGyxIfAK4RyY1yq",
-	"ZRYauMVg5WDS9Lp5Lp276kcXmbGbLayqVH1uSuyWU31eIZ5nMW9UxQ4ffJdrnVlNxe24X3eCpY3WbGn3",
-	"nYWF0zwWkfQx3f9esEIqRqwcxbIBGf81JppRlc6YhrxnCQlKe4JBdyBbDkWti4RcWRoE/DXzAU79sZbK",
-	"/E2xnN1Y7WicOOcQMgXgXrY3rsmU3zBxEuCL47/GQ1F/14qNgi2YNuO9ATmHeIYJFInTDvTtZrKYSc2I",
-	"4UwRRcWUEXnDVE4L58W3P8XuCTv502n8iohxrb+6uPxRNLtlvJGac2E7eq5sVV1N1us/VG3e04rZ2Vmt",
-	"wMTDd8bFKKAbIpfF8+id5UGvq1cWnAivo80o1tNq44jNjHEVRRJHKyt6gOdKFdgAOF4/DqfzAPX6/Axi",
-	"GoYECduoWKK00zEIuyltu29kuX644zZoV5kmtOhtuuGU11EoCJzN5SL8PeNTKKEIZ9kSh9RmtepI/eTE",
-	"DkR1Qg9cxdgt3sRing8vMwCcJlZpEWrUWokSGHFKCiUhB+hO7pXGRYLmBDSgACv3FOZSHqAdo3ab1Awb",
-	"vfdgQY5JA7U815CKCL1XUJ3KJcFGuS+1+oerUuzsAT5BNNYnhVpCqARfM1booZBwDAT5+c3pC7tE3AzI",
-	"aSvEm9dSMrhMOla4mCpZiizG1dOqKsYDSRiRuhtbSRpPdzwCl/G8Q0iF6EAsIQ2JucOu3IPyAq3hAOze",
-	"YRegcC/4R6qyvU4Ka0gtB59cserPnfLLT5bGdEKw8BkSti99FoQYJL5nh89WxU1vFFm93TcwDV+l+0HZ",
-	"RiOpRHwLmyxj9xzD25uf6FZXpH+1bJR12FvHNqwoFjPrigxwkQ5dh0Fz0qWxOXEAS+0EPWfjs3fxTObM",
-	"8gF80VmdNca7DkVIh+OzuViywFjYaLaXE4gohVOKV35Io+NUaNf+UAjGzYwpZGo4bZJSIaT/JsZtysp/",
-	"ek8y2z2fitXj24ZP7Y7G6zlN19gLUQayLApSIrW3eCcMC4mJVhQfeuk76mn1ems+doDRh53sDA88eKRQ",
-	"7XI87KSeFjLXkmjGdD2cUU78hWsPpOeG9ttunneKY3lAzsfndMoO/k+TGIIecMUFmscj1a9XqQDaIv3z",
-	"X/8jIf95/vI/7Dz/YFfnew/K83y06BxTs3fyt7JDKoIixlwTLfhk4vM1gICyNEyfECqWyGKuSkNW5oaS",
-	"zcRu5iDCVnJJs93tZBdzufsmfsVMBCQfWLVdcI7fYCsa6REc4azSawXePCJv+I+dLCTpfdgHSXh/Tj/s",
-	"X8lsuQ800zs+Ovzh354+P+rkMa4sjRfVm1SjpPEM/xeoZPwVij1hdGvE1pjqsIutPNO6ZE5YcMKwY745",
-	"OGOINrLQ4LIFxxH6YG59DxQ+UXB8l+DxVyyYbnneEoLxce5C2sX+vKPXrJ4VeTKpKa6kH+rVEp8njtgJ",
-	"c1Gy21/Wzi66ZpvwhX+ijUL77y426rw0jezV29gXujbCRa13uraDlfbCvXjnvfjG7Eq1OK21hiW3gA8q",
-	"Krk+EoI2PLT133qrQUHbdwpap5x8Sj7ywk7McuQJVgsRdM6ymhsM1bNjcvnL2evXg3mWkIvfXr+8hL9O",
-	"z8/s/4fi55enF+9+fHn6bvTy95e/vrNP0YhghzGwm0H6zvp6+fPp/tHz722vrkiJVQWJ1YX3UCH0aiV4",
-	"uYbC7jDlDhDgDSvkFK4Wr5nWTVc4dGy7ldH1hDw7/GEoXAf7Qpp9xWi2XEltaNfDpTeMqaKZXAgrqlza",
-	"6Z27RX4kxvWRFztRBD7yYgB4OurzpLzADvd/4rqQmsfh49QYms7mTJgT2DNLLn8b9hCihLSC2KR9JMEb",
-	"fOI2Ch8NPvJi2IsZ8mvQ+//ah9Xdd8u7f/nzqSuc1DJ+VPRkqmndpuXf1+W1bdk4om1XVv3P92f4Pzna",
-	"aojBLmd8KyXnR17c/jZ2E9niFvjdv/n1SrduiF2c+2WTCezQyFEHYLXbvy3vLs3sQPOp2MesN3HfwClZ",
-	"KCmmxEefoDFOkFJcCyu9A6aYTBlKC5rOvbdgQC6oYfuAA2EZwEfSnIOxOsusZDcUgGS0PNO2EeN3iH18",
-	"IBt/M5zrkTVewKN3cMhSM5UAQhYdIu4CQwuW9tygxkAvmdmvoLexbt3LB5cNnO492EaHPGHXNAwZSQPh",
-	"qiF0yZOkRw/G6FGiOaYDugKQqRp41jFgh6Ht0zbQGe7oG3ntnMBkjP9qgJzHe4Mo8b0tTW8bOIlL5ylL",
-	"c1IfDNckzRlVaP/5sjsW9uilq0uTlkphbdsAnd5ib8qie2teBDt+qBjjkldi4T0fMed+JP3FjKezaADd",
-	"3oC8tOQDGJahKDuDBDdxmS628lvxgGylCrB8ZK/hOrZi+UeLtXy1fKTmfHS04oMGCF9PqfXMQnqNAhIo",
-	"NJjizczK5PA3RpOw7KRGsw2zvX8XeQ9Xwc5PxVA4f2kwVl6z5R5+av8lF2JAxlSPiaBKyYU9LsixrLwF",
-	"oHeJliqedWKaXjRmuQH9+tZ76PyoMcThjNB5I30rHFLnzpMaFM+5x7B0wVKojqJGtopy/bZ09fqSb9bY",
-	"G2S4I4BhK8jmz/dQqKAZ9oM/rgWcNoaWeBEfLEfcLFdkR1/bbw1+5G3BhCVjpC8nr4iY6WjV65x48QYV",
-	"YF+40syoGQrFKOAOK0MUIFPG7q2Bi1gbI6RyQBDq5zPE1rsF35rHGSRDEVAGezV8Qe24e6+wFIamxh1y",
-	"K++6wz3WLJ/sZ4zmXEzH9raicJPl+VBItxyW4eKSdINY6lT1oFiWekdfCtJSn+uaS6pOoDtxDLtN9CQZ",
-	"J+7Y/XHwqf7PJpBlxSnb2srbqa4vGv08Hifr2ocd7cGu2ddb0RzaPbbyAGqVdguzb6i6rl/2dR/+lAEu",
-	"iXCxT4uiWQzZ6ceg/CStIpB0KMbQ7SBkcQq8612tcKRlSNpj4RxX7WNaRHLNRUbG8KblO6caHVlTysVQ",
-	"VPZED4jhGiNjW5iYGEdyn/wM6/LPRMCJK0G9C2Zyqq9DPjFviIEtJT7T050J0t1q6y1kb/xL992gW4lf",
-	"7TqLUyuefmTfdiRQvSz1WmHOb8xXxAhPGwT+JFT81s24odvJce8aykDFtlqqTIv6kWktIJAbmaQX4hTk",
-	"8LP6Bk9nQ4HK0pxwqI0H8X5qWZP4fHcZx5BFaJLEZcCh6BICo9GC4dzshq/tXkiLlL55ZOksVFaP81O/",
-	"2l/PEYDUAfaSpDsTCSAR4Xr++/fSpQV8RO775ZXfKv9xB3ngyn3NDBJH2Oki2ZI9QitoDKJFweiKmAYK",
-	"qj8s5MyAdfPKp1SEutyG52Rc5ZobD0U/mhBwj5QCbJ1YCz/U+4ahR+2aPo/k18rlVhJdPjKPc9m315Dw",
-	"V0TBgK6njuL6NSyO8nZEpvbWcruqFvDBJx87hngcSF7TqfpU6ein0kX6EiPJuFa+c9zSbFAjImPfzQD7",
-	"CNdylfNE2FUeijOgachMEJKlHTerzWO0saaLZu5RzGgQPrLNADoNNCgoNmJmbChqdc7BNdAs2M81oVlW",
-	"FT73wkyoZx/Vj+q5z299xn4KO/Bg5yuenf2xwbxYnzl+yLAe1w70MHc6wi7X65HVwMIU6A2Pz71ODNTJ",
-	"3+bIXDGMjx+HBBrjkyZdI93zCXcRT1UecoKF3kl//PPLl+cXo4uXv5+9/GP0x9mvP739Y5xYokZ169+O",
-	"yEyWSu+5iL3jqtK98AZNrJpWrzwdqwb/CKcGlm53x+abJtsLXI065baK6G1NqxBjevDJ/m9diN0rv4Ou",
-	"aGDVjxQYCt1I6+y2K9tLVpW82k8JpgpwWa2JtFK4r9WMXUFwhBSMsFwzvB+eHT4bkJcQgtVIiAWOpxJW",
-	"JefiGqIshmKMit0rnrPXXFyPSd9ee15wGidkXGqmqixZY1JRzd6xb2sh1bUOZGy/cPrnUMxpxuAJimTc",
-	"ENc2mu3sE4GuODuFAbmA+CJf/h6SK7j5+9vHnTyuh4LmCxDkBKmQa6Q/jmDdjmtv2FkJCdEm+Oe+NlKx",
-	"8d46NKBdoVsfq1dANr2ueHC3EuszAGwbXG5XvSuxwvfPts6roPm0q5WnR/++2sztuIVMDTP72ihG5zsB",
-	"OoaAzqPD7x+z32Ba9pkyJg5guqP40k92f3Yh4AbEIa0VjJsgMW/L9g7sIdfr7+UWHwhZrxJ0djd4w2Im",
-	"CfAFHom8azKkOx+59w+o4YTBdRCHXYudmMGJnkll9u22ZcRzIse+oXSt3aCEXMlSgLgwX7+rc7bOtfaG",
-	"9b4QFg+hMvtcAHnsCsHZbHUtnmXOVnMARbwCy5Dl5uHM5cu1aTCC/+qJbuQ98ZEp9kbl01Ldy0pUxzFg",
-	"J4lH3PtKXmsxr3N2AGPc9zndO0CvmcMYothrX4ZcTSu4tgE5y9i8kAbhB1UiTx3CAyBgL7NqAS01w/RH",
-	"7mss4XzDczZlPlQgihVggl7lDIKBINvvFwWmCrmotPlqgb4ihOO7UgkPAKntYH/YO3syd8Y7568b9vY2",
-	"HT9Aka4/fg0s6R2Mw1+Tqbcxl82+MVydpll1Rwe8iePVpI8GIcTiaJYqZnTH7q0z4QZUMIafWi0oIT4P",
-	"E0rwjSQ2JJLDpkM0aKzdg8J5Gj192RQ1zUmvwfXAwie1Zd9lmpo26tsKIS5j8nYH/OAT/N+p0hnLGVYp",
-	"bFszVrDjHZnlCmpmle7i2u619+cWWtH7bYDoF4h0R4sTrkQ04nk3tgzbFyjICBVtHdi1617HzKxnrr82",
-	"3vymeWt9KptZa2OJdsRTG212OsPqb3Vs2YFiNOsOrbbSV2PjLuzrD8MR31B1bZu/b07QNzsDCdmW7IFo",
-	"rBixK5a4tJ9SsI3rXVWS3wrDvnBF85ZW6ZrOTCd43QXZt7DrzsVUFEre0Hwo/ipZCREsYxSt/1ZgFvZR",
-	"eKU8PDz6nuq/OSzaSYX5bYDdOyDsb3057S3Scgbh/hamXF+YuCM1o1uEM7dYFfa9Wp3/Ab83V3Qzx8K1",
-	"+7rg7jimbfz+jWN38An+vwHzi06D295Jb7Hlb9if8RC4XunWcvudOUBQxTZeueD6QsnIlY7hmhSUY6J8",
-	"54ZBhnm1JLSWhJL8Q14lTm5azXhtx3Bn91aghc3nPJga0iVk1/my1JOENd0NrhaWse6OYhlWVunXvWNx",
-	"l1iVbIkHc4y7+DtJB26xrTy6LimqkIsTuNS8txMduQtS5KV2D3y1WpfIt0Up2OU9eca3Rye1bD47oRRc",
-	"RpBuYH9cZQksBLXZ138HYkmpSFm+xl6Y53IBiS15ztC/aOkBDOFOWkKfIrhcEc519Axd+KSg2jTpKvjy",
-	"K3/8iStXwVPms8pBjlQuyKTM8wF5a2ZMLbhmZIyjhSwjFAc2JpouNWZmt6PjeU6uot56/Pa/HYnitPPd",
-	"sLIX0FhFnw/DwBwccBsGxnU1wYA4CcrDCi2tOpqxqy9DFbvXF3+qTaemM37+Z6JBN8fHZJIVdmpdNpHx",
-	"vMwNL6gyBxOp5vsZNXRMrmS2PK5Fdo6xel8oyF3LuniYHB7WK/ruAUWDVj0UTw/JGBzE2IBOCKPpLHzs",
-	"YFVvTv9r9Nv567enP43e/DiuglieHh7ukTc/Dsgr2wQCPMAvD4inoSgUv6EGcggqOmUJmVEsu+FyAe35",
-	"w8UVZg5tpw3lyicONeyDSTAvqU6GgpYZlwm54RmTCTn/6VVC/vPy7a/Q3kdeHEw/8oJQlc6g/JMdWMAT",
-	"9+GRz0PKcu3TWfmrYygAfAPYS/bBhNxVWEMBugCYZ10ADvnASH/MxQj/tip+g3NYNX8ofJZlRNHUfC6I",
-	"JNIu57tLhEow7yms4fpwNDf+XahYXTwkQovNM92sdAmU1ajLuRGiUa9a+jRSN9XR+2q1kWi9kUZtSv9p",
-	"pCjlo7oBgurTwd48HSaEeia0SmcPXoPHjRJVionLRoK3Yy3ZZAWzjpRZqngicgXI6rqBKeLsuhniWxGw",
-	"n0VNTQ0YugobyhRh1Nenc58otqAq61BM0SWFKQb/CW7tF7XpfCGHl1vLTtzVPQm57lixu0vb5PBAkqRH",
-	"0ndT6W+WjTs/Tx1LOmmWOu+Pw9+jnE0M2IQN+ciUbMcku9tgKPpjIffDZ/vw2TGZ5HRaAy5zoQ2jmbvY",
-	"hDRMW43Gmbx9wQGEpI5LMWdmlCpumOJ0DIkl8dRAKMUT7e5OK24R/xo8B96QSbyWyJwxQ5bMh2aHeIih",
-	"iAdE1NJ0BU2uP6P5pImxzehSN0pAMvtTgjKCkIs9zIu2GlrhF2k1drw7lvvCb+3D3J/3O0r6tqkoHlce",
-	"h13ete1Ce3hcCF+Rkzsavfx5xsC2g0/w/w326rtFh/0dW36EEMNvJTbLXtt/ubXcfmc22qvPBPADo6jQ",
-	"NDUhJApjwLgOUn9SMwfN5Y2voD1fkgVUaSdceHEeWfVQoMm7ykhRmQYQxlFhukLyz0aljpBWt52aVBOq",
-	"h4IbTbSghZ5JMyBnAqpmk7nMWF3S0jxjDrB3BQ26elMISkBlI3DUJOT7HwrPUfdOMG8vWLoahrZK8eiP",
-	"267KcYLQflRTnB3WZewdimf/7ixxPhNRmefOKrI3IBf2pqK5x+d5jeXYcn9dTiY85UyYfSz6PU6GYgy7",
-	"tY8I+mycEPeDj9+sfqE5ZAHe97tqn8Di75ciVM0fx9g7fnHP07wLM93Tbyz+xrkZfFglJKeEsu/hSNxR",
-	"qlo56xH7XNSq9k2z5CREJe/UaLUFb3Xpyg8+4R8oxxb5utIZ9vE72aUQRUBbvul7o7YeQn4q8i8V4LmN",
-	"GlTdJrDsOzm6GFxFfQ81hEbiro8tI+dKDQqQ/R94dxTLuFljtbx0UW5c65JpgqweAeEQNCJLAxcbFUuv",
-	"qE2lzMDN4k0NpQGLodXplGJwt+8NhgJSfUttr1hI4jKX3lWDgc4Bpuquc4hCiGeTy7g5h5FtRds4+ftQ",
-	"9tdkGcj4l6rTeI6b11nfDx8nhGqiGRNVBSm7AU+0k9d2hITNuFmlzr4LUqyfCahFrba513B863SKP/CN",
-	"B2Q4roeOJb6iOajyRhLI6RgkXLcSM5aDb8thPsABggle749XasDV/eFrL3JzKQ8cSWyIKPAvPTjedfOL",
-	"biy/cJG9gtrc23wE4px//UHjFXB0W1TndUvaPIpBZdoZFWAvnYCzDVRxwD7Yw9qJ+sSkWe5tdwc6na8f",
-	"7lxIw+/rqFNMK+wpaq85siTc1EORyrycC014lnitcERNAikHEzwsI/uMzjGntzt5I9CjEri9otFLMKM7",
-	"U/RjkJ9hH8xBqm+aZLdVuO2Ly99dbO3OipogR/YUMUj1zYaqJZ93SrqWYl5c/h6l2TsaU97bz9SN3/FS",
-	"5b3j3gHsjOtjxVOMIXI68cF0aIFohRgMKoEmhBisAn5PI0WyjxtOKKR2V97Y1df2tUPRXOG0f65Js5bo",
-	"UIQqtA45fM1YAY17RyvYURYuFceSLJhiqHRmewlxNchARrhql/dOfDJxV37IZbMPJeGrCMcIytmfQV3h",
-	"slOa57qqouhaJf3xKeQW5R8p2px+ZFQxRWaFGsGHo8FgAMlGoRU7kKEAMyUuqWZEVr1JkS9PXCRkdNNI",
-	"JomQpjEXdLGtzqKR6JxcMbOwnLseiInpVp0a4JN8AdYKL3dSw8m7dM66StPeSHPYyKxENBOZ9rooNolm",
-	"F+/BRBMCrH8NWH+MvDRAtbz4UfebOFGkYee/lcFNsaG4ZkVIc41aB0UYYmWGewsOYY1VkakC4xVZgq2r",
-	"ynqdEPaBpiZfkpxfMzLnWsPVIliT3IIetbpLZ6t5cO3BAegFhh4IQ66WmBR3r3ZoG4EPkUSjIFKFTJHy",
-	"hkEaDTiEmSyvcrbPhKndh55AzEL6IFuo/os3ZBJMkXWDKIiKOTUTqeb4rzkXZs+rXxh0aEVrcMMRjAzL",
-	"BgQHtz+XN7bnkBbEqR5DQQUZ1zSg/V/YckzwhjgGLdYOvHll28Nou72S2RIUZ6sKVtXBcM+Goo/pbGvN",
-	"m/0LeJtlx8RK72OXviW06nKyY80zaN5nGX52dOSIG4dUTyKM3Vod1Fg6VKUQEEPmPz38YUB+YUtEpAA9",
-	"elRjg3Lc9fH5/ef/HwAA//8=",
+	"7H3/d9u2ku+/gqe350R+S8mOm3S39rk/uGmy9TZpcuO03XOqPAkmIQnXFMACoBUlJ+9vfwczAAlSoCTb",
+	"spPc3f5SRyTxdTCYL5+Z+dRL5aKQggmjeyefenNGM6bgzwumNZfimZRXnNkfMqZTxQvDpeid9N7NGdH4",
+	"CknhHdKfzBkr1Nj9PEnIz8YUr0W+SsgFS0vFEnJBF+yCG/a3l/TDwbCX9HQ6Zwtq2zergvVOetooLma9",
+	"z58/J72CKrpgxo3obMaEOc/iY6H24SNNeEb6M2bgXUJzLYmhV0wTbjSZU5HlDLrl9ruCmnkv6Qm6sB1T",
+	"13zSU+yvkiuW9U6MKlk4xgX98JKJmZn3Tr5/kqwNOek9k+KaKU3tyHCokZ7S5kt367BUWqr4mkwE+2DG",
+	"KbwxIXJKzJyRQrFrLktNCjpj1VL8VTK1CkaIrXaM5Onj49hQfmI5v2Zq1TnvrH7hTnN+wXPW2ckUH96p",
+	"g/OMLQppmEhXv7DV+uKekVLwv0pGrtiKFEwRLgwTGcsIm05Zakifkt9+O/+JcE0omUmZkXQuecoOEvJ4",
+	"cPz0KSkUF4Ze5oycXTw7Px+JdE4VTS2pD8lbZtSKLLmZw45pusCeqMjqHy5ltiJGkhkz8OOUK20IFXrJ",
+	"FKEzysVwJPz24rmuFymY4MDOcNNqFdQYpmwr//fP/zX4f+8/PU6Onz79/C+92Mq95Atu1hfsDZ0xovlH",
+	"RvoZm9IyN+T46KCL+nJopLVjfFEueiePj46S3oIL969qCHYDZkzBGF6rjKkXPDcsci4sOyKF1IaLmcYz",
+	"wTWR9pOu4cDDMc96N6IhGEUnlUr39E5k+gan8QsX2c2me8VF1jVb+6wx039RbNo76f3vw/qqOMSn+jAY",
+	"AYzo76U03UfzL/f0DpP+bL/VhRSawZ3wRsnLnC3sn6m0hxCIjxZFzlPgr4cFvvGv/9B2QT7tOjHXLvTY",
+	"OvyCMKWkSgjV5O2LZ+SHJ0//jbhuSMYM5bkewnK41uDySq/esr9KpnGAWcZtczR/o2TBlOF2OlOaa5b0",
+	"iuCnT72yGBsZYUGCsGt7x3HYyWDZvjtOGmf2aPDD+3+Nn9Z6G/50/byvXpOX/2Cp6X1O8N59fu3Wtjm6",
+	"VDFqWDam8Gwq1cL+1cuoYQPDF2y928Q+pN2LgASxNggeuffPhe1eczEDJgwX+CkpqLbXvd2dSXX3KTKB",
+	"CU6GsREp5q4mFunlZwqcXZaGXLKpVAz4sJCG0PRKyGXOshnLCBfETjho/1LKnFFhO8Bf2i1fMEZ+fn72",
+	"9t2Pz8/ejZ///vzXdxfDBTZl2fwVz3NS0PTKcs+pVHbH1YrYxmAMyzk19grIpO2VfaCLIq+Yy9BtzdaN",
+	"59UrSbidzVVxu7aZPCyXXycRbtii+cemgxcQW7VuPaoUXdl/BwJN7JKJbDwupf2OFDLPo9tvH4zp1DAr",
+	"u6ZSZHq98T/mTNi1tu9ic30TiJ0pzZhI2Sk5Ikv75gLoRDGypNxyyIOg4/CuamwErE9zktHBde6CE1aa",
+	"608LPr6KSTEXc7kURIqURVfliq3GhWJT/iEmnTeH7vtofNU5zJdcm7vSyZvyMucpNLcDoYgyz6201WIv",
+	"XScCBtA5/AuWT9eHj8pFZKk871r7GW/FyAN35MdWSeB4a7VJB+mCi9nY/qSuaR6S7vrbmhkQATa3qQ01",
+	"5W5H9AJfjTITtxRuhlWzkVGsz3XDxLo3pBo2E1Ys/LOXKTq1LIymhl8z6KbUwMZ0qQsQ1YPm6pWH5n6v",
+	"l+jul52f8rZF/a2wzUD/Xk74nPQ27FZr4ev1a/DwqvvOxXOz3ceZbKze2qHc/ZCVGe+SN+yG4nrU192C",
+	"qitmipymbGjZj5ImfvEBPSBDWH9ygz2dUz2PsNOfzwbHT78n8popuHSYsGqcV9oqvRt+fqSJbaVDGqG6",
+	"sechNf213vF/0CJnWidWbkjlYsFNrc9UE+LCfP8kcgclPUPVjJntPN72DevklzHxu1G1UY3drdHm3d0L",
+	"ydW08oC3QGnmUoHSE/CctNRGLkDLBqmgl/TkUsC/dVkUUsF5XGnDFnHeUxr5I3UcfKOC0JJMuJkTmqas",
+	"MOOFzBihpZEJkoAmXGieMSc5Xlpi1IYqQ6iBm/+USDO371k5BWRMS6swbks+Lf5HDZtJ1d6oTfvzDD9Z",
+	"xXZnQT+MkUGPcbA30/SxgULxlDWOrqf0sCX7X9DaUVdr9oxa7tUeytZvudjbSFpkWDcdTjgJN6M99tjS",
+	"xui42pyQimVmW8+Y5jN7jq95xmQv6S0VyLGWuMuMS68QJD2gnyhBh7bQCCe3Z2S8QWrCFzpkp9tcxf6A",
+	"drbpn3cKZvNyQcVY4f3MOizRvhlC9RXLmmequg3wX3OqUZEEqx3LiOZNaTxQIVt9b5r5Fj7XKZDmVJvx",
+	"gmltBbLdVzYmAlablzQ3urkL7TVfX+GWONMeYZSqA7LbxxXTIOOHu2SewbwbAuHNDEfBlRAecHs7AIcQ",
+	"Jc2j59a+Mb70N9Hm29dfWZ+Tu94OCy7O8ZvH62vcOGXtQ/eKqqtMLkXLDvYUOG1EePMcp9nKb2DRPyW5",
+	"XDKVUs1IzoxhSick4zNuNJxdzcUsZ2S+KuZM6IjlbcFF9c+kW+cLvvr32CiLvJxx0VzJ0DQa+2ZBP7gV",
+	"PD5aX8JN+mJ1QX33ffPWfRq77MAu1Tm0J5uH9l1kaLpgKae5WcXs14zkXLDWSj8+jvViuBMidiK+d7y6",
+	"993Ynm6kwtbJXVNyq0k0ybV1U+MYN2xH0ji43ZwhZEu3ZBDBBbvRoSqVc522diFioE96jjvHG0UnlXuF",
+	"9Bfu5B60Gj6upKRqw7cx0uDC8SPoXrs3TGm7RO/kFbvl4vmD3LYSUvTGGdsy4dpe/wkxkiiWypngmhFu",
+	"SE4NytctNnCTCcMAuqf4ll1ztrzd3BQFUS9kDE+3yeKGfTBtN3GMAbdm4bpy33dPJ0NLX1yK3HbSX1th",
+	"qzIV7mIPJdUJIJqJrDIro+bHP8KpOyE/MqqYIqPy6Oi79Iqt4A8W8zHEqLVXj2XDxBu0ClPO89fT3smf",
+	"W+yjjc8+J+2FM765GKwjVcwkRAfrccFEtssiQLM7LwMOYn3y73H6Gb+t6LOQpTA31cXiOiZbyNg5X6FR",
+	"R3JhJQPFSArjZdmpWzcj4Y1Sr530pzfmbTgdN5gYrfzEUntLgs/5lme+Mjq1CELmmZ+LF9Yj3Do2hcgo",
+	"Ef+xH8vqlOc3EDV93y94zmJSfIdKFNxma88qXEDsoWJ21mMhTcdVCBrgI9D/GPqSmhoich8p8hXcjlt1",
+	"OgUM/46KYe0AaA6YizG2T0pheB6osIrljGoAWLXJxMoNuAz2KbgonQ5SNdfzC8UQFQBtxU3zgSm8S67w",
+	"+CIPdYINspfw46T2Ah4nKMhLIsUuTjk7sAABUtvZK6+GpxFPkg2d9f2GcwC0uH4WEMcw9j7jO7uT9Jwe",
+	"P/0+/oh/jJusdlkVL/jaNqpekub4Y9N/wVmePVcK9eXm5BE+ER3r1H4Wdcwq5izsCMHgmvQp+c+L178S",
+	"+IYU1MwTS42UVIhCYkd/sP2Kwl4TP7D4fHL2kour9dmwDwVXTN+IrZUq326Lty8lYfOxcVm9+C2j2X5x",
+	"J5Zh8alD1xCenYJYIDJnYpa5PXNSoPcbXDMZUYxm23WHnQEpr2qm3Lr3QTIZXznL/BbThbfhf056lzJb",
+	"bTYsrFsLA/1rn1bKjqYAO9WprMFTxHZ55YoKIUuRMr3D7RE73e35JY3VdUu2ldW5rdqHHc7v+sOZ4F6t",
+	"9gZXaKogt3SM/hqcvPUBeRq+Tyr0J6uFNeJiNly33K7blx2TjDFwh3miRWH5CdeEXsrS7Cj50HC0gc1c",
+	"l7h2W/kp0LdHPrqPKhKH9rdSerg5+6CYxmY/HM2DCrFvbw0tCiWvaT7OGM2sohKjAp4zUjCRcTEb+w8S",
+	"RFNxQ9xdR0qBz1jWcG/fSMqlDpRVdTO+ZCktNetW9FCUtN/plken31D3Nsrw1b6vWy5bm5tSkbJ83KWU",
+	"ZajuZeRyVfeauDXKgjVKAEWeKboU/t1KOvdgxmqppSLYb163XL19/ITMZak0KahGE5ffy1Cw9wOrhBP7",
+	"VzUEcOAYEAq37pE9ETm7q6Prvi7pba7Ebjq/YAZpeinVFfri9e0puQJoutHHMItzBvbGUD9aUu0Vt6hy",
+	"f6fB8Fto5TfQyIGCYthPAzE+fuWB8GVpCK2n3U9lKQzLMDzCkTGc0YO4z7Vy6bc6Q6vP3OoW7t4C/vBI",
+	"E/ueXO6IvAllug59frzkIpPLMROZ7thjyzcrOqgZpj9A2h5lbjTLp7ffWo8t8Pf77jv81n35lqVSZbF9",
+	"rnAL45xNTQcwUdBCz+V2S6/dhgv/Mho0lNmbUWR71w4VmfRKwPNld3SjVzYGj/poLVawMo3zdwMH/JqY",
+	"X1GlO2ux3W+55YPJdsoUe5GiQTh5YGHoIqC9iLfH8lI6U8yyFY/Jt7/ZvcDDGMoPmgBOMTtFHxDx+EyS",
+	"zqmYMU2EVaMJze1DNJrtyaufBmCfXX3yqeKGKU4bG7RVePH8dpzRVQccueXP3wUBHfFTNOIj3KuB3DWn",
+	"GekfET4lQtoLAS49kQHQZsVMFJIf8PwdGHgDLnZb0LXhJipTr8Evd8BOh9ThW+5wR68CrtLcsXBeAQ10",
+	"H5A1+HVbjIdQs3Gh5EwxrfFflQE4DDKppD77O9dF6TBAXiyFsU3LTvx2oGbv7ilrRBJ8+sIommbUxTrR",
+	"n705J1ds9Ug7m3cQNxpVuak2YwwhucMNuOBas6zS3vSOx2PrKX6Jcml1Kpsnun9EliDd1OGt+KbuOroR",
+	"0MxWbvWVxFHsQWK4WZhFQGj1yu2MS9ly57//nPTWHNd3d/ltwi2W+o5iXnc4zobjCB7syGFcw3wMdxP4",
+	"nE+l2pgtRqfGGu8lrKoFG3goSeuN1MYZeG/nrthuwb8bvgja7xq5Q8t0gRBaFgA+EywjUyUXZLFCCAGR",
+	"UwLu1b5gM2oq0dHhC6ysb99d0jx3gssO7PeS5vbexODByNqsiHuDKD6bGwLvoRPBRYzv2NE9GJh3Djqv",
+	"ERob/fO3cIA4c3AFvmgup+t3+wkNBru2BaidqvFMUWFO/G5PwVMp2JLQFCwWQzKXeXZCqKjsDCC5kYW8",
+	"hshjI8H24YwPI1HQlSzNifvBW3g8og9tlJC3BaQtLsWQTBk7QS9qTo3dwkea6DlVbDgSKHJVzV3S9GrN",
+	"akTSnC7tkzG+DcrQTMpsyfN87FugxD+1i+gHmuBhqO2nUhGudVmbIf2ghsSZRRRbUpWdwFrhT1zMCK2s",
+	"HtlIYAwUcbE3Y8TnVIsMS44duDcwXYYX8Bpb00t6dgfgHrUDtseCsUoYtVTQnH0v6bXm3qssOjj0OirI",
+	"jSwqRDrq2Qtnd3zqAXl6nZuhSfadSRPIxDYyIVwTDdlRTsmCmnRuiZWbBGIlpCATUGwwqh8/nawryhuQ",
+	"BJC+QXchSVieaWKsGj+lPGcZuaY5z8BA0jDib1rsAOIQs2wKbSwr6bD7wfXXZRasRcvdNck6/0Dtt5sb",
+	"U+iTw0NI2TTM2LVPlKEP6/luB/Bh2gCvaLrBRYkh0LLWr8praqgaO+hDF74D3wLiYMoyvr6l1MrQKwXb",
+	"DSm15zC22lNRR7Hd06W5zWyyxxh0KcZ2FGMVNbdf2JvBCi3V5H28YaXN+4QYpH80eBwqbKJcXOISSBH3",
+	"kbyR4IKyG2sbWdqrzt5vTjchXjfZYLQfL+iHXbVUfJ+LXd+3lKznd9Q2aox1C19zzRQkSzJUaVCBHXnj",
+	"7aHjK+mulrQT9rpTFMdWXbkRqLGn8IvNWIhoOoHdIi3cBIOQi2qjQyJJagx6YxUjB7t1KioC3ioEQlqk",
+	"Lqd6l8+8iWWqDE+N0OK9GXrvy096SwNyyrM7nq89GKFvg97rWLtQFYlAgcE5gI4BK5CioQU43W4ImH3a",
+	"rHcyXQFB16arHU3YXbiywFXVgJjF7dc7Ga1rG3dFgo0NDVxru5zdfQjgyAQeTvwO9yhgINpFngCNoaF9",
+	"HbQR4ytvAajtPfa3jJqKwuGrqCn02yxKbciUf4jGc94oREqaOAL5LSvyW86gM87pJgPrDHbCqK0b3hR3",
+	"ArB0CoA7cLINQk2M7xQ5v6vQZPdthzNi3wQluwu6YYnNBUwowqgSVpvggqRB7Nwj7bNpVgCuXbKpOPrY",
+	"gRMGUQUBC2xHxDcj5LayKxz7PviVo8WHY1gtqMja8O1xjgsQThBe2+3HFVbPu4+wh2HHzbhDboV1vL5Y",
+	"MDO+jaDT5lY4icTNc63l1gA3r+BtmbO+OW+LLUFLp4G7BizN/iUfogNgk4RcM3VJDV8kaHhBeKFDbWWS",
+	"YZaMBWOmYYEJQ++PtkfE7x7b3bED0SWXOevIAtTO/hO7VC+YyOCivt2W3RXUEQn7juxVYzu4Jv8oIePl",
+	"5Wrjbmwhmp33JiLLV0GcP2yN39yYOQJQJKksNoSi73QAmppCO0kpMqDSQAJ0ashCakO+OyJ2NoTOXWzM",
+	"btxmIyIxekXdNOC1oR80e3mhGKt4qCZcpHmZMR/Zs2uupEpZaOdzuJEEdX+qQeyUX/CZOL8lW2ULZ4cO",
+	"HZBPY6kTCqr10l19jZe/37Yc2EfQQtckfituN4mM6yKnq3FH/pJt58MvQSzlClFsRlWWMw0JqlOq23km",
+	"tq9W674xJGdUG/L4qIWPaa9qOO7YBaJkLFXMmXB+qpQKrDEw58ppL5pQTWgDTd15Nby/8bYmzY1wA4xt",
+	"NpjXbrjH98VmQb/jawyjXvno5R0htSfbSe2bZ5CxNB+7cLYYEUSSim4jiQUX4a+P/xtlldqeO+p/sjdt",
+	"y9705XM0rR8CHQtou5X7rXUJdt9zVXueg+9qXrH8/AYquowls4jZGvw4ItfHDjbQPwB3FAk5RUhMp5mF",
+	"XlMOpgFiJIG8yztaUebRUH/XKhceiWK1+8WKyIIJ73/sW02xoAogVW58u9lu2oAvNzc3mPVlATRoWipu",
+	"Vhd2PwJLXbxojHD2TQfhJf3JvFBjNP0Mh8PJQYJx8/BSwZR9qSqRBE5OyLRTD31uTAHMoY20bIfs+xdc",
+	"WirsuKCuW0TfpOuZsXbqXG+uE3XBDGBsQPZ0KfSsLD0kf1jpW2PnlFwqudRMofH3EmvcDKTiMy6qSiVY",
+	"Z6quJ9IoN1WPjBbcbgCU7uBiGkliAB9icZ4geTRZAtSgYLLImRPpSiOFXMhSk7NzL+BBxQWiGM0xiM9O",
+	"qqArS5cILhqOxEj8iBPSto05E4bbmywo6tOsnaVxmSa4ThNoc4IrNTklOHbtelJGMKVHQjP70qZsTM19",
+	"d2mZTv08tn/foFef1clO7jmYAgBHY5dx0lVwZUL6HuxzgHOnDtnjoD6nAboG29MjkXMXmyenU4wk8LAc",
+	"LsgE35oMyUuuXe6lySdglwkJLJOfcRENvWJ1OQhYVigvNEG4V85TJjDw1xGVlX4UZ4aCigiQlAhYxjC1",
+	"CF1fjqTO3pwHOWJOekfDx8MjMJsXTNCC90563w2Pht+BTG/mwDEOrx8fVmnMXCZuy2SrGmI9X88MCg+0",
+	"CuAcHx1tKH5zs6I3dSeRsjfNnICWoA0mN3elL4YoUUFxp66OqpEH9XVqLgqRGjX//PP95/dJT5eLhd0K",
+	"q0VIQhfkHJMlpRSxIBi+CSnIZ7p2kL+3DVcrewilcnSwwC1AGjOlEugWwFcdGLYinD6t6+2cErngxrDs",
+	"pILMMpJbfbNREEYKdpCMhMwzBv4spQ2Yf1A1xbRqkLt7sqTcTIifFYA9tUu0VHVLleLXTAPmDd635x9E",
+	"QCh4MyTPcdzzulpNtEyNA9U8JQsuSst/U7lgCOm0j0ZiEpR9OSFGlWwyJG9knmPUrF+Y9bIkEwzY8MVP",
+	"/DoGNVCSkbBjtdvWKE1XDd6+fMWKyjqGZ7R5GGzHdZEYwHUEVQL/vEUdPFcW5uZ18HavtLR+K+LWGQm7",
+	"Xe89rJ+Qdo9mlrMKtiT9o8F3RwnxhdO666bZdY6XTftuq9K5hg6X2vg9hOJK6Aqryrc9vVX5tuOt5dve",
+	"3zd/qysVdTA5nPS9s7NXqyarQTS1JbeEhDyD9HMpZgNLpTuyuUOaYi4qqSO8zl3dwFTKwlKg5RNoqoCT",
+	"iXWyLPEh8Aqh3BiXapmFBm4xXDuYNL1qnkvnrvrRRWbsZwvrMmqfmxK75VSf14jnScwbVbPDe9/loDOr",
+	"qbgd9+tOsPbWhi3tvrOwsp/HIpI+pvs/qKyQihErR7FsSCZ/TYhmVKVzpiHvWUIqpT3BoDuQLUci6CIh",
+	"l5YGAX/NfIBTf6KlMn9TLGfXVjuaJM45hEwBuJftjWsy49dMnFbwxclfk5EI37Vio2BLps3kYEjeQDzD",
+	"FKoYagf6djNZzqVmxHCmiKJixqDASk4L58W3P8XuCTv5s1n8iohxrb+6uPxxNLtlvJHAubAbPde2qq4m",
+	"w/oPdZt3tGJ2dhYUmLj/zrgYV+iGyGXxNHpnedDr+pUFJ8LraHOKBd/aOGIzZ1xFkcTR0p8e4LlWprgC",
+	"HG8eh9N5gHp9fgYxq4YECduoWKG00zEIuyltu29kuX645TZoV5mmatHbdKtTHqJQEDiby2X195zPoMYn",
+	"nGVLHFKb9aoj4cmJHYj6hB66ksY7vInVZu9fZgA4TawUKBRRthIlMOKUFEpCDtC93CuNiwTNCWhAAVbu",
+	"KcylPEA7RnCbBIaN3nuwIMekgSDPNaQiQu8VlE9zSbBR7kut/uHKaDt7gE8QjQV0oZYQKsFXjBV6JCQc",
+	"A0F+fnX2zC4RN0Ny1grx5kFKBpdJxwoXMyVLkcW4elpXxbgnCSNSd2MnSePxnkfgMp53CKkQHYg1ziEx",
+	"d7Urd6C8itZwAHbvsAtQuJf8I1XZQSeFNaSWw0+umvrnTvnlJ0tjOiFYmQ8J29fmq4QYJL4nR0/WxU1v",
+	"FFm/3bcwDV9G/l7ZRiOpRHwLmyxj/xzD25sf6VZXpH+5apR1ONjENqwoFjPrigxwkQ5dh0Fz0qWxOXUA",
+	"S+0EPWfjs3fxXObM8gF80VmdNca7jkSVDsdnc7FkgbGw0WwvpxBRCqcUr/wqjY5ToV37IyEYN3OmkKnh",
+	"tElKhZD+mxi3KWv/6R3JbP98KlYwchc+tT8aD3OabrAXogxkWRSkRGpv8V4YFhITrSm+6qXvqKfV6435",
+	"2CFGH3ayMzzw4JFCtcvxsNMwLWSuJdGM6TCcUU79hWsPpOeG9ttunneGY7lHzscXdMYO/0+TGCo94JIL",
+	"NI9HyrOvUwG0Rfpvfv2PhPznm+f/Yef5B7t8c3CvPM9Hiy4wNXsnfys7pCKoss010YJPpz5fAwgoK8P0",
+	"KaFihSzmsjRkbW4o2UztZg4jbCWXNNvfTnYxl9tv4lfMREDygVXbB+f4DbaikR7BEc46vdbgzWPyiv/Y",
+	"yUKS3ocBSMKDBf0wuJTZagA00zs5Pvrh3x4/Pe7kMa4sjRfVm1SDZW2rOt9fpdhTjW6D2BpTHfaxleda",
+	"l8wJC04Ydsw3B2cM0UYWGly24DhCH8yN74HCJwqO7xI8/ooF0x3PW0IwPs5dSPvYn3f0ioVZkafTQHEl",
+	"/apeLfF54oidMBclu/ll7eyiG7YJX/gn2ii0/+5jo96UppG9ehf7QtdGuKj1Ttd2ZaV961689V58Y3al",
+	"IE5ro2HJLeC9ikquj4SgDQ9t/TfealDQBk5B65STz8hHXtiJWY48xWohgi5YFrjBUD07IRe/nL98OVxk",
+	"CXn728vnF/DX2Ztz+/+R+Pn52dt3Pz4/ezd+/vvzX9/Zp2hEsMMY2s0gfWd9rSqzT32REqsKEqsLH6BC",
+	"6NVK8HKNhN1hyh0gwBtWyBlcLV4zDU1XOHRsu5XR9ZQ8OfphJFwHAyHNQDGardZSG9r1cOkNY6poJpfC",
+	"iioXdnpv3CI/EOP6yIu9KAIfeTEEPB31eVKeYYeDn7gupOZx+Dg1hqbzBRPmFPbMksvfRj2EKCGtIDZp",
+	"gCR4jU/cRuGj4UdejHoxQ34Avf+vAazuwC3v4OLnM1c4qaPSP95gblo3afn3TXltWzaOaNu1Vf/z3Rn+",
+	"T462GmKwyxnfSsn5kRc3v43dRHa4BX73b3690q0bYhfnft5kAns0coQArHb7N+XdZcbNYAsoys0EgxdB",
+	"vHD2OH+jDJyDyFvQSF/JnHkTXOLApopdS1xtnQCMUIAig/8eDocHWKOCLOeSZDyDPF/LOROQQROyaWNa",
+	"7dWQPBcGnBAUy1YwkQ2ckyEbiTnV80E6p1yw7JRM0BVBswUXBKZrl4pPVxOSzll6hawdXu90HtuvdgMZ",
+	"gcePudFByjoOAplUpD8pNVMnyJJ45kCUCZnAVkZ+1ytt2GLSia6BZrt81Y87fNUbhgt1dnDEhqqZFcVv",
+	"OmQQ3dd/t5vbNQvs6qbT+KYchxX5bBfy3F7sjUsAvedy1uQKpO8Oc4ODy8wRfsgezPxQ85kYYFKsuOvw",
+	"jCyVFDPig9PQVi9IKa6EVe4h5IBYggK8M114Z+KQvKWGDQAmxjJAl6U5B19WllnFbyQA6GxFKttG7IAi",
+	"NPqeXIDNaM8HNohBuEqHAGXPZQIAevSXOvkWDdzaCwuBfHXBzKBG5se6dS8fXjRg/HeQKjrUDbum1ZCR",
+	"NBDNXkU2eor04OIYPUq01nYg2wBRGWDrnXzmIPZ92o6DABH+Wl45jAiZ4L8aMRDIiNeJ73VperugzVy2",
+	"X1ma03AwXJM0Z1ShefjL7li1R89d2aq0VApLX1eRFTvsTVl0b82zys1XFZRyuW2xLqcPqHU/kv5yztN5",
+	"NL72YEieW/IBMWAkys4Y4m1cpout/FbcI1up468fGFSwia1Y/tFiLV8tHwmwCY5WfEwR4ZspNUw8pjfY",
+	"JyoKrTx1Zm5Vdvgbg82shFnTbMOr599F3sNV5QakYiQcnKLyZVyx1QF+av8ll2JIJlRPiKBKyaU9Lsix",
+	"rDoGMTESDdk864Q8PmvMche5NRw1RkCdE7poZHeGQ+q8/VKDyLLwELdOOVVHQWU7BcF/W5JeuOTbZb0G",
+	"Ge4Jf9yKwfvzPdQxaUYF4o8b8eiNoSXeAgCGZW5Wa6qlL/25AV72umDCkjHSl5NXRMyyvA5KSbx4g8Kr",
+	"r2tr5tSMhGIUYMm1nRqAaxP31tAFtE4QcT0kiAT2CaTDbsH17mFIyUhUIKSDAH4UHHcPGpHC0NS4Q27l",
+	"XXe4J5rl00HGaM7FbGJvKwo3WZ6PhHTLYRkuLkk3xi2kqnuFuoUdfSnEWzjXDZdUSKB7wY24TfQkGSfu",
+	"2P1x+Cn8ZxPntobZaG3lzSxbzxr9PBwn69qHPe3BvtnXa9Ec2h228hBKGXcLs6+ougov+xDiM2MAWyRc",
+	"DGhRNGulO/0YlJ+kVSOWjsQEuh1WSd4q3vUuqCtrGZL2UFnHVfuYNZVccZGRCbxp+c6ZRj/3jHIxErW7",
+	"wePluMbA+RZkLsaR3Cc/w7r8MxFw4irU74OZnOmrKt2gt9PClhKfCO7WBOlutc0G9Ff+pbtu0I3Er3YZ",
+	"1pkVTz+ybztQMKxav1GY8xvzFTHCswaBP9LVGJthhTeT4941lIGabbVUmRb1I9NaQp4HZJJeiFOQ4tPq",
+	"GzydjwQqSwvCoXQmhAOrVSDx+e4yjhHN0CSJy4Aj0SUERoOJq3OzH762fyEtUhnrgaUzv0Ad/NSv9tdz",
+	"BCCziL0k6d5EAshTupn//r10WUMfkPt+eeW3To/eQR64cl8zg8QRdnpQd2SP0Aoag2hRMLompoGC6g8L",
+	"OTdg3bz0GVehbL/hOZnUqSgnI9GP5gs9IKUAWycHMc4ncMehR+2aPs3s18rl1vLgPjCPc8n5N5DwV0TB",
+	"EHxDHcX1A6ie8nZEpg42cru6VPjhJx9ainA9yG3VqfrU1Spm0iUCIEaSSVDdd9LSbFAjIhPfzRD7qK7l",
+	"OiWSsKs8EudA05C4pMqleNIwR7pkBJoum6mJMeFJ9ZFtBsCroEFBLSIzZyNRvb+k4BrwQjuKK1wTmmUs",
+	"a1fN88Vv4/pRWBrhxmfsp2oH7u18xYs3PDTWH8u3xw8Zluvbgx7mTke1y2G5wiCWgAK94fG504nJGW0C",
+	"wruOzCXD9BmTKr/O5LRJ10j3fMpdQGRdpoAsucjkkvQnPz9//ubt+O3z38+f/zH+4/zXn17/MUksUaO6",
+	"9W/HZC5LpQ9cQO9JlYGBCm/QxKKKYWF6X+oI0CvcaJZPH+LUwNLt79h802T7FlcjpNxWjc2daRVC0A8/",
+	"2f9tisB94XfQ1RSt+5ECMyU0sr677coOknUlL/gpQTiWx41JK4X7Uu7YFcROScEIyzXD++HJ0ZMheQ4R",
+	"mo18eeB4KmFVci6uIAhrJCao2L3gOXvJxdWE9O215wWnSUIAwFQn0ZuQmmoOTnxbS6mudEXG9gunf47E",
+	"gmYMnqBIxg1xbaPZzj4R6IqzUxiStwB/c3wb8Wlu/v72cSeP65Gg+RIEOUFqYCvpTyJQ2JPgDTsrISEY",
+	"Df8caCMVmxxsAgvbFbrxsXoBZNPrShfhVmJzgpBdc0/YVe8CgX3/ZOe0K5rPOqFkx/++3szNuIVMDTMD",
+	"bRSji73goKt47+Oj7x+y38q07BPpTB3+fE/h55/s/uxDwK0AyTSoJzlFYt6V7R3aQ64338stPlAlxUvQ",
+	"2d3gDcu5JMAXeCQwt8mQbn3k3t+jhlMNroM47FrsxQxO9FwqM7DblhHPiRz7hsrWdoMScilLAeLCYvOu",
+	"Ltgm19or1vtCWDyEygy4APLYF3Sz2epGPMuCracIi3gFVlUSrPszl682Zsmp/FePdCMtkg9cszcqn5Vq",
+	"PwDYVx6YkviAHF/obyMkfsEOYYwDX/KhA/SaOYwhir0AeDcygmsbkvOMLQppEH5Q5/nVVfQQxPNmVi2g",
+	"pWaYHc19jRXer3nOZsxHEkWxAkzQy5xBrCAkA/+iwFQhl7U2Xy/QV4RwfFcq4QEgwQ72R73zRwtnvHP+",
+	"ulHvYNvxAxTp5uPXwJLewjj8NZl6G3PZ7hvD1WmaVfd0wJs4Xk36aBBCLI5mqWJGd+zeJhNuhQrG6HSr",
+	"BSXEp2lDCb6R44pEUlx1iAaNtbtXOE+jpy+bwao56Q24Hlj4JFj2fWaxaqO+rRDiEqrvdsAPP8H/nSqd",
+	"sZxhEdO2NWMNO96ReLKgZh5EwmDbvfb+3EArer8LEP0tIt3R4oQrEU2IsB9bhu0LFGSEirYO7MZ1DzEz",
+	"m5nrr403v2neGk5lO2ttLNGeeGqjzU5nWPhWx5YdKkaz7swLVvpqbNxb+/r9cMRXVF3Z5u+aMvjV3kBC",
+	"tiV7IBorRuyKJS4rsBRs63q77Jq7YtiXrqbmyipds7npBK+7HBwt7LpzMRWFktc0H4m/SlZCBMsEReu/",
+	"FVikYVy9Uh4dHX9P9d8cFu20xvw2wO4dEPbXvtr+Dll7K+H+BqZcX7e8IzDSLcK5W6wa+16vzv+A35sr",
+	"up1j4dp9XXB3HNMufv/GsTv8BP/fgvlFp8FN76TX2PI37M+4D1yvdGu5+84cIqhiF69c5fpCychVluKa",
+	"FJRjHQ3nhkGGebkiNMhRS/4hLxMnN60nxLdjuLV7q6KF7ee8MjWkK0i+9WWpJ6nWdD+4WljG0B3FMiy8",
+	"1A+9Y3GXWJ2LjVfmGHfxd5IO3GI7eXRdzmQhl6dwqXlvJzpyl6TIS+0e+GLWLs93i1KwyzvyjG+PToJk",
+	"X3uhFFxGkG5gf1zhGawTt93XfwtiSalIWb7BXpjncgl5b3nO0L9o6QEM4U5aQp8iuFwRznX8BF34pKDa",
+	"NOmq8uXX/vhTV82Gp8wnnYQUylyQaZnnQ/LazJlacs3IBEcLSYgoDmxCNF1pLNxgR8fznFxGvfX47X87",
+	"EsVp5/thZc+gsZo+74eBOTjgLgyM63qCFeKkUh7WaGnd0YxdfRmq2L+++FMwnUBn/PzPRINujg/JJGvs",
+	"1KZsIpNFmRteUGUOp1ItBhk1dEIuZbY6CSI7J1jcs6rXHyRlPUqOjsKC3wdA0aBVj8TjIzIBBzE2oBPC",
+	"aDqvPnawqldn/zX+7c3L12c/jV/9OKmDWB4fHR2QVz8OyQvbBAI8wC8PiKeRKBS/pgZSjCo6YwmZU6zK",
+	"41KFHfjDxRUmFm5nFebK5xU27INJMG2xTkaClhmXCbnmGZMJefPTi4T858XrX6G9j7w4nH3kBaEqnUN1",
+	"OMiM5PHEfXjk0xSzXPtsd/7qGAkA3wD2kn0wVWo7LLECXQDMMxSAq3SBpD/hYox/WxW/wTmsmj8SPgk7",
+	"omgCnwsiibQrCeHyJBNMiwxruDkczY1/HypWFw+J0GLzTDcL4QJlNcr2boVohEWNH0fKKjt6Xy9GFM2N",
+	"1Chd6z+N1Kx9UDdApfp0sDdPhwmhngmt09m9l+hyo0SVYuqykeDtGOSirWHWkSpsNU9ErgBJn7cwRZxd",
+	"N0N8LSrsZxGoqRWGrsaGMkUY9eUr3SeKLanKOhRTdElhBtJ/glv7WTCdL+TwcmvZibu6IyGHjhW7u7RN",
+	"DvckSXokfTeV/mbZuPPzhFjSqWKsAuJr0p9Uf49zNjVgEzbkI1OyHZPsboOR6E+EHFSfDeCzEzLN6SwA",
+	"LnOhDaOZu9iENExbjcaZvH09EoSkTkqxYGacKm6Y4nQCeWfx1EAoxSPt7k4rbhH/GjwH3pBJvJbIgjFD",
+	"VsyHZlfxECMRD4gI0nRVmlx/TvNpE2Ob0ZVuVIhl9qcEZQQhlweYF209tMIv0nrseHcs91u/tfdzf97t",
+	"KOmbpqJ4WHkcdnnftgvt4XFV+Iqc3tLo5c8zBrYdfoL/b7FX3y467O/Y8gOEGH4rsVn22v7LreXuO7PV",
+	"Xn0ugB8YRYXGVKwnNeOC6Asn9SeBOWghr32B/cWKLGmeM0O48OI8suqRQJN3nZGiNg0gjKPGdFW5gRuF",
+	"fKqs2+3MxZpQPRLcaKIFLfRcmiE5F1BUnyxkxkJJS/OMOcDeJTToytEhKAGVjYqjJlU5kJHwHPXgFNN6",
+	"g6WrYWirFY/+pO2qnCQI7Uc1xdlhXULvkXjy784S5zMRlXnurCIHQ/LW3lQ09/g8r7GcWO6vy+mUp5wJ",
+	"MygkF0ZPkpGYwG4NEEGfTRLifvDxm/UvNIck4QO/q1X21UEp6DXlOb3M2STG3vGLO57mfZjpHn9j8TfO",
+	"zeDDKiE5ZU5dHEy3B2q7VLV21iP2uahV7ZtmyUkVlbxXo9UOvNVVMzj8hH+gHFvkmyrr2MfvZJdCFAFt",
+	"+abvjNq6D/mpyL9UgOcualB9m8Cy7+XoYnAV9T0ECI3EXR87Rs6VGhQg+z/w7iiWcbPBannhoty41iXT",
+	"BFk9AsIhaESWBi42KlZeUZtJmYGbxZsaSgMWQ6vTKcXgbj8YjgRUApDaXrGQxGUhvasGA50rmKq7ziEK",
+	"IZ5NLuPmDYxsJ9rGyd+Fsr8my0DGv1QZ1ze4eZ3lP/FxQqgmmjFRF5izG/BIO3ltT0jYjJt16ozlA4dS",
+	"9WqXew3Ht0mn+APfuEeG43roWOJLmoMqbySBnI6VhOtWYs5y8G05zAc4QDDB693xSg24uj987UVuLuWh",
+	"I4ktEQX+pXvHu25/0Y3lFy6yF1C6f5ePQJzzr99rvAKObofi3W5Jm0exUpn2RgXYSyfgbAtVHLIP9rBu",
+	"qdfh3nZ3oNP5+tWdC2n4p7D4MN2Qog6aI0uqm3okUpmXC6EJzxKvFY6pSSDlYIKHZWyf0QXm9HYnbwx6",
+	"VAK3VzR6CWZ0a4p+CPIz7IM5TPV1k+x2Crd9dvG7i63dW80j5MieIoapvt5S1OjzXknXUsyzi9+jNHtL",
+	"Y8p7+5m69jteqrx30juEnXF9rHmKMUROJz6YDi0QrRCDYS3QVCEG64Dfs0gN/ZOGEwqp3VU/d+VvfGlh",
+	"NFc47Z9r0iw1PBJVkWqHHL5irIDGvaMV7ChLl4pjRZZMMVQ6s4OEuBKFICNctqv/Jz6ZuKtO5rLZuxmH",
+	"EY4RlLM/g7rGZac0z3VdZNW1SvqTM8gtyj9StDn9yKhiiswLNYYPx8PhEJKNQit2ICMBZkpcUs2IrHuT",
+	"Il+dukjI6KaRTBIhTWMu6GJbn0Uj0Tm5ZGZpOXcYiInpVp0a4JN8AdYKL3cS4ORdOmddp2lvpDlsZFYi",
+	"molMe10Um0Szi/dgogkB1j8A1p8gL62gWl78CP0mThRp2PlvZHBTbCSuWFGluUatgyIMsTbDvQaHsMai",
+	"6VSB8YqswNZVZ71OCPtAU5OvSM6vGFlwreFqEaxJbpUetb5L5+t5cO3BAegFhh4IQy5XmBT3IDi0jcCH",
+	"9XbfqVK71P90ygzG6vucI9rQ6XRI3smMYnr7qiBO0EFQ+CaSxxQktioRpbxmkKUDzngmy8ucDZgwwXXr",
+	"6c8spY/hhdrjeAEnlaUztLeCJJpTM5Vqgf9acGEOvHaHMY1WcgcvH8HAs2xIcHCDhby2PVdZR5xmMxJU",
+	"kEmgYA1+YasJwQvoBJRkO/CmRGDPuu32UmYr0MutplnXJkSSGIk+ZssNmjeDt/A2y06IVQ4mLjtM1apL",
+	"+Y4VF6F5n8T4yfGxOzs4pDBHMXZrVVxjyVyVQkCImv/06Ich+YWtEPAC5O5Bkw3CdLfT5/ef/38AAAD/",
+	"/w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

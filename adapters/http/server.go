@@ -26,6 +26,7 @@ import (
 	"github.com/heepr/heepr/modules/kernel"
 	"github.com/heepr/heepr/modules/ledger"
 	"github.com/heepr/heepr/modules/marketplace"
+	"github.com/heepr/heepr/modules/moderation"
 	"github.com/heepr/heepr/modules/notification"
 	"github.com/heepr/heepr/modules/ordering"
 	"github.com/heepr/heepr/modules/skills"
@@ -33,12 +34,13 @@ import (
 
 // Options configure the HTTP adapter.
 type Options struct {
-	Identity *identity.Service
-	Ledger   *ledger.Service
-	Market   *marketplace.Service
-	Skills   *skills.Service
-	Ordering *ordering.Service
-	Notify   *notification.Service
+	Identity   *identity.Service
+	Ledger     *ledger.Service
+	Market     *marketplace.Service
+	Skills     *skills.Service
+	Ordering   *ordering.Service
+	Notify     *notification.Service
+	Moderation *moderation.Service
 	// Tx runs a points-moving request and the storage of its answer in one transaction.
 	Tx          kernel.Tx
 	Idempotency IdempotencyStore
@@ -82,6 +84,7 @@ type Server struct {
 	skills        *skills.Service
 	ordering      *ordering.Service
 	notify        *notification.Service
+	moderation    *moderation.Service
 	tx            kernel.Tx
 	idem          IdempotencyStore
 	idemOps       map[string]bool // operations marked x-heepr-idempotent in the spec
@@ -104,7 +107,7 @@ type Server struct {
 // /openapi.yaml, health at /healthz and /readyz, metrics at /metrics.
 func New(o Options) (http.Handler, error) {
 	s := &Server{
-		identity: o.Identity, ledger: o.Ledger, market: o.Market, skills: o.Skills, ordering: o.Ordering, notify: o.Notify, tx: o.Tx, idem: o.Idempotency, idemOps: map[string]bool{}, enforcer: o.Enforcer, metrics: o.Metrics, log: o.Logger, ready: o.Ready,
+		identity: o.Identity, ledger: o.Ledger, market: o.Market, skills: o.Skills, ordering: o.Ordering, notify: o.Notify, moderation: o.Moderation, tx: o.Tx, idem: o.Idempotency, idemOps: map[string]bool{}, enforcer: o.Enforcer, metrics: o.Metrics, log: o.Logger, ready: o.Ready,
 		secureCookies: SecureCookies(o.BaseURL), maxBody: o.MaxBodyBytes, maxUpload: o.MaxUploadBytes, rateLimits: o.RateLimits,
 		signInEmail: o.SignInPerEmail, limits: newLimiter(), agentAuth: o.AgentAuth, clock: o.Clock,
 	}

@@ -57,16 +57,39 @@ func (s *Audit) Append(ctx context.Context, next func(head domain.Entry) domain.
 	return out, err
 }
 
+// Search returns entries before seq (0: all), newest first, filtered.
+func (s *Audit) Search(ctx context.Context, actor, target string, before int64, limit int) ([]domain.Entry, error) {
+	var rows []auditRow
+	q := s.db.Conn(ctx).NewSelect().Model(&rows)
+	if actor != "" {
+		q = q.Where("actor = ?", actor)
+	}
+	if target != "" {
+		q = q.Where("target = ?", target)
+	}
+	if before > 0 {
+		q = q.Where("seq < ?", before)
+	}
+	if err := q.OrderExpr("seq DESC").Limit(int64(limit)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("search audit entries: %w", err)
+	}
+	return toEntries(rows), nil
+}
+
+func toEntries(rows []auditRow) []domain.Entry {
+	out := make([]domain.Entry, len(rows))
+	for i, r := range rows {
+		out[i] = domain.Entry{Seq: r.Seq, At: r.At.UTC(), Actor: r.Actor, Action: r.Action, Target: r.Target, Reason: r.Reason,
+			PrevHash: r.PrevHash, Hash: r.Hash}
+	}
+	return out
+}
+
 // Entries returns up to limit entries after seq, in order.
 func (s *Audit) Entries(ctx context.Context, after int64, limit int) ([]domain.Entry, error) {
 	var rows []auditRow
 	if err := s.db.Conn(ctx).NewSelect().Model(&rows).Where("seq > ?", after).OrderExpr("seq").Limit(int64(limit)).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("read audit entries: %w", err)
 	}
-	out := make([]domain.Entry, len(rows))
-	for i, r := range rows {
-		out[i] = domain.Entry{Seq: r.Seq, At: r.At.UTC(), Actor: r.Actor, Action: r.Action, Target: r.Target, Reason: r.Reason,
-			PrevHash: r.PrevHash, Hash: r.Hash}
-	}
-	return out, nil
+	return toEntries(rows), nil
 }

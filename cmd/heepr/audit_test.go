@@ -86,5 +86,29 @@ func TestSecurityChangesAreAudited(t *testing.T) {
 		out, err := e.heepr(t, "", "admin", "audit", "verify")
 		require.NoError(t, err)
 		require.Contains(t, out, "audit log intact: 3 entries")
+
+		// Support reads the log, newest first, by actor or target, in pages.
+		sup := e.withCookie(t, e.supportAccount(t, "support-"+randomID()+"@example.com").Session)
+		page, err := sup.ListAuditEventsWithResponse(ctx, &client.ListAuditEventsParams{Limit: ptrTo(2)})
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, page.StatusCode(), "%s", page.Body)
+		require.Equal(t, []int64{3, 2}, []int64{page.JSON200.Items[0].Seq, page.JSON200.Items[1].Seq})
+		require.Equal(t, "marketplace.key_rotated", page.JSON200.Items[0].Action)
+		require.NotNil(t, page.JSON200.NextCursor)
+		rest, err := sup.ListAuditEventsWithResponse(ctx, &client.ListAuditEventsParams{Limit: ptrTo(2), Cursor: page.JSON200.NextCursor})
+		require.NoError(t, err)
+		require.Len(t, rest.JSON200.Items, 1)
+		require.Nil(t, rest.JSON200.NextCursor)
+		byTarget, err := sup.ListAuditEventsWithResponse(ctx, &client.ListAuditEventsParams{Target: ptrTo("agent:" + a.Agent.Id)})
+		require.NoError(t, err)
+		require.Len(t, byTarget.JSON200.Items, 1)
+		byActor, err := sup.ListAuditEventsWithResponse(ctx, &client.ListAuditEventsParams{Actor: ptrTo("user:nobody")})
+		require.NoError(t, err)
+		require.Empty(t, byActor.JSON200.Items)
+
+		// Nobody else may.
+		denied, err := c.ListAuditEventsWithResponse(ctx, &client.ListAuditEventsParams{})
+		require.NoError(t, err)
+		requireProblem(t, denied.HTTPResponse, denied.Body, http.StatusForbidden, "forbidden")
 	})
 }

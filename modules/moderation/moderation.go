@@ -20,6 +20,9 @@ type Audit interface {
 	Append(ctx context.Context, next func(head domain.Entry) domain.Entry) (domain.Entry, error)
 	// Entries returns up to limit entries after seq, in order.
 	Entries(ctx context.Context, after int64, limit int) ([]domain.Entry, error)
+	// Search returns up to limit entries before seq (0: from the newest),
+	// newest first, of the actor and the target when given.
+	Search(ctx context.Context, actor, target string, before int64, limit int) ([]domain.Entry, error)
 }
 
 // Entry is one audit log entry (for other modules and adapters).
@@ -88,4 +91,26 @@ func (s *Service) Verify(ctx context.Context) (Verification, error) {
 		}
 		prev = page[len(page)-1]
 	}
+}
+
+// List pages through the audit log, newest first, optionally of one actor
+// and one target.
+func (s *Service) List(ctx context.Context, actor, target, cursor string, limit int) ([]Entry, string, error) {
+	var before int64
+	if cursor != "" {
+		if err := kernel.DecodeCursor(cursor, &before); err != nil || before <= 0 {
+			return nil, "", kernel.Invalid(kernel.FieldError{Field: "cursor", Detail: "is not a cursor this API issued"})
+		}
+	}
+	limit = kernel.Limit(limit, 50, 200)
+	rows, err := s.audit.Search(ctx, actor, target, before, limit+1)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(rows) > limit {
+		rows = rows[:limit]
+		next = kernel.EncodeCursor(rows[limit-1].Seq)
+	}
+	return rows, next, nil
 }
