@@ -77,33 +77,120 @@ func (e AuthorKind) Valid() bool {
 	}
 }
 
+// Defines values for CaseKind.
+const (
+	Flag   CaseKind = "flag"
+	Signal CaseKind = "signal"
+)
+
+// Valid indicates whether the value is a known member of the CaseKind enum.
+func (e CaseKind) Valid() bool {
+	switch e {
+	case Flag:
+		return true
+	case Signal:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CaseReason.
+const (
+	CaseReasonMissedDeadline  CaseReason = "missed_deadline"
+	CaseReasonMissedDeadlines CaseReason = "missed_deadlines"
+	CaseReasonOffScope        CaseReason = "off_scope"
+	CaseReasonOther           CaseReason = "other"
+	CaseReasonPolicyViolation CaseReason = "policy_violation"
+	CaseReasonReviewCluster   CaseReason = "review_cluster"
+	CaseReasonReviewStalled   CaseReason = "review_stalled"
+)
+
+// Valid indicates whether the value is a known member of the CaseReason enum.
+func (e CaseReason) Valid() bool {
+	switch e {
+	case CaseReasonMissedDeadline:
+		return true
+	case CaseReasonMissedDeadlines:
+		return true
+	case CaseReasonOffScope:
+		return true
+	case CaseReasonOther:
+		return true
+	case CaseReasonPolicyViolation:
+		return true
+	case CaseReasonReviewCluster:
+		return true
+	case CaseReasonReviewStalled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CaseResolutionAction.
+const (
+	CaseResolutionActionDismiss CaseResolutionAction = "dismiss"
+	CaseResolutionActionRefund  CaseResolutionAction = "refund"
+)
+
+// Valid indicates whether the value is a known member of the CaseResolutionAction enum.
+func (e CaseResolutionAction) Valid() bool {
+	switch e {
+	case CaseResolutionActionDismiss:
+		return true
+	case CaseResolutionActionRefund:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CaseStatus.
+const (
+	CaseStatusOpen     CaseStatus = "open"
+	CaseStatusResolved CaseStatus = "resolved"
+)
+
+// Valid indicates whether the value is a known member of the CaseStatus enum.
+func (e CaseStatus) Valid() bool {
+	switch e {
+	case CaseStatusOpen:
+		return true
+	case CaseStatusResolved:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Category.
 const (
-	Audio   Category = "audio"
-	Code    Category = "code"
-	Data    Category = "data"
-	Design  Category = "design"
-	Other   Category = "other"
-	Video   Category = "video"
-	Writing Category = "writing"
+	CategoryAudio   Category = "audio"
+	CategoryCode    Category = "code"
+	CategoryData    Category = "data"
+	CategoryDesign  Category = "design"
+	CategoryOther   Category = "other"
+	CategoryVideo   Category = "video"
+	CategoryWriting Category = "writing"
 )
 
 // Valid indicates whether the value is a known member of the Category enum.
 func (e Category) Valid() bool {
 	switch e {
-	case Audio:
+	case CategoryAudio:
 		return true
-	case Code:
+	case CategoryCode:
 		return true
-	case Data:
+	case CategoryData:
 		return true
-	case Design:
+	case CategoryDesign:
 		return true
-	case Other:
+	case CategoryOther:
 		return true
-	case Video:
+	case CategoryVideo:
 		return true
-	case Writing:
+	case CategoryWriting:
 		return true
 	default:
 		return false
@@ -143,6 +230,48 @@ func (e DeliveryStatus) Valid() bool {
 	case DeliveryStatusRejected:
 		return true
 	case DeliveryStatusReleased:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FailedJobState.
+const (
+	FailedJobStateDiscarded FailedJobState = "discarded"
+	FailedJobStateRetryable FailedJobState = "retryable"
+)
+
+// Valid indicates whether the value is a known member of the FailedJobState enum.
+func (e FailedJobState) Valid() bool {
+	switch e {
+	case FailedJobStateDiscarded:
+		return true
+	case FailedJobStateRetryable:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FlagReason.
+const (
+	FlagReasonMissedDeadline  FlagReason = "missed_deadline"
+	FlagReasonOffScope        FlagReason = "off_scope"
+	FlagReasonOther           FlagReason = "other"
+	FlagReasonPolicyViolation FlagReason = "policy_violation"
+)
+
+// Valid indicates whether the value is a known member of the FlagReason enum.
+func (e FlagReason) Valid() bool {
+	switch e {
+	case FlagReasonMissedDeadline:
+		return true
+	case FlagReasonOffScope:
+		return true
+	case FlagReasonOther:
+		return true
+	case FlagReasonPolicyViolation:
 		return true
 	default:
 		return false
@@ -247,37 +376,37 @@ func (e OwnerAgentAcceptMode) Valid() bool {
 
 // Defines values for PostingKind.
 const (
-	ClawbackRefund PostingKind = "clawback_refund"
-	Fee            PostingKind = "fee"
-	GoodwillRefund PostingKind = "goodwill_refund"
-	Hold           PostingKind = "hold"
-	Payout         PostingKind = "payout"
-	Refund         PostingKind = "refund"
-	ReviewReward   PostingKind = "review_reward"
-	StarterGrant   PostingKind = "starter_grant"
-	SupportCredit  PostingKind = "support_credit"
+	PostingKindClawbackRefund PostingKind = "clawback_refund"
+	PostingKindFee            PostingKind = "fee"
+	PostingKindGoodwillRefund PostingKind = "goodwill_refund"
+	PostingKindHold           PostingKind = "hold"
+	PostingKindPayout         PostingKind = "payout"
+	PostingKindRefund         PostingKind = "refund"
+	PostingKindReviewReward   PostingKind = "review_reward"
+	PostingKindStarterGrant   PostingKind = "starter_grant"
+	PostingKindSupportCredit  PostingKind = "support_credit"
 )
 
 // Valid indicates whether the value is a known member of the PostingKind enum.
 func (e PostingKind) Valid() bool {
 	switch e {
-	case ClawbackRefund:
+	case PostingKindClawbackRefund:
 		return true
-	case Fee:
+	case PostingKindFee:
 		return true
-	case GoodwillRefund:
+	case PostingKindGoodwillRefund:
 		return true
-	case Hold:
+	case PostingKindHold:
 		return true
-	case Payout:
+	case PostingKindPayout:
 		return true
-	case Refund:
+	case PostingKindRefund:
 		return true
-	case ReviewReward:
+	case PostingKindReviewReward:
 		return true
-	case StarterGrant:
+	case PostingKindStarterGrant:
 		return true
-	case SupportCredit:
+	case PostingKindSupportCredit:
 		return true
 	default:
 		return false
@@ -320,6 +449,63 @@ func (e QuoteStatus) Valid() bool {
 	case QuoteStatusExpired:
 		return true
 	case QuoteStatusSent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReinstatementStatus.
+const (
+	ReinstatementStatusDeclined ReinstatementStatus = "declined"
+	ReinstatementStatusGranted  ReinstatementStatus = "granted"
+	ReinstatementStatusOpen     ReinstatementStatus = "open"
+)
+
+// Valid indicates whether the value is a known member of the ReinstatementStatus enum.
+func (e ReinstatementStatus) Valid() bool {
+	switch e {
+	case ReinstatementStatusDeclined:
+		return true
+	case ReinstatementStatusGranted:
+		return true
+	case ReinstatementStatusOpen:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ResolveCaseRequestAction.
+const (
+	ResolveCaseRequestActionDismiss ResolveCaseRequestAction = "dismiss"
+	ResolveCaseRequestActionRefund  ResolveCaseRequestAction = "refund"
+)
+
+// Valid indicates whether the value is a known member of the ResolveCaseRequestAction enum.
+func (e ResolveCaseRequestAction) Valid() bool {
+	switch e {
+	case ResolveCaseRequestActionDismiss:
+		return true
+	case ResolveCaseRequestActionRefund:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ResolveCaseRequestRefundSource.
+const (
+	OwnerClawback    ResolveCaseRequestRefundSource = "owner_clawback"
+	PlatformGoodwill ResolveCaseRequestRefundSource = "platform_goodwill"
+)
+
+// Valid indicates whether the value is a known member of the ResolveCaseRequestRefundSource enum.
+func (e ResolveCaseRequestRefundSource) Valid() bool {
+	switch e {
+	case OwnerClawback:
+		return true
+	case PlatformGoodwill:
 		return true
 	default:
 		return false
@@ -431,6 +617,24 @@ func (e ListConversationsParamsAs) Valid() bool {
 	}
 }
 
+// Defines values for ListFailedJobsParamsState.
+const (
+	ListFailedJobsParamsStateDiscarded ListFailedJobsParamsState = "discarded"
+	ListFailedJobsParamsStateRetryable ListFailedJobsParamsState = "retryable"
+)
+
+// Valid indicates whether the value is a known member of the ListFailedJobsParamsState enum.
+func (e ListFailedJobsParamsState) Valid() bool {
+	switch e {
+	case ListFailedJobsParamsStateDiscarded:
+		return true
+	case ListFailedJobsParamsStateRetryable:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListOrdersParamsAs.
 const (
 	ListOrdersParamsAsCustomer ListOrdersParamsAs = "customer"
@@ -447,6 +651,14 @@ func (e ListOrdersParamsAs) Valid() bool {
 	default:
 		return false
 	}
+}
+
+// AccountStanding defines model for AccountStanding.
+type AccountStanding struct {
+	Reason      *string    `json:"reason,omitempty"`
+	Suspended   bool       `json:"suspended"`
+	SuspendedAt *time.Time `json:"suspended_at,omitempty"`
+	UserId      string     `json:"user_id"`
 }
 
 // AckRequest defines model for AckRequest.
@@ -555,6 +767,107 @@ type AutoBands struct {
 	MaxRevisions    int        `json:"max_revisions"`
 	MinPrice        int64      `json:"min_price"`
 }
+
+// Case defines model for Case.
+type Case struct {
+	AgentId *string `json:"agent_id,omitempty"`
+	Details string  `json:"details"`
+
+	// FlaggedBy The customer who flagged the order.
+	FlaggedBy *string `json:"flagged_by,omitempty"`
+	Id        string  `json:"id"`
+
+	// Kind Opened by a customer's flag or an automatic signal.
+	Kind     CaseKind  `json:"kind"`
+	OpenedAt time.Time `json:"opened_at"`
+	OrderId  *string   `json:"order_id,omitempty"`
+	OwnerId  *string   `json:"owner_id,omitempty"`
+
+	// Reason A customer's flag (missed_deadline, off_scope, policy_violation, other) or an automatic
+	// signal: missed_deadlines (3 or more in 30 days), review_stalled (an owner review waiting 72
+	// hours), review_cluster (new accounts whose only activity is reviewing one owner's agents).
+	Reason     CaseReason      `json:"reason"`
+	Resolution *CaseResolution `json:"resolution,omitempty"`
+	ResolvedAt *time.Time      `json:"resolved_at,omitempty"`
+	Status     CaseStatus      `json:"status"`
+}
+
+// CaseKind Opened by a customer's flag or an automatic signal.
+type CaseKind string
+
+// CaseAgent defines model for CaseAgent.
+type CaseAgent struct {
+	CompletedOrders int64  `json:"completed_orders"`
+	Handle          string `json:"handle"`
+	Id              string `json:"id"`
+
+	// MissedDeadlines All time.
+	MissedDeadlines int64 `json:"missed_deadlines"`
+
+	// MissedDeadlines30d Orders that went late in the last 30 days.
+	MissedDeadlines30d int         `json:"missed_deadlines_30d"`
+	Name               string      `json:"name"`
+	OwnerId            string      `json:"owner_id"`
+	Status             AgentStatus `json:"status"`
+}
+
+// CaseDetail defines model for CaseDetail.
+type CaseDetail struct {
+	Agent *CaseAgent `json:"agent,omitempty"`
+	Case  Case       `json:"case"`
+
+	// EarlierCases The agent's other cases, newest first (up to 50).
+	EarlierCases []Case `json:"earlier_cases"`
+
+	// Messages The order's conversation, oldest first (the latest 500 messages).
+	Messages []Message `json:"messages"`
+	Order    *Order    `json:"order,omitempty"`
+
+	// PaidOut The order's escrow was paid to the owner.
+	PaidOut bool `json:"paid_out"`
+
+	// Postings Every posting of the order, oldest first.
+	Postings []OrderPosting `json:"postings"`
+}
+
+// CaseList defines model for CaseList.
+type CaseList struct {
+	Items      []Case  `json:"items"`
+	NextCursor *string `json:"next_cursor,omitempty"`
+}
+
+// CaseReason A customer's flag (missed_deadline, off_scope, policy_violation, other) or an automatic
+// signal: missed_deadlines (3 or more in 30 days), review_stalled (an owner review waiting 72
+// hours), review_cluster (new accounts whose only activity is reviewing one owner's agents).
+type CaseReason string
+
+// CaseResolution defines model for CaseResolution.
+type CaseResolution struct {
+	Action CaseResolutionAction `json:"action"`
+
+	// ClawedBack Taken back from the owner after payout.
+	ClawedBack int64 `json:"clawed_back"`
+	FromEscrow int64 `json:"from_escrow"`
+
+	// Goodwill Issued by the platform after payout.
+	Goodwill int64  `json:"goodwill"`
+	Note     string `json:"note"`
+
+	// Refunded Points returned to the customer in all.
+	Refunded int64 `json:"refunded"`
+
+	// ResolvedBy The support user (`user:<id>`).
+	ResolvedBy string `json:"resolved_by"`
+
+	// ToOwner Escrow released to the owner (less the fee) on a partial refund.
+	ToOwner int64 `json:"to_owner"`
+}
+
+// CaseResolutionAction defines model for CaseResolution.Action.
+type CaseResolutionAction string
+
+// CaseStatus defines model for CaseStatus.
+type CaseStatus string
 
 // Category defines model for Category.
 type Category string
@@ -694,6 +1007,32 @@ type DeliveryFile struct {
 	Size        int64  `json:"size"`
 }
 
+// FailedJob defines model for FailedJob.
+type FailedJob struct {
+	Attempt     int        `json:"attempt"`
+	AttemptedAt *time.Time `json:"attempted_at,omitempty"`
+	CreatedAt   time.Time  `json:"created_at"`
+	FinalizedAt *time.Time `json:"finalized_at,omitempty"`
+	Id          string     `json:"id"`
+	Kind        string     `json:"kind"`
+	LastError   *string    `json:"last_error,omitempty"`
+	MaxAttempts int        `json:"max_attempts"`
+	Queue       *string    `json:"queue,omitempty"`
+
+	// ScheduledAt The next attempt (retryable).
+	ScheduledAt *time.Time     `json:"scheduled_at,omitempty"`
+	State       FailedJobState `json:"state"`
+}
+
+// FailedJobState defines model for FailedJob.State.
+type FailedJobState string
+
+// FailedJobList defines model for FailedJobList.
+type FailedJobList struct {
+	Items      []FailedJob `json:"items"`
+	NextCursor *string     `json:"next_cursor,omitempty"`
+}
+
 // FieldError defines model for FieldError.
 type FieldError struct {
 	Detail string `json:"detail"`
@@ -706,6 +1045,16 @@ type FieldError struct {
 type FileLink struct {
 	ExpiresAt time.Time `json:"expires_at"`
 	Url       string    `json:"url"`
+}
+
+// FlagReason defines model for FlagReason.
+type FlagReason string
+
+// FlagRequest defines model for FlagRequest.
+type FlagRequest struct {
+	// Details What went wrong
+	Details *string    `json:"details,omitempty"`
+	Reason  FlagReason `json:"reason"`
 }
 
 // MarkReadRequest defines model for MarkReadRequest.
@@ -732,6 +1081,12 @@ type Message struct {
 type MessageList struct {
 	Items      []Message `json:"items"`
 	NextCursor *string   `json:"next_cursor,omitempty"`
+}
+
+// ModerationReason defines model for ModerationReason.
+type ModerationReason struct {
+	// Reason Why (audited; told to the user or owner).
+	Reason string `json:"reason"`
 }
 
 // MyAgentList defines model for MyAgentList.
@@ -784,7 +1139,10 @@ type Order struct {
 	// DeliveredAt When the latest delivery was released to the customer.
 	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
 	Deliveries  []Delivery `json:"deliveries"`
-	Id          string     `json:"id"`
+
+	// DisputedAt While disputed, when it was flagged (its clocks stopped then).
+	DisputedAt *time.Time `json:"disputed_at,omitempty"`
+	Id         string     `json:"id"`
 
 	// Late Past its deadline without a delivery (counted against the agent).
 	Late bool `json:"late"`
@@ -792,6 +1150,9 @@ type Order struct {
 	// Price Points held in the order's escrow.
 	Price   int64  `json:"price"`
 	QuoteId string `json:"quote_id"`
+
+	// RefundedPoints Once refunded by support, the points returned to the customer.
+	RefundedPoints *int64 `json:"refunded_points,omitempty"`
 
 	// ReviewWindowEndsAt While delivered, when it completes by itself.
 	ReviewWindowEndsAt *time.Time       `json:"review_window_ends_at,omitempty"`
@@ -812,6 +1173,23 @@ type OrderCancelReason string
 type OrderList struct {
 	Items      []Order `json:"items"`
 	NextCursor *string `json:"next_cursor,omitempty"`
+}
+
+// OrderPosting defines model for OrderPosting.
+type OrderPosting struct {
+	Amount      int64     `json:"amount"`
+	CreatedAt   time.Time `json:"created_at"`
+	FromAccount string    `json:"from_account"`
+	Id          string    `json:"id"`
+
+	// Kind starter_grant: points for a new account. hold: an order's price moved into its escrow.
+	// payout: escrow to the agent's owner on completion. fee: the platform's share.
+	// refund: escrow back to the customer. clawback_refund and goodwill_refund: a refund after
+	// payout, from the owner or issued by the platform. review_reward: for reviewing a completed
+	// order. support_credit: points granted by support.
+	Kind      PostingKind `json:"kind"`
+	Memo      string      `json:"memo"`
+	ToAccount string      `json:"to_account"`
 }
 
 // OrderSnapshot What was agreed and what was live when the order was placed; later settings changes never alter it.
@@ -1020,6 +1398,35 @@ type QuoteList struct {
 // QuoteStatus defines model for QuoteStatus.
 type QuoteStatus string
 
+// ReinstatementRequest defines model for ReinstatementRequest.
+type ReinstatementRequest struct {
+	AgentHandle  string              `json:"agent_handle"`
+	AgentId      string              `json:"agent_id"`
+	CreatedAt    time.Time           `json:"created_at"`
+	DecidedAt    *time.Time          `json:"decided_at,omitempty"`
+	DecidedBy    *string             `json:"decided_by,omitempty"`
+	DecisionNote *string             `json:"decision_note,omitempty"`
+	Id           string              `json:"id"`
+	Message      string              `json:"message"`
+	OwnerId      string              `json:"owner_id"`
+	Status       ReinstatementStatus `json:"status"`
+}
+
+// ReinstatementRequestBody defines model for ReinstatementRequestBody.
+type ReinstatementRequestBody struct {
+	// Message What changed
+	Message string `json:"message"`
+}
+
+// ReinstatementRequestList defines model for ReinstatementRequestList.
+type ReinstatementRequestList struct {
+	Items      []ReinstatementRequest `json:"items"`
+	NextCursor *string                `json:"next_cursor,omitempty"`
+}
+
+// ReinstatementStatus defines model for ReinstatementStatus.
+type ReinstatementStatus string
+
 // RejectDeliveryRequest defines model for RejectDeliveryRequest.
 type RejectDeliveryRequest struct {
 	// Note What the agent must fix.
@@ -1030,6 +1437,26 @@ type RejectDeliveryRequest struct {
 type ReplyRequest struct {
 	Text string `json:"text"`
 }
+
+// ResolveCaseRequest defines model for ResolveCaseRequest.
+type ResolveCaseRequest struct {
+	Action ResolveCaseRequestAction `json:"action"`
+
+	// Note Why (audited; told to the customer and the owner).
+	Note string `json:"note"`
+
+	// RefundAmount refund only; default the whole price, at most the price.
+	RefundAmount *int64 `json:"refund_amount,omitempty"`
+
+	// RefundSource refund after payout only; default owner_clawback (the platform covers what the owner lacks).
+	RefundSource *ResolveCaseRequestRefundSource `json:"refund_source,omitempty"`
+}
+
+// ResolveCaseRequestAction defines model for ResolveCaseRequest.Action.
+type ResolveCaseRequestAction string
+
+// ResolveCaseRequestRefundSource refund after payout only; default owner_clawback (the platform covers what the owner lacks).
+type ResolveCaseRequestRefundSource string
 
 // Review defines model for Review.
 type Review struct {
@@ -1119,6 +1546,18 @@ type SignUpRequest struct {
 // SignUpRequestRole An owner can also hire agents as a customer.
 type SignUpRequestRole string
 
+// SuspendAgentRequest defines model for SuspendAgentRequest.
+type SuspendAgentRequest struct {
+	// CaseId The case that led to it.
+	CaseId *string `json:"case_id,omitempty"`
+
+	// Reason Why (audited; told to the owner).
+	Reason string `json:"reason"`
+
+	// RefundOpenOrders Also refund the orders being worked on.
+	RefundOpenOrders *bool `json:"refund_open_orders,omitempty"`
+}
+
 // Tier defines model for Tier.
 type Tier struct {
 	DeliveryDays int `json:"delivery_days"`
@@ -1174,6 +1613,9 @@ type Wallet struct {
 // AgentId defines model for AgentId.
 type AgentId = string
 
+// CaseId defines model for CaseId.
+type CaseId = string
+
 // ConversationId defines model for ConversationId.
 type ConversationId = string
 
@@ -1207,6 +1649,9 @@ type PostingKindFilter = PostingKind
 
 // QuoteId defines model for QuoteId.
 type QuoteId = string
+
+// UserId defines model for UserId.
+type UserId = string
 
 // PollAgentEventsParams defines parameters for PollAgentEvents.
 type PollAgentEventsParams struct {
@@ -1269,6 +1714,28 @@ type ListAuditEventsParams struct {
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// ListCasesParams defines parameters for ListCases.
+type ListCasesParams struct {
+	Status *CaseStatus `form:"status,omitempty" json:"status,omitempty"`
+	Reason *CaseReason `form:"reason,omitempty" json:"reason,omitempty"`
+
+	// MinAgeHours Only cases opened at least this many hours ago.
+	MinAgeHours *int `form:"min_age_hours,omitempty" json:"min_age_hours,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size (default 20).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ResolveCaseParams defines parameters for ResolveCase.
+type ResolveCaseParams struct {
+	// IdempotencyKey A unique key per intended effect (a UUID is a good choice), 1-255 printable ASCII
+	// characters. Retry with the same key and the same body to get the first answer again.
+	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
+}
+
 // ListConversationsParams defines parameters for ListConversations.
 type ListConversationsParams struct {
 	// As Only the threads where I am the customer, or only those of my agents.
@@ -1308,6 +1775,20 @@ type DownloadFileParams struct {
 	User    *string `form:"user,omitempty" json:"user,omitempty"`
 	Sig     *string `form:"sig,omitempty" json:"sig,omitempty"`
 }
+
+// ListFailedJobsParams defines parameters for ListFailedJobs.
+type ListFailedJobsParams struct {
+	State *ListFailedJobsParamsState `form:"state,omitempty" json:"state,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size (default 20).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListFailedJobsParamsState defines parameters for ListFailedJobs.
+type ListFailedJobsParamsState string
 
 // ListPersonalTokensParams defines parameters for ListPersonalTokens.
 type ListPersonalTokensParams struct {
@@ -1392,6 +1873,17 @@ type AcceptQuoteParams struct {
 	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
 }
 
+// ListReinstatementRequestsParams defines parameters for ListReinstatementRequests.
+type ListReinstatementRequestsParams struct {
+	Status *ReinstatementStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size (default 20).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // CreditPointsParams defines parameters for CreditPoints.
 type CreditPointsParams struct {
 	// IdempotencyKey A unique key per intended effect (a UUID is a good choice), 1-255 printable ASCII
@@ -1432,11 +1924,23 @@ type CreateAgentJSONRequestBody = CreateAgentRequest
 // UpdateAgentJSONRequestBody defines body for UpdateAgent for application/json ContentType.
 type UpdateAgentJSONRequestBody = UpdateAgentRequest
 
+// ReinstateAgentJSONRequestBody defines body for ReinstateAgent for application/json ContentType.
+type ReinstateAgentJSONRequestBody = ModerationReason
+
+// RequestReinstatementJSONRequestBody defines body for RequestReinstatement for application/json ContentType.
+type RequestReinstatementJSONRequestBody = ReinstatementRequestBody
+
+// SuspendAgentJSONRequestBody defines body for SuspendAgent for application/json ContentType.
+type SuspendAgentJSONRequestBody = SuspendAgentRequest
+
 // SignInJSONRequestBody defines body for SignIn for application/json ContentType.
 type SignInJSONRequestBody = SignInRequest
 
 // SignUpJSONRequestBody defines body for SignUp for application/json ContentType.
 type SignUpJSONRequestBody = SignUpRequest
+
+// ResolveCaseJSONRequestBody defines body for ResolveCase for application/json ContentType.
+type ResolveCaseJSONRequestBody = ResolveCaseRequest
 
 // CreateConversationJSONRequestBody defines body for CreateConversation for application/json ContentType.
 type CreateConversationJSONRequestBody = CreateConversationRequest
@@ -1462,17 +1966,29 @@ type DeclineOrderJSONRequestBody = DeclineOrderRequest
 // DeliverOrderMultipartRequestBody defines body for DeliverOrder for multipart/form-data ContentType.
 type DeliverOrderMultipartRequestBody DeliverOrderMultipartBody
 
+// FlagOrderJSONRequestBody defines body for FlagOrder for application/json ContentType.
+type FlagOrderJSONRequestBody = FlagRequest
+
 // CreateReviewJSONRequestBody defines body for CreateReview for application/json ContentType.
 type CreateReviewJSONRequestBody = CreateReviewRequest
 
 // RequestRevisionJSONRequestBody defines body for RequestRevision for application/json ContentType.
 type RequestRevisionJSONRequestBody = RevisionRequest
 
+// DeclineReinstatementJSONRequestBody defines body for DeclineReinstatement for application/json ContentType.
+type DeclineReinstatementJSONRequestBody = ModerationReason
+
 // ReplyToReviewJSONRequestBody defines body for ReplyToReview for application/json ContentType.
 type ReplyToReviewJSONRequestBody = ReplyRequest
 
 // CreditPointsJSONRequestBody defines body for CreditPoints for application/json ContentType.
 type CreditPointsJSONRequestBody = CreditRequest
+
+// ReinstateUserJSONRequestBody defines body for ReinstateUser for application/json ContentType.
+type ReinstateUserJSONRequestBody = ModerationReason
+
+// SuspendUserJSONRequestBody defines body for SuspendUser for application/json ContentType.
+type SuspendUserJSONRequestBody = ModerationReason
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
@@ -1512,12 +2028,21 @@ type ServerInterface interface {
 	// PublishAgent Put the agent on the market
 	// (POST /v1/agents/{agentId}/publish)
 	PublishAgent(w http.ResponseWriter, r *http.Request, agentId AgentId)
+	// ReinstateAgent Lift an agent's suspension (support)
+	// (POST /v1/agents/{agentId}/reinstate)
+	ReinstateAgent(w http.ResponseWriter, r *http.Request, agentId AgentId)
+	// RequestReinstatement Ask support to lift a suspension (the owner)
+	// (POST /v1/agents/{agentId}/reinstatement-requests)
+	RequestReinstatement(w http.ResponseWriter, r *http.Request, agentId AgentId)
 	// ListAgentReviews An agent's reviews, newest first
 	// (GET /v1/agents/{agentId}/reviews)
 	ListAgentReviews(w http.ResponseWriter, r *http.Request, agentId AgentId, params ListAgentReviewsParams)
 	// DownloadSkillPackage Download the agent's latest skill package (zip)
 	// (GET /v1/agents/{agentId}/skill-package)
 	DownloadSkillPackage(w http.ResponseWriter, r *http.Request, agentId AgentId)
+	// SuspendAgent Suspend an agent (support)
+	// (POST /v1/agents/{agentId}/suspend)
+	SuspendAgent(w http.ResponseWriter, r *http.Request, agentId AgentId)
 	// ListAgentVersions The agent's settings versions, newest first
 	// (GET /v1/agents/{agentId}/versions)
 	ListAgentVersions(w http.ResponseWriter, r *http.Request, agentId AgentId)
@@ -1533,6 +2058,15 @@ type ServerInterface interface {
 	// SignUp Create an account and sign in
 	// (POST /v1/auth/sign-up)
 	SignUp(w http.ResponseWriter, r *http.Request)
+	// ListCases The case queue, oldest first (support)
+	// (GET /v1/cases)
+	ListCases(w http.ResponseWriter, r *http.Request, params ListCasesParams)
+	// GetCase Everything a case needs (support)
+	// (GET /v1/cases/{caseId})
+	GetCase(w http.ResponseWriter, r *http.Request, caseId CaseId)
+	// ResolveCase Settle a case with a refund or a dismissal (support)
+	// (POST /v1/cases/{caseId}/resolve)
+	ResolveCase(w http.ResponseWriter, r *http.Request, caseId CaseId, params ResolveCaseParams)
 	// ListConversations My conversations, latest activity first
 	// (GET /v1/conversations)
 	ListConversations(w http.ResponseWriter, r *http.Request, params ListConversationsParams)
@@ -1569,6 +2103,9 @@ type ServerInterface interface {
 	// CreateFileLink A short-lived download link for a file, bound to me
 	// (POST /v1/files/{fileId}/links)
 	CreateFileLink(w http.ResponseWriter, r *http.Request, fileId FileId)
+	// ListFailedJobs Background jobs that failed (support)
+	// (GET /v1/jobs/failed)
+	ListFailedJobs(w http.ResponseWriter, r *http.Request, params ListFailedJobsParams)
 	// GetMe The signed-in user
 	// (GET /v1/me)
 	GetMe(w http.ResponseWriter, r *http.Request)
@@ -1614,6 +2151,9 @@ type ServerInterface interface {
 	// DeliverOrder Deliver work for an order in progress (the agent)
 	// (POST /v1/orders/{orderId}/deliveries)
 	DeliverOrder(w http.ResponseWriter, r *http.Request, orderId OrderId)
+	// FlagOrder Flag an order for support (the customer)
+	// (POST /v1/orders/{orderId}/flag)
+	FlagOrder(w http.ResponseWriter, r *http.Request, orderId OrderId)
 	// CreateReview Review a completed order (the customer)
 	// (POST /v1/orders/{orderId}/review)
 	CreateReview(w http.ResponseWriter, r *http.Request, orderId OrderId, params CreateReviewParams)
@@ -1629,12 +2169,24 @@ type ServerInterface interface {
 	// DeclineQuote Decline a quote
 	// (POST /v1/quotes/{quoteId}/decline)
 	DeclineQuote(w http.ResponseWriter, r *http.Request, quoteId QuoteId)
+	// ListReinstatementRequests Owners' reinstatement requests, oldest first (support)
+	// (GET /v1/reinstatement-requests)
+	ListReinstatementRequests(w http.ResponseWriter, r *http.Request, params ListReinstatementRequestsParams)
+	// DeclineReinstatement Refuse a reinstatement request (support)
+	// (POST /v1/reinstatement-requests/{requestId}/decline)
+	DeclineReinstatement(w http.ResponseWriter, r *http.Request, requestId string)
 	// ReplyToReview Answer a review of my agent, once (the owner)
 	// (POST /v1/reviews/{reviewId}/reply)
 	ReplyToReview(w http.ResponseWriter, r *http.Request, reviewId string)
 	// CreditPoints Credit points to a user (support)
 	// (POST /v1/users/{userId}/credits)
 	CreditPoints(w http.ResponseWriter, r *http.Request, userId string, params CreditPointsParams)
+	// ReinstateUser Lift a user's suspension (support)
+	// (POST /v1/users/{userId}/reinstate)
+	ReinstateUser(w http.ResponseWriter, r *http.Request, userId UserId)
+	// SuspendUser Suspend a user account (support)
+	// (POST /v1/users/{userId}/suspend)
+	SuspendUser(w http.ResponseWriter, r *http.Request, userId UserId)
 	// GetWallet My points
 	// (GET /v1/wallet)
 	GetWallet(w http.ResponseWriter, r *http.Request)
@@ -2088,6 +2640,58 @@ func (siw *ServerInterfaceWrapper) PublishAgent(w http.ResponseWriter, r *http.R
 	handler.ServeHTTP(w, r)
 }
 
+// ReinstateAgent operation middleware
+func (siw *ServerInterfaceWrapper) ReinstateAgent(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "agentId" -------------
+	var agentId AgentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agentId", r.PathValue("agentId"), &agentId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "agentId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ReinstateAgent(w, r, agentId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RequestReinstatement operation middleware
+func (siw *ServerInterfaceWrapper) RequestReinstatement(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "agentId" -------------
+	var agentId AgentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agentId", r.PathValue("agentId"), &agentId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "agentId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RequestReinstatement(w, r, agentId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // ListAgentReviews operation middleware
 func (siw *ServerInterfaceWrapper) ListAgentReviews(w http.ResponseWriter, r *http.Request) {
 
@@ -2160,6 +2764,32 @@ func (siw *ServerInterfaceWrapper) DownloadSkillPackage(w http.ResponseWriter, r
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.DownloadSkillPackage(w, r, agentId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SuspendAgent operation middleware
+func (siw *ServerInterfaceWrapper) SuspendAgent(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "agentId" -------------
+	var agentId AgentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agentId", r.PathValue("agentId"), &agentId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "agentId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SuspendAgent(w, r, agentId)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -2300,6 +2930,171 @@ func (siw *ServerInterfaceWrapper) SignUp(w http.ResponseWriter, r *http.Request
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.SignUp(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListCases operation middleware
+func (siw *ServerInterfaceWrapper) ListCases(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListCasesParams
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", r.URL.Query(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "status"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "status", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "reason" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "reason", r.URL.Query(), &params.Reason, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "reason"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "reason", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "min_age_hours" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "min_age_hours", r.URL.Query(), &params.MinAgeHours, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "min_age_hours"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "min_age_hours", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListCases(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetCase operation middleware
+func (siw *ServerInterfaceWrapper) GetCase(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "caseId" -------------
+	var caseId CaseId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "caseId", r.PathValue("caseId"), &caseId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "caseId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetCase(w, r, caseId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ResolveCase operation middleware
+func (siw *ServerInterfaceWrapper) ResolveCase(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "caseId" -------------
+	var caseId CaseId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "caseId", r.PathValue("caseId"), &caseId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "caseId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ResolveCaseParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+
+	} else {
+		err := fmt.Errorf("Header parameter Idempotency-Key is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "Idempotency-Key", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ResolveCase(w, r, caseId, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -2733,6 +3528,65 @@ func (siw *ServerInterfaceWrapper) CreateFileLink(w http.ResponseWriter, r *http
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.CreateFileLink(w, r, fileId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListFailedJobs operation middleware
+func (siw *ServerInterfaceWrapper) ListFailedJobs(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListFailedJobsParams
+
+	// ------------- Optional query parameter "state" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "state", r.URL.Query(), &params.State, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "state"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "state", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListFailedJobs(w, r, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -3270,6 +4124,32 @@ func (siw *ServerInterfaceWrapper) DeliverOrder(w http.ResponseWriter, r *http.R
 	handler.ServeHTTP(w, r)
 }
 
+// FlagOrder operation middleware
+func (siw *ServerInterfaceWrapper) FlagOrder(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "orderId" -------------
+	var orderId OrderId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "orderId", r.PathValue("orderId"), &orderId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "orderId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.FlagOrder(w, r, orderId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // CreateReview operation middleware
 func (siw *ServerInterfaceWrapper) CreateReview(w http.ResponseWriter, r *http.Request) {
 
@@ -3456,6 +4336,91 @@ func (siw *ServerInterfaceWrapper) DeclineQuote(w http.ResponseWriter, r *http.R
 	handler.ServeHTTP(w, r)
 }
 
+// ListReinstatementRequests operation middleware
+func (siw *ServerInterfaceWrapper) ListReinstatementRequests(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListReinstatementRequestsParams
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", r.URL.Query(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "status"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "status", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListReinstatementRequests(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DeclineReinstatement operation middleware
+func (siw *ServerInterfaceWrapper) DeclineReinstatement(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "requestId" -------------
+	var requestId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "requestId", r.PathValue("requestId"), &requestId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "requestId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DeclineReinstatement(w, r, requestId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // ReplyToReview operation middleware
 func (siw *ServerInterfaceWrapper) ReplyToReview(w http.ResponseWriter, r *http.Request) {
 
@@ -3527,6 +4492,58 @@ func (siw *ServerInterfaceWrapper) CreditPoints(w http.ResponseWriter, r *http.R
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.CreditPoints(w, r, userId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ReinstateUser operation middleware
+func (siw *ServerInterfaceWrapper) ReinstateUser(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "userId" -------------
+	var userId UserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", r.PathValue("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "userId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ReinstateUser(w, r, userId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SuspendUser operation middleware
+func (siw *ServerInterfaceWrapper) SuspendUser(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "userId" -------------
+	var userId UserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", r.PathValue("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "userId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SuspendUser(w, r, userId)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -3844,6 +4861,18 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/files/{fileId}/links", wrapper.CreateFileLink)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/notifications/read", wrapper.MarkNotificationsRead)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/audit-events", wrapper.ListAuditEvents)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/orders/{orderId}/flag", wrapper.FlagOrder)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/cases", wrapper.ListCases)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/cases/{caseId}", wrapper.GetCase)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/cases/{caseId}/resolve", wrapper.ResolveCase)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/agents/{agentId}/suspend", wrapper.SuspendAgent)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/agents/{agentId}/reinstate", wrapper.ReinstateAgent)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/agents/{agentId}/reinstatement-requests", wrapper.RequestReinstatement)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/reinstatement-requests", wrapper.ListReinstatementRequests)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/reinstatement-requests/{requestId}/decline", wrapper.DeclineReinstatement)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/users/{userId}/suspend", wrapper.SuspendUser)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/users/{userId}/reinstate", wrapper.ReinstateUser)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/jobs/failed", wrapper.ListFailedJobs)
 
 	return m
 }
@@ -4321,6 +5350,86 @@ func (response PublishAgentdefaultApplicationProblemPlusJSONResponse) VisitPubli
 	return err
 }
 
+type ReinstateAgentRequestObject struct {
+	AgentId AgentId `json:"agentId"`
+	Body    *ReinstateAgentJSONRequestBody
+}
+
+type ReinstateAgentResponseObject interface {
+	VisitReinstateAgentResponse(w http.ResponseWriter) error
+}
+
+type ReinstateAgent200JSONResponse OwnerAgent
+
+func (response ReinstateAgent200JSONResponse) VisitReinstateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReinstateAgentdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ReinstateAgentdefaultApplicationProblemPlusJSONResponse) VisitReinstateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestReinstatementRequestObject struct {
+	AgentId AgentId `json:"agentId"`
+	Body    *RequestReinstatementJSONRequestBody
+}
+
+type RequestReinstatementResponseObject interface {
+	VisitRequestReinstatementResponse(w http.ResponseWriter) error
+}
+
+type RequestReinstatement201JSONResponse ReinstatementRequest
+
+func (response RequestReinstatement201JSONResponse) VisitRequestReinstatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestReinstatementdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RequestReinstatementdefaultApplicationProblemPlusJSONResponse) VisitRequestReinstatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListAgentReviewsRequestObject struct {
 	AgentId AgentId `json:"agentId"`
 	Params  ListAgentReviewsParams
@@ -4411,6 +5520,46 @@ type DownloadSkillPackagedefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response DownloadSkillPackagedefaultApplicationProblemPlusJSONResponse) VisitDownloadSkillPackageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendAgentRequestObject struct {
+	AgentId AgentId `json:"agentId"`
+	Body    *SuspendAgentJSONRequestBody
+}
+
+type SuspendAgentResponseObject interface {
+	VisitSuspendAgentResponse(w http.ResponseWriter) error
+}
+
+type SuspendAgent200JSONResponse OwnerAgent
+
+func (response SuspendAgent200JSONResponse) VisitSuspendAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendAgentdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SuspendAgentdefaultApplicationProblemPlusJSONResponse) VisitSuspendAgentResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -4627,6 +5776,125 @@ type SignUpdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response SignUpdefaultApplicationProblemPlusJSONResponse) VisitSignUpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCasesRequestObject struct {
+	Params ListCasesParams
+}
+
+type ListCasesResponseObject interface {
+	VisitListCasesResponse(w http.ResponseWriter) error
+}
+
+type ListCases200JSONResponse CaseList
+
+func (response ListCases200JSONResponse) VisitListCasesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCasesdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListCasesdefaultApplicationProblemPlusJSONResponse) VisitListCasesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCaseRequestObject struct {
+	CaseId CaseId `json:"caseId"`
+}
+
+type GetCaseResponseObject interface {
+	VisitGetCaseResponse(w http.ResponseWriter) error
+}
+
+type GetCase200JSONResponse CaseDetail
+
+func (response GetCase200JSONResponse) VisitGetCaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCasedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetCasedefaultApplicationProblemPlusJSONResponse) VisitGetCaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveCaseRequestObject struct {
+	CaseId CaseId `json:"caseId"`
+	Params ResolveCaseParams
+	Body   *ResolveCaseJSONRequestBody
+}
+
+type ResolveCaseResponseObject interface {
+	VisitResolveCaseResponse(w http.ResponseWriter) error
+}
+
+type ResolveCase200JSONResponse Case
+
+func (response ResolveCase200JSONResponse) VisitResolveCaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveCasedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ResolveCasedefaultApplicationProblemPlusJSONResponse) VisitResolveCaseResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -5127,6 +6395,45 @@ type CreateFileLinkdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response CreateFileLinkdefaultApplicationProblemPlusJSONResponse) VisitCreateFileLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFailedJobsRequestObject struct {
+	Params ListFailedJobsParams
+}
+
+type ListFailedJobsResponseObject interface {
+	VisitListFailedJobsResponse(w http.ResponseWriter) error
+}
+
+type ListFailedJobs200JSONResponse FailedJobList
+
+func (response ListFailedJobs200JSONResponse) VisitListFailedJobsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFailedJobsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListFailedJobsdefaultApplicationProblemPlusJSONResponse) VisitListFailedJobsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -5724,6 +7031,46 @@ func (response DeliverOrderdefaultApplicationProblemPlusJSONResponse) VisitDeliv
 	return err
 }
 
+type FlagOrderRequestObject struct {
+	OrderId OrderId `json:"orderId"`
+	Body    *FlagOrderJSONRequestBody
+}
+
+type FlagOrderResponseObject interface {
+	VisitFlagOrderResponse(w http.ResponseWriter) error
+}
+
+type FlagOrder201JSONResponse Case
+
+func (response FlagOrder201JSONResponse) VisitFlagOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FlagOrderdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response FlagOrderdefaultApplicationProblemPlusJSONResponse) VisitFlagOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateReviewRequestObject struct {
 	OrderId OrderId `json:"orderId"`
 	Params  CreateReviewParams
@@ -5923,6 +7270,85 @@ func (response DeclineQuotedefaultApplicationProblemPlusJSONResponse) VisitDecli
 	return err
 }
 
+type ListReinstatementRequestsRequestObject struct {
+	Params ListReinstatementRequestsParams
+}
+
+type ListReinstatementRequestsResponseObject interface {
+	VisitListReinstatementRequestsResponse(w http.ResponseWriter) error
+}
+
+type ListReinstatementRequests200JSONResponse ReinstatementRequestList
+
+func (response ListReinstatementRequests200JSONResponse) VisitListReinstatementRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReinstatementRequestsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListReinstatementRequestsdefaultApplicationProblemPlusJSONResponse) VisitListReinstatementRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeclineReinstatementRequestObject struct {
+	RequestId string `json:"requestId"`
+	Body      *DeclineReinstatementJSONRequestBody
+}
+
+type DeclineReinstatementResponseObject interface {
+	VisitDeclineReinstatementResponse(w http.ResponseWriter) error
+}
+
+type DeclineReinstatement200JSONResponse ReinstatementRequest
+
+func (response DeclineReinstatement200JSONResponse) VisitDeclineReinstatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeclineReinstatementdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DeclineReinstatementdefaultApplicationProblemPlusJSONResponse) VisitDeclineReinstatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ReplyToReviewRequestObject struct {
 	ReviewId string `json:"reviewId"`
 	Body     *ReplyToReviewJSONRequestBody
@@ -5993,6 +7419,86 @@ type CreditPointsdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response CreditPointsdefaultApplicationProblemPlusJSONResponse) VisitCreditPointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReinstateUserRequestObject struct {
+	UserId UserId `json:"userId"`
+	Body   *ReinstateUserJSONRequestBody
+}
+
+type ReinstateUserResponseObject interface {
+	VisitReinstateUserResponse(w http.ResponseWriter) error
+}
+
+type ReinstateUser200JSONResponse AccountStanding
+
+func (response ReinstateUser200JSONResponse) VisitReinstateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReinstateUserdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ReinstateUserdefaultApplicationProblemPlusJSONResponse) VisitReinstateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendUserRequestObject struct {
+	UserId UserId `json:"userId"`
+	Body   *SuspendUserJSONRequestBody
+}
+
+type SuspendUserResponseObject interface {
+	VisitSuspendUserResponse(w http.ResponseWriter) error
+}
+
+type SuspendUser200JSONResponse AccountStanding
+
+func (response SuspendUser200JSONResponse) VisitSuspendUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendUserdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SuspendUserdefaultApplicationProblemPlusJSONResponse) VisitSuspendUserResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -6172,12 +7678,21 @@ type StrictServerInterface interface {
 	// PublishAgent Put the agent on the market
 	// (POST /v1/agents/{agentId}/publish)
 	PublishAgent(ctx context.Context, request PublishAgentRequestObject) (PublishAgentResponseObject, error)
+	// ReinstateAgent Lift an agent's suspension (support)
+	// (POST /v1/agents/{agentId}/reinstate)
+	ReinstateAgent(ctx context.Context, request ReinstateAgentRequestObject) (ReinstateAgentResponseObject, error)
+	// RequestReinstatement Ask support to lift a suspension (the owner)
+	// (POST /v1/agents/{agentId}/reinstatement-requests)
+	RequestReinstatement(ctx context.Context, request RequestReinstatementRequestObject) (RequestReinstatementResponseObject, error)
 	// ListAgentReviews An agent's reviews, newest first
 	// (GET /v1/agents/{agentId}/reviews)
 	ListAgentReviews(ctx context.Context, request ListAgentReviewsRequestObject) (ListAgentReviewsResponseObject, error)
 	// DownloadSkillPackage Download the agent's latest skill package (zip)
 	// (GET /v1/agents/{agentId}/skill-package)
 	DownloadSkillPackage(ctx context.Context, request DownloadSkillPackageRequestObject) (DownloadSkillPackageResponseObject, error)
+	// SuspendAgent Suspend an agent (support)
+	// (POST /v1/agents/{agentId}/suspend)
+	SuspendAgent(ctx context.Context, request SuspendAgentRequestObject) (SuspendAgentResponseObject, error)
 	// ListAgentVersions The agent's settings versions, newest first
 	// (GET /v1/agents/{agentId}/versions)
 	ListAgentVersions(ctx context.Context, request ListAgentVersionsRequestObject) (ListAgentVersionsResponseObject, error)
@@ -6193,6 +7708,15 @@ type StrictServerInterface interface {
 	// SignUp Create an account and sign in
 	// (POST /v1/auth/sign-up)
 	SignUp(ctx context.Context, request SignUpRequestObject) (SignUpResponseObject, error)
+	// ListCases The case queue, oldest first (support)
+	// (GET /v1/cases)
+	ListCases(ctx context.Context, request ListCasesRequestObject) (ListCasesResponseObject, error)
+	// GetCase Everything a case needs (support)
+	// (GET /v1/cases/{caseId})
+	GetCase(ctx context.Context, request GetCaseRequestObject) (GetCaseResponseObject, error)
+	// ResolveCase Settle a case with a refund or a dismissal (support)
+	// (POST /v1/cases/{caseId}/resolve)
+	ResolveCase(ctx context.Context, request ResolveCaseRequestObject) (ResolveCaseResponseObject, error)
 	// ListConversations My conversations, latest activity first
 	// (GET /v1/conversations)
 	ListConversations(ctx context.Context, request ListConversationsRequestObject) (ListConversationsResponseObject, error)
@@ -6229,6 +7753,9 @@ type StrictServerInterface interface {
 	// CreateFileLink A short-lived download link for a file, bound to me
 	// (POST /v1/files/{fileId}/links)
 	CreateFileLink(ctx context.Context, request CreateFileLinkRequestObject) (CreateFileLinkResponseObject, error)
+	// ListFailedJobs Background jobs that failed (support)
+	// (GET /v1/jobs/failed)
+	ListFailedJobs(ctx context.Context, request ListFailedJobsRequestObject) (ListFailedJobsResponseObject, error)
 	// GetMe The signed-in user
 	// (GET /v1/me)
 	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
@@ -6274,6 +7801,9 @@ type StrictServerInterface interface {
 	// DeliverOrder Deliver work for an order in progress (the agent)
 	// (POST /v1/orders/{orderId}/deliveries)
 	DeliverOrder(ctx context.Context, request DeliverOrderRequestObject) (DeliverOrderResponseObject, error)
+	// FlagOrder Flag an order for support (the customer)
+	// (POST /v1/orders/{orderId}/flag)
+	FlagOrder(ctx context.Context, request FlagOrderRequestObject) (FlagOrderResponseObject, error)
 	// CreateReview Review a completed order (the customer)
 	// (POST /v1/orders/{orderId}/review)
 	CreateReview(ctx context.Context, request CreateReviewRequestObject) (CreateReviewResponseObject, error)
@@ -6289,12 +7819,24 @@ type StrictServerInterface interface {
 	// DeclineQuote Decline a quote
 	// (POST /v1/quotes/{quoteId}/decline)
 	DeclineQuote(ctx context.Context, request DeclineQuoteRequestObject) (DeclineQuoteResponseObject, error)
+	// ListReinstatementRequests Owners' reinstatement requests, oldest first (support)
+	// (GET /v1/reinstatement-requests)
+	ListReinstatementRequests(ctx context.Context, request ListReinstatementRequestsRequestObject) (ListReinstatementRequestsResponseObject, error)
+	// DeclineReinstatement Refuse a reinstatement request (support)
+	// (POST /v1/reinstatement-requests/{requestId}/decline)
+	DeclineReinstatement(ctx context.Context, request DeclineReinstatementRequestObject) (DeclineReinstatementResponseObject, error)
 	// ReplyToReview Answer a review of my agent, once (the owner)
 	// (POST /v1/reviews/{reviewId}/reply)
 	ReplyToReview(ctx context.Context, request ReplyToReviewRequestObject) (ReplyToReviewResponseObject, error)
 	// CreditPoints Credit points to a user (support)
 	// (POST /v1/users/{userId}/credits)
 	CreditPoints(ctx context.Context, request CreditPointsRequestObject) (CreditPointsResponseObject, error)
+	// ReinstateUser Lift a user's suspension (support)
+	// (POST /v1/users/{userId}/reinstate)
+	ReinstateUser(ctx context.Context, request ReinstateUserRequestObject) (ReinstateUserResponseObject, error)
+	// SuspendUser Suspend a user account (support)
+	// (POST /v1/users/{userId}/suspend)
+	SuspendUser(ctx context.Context, request SuspendUserRequestObject) (SuspendUserResponseObject, error)
 	// GetWallet My points
 	// (GET /v1/wallet)
 	GetWallet(ctx context.Context, request GetWalletRequestObject) (GetWalletResponseObject, error)
@@ -6675,6 +8217,72 @@ func (sh *strictHandler) PublishAgent(w http.ResponseWriter, r *http.Request, ag
 	}
 }
 
+// ReinstateAgent operation middleware
+func (sh *strictHandler) ReinstateAgent(w http.ResponseWriter, r *http.Request, agentId AgentId) {
+	var request ReinstateAgentRequestObject
+
+	request.AgentId = agentId
+
+	var body ReinstateAgentJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ReinstateAgent(ctx, request.(ReinstateAgentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReinstateAgent")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ReinstateAgentResponseObject); ok {
+		if err := validResponse.VisitReinstateAgentResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RequestReinstatement operation middleware
+func (sh *strictHandler) RequestReinstatement(w http.ResponseWriter, r *http.Request, agentId AgentId) {
+	var request RequestReinstatementRequestObject
+
+	request.AgentId = agentId
+
+	var body RequestReinstatementJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RequestReinstatement(ctx, request.(RequestReinstatementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RequestReinstatement")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RequestReinstatementResponseObject); ok {
+		if err := validResponse.VisitRequestReinstatementResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // ListAgentReviews operation middleware
 func (sh *strictHandler) ListAgentReviews(w http.ResponseWriter, r *http.Request, agentId AgentId, params ListAgentReviewsParams) {
 	var request ListAgentReviewsRequestObject
@@ -6721,6 +8329,39 @@ func (sh *strictHandler) DownloadSkillPackage(w http.ResponseWriter, r *http.Req
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(DownloadSkillPackageResponseObject); ok {
 		if err := validResponse.VisitDownloadSkillPackageResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SuspendAgent operation middleware
+func (sh *strictHandler) SuspendAgent(w http.ResponseWriter, r *http.Request, agentId AgentId) {
+	var request SuspendAgentRequestObject
+
+	request.AgentId = agentId
+
+	var body SuspendAgentJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SuspendAgent(ctx, request.(SuspendAgentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SuspendAgent")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SuspendAgentResponseObject); ok {
+		if err := validResponse.VisitSuspendAgentResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -6859,6 +8500,92 @@ func (sh *strictHandler) SignUp(w http.ResponseWriter, r *http.Request) {
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(SignUpResponseObject); ok {
 		if err := validResponse.VisitSignUpResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListCases operation middleware
+func (sh *strictHandler) ListCases(w http.ResponseWriter, r *http.Request, params ListCasesParams) {
+	var request ListCasesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListCases(ctx, request.(ListCasesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListCases")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListCasesResponseObject); ok {
+		if err := validResponse.VisitListCasesResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetCase operation middleware
+func (sh *strictHandler) GetCase(w http.ResponseWriter, r *http.Request, caseId CaseId) {
+	var request GetCaseRequestObject
+
+	request.CaseId = caseId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetCase(ctx, request.(GetCaseRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetCase")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetCaseResponseObject); ok {
+		if err := validResponse.VisitGetCaseResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ResolveCase operation middleware
+func (sh *strictHandler) ResolveCase(w http.ResponseWriter, r *http.Request, caseId CaseId, params ResolveCaseParams) {
+	var request ResolveCaseRequestObject
+
+	request.CaseId = caseId
+	request.Params = params
+
+	var body ResolveCaseJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ResolveCase(ctx, request.(ResolveCaseRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ResolveCase")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ResolveCaseResponseObject); ok {
+		if err := validResponse.VisitResolveCaseResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -7200,6 +8927,32 @@ func (sh *strictHandler) CreateFileLink(w http.ResponseWriter, r *http.Request, 
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(CreateFileLinkResponseObject); ok {
 		if err := validResponse.VisitCreateFileLinkResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListFailedJobs operation middleware
+func (sh *strictHandler) ListFailedJobs(w http.ResponseWriter, r *http.Request, params ListFailedJobsParams) {
+	var request ListFailedJobsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListFailedJobs(ctx, request.(ListFailedJobsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListFailedJobs")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListFailedJobsResponseObject); ok {
+		if err := validResponse.VisitListFailedJobsResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -7622,6 +9375,39 @@ func (sh *strictHandler) DeliverOrder(w http.ResponseWriter, r *http.Request, or
 	}
 }
 
+// FlagOrder operation middleware
+func (sh *strictHandler) FlagOrder(w http.ResponseWriter, r *http.Request, orderId OrderId) {
+	var request FlagOrderRequestObject
+
+	request.OrderId = orderId
+
+	var body FlagOrderJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.FlagOrder(ctx, request.(FlagOrderRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "FlagOrder")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(FlagOrderResponseObject); ok {
+		if err := validResponse.VisitFlagOrderResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // CreateReview operation middleware
 func (sh *strictHandler) CreateReview(w http.ResponseWriter, r *http.Request, orderId OrderId, params CreateReviewParams) {
 	var request CreateReviewRequestObject
@@ -7768,6 +9554,65 @@ func (sh *strictHandler) DeclineQuote(w http.ResponseWriter, r *http.Request, qu
 	}
 }
 
+// ListReinstatementRequests operation middleware
+func (sh *strictHandler) ListReinstatementRequests(w http.ResponseWriter, r *http.Request, params ListReinstatementRequestsParams) {
+	var request ListReinstatementRequestsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListReinstatementRequests(ctx, request.(ListReinstatementRequestsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListReinstatementRequests")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListReinstatementRequestsResponseObject); ok {
+		if err := validResponse.VisitListReinstatementRequestsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// DeclineReinstatement operation middleware
+func (sh *strictHandler) DeclineReinstatement(w http.ResponseWriter, r *http.Request, requestId string) {
+	var request DeclineReinstatementRequestObject
+
+	request.RequestId = requestId
+
+	var body DeclineReinstatementJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DeclineReinstatement(ctx, request.(DeclineReinstatementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeclineReinstatement")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DeclineReinstatementResponseObject); ok {
+		if err := validResponse.VisitDeclineReinstatementResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // ReplyToReview operation middleware
 func (sh *strictHandler) ReplyToReview(w http.ResponseWriter, r *http.Request, reviewId string) {
 	var request ReplyToReviewRequestObject
@@ -7828,6 +9673,72 @@ func (sh *strictHandler) CreditPoints(w http.ResponseWriter, r *http.Request, us
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(CreditPointsResponseObject); ok {
 		if err := validResponse.VisitCreditPointsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ReinstateUser operation middleware
+func (sh *strictHandler) ReinstateUser(w http.ResponseWriter, r *http.Request, userId UserId) {
+	var request ReinstateUserRequestObject
+
+	request.UserId = userId
+
+	var body ReinstateUserJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ReinstateUser(ctx, request.(ReinstateUserRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReinstateUser")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ReinstateUserResponseObject); ok {
+		if err := validResponse.VisitReinstateUserResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SuspendUser operation middleware
+func (sh *strictHandler) SuspendUser(w http.ResponseWriter, r *http.Request, userId UserId) {
+	var request SuspendUserRequestObject
+
+	request.UserId = userId
+
+	var body SuspendUserJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SuspendUser(ctx, request.(SuspendUserRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SuspendUser")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SuspendUserResponseObject); ok {
+		if err := validResponse.VisitSuspendUserResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -7916,213 +9827,263 @@ func (sh *strictHandler) ExportPostings(w http.ResponseWriter, r *http.Request, 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3/d9u2ku+/gqe350R+S8mOm3S39rk/uGmy9TZpcuO03XOqPAkmIQnXFMACoBUlJ+9vfwczAAlSoCTb",
-	"spPc3f5SRyTxdTCYL5+Z+dRL5aKQggmjeyefenNGM6bgzwumNZfimZRXnNkfMqZTxQvDpeid9N7NGdH4",
-	"CknhHdKfzBkr1Nj9PEnIz8YUr0W+SsgFS0vFEnJBF+yCG/a3l/TDwbCX9HQ6Zwtq2zergvVOetooLma9",
-	"z58/J72CKrpgxo3obMaEOc/iY6H24SNNeEb6M2bgXUJzLYmhV0wTbjSZU5HlDLrl9ruCmnkv6Qm6sB1T",
-	"13zSU+yvkiuW9U6MKlk4xgX98JKJmZn3Tr5/kqwNOek9k+KaKU3tyHCokZ7S5kt367BUWqr4mkwE+2DG",
-	"KbwxIXJKzJyRQrFrLktNCjpj1VL8VTK1CkaIrXaM5Onj49hQfmI5v2Zq1TnvrH7hTnN+wXPW2ckUH96p",
-	"g/OMLQppmEhXv7DV+uKekVLwv0pGrtiKFEwRLgwTGcsIm05Zakifkt9+O/+JcE0omUmZkXQuecoOEvJ4",
-	"cPz0KSkUF4Ze5oycXTw7Px+JdE4VTS2pD8lbZtSKLLmZw45pusCeqMjqHy5ltiJGkhkz8OOUK20IFXrJ",
-	"FKEzysVwJPz24rmuFymY4MDOcNNqFdQYpmwr//fP/zX4f+8/PU6Onz79/C+92Mq95Atu1hfsDZ0xovlH",
-	"RvoZm9IyN+T46KCL+nJopLVjfFEueiePj46S3oIL969qCHYDZkzBGF6rjKkXPDcsci4sOyKF1IaLmcYz",
-	"wTWR9pOu4cDDMc96N6IhGEUnlUr39E5k+gan8QsX2c2me8VF1jVb+6wx039RbNo76f3vw/qqOMSn+jAY",
-	"AYzo76U03UfzL/f0DpP+bL/VhRSawZ3wRsnLnC3sn6m0hxCIjxZFzlPgr4cFvvGv/9B2QT7tOjHXLvTY",
-	"OvyCMKWkSgjV5O2LZ+SHJ0//jbhuSMYM5bkewnK41uDySq/esr9KpnGAWcZtczR/o2TBlOF2OlOaa5b0",
-	"iuCnT72yGBsZYUGCsGt7x3HYyWDZvjtOGmf2aPDD+3+Nn9Z6G/50/byvXpOX/2Cp6X1O8N59fu3Wtjm6",
-	"VDFqWDam8Gwq1cL+1cuoYQPDF2y928Q+pN2LgASxNggeuffPhe1eczEDJgwX+CkpqLbXvd2dSXX3KTKB",
-	"CU6GsREp5q4mFunlZwqcXZaGXLKpVAz4sJCG0PRKyGXOshnLCBfETjho/1LKnFFhO8Bf2i1fMEZ+fn72",
-	"9t2Pz8/ejZ///vzXdxfDBTZl2fwVz3NS0PTKcs+pVHbH1YrYxmAMyzk19grIpO2VfaCLIq+Yy9BtzdaN",
-	"59UrSbidzVVxu7aZPCyXXycRbtii+cemgxcQW7VuPaoUXdl/BwJN7JKJbDwupf2OFDLPo9tvH4zp1DAr",
-	"u6ZSZHq98T/mTNi1tu9ic30TiJ0pzZhI2Sk5Ikv75gLoRDGypNxyyIOg4/CuamwErE9zktHBde6CE1aa",
-	"608LPr6KSTEXc7kURIqURVfliq3GhWJT/iEmnTeH7vtofNU5zJdcm7vSyZvyMucpNLcDoYgyz6201WIv",
-	"XScCBtA5/AuWT9eHj8pFZKk871r7GW/FyAN35MdWSeB4a7VJB+mCi9nY/qSuaR6S7vrbmhkQATa3qQ01",
-	"5W5H9AJfjTITtxRuhlWzkVGsz3XDxLo3pBo2E1Ys/LOXKTq1LIymhl8z6KbUwMZ0qQsQ1YPm6pWH5n6v",
-	"l+jul52f8rZF/a2wzUD/Xk74nPQ27FZr4ev1a/DwqvvOxXOz3ceZbKze2qHc/ZCVGe+SN+yG4nrU192C",
-	"qitmipymbGjZj5ImfvEBPSBDWH9ygz2dUz2PsNOfzwbHT78n8popuHSYsGqcV9oqvRt+fqSJbaVDGqG6",
-	"sechNf213vF/0CJnWidWbkjlYsFNrc9UE+LCfP8kcgclPUPVjJntPN72DevklzHxu1G1UY3drdHm3d0L",
-	"ydW08oC3QGnmUoHSE/CctNRGLkDLBqmgl/TkUsC/dVkUUsF5XGnDFnHeUxr5I3UcfKOC0JJMuJkTmqas",
-	"MOOFzBihpZEJkoAmXGieMSc5Xlpi1IYqQ6iBm/+USDO371k5BWRMS6swbks+Lf5HDZtJ1d6oTfvzDD9Z",
-	"xXZnQT+MkUGPcbA30/SxgULxlDWOrqf0sCX7X9DaUVdr9oxa7tUeytZvudjbSFpkWDcdTjgJN6M99tjS",
-	"xui42pyQimVmW8+Y5jN7jq95xmQv6S0VyLGWuMuMS68QJD2gnyhBh7bQCCe3Z2S8QWrCFzpkp9tcxf6A",
-	"drbpn3cKZvNyQcVY4f3MOizRvhlC9RXLmmequg3wX3OqUZEEqx3LiOZNaTxQIVt9b5r5Fj7XKZDmVJvx",
-	"gmltBbLdVzYmAlablzQ3urkL7TVfX+GWONMeYZSqA7LbxxXTIOOHu2SewbwbAuHNDEfBlRAecHs7AIcQ",
-	"Jc2j59a+Mb70N9Hm29dfWZ+Tu94OCy7O8ZvH62vcOGXtQ/eKqqtMLkXLDvYUOG1EePMcp9nKb2DRPyW5",
-	"XDKVUs1IzoxhSick4zNuNJxdzcUsZ2S+KuZM6IjlbcFF9c+kW+cLvvr32CiLvJxx0VzJ0DQa+2ZBP7gV",
-	"PD5aX8JN+mJ1QX33ffPWfRq77MAu1Tm0J5uH9l1kaLpgKae5WcXs14zkXLDWSj8+jvViuBMidiK+d7y6",
-	"993Ynm6kwtbJXVNyq0k0ybV1U+MYN2xH0ji43ZwhZEu3ZBDBBbvRoSqVc522diFioE96jjvHG0UnlXuF",
-	"9Bfu5B60Gj6upKRqw7cx0uDC8SPoXrs3TGm7RO/kFbvl4vmD3LYSUvTGGdsy4dpe/wkxkiiWypngmhFu",
-	"SE4NytctNnCTCcMAuqf4ll1ztrzd3BQFUS9kDE+3yeKGfTBtN3GMAbdm4bpy33dPJ0NLX1yK3HbSX1th",
-	"qzIV7mIPJdUJIJqJrDIro+bHP8KpOyE/MqqYIqPy6Oi79Iqt4A8W8zHEqLVXj2XDxBu0ClPO89fT3smf",
-	"W+yjjc8+J+2FM765GKwjVcwkRAfrccFEtssiQLM7LwMOYn3y73H6Gb+t6LOQpTA31cXiOiZbyNg5X6FR",
-	"R3JhJQPFSArjZdmpWzcj4Y1Sr530pzfmbTgdN5gYrfzEUntLgs/5lme+Mjq1CELmmZ+LF9Yj3Do2hcgo",
-	"Ef+xH8vqlOc3EDV93y94zmJSfIdKFNxma88qXEDsoWJ21mMhTcdVCBrgI9D/GPqSmhoich8p8hXcjlt1",
-	"OgUM/46KYe0AaA6YizG2T0pheB6osIrljGoAWLXJxMoNuAz2KbgonQ5SNdfzC8UQFQBtxU3zgSm8S67w",
-	"+CIPdYINspfw46T2Ah4nKMhLIsUuTjk7sAABUtvZK6+GpxFPkg2d9f2GcwC0uH4WEMcw9j7jO7uT9Jwe",
-	"P/0+/oh/jJusdlkVL/jaNqpekub4Y9N/wVmePVcK9eXm5BE+ER3r1H4Wdcwq5izsCMHgmvQp+c+L178S",
-	"+IYU1MwTS42UVIhCYkd/sP2Kwl4TP7D4fHL2kour9dmwDwVXTN+IrZUq326Lty8lYfOxcVm9+C2j2X5x",
-	"J5Zh8alD1xCenYJYIDJnYpa5PXNSoPcbXDMZUYxm23WHnQEpr2qm3Lr3QTIZXznL/BbThbfhf056lzJb",
-	"bTYsrFsLA/1rn1bKjqYAO9WprMFTxHZ55YoKIUuRMr3D7RE73e35JY3VdUu2ldW5rdqHHc7v+sOZ4F6t",
-	"9gZXaKogt3SM/hqcvPUBeRq+Tyr0J6uFNeJiNly33K7blx2TjDFwh3miRWH5CdeEXsrS7Cj50HC0gc1c",
-	"l7h2W/kp0LdHPrqPKhKH9rdSerg5+6CYxmY/HM2DCrFvbw0tCiWvaT7OGM2sohKjAp4zUjCRcTEb+w8S",
-	"RFNxQ9xdR0qBz1jWcG/fSMqlDpRVdTO+ZCktNetW9FCUtN/plken31D3Nsrw1b6vWy5bm5tSkbJ83KWU",
-	"ZajuZeRyVfeauDXKgjVKAEWeKboU/t1KOvdgxmqppSLYb163XL19/ITMZak0KahGE5ffy1Cw9wOrhBP7",
-	"VzUEcOAYEAq37pE9ETm7q6Prvi7pba7Ebjq/YAZpeinVFfri9e0puQJoutHHMItzBvbGUD9aUu0Vt6hy",
-	"f6fB8Fto5TfQyIGCYthPAzE+fuWB8GVpCK2n3U9lKQzLMDzCkTGc0YO4z7Vy6bc6Q6vP3OoW7t4C/vBI",
-	"E/ueXO6IvAllug59frzkIpPLMROZ7thjyzcrOqgZpj9A2h5lbjTLp7ffWo8t8Pf77jv81n35lqVSZbF9",
-	"rnAL45xNTQcwUdBCz+V2S6/dhgv/Mho0lNmbUWR71w4VmfRKwPNld3SjVzYGj/poLVawMo3zdwMH/JqY",
-	"X1GlO2ux3W+55YPJdsoUe5GiQTh5YGHoIqC9iLfH8lI6U8yyFY/Jt7/ZvcDDGMoPmgBOMTtFHxDx+EyS",
-	"zqmYMU2EVaMJze1DNJrtyaufBmCfXX3yqeKGKU4bG7RVePH8dpzRVQccueXP3wUBHfFTNOIj3KuB3DWn",
-	"GekfET4lQtoLAS49kQHQZsVMFJIf8PwdGHgDLnZb0LXhJipTr8Evd8BOh9ThW+5wR68CrtLcsXBeAQ10",
-	"H5A1+HVbjIdQs3Gh5EwxrfFflQE4DDKppD77O9dF6TBAXiyFsU3LTvx2oGbv7ilrRBJ8+sIommbUxTrR",
-	"n705J1ds9Ug7m3cQNxpVuak2YwwhucMNuOBas6zS3vSOx2PrKX6Jcml1Kpsnun9EliDd1OGt+KbuOroR",
-	"0MxWbvWVxFHsQWK4WZhFQGj1yu2MS9ly57//nPTWHNd3d/ltwi2W+o5iXnc4zobjCB7syGFcw3wMdxP4",
-	"nE+l2pgtRqfGGu8lrKoFG3goSeuN1MYZeG/nrthuwb8bvgja7xq5Q8t0gRBaFgA+EywjUyUXZLFCCAGR",
-	"UwLu1b5gM2oq0dHhC6ysb99d0jx3gssO7PeS5vbexODByNqsiHuDKD6bGwLvoRPBRYzv2NE9GJh3Djqv",
-	"ERob/fO3cIA4c3AFvmgup+t3+wkNBru2BaidqvFMUWFO/G5PwVMp2JLQFCwWQzKXeXZCqKjsDCC5kYW8",
-	"hshjI8H24YwPI1HQlSzNifvBW3g8og9tlJC3BaQtLsWQTBk7QS9qTo3dwkea6DlVbDgSKHJVzV3S9GrN",
-	"akTSnC7tkzG+DcrQTMpsyfN87FugxD+1i+gHmuBhqO2nUhGudVmbIf2ghsSZRRRbUpWdwFrhT1zMCK2s",
-	"HtlIYAwUcbE3Y8TnVIsMS44duDcwXYYX8Bpb00t6dgfgHrUDtseCsUoYtVTQnH0v6bXm3qssOjj0OirI",
-	"jSwqRDrq2Qtnd3zqAXl6nZuhSfadSRPIxDYyIVwTDdlRTsmCmnRuiZWbBGIlpCATUGwwqh8/nawryhuQ",
-	"BJC+QXchSVieaWKsGj+lPGcZuaY5z8BA0jDib1rsAOIQs2wKbSwr6bD7wfXXZRasRcvdNck6/0Dtt5sb",
-	"U+iTw0NI2TTM2LVPlKEP6/luB/Bh2gCvaLrBRYkh0LLWr8praqgaO+hDF74D3wLiYMoyvr6l1MrQKwXb",
-	"DSm15zC22lNRR7Hd06W5zWyyxxh0KcZ2FGMVNbdf2JvBCi3V5H28YaXN+4QYpH80eBwqbKJcXOISSBH3",
-	"kbyR4IKyG2sbWdqrzt5vTjchXjfZYLQfL+iHXbVUfJ+LXd+3lKznd9Q2aox1C19zzRQkSzJUaVCBHXnj",
-	"7aHjK+mulrQT9rpTFMdWXbkRqLGn8IvNWIhoOoHdIi3cBIOQi2qjQyJJagx6YxUjB7t1KioC3ioEQlqk",
-	"Lqd6l8+8iWWqDE+N0OK9GXrvy096SwNyyrM7nq89GKFvg97rWLtQFYlAgcE5gI4BK5CioQU43W4ImH3a",
-	"rHcyXQFB16arHU3YXbiywFXVgJjF7dc7Ga1rG3dFgo0NDVxru5zdfQjgyAQeTvwO9yhgINpFngCNoaF9",
-	"HbQR4ytvAajtPfa3jJqKwuGrqCn02yxKbciUf4jGc94oREqaOAL5LSvyW86gM87pJgPrDHbCqK0b3hR3",
-	"ArB0CoA7cLINQk2M7xQ5v6vQZPdthzNi3wQluwu6YYnNBUwowqgSVpvggqRB7Nwj7bNpVgCuXbKpOPrY",
-	"gRMGUQUBC2xHxDcj5LayKxz7PviVo8WHY1gtqMja8O1xjgsQThBe2+3HFVbPu4+wh2HHzbhDboV1vL5Y",
-	"MDO+jaDT5lY4icTNc63l1gA3r+BtmbO+OW+LLUFLp4G7BizN/iUfogNgk4RcM3VJDV8kaHhBeKFDbWWS",
-	"YZaMBWOmYYEJQ++PtkfE7x7b3bED0SWXOevIAtTO/hO7VC+YyOCivt2W3RXUEQn7juxVYzu4Jv8oIePl",
-	"5Wrjbmwhmp33JiLLV0GcP2yN39yYOQJQJKksNoSi73QAmppCO0kpMqDSQAJ0ashCakO+OyJ2NoTOXWzM",
-	"btxmIyIxekXdNOC1oR80e3mhGKt4qCZcpHmZMR/Zs2uupEpZaOdzuJEEdX+qQeyUX/CZOL8lW2ULZ4cO",
-	"HZBPY6kTCqr10l19jZe/37Yc2EfQQtckfituN4mM6yKnq3FH/pJt58MvQSzlClFsRlWWMw0JqlOq23km",
-	"tq9W674xJGdUG/L4qIWPaa9qOO7YBaJkLFXMmXB+qpQKrDEw58ppL5pQTWgDTd15Nby/8bYmzY1wA4xt",
-	"NpjXbrjH98VmQb/jawyjXvno5R0htSfbSe2bZ5CxNB+7cLYYEUSSim4jiQUX4a+P/xtlldqeO+p/sjdt",
-	"y9705XM0rR8CHQtou5X7rXUJdt9zVXueg+9qXrH8/AYquowls4jZGvw4ItfHDjbQPwB3FAk5RUhMp5mF",
-	"XlMOpgFiJIG8yztaUebRUH/XKhceiWK1+8WKyIIJ73/sW02xoAogVW58u9lu2oAvNzc3mPVlATRoWipu",
-	"Vhd2PwJLXbxojHD2TQfhJf3JvFBjNP0Mh8PJQYJx8/BSwZR9qSqRBE5OyLRTD31uTAHMoY20bIfs+xdc",
-	"WirsuKCuW0TfpOuZsXbqXG+uE3XBDGBsQPZ0KfSsLD0kf1jpW2PnlFwqudRMofH3EmvcDKTiMy6qSiVY",
-	"Z6quJ9IoN1WPjBbcbgCU7uBiGkliAB9icZ4geTRZAtSgYLLImRPpSiOFXMhSk7NzL+BBxQWiGM0xiM9O",
-	"qqArS5cILhqOxEj8iBPSto05E4bbmywo6tOsnaVxmSa4ThNoc4IrNTklOHbtelJGMKVHQjP70qZsTM19",
-	"d2mZTv08tn/foFef1clO7jmYAgBHY5dx0lVwZUL6HuxzgHOnDtnjoD6nAboG29MjkXMXmyenU4wk8LAc",
-	"LsgE35oMyUuuXe6lySdglwkJLJOfcRENvWJ1OQhYVigvNEG4V85TJjDw1xGVlX4UZ4aCigiQlAhYxjC1",
-	"CF1fjqTO3pwHOWJOekfDx8MjMJsXTNCC90563w2Pht+BTG/mwDEOrx8fVmnMXCZuy2SrGmI9X88MCg+0",
-	"CuAcHx1tKH5zs6I3dSeRsjfNnICWoA0mN3elL4YoUUFxp66OqpEH9XVqLgqRGjX//PP95/dJT5eLhd0K",
-	"q0VIQhfkHJMlpRSxIBi+CSnIZ7p2kL+3DVcrewilcnSwwC1AGjOlEugWwFcdGLYinD6t6+2cErngxrDs",
-	"pILMMpJbfbNREEYKdpCMhMwzBv4spQ2Yf1A1xbRqkLt7sqTcTIifFYA9tUu0VHVLleLXTAPmDd635x9E",
-	"QCh4MyTPcdzzulpNtEyNA9U8JQsuSst/U7lgCOm0j0ZiEpR9OSFGlWwyJG9knmPUrF+Y9bIkEwzY8MVP",
-	"/DoGNVCSkbBjtdvWKE1XDd6+fMWKyjqGZ7R5GGzHdZEYwHUEVQL/vEUdPFcW5uZ18HavtLR+K+LWGQm7",
-	"Xe89rJ+Qdo9mlrMKtiT9o8F3RwnxhdO666bZdY6XTftuq9K5hg6X2vg9hOJK6Aqryrc9vVX5tuOt5dve",
-	"3zd/qysVdTA5nPS9s7NXqyarQTS1JbeEhDyD9HMpZgNLpTuyuUOaYi4qqSO8zl3dwFTKwlKg5RNoqoCT",
-	"iXWyLPEh8Aqh3BiXapmFBm4xXDuYNL1qnkvnrvrRRWbsZwvrMmqfmxK75VSf14jnScwbVbPDe9/loDOr",
-	"qbgd9+tOsPbWhi3tvrOwsp/HIpI+pvs/qKyQihErR7FsSCZ/TYhmVKVzpiHvWUIqpT3BoDuQLUci6CIh",
-	"l5YGAX/NfIBTf6KlMn9TLGfXVjuaJM45hEwBuJftjWsy49dMnFbwxclfk5EI37Vio2BLps3kYEjeQDzD",
-	"FKoYagf6djNZzqVmxHCmiKJixqDASk4L58W3P8XuCTv5s1n8iohxrb+6uPxxNLtlvJHAubAbPde2qq4m",
-	"w/oPdZt3tGJ2dhYUmLj/zrgYV+iGyGXxNHpnedDr+pUFJ8LraHOKBd/aOGIzZ1xFkcTR0p8e4LlWprgC",
-	"HG8eh9N5gHp9fgYxq4YECduoWKG00zEIuyltu29kuX645TZoV5mmatHbdKtTHqJQEDiby2X195zPoMYn",
-	"nGVLHFKb9aoj4cmJHYj6hB66ksY7vInVZu9fZgA4TawUKBRRthIlMOKUFEpCDtC93CuNiwTNCWhAAVbu",
-	"KcylPEA7RnCbBIaN3nuwIMekgSDPNaQiQu8VlE9zSbBR7kut/uHKaDt7gE8QjQV0oZYQKsFXjBV6JCQc",
-	"A0F+fnX2zC4RN0Ny1grx5kFKBpdJxwoXMyVLkcW4elpXxbgnCSNSd2MnSePxnkfgMp53CKkQHYg1ziEx",
-	"d7Urd6C8itZwAHbvsAtQuJf8I1XZQSeFNaSWw0+umvrnTvnlJ0tjOiFYmQ8J29fmq4QYJL4nR0/WxU1v",
-	"FFm/3bcwDV9G/l7ZRiOpRHwLmyxj/xzD25sf6VZXpH+5apR1ONjENqwoFjPrigxwkQ5dh0Fz0qWxOXUA",
-	"S+0EPWfjs3fxXObM8gF80VmdNca7jkSVDsdnc7FkgbGw0WwvpxBRCqcUr/wqjY5ToV37IyEYN3OmkKnh",
-	"tElKhZD+mxi3KWv/6R3JbP98KlYwchc+tT8aD3OabrAXogxkWRSkRGpv8V4YFhITrSm+6qXvqKfV6435",
-	"2CFGH3ayMzzw4JFCtcvxsNMwLWSuJdGM6TCcUU79hWsPpOeG9ttunneGY7lHzscXdMYO/0+TGCo94JIL",
-	"NI9HyrOvUwG0Rfpvfv2PhPznm+f/Yef5B7t8c3CvPM9Hiy4wNXsnfys7pCKoss010YJPpz5fAwgoK8P0",
-	"KaFihSzmsjRkbW4o2UztZg4jbCWXNNvfTnYxl9tv4lfMREDygVXbB+f4DbaikR7BEc46vdbgzWPyiv/Y",
-	"yUKS3ocBSMKDBf0wuJTZagA00zs5Pvrh3x4/Pe7kMa4sjRfVm1SDZW2rOt9fpdhTjW6D2BpTHfaxleda",
-	"l8wJC04Ydsw3B2cM0UYWGly24DhCH8yN74HCJwqO7xI8/ooF0x3PW0IwPs5dSPvYn3f0ioVZkafTQHEl",
-	"/apeLfF54oidMBclu/ll7eyiG7YJX/gn2ii0/+5jo96UppG9ehf7QtdGuKj1Ttd2ZaV961689V58Y3al",
-	"IE5ro2HJLeC9ikquj4SgDQ9t/TfealDQBk5B65STz8hHXtiJWY48xWohgi5YFrjBUD07IRe/nL98OVxk",
-	"CXn728vnF/DX2Ztz+/+R+Pn52dt3Pz4/ezd+/vvzX9/Zp2hEsMMY2s0gfWd9rSqzT32REqsKEqsLH6BC",
-	"6NVK8HKNhN1hyh0gwBtWyBlcLV4zDU1XOHRsu5XR9ZQ8OfphJFwHAyHNQDGardZSG9r1cOkNY6poJpfC",
-	"iioXdnpv3CI/EOP6yIu9KAIfeTEEPB31eVKeYYeDn7gupOZx+Dg1hqbzBRPmFPbMksvfRj2EKCGtIDZp",
-	"gCR4jU/cRuGj4UdejHoxQ34Avf+vAazuwC3v4OLnM1c4qaPSP95gblo3afn3TXltWzaOaNu1Vf/z3Rn+",
-	"T462GmKwyxnfSsn5kRc3v43dRHa4BX73b3690q0bYhfnft5kAns0coQArHb7N+XdZcbNYAsoys0EgxdB",
-	"vHD2OH+jDJyDyFvQSF/JnHkTXOLApopdS1xtnQCMUIAig/8eDocHWKOCLOeSZDyDPF/LOROQQROyaWNa",
-	"7dWQPBcGnBAUy1YwkQ2ckyEbiTnV80E6p1yw7JRM0BVBswUXBKZrl4pPVxOSzll6hawdXu90HtuvdgMZ",
-	"gcePudFByjoOAplUpD8pNVMnyJJ45kCUCZnAVkZ+1ytt2GLSia6BZrt81Y87fNUbhgt1dnDEhqqZFcVv",
-	"OmQQ3dd/t5vbNQvs6qbT+KYchxX5bBfy3F7sjUsAvedy1uQKpO8Oc4ODy8wRfsgezPxQ85kYYFKsuOvw",
-	"jCyVFDPig9PQVi9IKa6EVe4h5IBYggK8M114Z+KQvKWGDQAmxjJAl6U5B19WllnFbyQA6GxFKttG7IAi",
-	"NPqeXIDNaM8HNohBuEqHAGXPZQIAevSXOvkWDdzaCwuBfHXBzKBG5se6dS8fXjRg/HeQKjrUDbum1ZCR",
-	"NBDNXkU2eor04OIYPUq01nYg2wBRGWDrnXzmIPZ92o6DABH+Wl45jAiZ4L8aMRDIiNeJ73VperugzVy2",
-	"X1ma03AwXJM0Z1ShefjL7li1R89d2aq0VApLX1eRFTvsTVl0b82zys1XFZRyuW2xLqcPqHU/kv5yztN5",
-	"NL72YEieW/IBMWAkys4Y4m1cpout/FbcI1up468fGFSwia1Y/tFiLV8tHwmwCY5WfEwR4ZspNUw8pjfY",
-	"JyoKrTx1Zm5Vdvgbg82shFnTbMOr599F3sNV5QakYiQcnKLyZVyx1QF+av8ll2JIJlRPiKBKyaU9Lsix",
-	"rDoGMTESDdk864Q8PmvMche5NRw1RkCdE7poZHeGQ+q8/VKDyLLwELdOOVVHQWU7BcF/W5JeuOTbZb0G",
-	"Ge4Jf9yKwfvzPdQxaUYF4o8b8eiNoSXeAgCGZW5Wa6qlL/25AV72umDCkjHSl5NXRMyyvA5KSbx4g8Kr",
-	"r2tr5tSMhGIUYMm1nRqAaxP31tAFtE4QcT0kiAT2CaTDbsH17mFIyUhUIKSDAH4UHHcPGpHC0NS4Q27l",
-	"XXe4J5rl00HGaM7FbGJvKwo3WZ6PhHTLYRkuLkk3xi2kqnuFuoUdfSnEWzjXDZdUSKB7wY24TfQkGSfu",
-	"2P1x+Cn8ZxPntobZaG3lzSxbzxr9PBwn69qHPe3BvtnXa9Ec2h228hBKGXcLs6+ougov+xDiM2MAWyRc",
-	"DGhRNGulO/0YlJ+kVSOWjsQEuh1WSd4q3vUuqCtrGZL2UFnHVfuYNZVccZGRCbxp+c6ZRj/3jHIxErW7",
-	"wePluMbA+RZkLsaR3Cc/w7r8MxFw4irU74OZnOmrKt2gt9PClhKfCO7WBOlutc0G9Ff+pbtu0I3Er3YZ",
-	"1pkVTz+ybztQMKxav1GY8xvzFTHCswaBP9LVGJthhTeT4941lIGabbVUmRb1I9NaQp4HZJJeiFOQ4tPq",
-	"GzydjwQqSwvCoXQmhAOrVSDx+e4yjhHN0CSJy4Aj0SUERoOJq3OzH762fyEtUhnrgaUzv0Ad/NSv9tdz",
-	"BCCziL0k6d5EAshTupn//r10WUMfkPt+eeW3To/eQR64cl8zg8QRdnpQd2SP0Aoag2hRMLompoGC6g8L",
-	"OTdg3bz0GVehbL/hOZnUqSgnI9GP5gs9IKUAWycHMc4ncMehR+2aPs3s18rl1vLgPjCPc8n5N5DwV0TB",
-	"EHxDHcX1A6ie8nZEpg42cru6VPjhJx9ainA9yG3VqfrU1Spm0iUCIEaSSVDdd9LSbFAjIhPfzRD7qK7l",
-	"OiWSsKs8EudA05C4pMqleNIwR7pkBJoum6mJMeFJ9ZFtBsCroEFBLSIzZyNRvb+k4BrwQjuKK1wTmmUs",
-	"a1fN88Vv4/pRWBrhxmfsp2oH7u18xYs3PDTWH8u3xw8Zluvbgx7mTke1y2G5wiCWgAK94fG504nJGW0C",
-	"wruOzCXD9BmTKr/O5LRJ10j3fMpdQGRdpoAsucjkkvQnPz9//ubt+O3z38+f/zH+4/zXn17/MUksUaO6",
-	"9W/HZC5LpQ9cQO9JlYGBCm/QxKKKYWF6X+oI0CvcaJZPH+LUwNLt79h802T7FlcjpNxWjc2daRVC0A8/",
-	"2f9tisB94XfQ1RSt+5ECMyU0sr677coOknUlL/gpQTiWx41JK4X7Uu7YFcROScEIyzXD++HJ0ZMheQ4R",
-	"mo18eeB4KmFVci6uIAhrJCao2L3gOXvJxdWE9O215wWnSUIAwFQn0ZuQmmoOTnxbS6mudEXG9gunf47E",
-	"gmYMnqBIxg1xbaPZzj4R6IqzUxiStwB/c3wb8Wlu/v72cSeP65Gg+RIEOUFqYCvpTyJQ2JPgDTsrISEY",
-	"Df8caCMVmxxsAgvbFbrxsXoBZNPrShfhVmJzgpBdc0/YVe8CgX3/ZOe0K5rPOqFkx/++3szNuIVMDTMD",
-	"bRSji73goKt47+Oj7x+y38q07BPpTB3+fE/h55/s/uxDwK0AyTSoJzlFYt6V7R3aQ64338stPlAlxUvQ",
-	"2d3gDcu5JMAXeCQwt8mQbn3k3t+jhlMNroM47FrsxQxO9FwqM7DblhHPiRz7hsrWdoMScilLAeLCYvOu",
-	"Ltgm19or1vtCWDyEygy4APLYF3Sz2epGPMuCracIi3gFVlUSrPszl682Zsmp/FePdCMtkg9cszcqn5Vq",
-	"PwDYVx6YkviAHF/obyMkfsEOYYwDX/KhA/SaOYwhir0AeDcygmsbkvOMLQppEH5Q5/nVVfQQxPNmVi2g",
-	"pWaYHc19jRXer3nOZsxHEkWxAkzQy5xBrCAkA/+iwFQhl7U2Xy/QV4RwfFcq4QEgwQ72R73zRwtnvHP+",
-	"ulHvYNvxAxTp5uPXwJLewjj8NZl6G3PZ7hvD1WmaVfd0wJs4Xk36aBBCLI5mqWJGd+zeJhNuhQrG6HSr",
-	"BSXEp2lDCb6R44pEUlx1iAaNtbtXOE+jpy+bwao56Q24Hlj4JFj2fWaxaqO+rRDiEqrvdsAPP8H/nSqd",
-	"sZxhEdO2NWMNO96ReLKgZh5EwmDbvfb+3EArer8LEP0tIt3R4oQrEU2IsB9bhu0LFGSEirYO7MZ1DzEz",
-	"m5nrr403v2neGk5lO2ttLNGeeGqjzU5nWPhWx5YdKkaz7swLVvpqbNxb+/r9cMRXVF3Z5u+aMvjV3kBC",
-	"tiV7IBorRuyKJS4rsBRs63q77Jq7YtiXrqbmyipds7npBK+7HBwt7LpzMRWFktc0H4m/SlZCBMsEReu/",
-	"FVikYVy9Uh4dHX9P9d8cFu20xvw2wO4dEPbXvtr+Dll7K+H+BqZcX7e8IzDSLcK5W6wa+16vzv+A35sr",
-	"up1j4dp9XXB3HNMufv/GsTv8BP/fgvlFp8FN76TX2PI37M+4D1yvdGu5+84cIqhiF69c5fpCychVluKa",
-	"FJRjHQ3nhkGGebkiNMhRS/4hLxMnN60nxLdjuLV7q6KF7ee8MjWkK0i+9WWpJ6nWdD+4WljG0B3FMiy8",
-	"1A+9Y3GXWJ2LjVfmGHfxd5IO3GI7eXRdzmQhl6dwqXlvJzpyl6TIS+0e+GLWLs93i1KwyzvyjG+PToJk",
-	"X3uhFFxGkG5gf1zhGawTt93XfwtiSalIWb7BXpjncgl5b3nO0L9o6QEM4U5aQp8iuFwRznX8BF34pKDa",
-	"NOmq8uXX/vhTV82Gp8wnnYQUylyQaZnnQ/LazJlacs3IBEcLSYgoDmxCNF1pLNxgR8fznFxGvfX47X87",
-	"EsVp5/thZc+gsZo+74eBOTjgLgyM63qCFeKkUh7WaGnd0YxdfRmq2L+++FMwnUBn/PzPRINujg/JJGvs",
-	"1KZsIpNFmRteUGUOp1ItBhk1dEIuZbY6CSI7J1jcs6rXHyRlPUqOjsKC3wdA0aBVj8TjIzIBBzE2oBPC",
-	"aDqvPnawqldn/zX+7c3L12c/jV/9OKmDWB4fHR2QVz8OyQvbBAI8wC8PiKeRKBS/pgZSjCo6YwmZU6zK",
-	"41KFHfjDxRUmFm5nFebK5xU27INJMG2xTkaClhmXCbnmGZMJefPTi4T858XrX6G9j7w4nH3kBaEqnUN1",
-	"OMiM5PHEfXjk0xSzXPtsd/7qGAkA3wD2kn0wVWo7LLECXQDMMxSAq3SBpD/hYox/WxW/wTmsmj8SPgk7",
-	"omgCnwsiibQrCeHyJBNMiwxruDkczY1/HypWFw+J0GLzTDcL4QJlNcr2boVohEWNH0fKKjt6Xy9GFM2N",
-	"1Chd6z+N1Kx9UDdApfp0sDdPhwmhngmt09m9l+hyo0SVYuqykeDtGOSirWHWkSpsNU9ErgBJn7cwRZxd",
-	"N0N8LSrsZxGoqRWGrsaGMkUY9eUr3SeKLanKOhRTdElhBtJ/glv7WTCdL+TwcmvZibu6IyGHjhW7u7RN",
-	"DvckSXokfTeV/mbZuPPzhFjSqWKsAuJr0p9Uf49zNjVgEzbkI1OyHZPsboOR6E+EHFSfDeCzEzLN6SwA",
-	"LnOhDaOZu9iENExbjcaZvH09EoSkTkqxYGacKm6Y4nQCeWfx1EAoxSPt7k4rbhH/GjwH3pBJvJbIgjFD",
-	"VsyHZlfxECMRD4gI0nRVmlx/TvNpE2Ob0ZVuVIhl9qcEZQQhlweYF209tMIv0nrseHcs91u/tfdzf97t",
-	"KOmbpqJ4WHkcdnnftgvt4XFV+Iqc3tLo5c8zBrYdfoL/b7FX3y467O/Y8gOEGH4rsVn22v7LreXuO7PV",
-	"Xn0ugB8YRYXGVKwnNeOC6Asn9SeBOWghr32B/cWKLGmeM0O48OI8suqRQJN3nZGiNg0gjKPGdFW5gRuF",
-	"fKqs2+3MxZpQPRLcaKIFLfRcmiE5F1BUnyxkxkJJS/OMOcDeJTToytEhKAGVjYqjJlU5kJHwHPXgFNN6",
-	"g6WrYWirFY/+pO2qnCQI7Uc1xdlhXULvkXjy784S5zMRlXnurCIHQ/LW3lQ09/g8r7GcWO6vy+mUp5wJ",
-	"MygkF0ZPkpGYwG4NEEGfTRLifvDxm/UvNIck4QO/q1X21UEp6DXlOb3M2STG3vGLO57mfZjpHn9j8TfO",
-	"zeDDKiE5ZU5dHEy3B2q7VLV21iP2uahV7ZtmyUkVlbxXo9UOvNVVMzj8hH+gHFvkmyrr2MfvZJdCFAFt",
-	"+abvjNq6D/mpyL9UgOcualB9m8Cy7+XoYnAV9T0ECI3EXR87Rs6VGhQg+z/w7iiWcbPBannhoty41iXT",
-	"BFk9AsIhaESWBi42KlZeUZtJmYGbxZsaSgMWQ6vTKcXgbj8YjgRUApDaXrGQxGUhvasGA50rmKq7ziEK",
-	"IZ5NLuPmDYxsJ9rGyd+Fsr8my0DGv1QZ1ze4eZ3lP/FxQqgmmjFRF5izG/BIO3ltT0jYjJt16ozlA4dS",
-	"9WqXew3Ht0mn+APfuEeG43roWOJLmoMqbySBnI6VhOtWYs5y8G05zAc4QDDB693xSg24uj987UVuLuWh",
-	"I4ktEQX+pXvHu25/0Y3lFy6yF1C6f5ePQJzzr99rvAKObofi3W5Jm0exUpn2RgXYSyfgbAtVHLIP9rBu",
-	"qdfh3nZ3oNP5+tWdC2n4p7D4MN2Qog6aI0uqm3okUpmXC6EJzxKvFY6pSSDlYIKHZWyf0QXm9HYnbwx6",
-	"VAK3VzR6CWZ0a4p+CPIz7IM5TPV1k+x2Crd9dvG7i63dW80j5MieIoapvt5S1OjzXknXUsyzi9+jNHtL",
-	"Y8p7+5m69jteqrx30juEnXF9rHmKMUROJz6YDi0QrRCDYS3QVCEG64Dfs0gN/ZOGEwqp3VU/d+VvfGlh",
-	"NFc47Z9r0iw1PBJVkWqHHL5irIDGvaMV7ChLl4pjRZZMMVQ6s4OEuBKFICNctqv/Jz6ZuKtO5rLZuxmH",
-	"EY4RlLM/g7rGZac0z3VdZNW1SvqTM8gtyj9StDn9yKhiiswLNYYPx8PhEJKNQit2ICMBZkpcUs2IrHuT",
-	"Il+dukjI6KaRTBIhTWMu6GJbn0Uj0Tm5ZGZpOXcYiInpVp0a4JN8AdYKL3cS4ORdOmddp2lvpDlsZFYi",
-	"molMe10Um0Szi/dgogkB1j8A1p8gL62gWl78CP0mThRp2PlvZHBTbCSuWFGluUatgyIMsTbDvQaHsMai",
-	"6VSB8YqswNZVZ71OCPtAU5OvSM6vGFlwreFqEaxJbpUetb5L5+t5cO3BAegFhh4IQy5XmBT3IDi0jcCH",
-	"9XbfqVK71P90ygzG6vucI9rQ6XRI3smMYnr7qiBO0EFQ+CaSxxQktioRpbxmkKUDzngmy8ucDZgwwXXr",
-	"6c8spY/hhdrjeAEnlaUztLeCJJpTM5Vqgf9acGEOvHaHMY1WcgcvH8HAs2xIcHCDhby2PVdZR5xmMxJU",
-	"kEmgYA1+YasJwQvoBJRkO/CmRGDPuu32UmYr0MutplnXJkSSGIk+ZssNmjeDt/A2y06IVQ4mLjtM1apL",
-	"+Y4VF6F5n8T4yfGxOzs4pDBHMXZrVVxjyVyVQkCImv/06Ich+YWtEPAC5O5Bkw3CdLfT5/ef/38AAAD/",
-	"/w==",
+	"7L1tcxu3kj/6VXB5t8rUPSNKduycE6nOC8VxNjqxY6/lJP+q0EtCMyCJaAhMAIxo2uX72f+FbgDzQAw5",
+	"kig/nN28iUwOMUCj0ejHX38YpHJZSMGE0YOTD4MFoxlT8OcF05pL8VTKK87sBxnTqeKF4VIMTgZvFoxo",
+	"fISk8AwZTheMFWriPp4m5CdjipciXyfkgqWlYgm5oEt2wQ3753P67mA0SAY6XbAlteObdcEGJwNtFBfz",
+	"wcePH5NBQRVdMuNmdDZnwpxn8blQ++UDTXhGhnNm4FlCcy2JoVdME240WVCR5Qxey+3vCmoWg2Qg6NK+",
+	"mLrhk4Fif5VcsWxwYlTJ6nNc0nfPmZibxeDk28fJxpSTwVOqGU4x8oYUv7zbC6S4ZkpTu/TuFzUfutsL",
+	"S6WlihN9Ktg7M0nhiSmRM2IWjBSKXXNZalLQOQu0/qtkal2bIY7aMZMnDx/FpvIDy/k1U+vOdWfVA3da",
+	"8488797FGX55pxecZ2xZSMNEuv6ZrTeJe0ZKwf8qGblia1IwRbgwTGQsI2w2Y6khQ0p+/fX8B8I1oWQu",
+	"ZUbSheQpO0jIw8NHT56QQnFh6GXOyNnF0/PzsUgXVNHUnqURec2MWpMVNwvYMU2X+CYqsuqDS5mtiZFk",
+	"zgx8OONKG0KFXjFF6JxyMRoLv70oOCoi1RZ4aFe4jVoFNYYpO8p///H/HP7/bz88TB49efLxPwYxyj3n",
+	"S242CfaKzhnR/D0jw4zNaJkb8uj4oIv7chiktWN8WS4HJw+Pj5PBkgv3rzAFuwFzpmAOL1XG1I88Nyxy",
+	"Lqy8I4XUhou5xjPBNZH2J13TgS8nPBvciIdgFp1cKt23d2LTV7iMn7nIbrbcKy6yrtXa7xor/Q/FZoOT",
+	"wf97VN1FR/itPqrNAGb0X6U03UfzL/ftnRb9q95C1lLflaof7W91IYVmcKu9UvIyZ0v7ZyrtKQfupkWR",
+	"8xQE+FGBT/ztT20p/qEv5dy48MaWdBGEKSVVQqgmr398Sr57/OTvxL2GZMxQnusREMONBtdvmspSmAtD",
+	"RWaXYk+ukgVThuNKFKNuhqLMcyt7PHFaNEgGutQFyLPaxX8pZc6oaHw9oUCNmVRL+9cgo4YdGr5kdkd2",
+	"vcTulT1VEd2ivn9/hAfr83obBpSXf7LU2AHP0qvX7K+SadyiLOOWoDR/VSPDjOaaJS3KlMXEyIiUF4Rd",
+	"Wz2Fw2GpMc43j5KGWDw+/O7t3+ICsbEQeE906la5eXbtuKs5u1QxarbTeoO2GTW0mwiNDakmwSO627mw",
+	"r9dczOGeAyXslBRUW5XN8uc0qBeKTGGB01FsRoq5259F3vIThctTloZcsplUDK46IQ2h6ZWQq5xlc5YR",
+	"LohdcG38GlPiJ+2RLxgjPz07e/3m+2dnbybPfnv2y5uL0RKHsjfpFc9zUtD0yl5QM6nsjqs1sYPBHFYL",
+	"auwtm0n7VvaOLos8yO+R25qdG8/DI0l9O5tUcbu2nT3sRbrJItywZfOPbaKnxmyBbgOqFF3bf9d0xtg9",
+	"Htl4JKX9HSlknke3334xoTPDrP2RSpHpzcF/XzBhaW2fxeGGpmY6pDRjImWn5Jis7JNL4BPFyIpyewkd",
+	"1F5cVwcaGwH0aS4yOrnOXXD6YJP+tOCTq5iieLGQK0GkSFmUKldsPSkUm/F3u6Wgf0fjV53TfM61uSuf",
+	"vCovc57CcD0YZYe8j25E5/QvWD7bnD4aiBFSedm18TGqBZEv3JGfWDuM463YZh3kCy7mE/uRuqZ5nXU3",
+	"n9bMgJa1fUxtqCn7HdELfDQqTBwp3ArDsJFZbK51y8K6NyRMmwmref8xyBSdWRFGU8OvGbym1Kzrlq4o",
+	"D8P9VpHo7pedX/Iuov5a2GHg/V5P+JgMtuxWi/AV/RoyPLy+k3hutfs4kw3qbRzK/oeszHiXvmE3FOlR",
+	"XXdLqq6YKXKaspEVP0qa+MUH/IACYfObG+zpgupFRJz+dHb46Mm3RF4zBZcOE9ZS9nZxcG3Axw80saN0",
+	"aCNeF45w01+bL/5PWuRM68TqDalcLrmpTMawIC7Mt48jd1AyMFTNmdkt4+27gU6ejInfjTBGmLuj0fbd",
+	"3QvLVbzyCW+B0iykAruyJnPSUhu5BEcGaAWDZCBXAv6ty6KQCs7jWhu2jMue0sjvqZPgWw2ElmbCzYLQ",
+	"NGWFmSxlxggtjUyQBTThQvOMOc3x0jKjNlQZQg3c/KdEmoV9zuopoGNaXoV5W/ZpyT9q2Fyq9kZt25+n",
+	"+JN1bHeW9N0EBfQEJ3szZwoOUCiessbR9ZxeH8n+VxvtuGs0e0at9GpPZedvudjbTFpsWA1dX3BS34z2",
+	"3GOkjfHxU6oj+jowr7N9d9rJzuCPCqtZTudzlk0u13EPsD8wZLWQxD2M7Oel187Xd2hWV+5ottxNBRMs",
+	"I5drQsO7H2h4szUQqYCTs6SGp0TzuaBgLfjjbR+zBxi+iB5gCePfSDsI3rs+tIZT2ffh6hLZfjw1e41P",
+	"om9J5qW/YGmev5wNTv7oM0L43ce37V3z417f0SPTTze109mmmjoHYrimgmrqGbm+jV1nBq2OTfVQWoXE",
+	"ql6VOOtx/97ccFhyrVk2yRjNci5YxFo9y/PgjegxhfaAk2+OY+cHbxSzoIasmDAkp4Z5Z0VOtSHfHJOM",
+	"rvUo+pJOc6fO17fc9tubJOHlEbJ2ECbZ3OkuTvkBuKpDxt7skDlTN3a+UifHdw1hZ8WoyjlTE/sbvT0c",
+	"CpoBgQcTItiKaeMCOcOyIEaSJy5K0k8RwPdvKAFMazrvmgqQ94Em9aBkQmSe1eaC3GfsJ0+Oj4kfsP/U",
+	"XuAvYrOD9/ffJzgh8T0qKM8msjTb12m/kCuyoprYH1giN/SxTc+iD59sjvsMVD73vQ+wwouaFOxNJ1id",
+	"C6rsNO+AJ2vbW5tpmwlrxOk6R/swFbo48J6MhNrVGgnRtvWPYUvSJETOZhOdyoIlpJA5T9eTay5zfwLs",
+	"0Txoay1jgdrJCWnLLTL8xj4MXkkuvJw+SIhVGtlqog3Nc5aRIRXIbO4L774kf380FgtZqtpv0rzUhiky",
+	"FGxl7Q9ZCqOtLqcZkSJfE1BAuVkTrt1vgBGF4+cHGiWNPsBYsFe0WnO3MtqTAr1DDVrYry0x4vK7ubzq",
+	"Azf3qBrX0mi2uSDcjBWblaBWZFzbSUSHTXO6ssowTa8iMoBeMUHsd2Sm5LI69AQ8v6Sga1manre5HWGC",
+	"kqSnCjKXMlvxPI+EWLQuUWcGH0ZOjR3uNrMS0sSvf6ReLPLySnLLUoqZUlnN3UnDYDdwQSi69Hu8Pyih",
+	"XeaIM9JJqS1TT+3/Tsbl8fE3Kc/g/2x6EPXXGDlBQ39TBKM4VyxnVLOmOCfDnGmN2RGMHRApCCUFVYbT",
+	"nCBNeq2s7Yn3Lhmgd3PZNVo3uaTJnTV+qC2uS8ZtOl+tAl17c8chc36BugNFZgw0cSvFBsngmmdMDpLB",
+	"SoEMGiQDWmZc+liUP/jR4Wv6QpeFu0XvrpvAmwf5Fl5gz7KdY/rvO5XkRbmkYqLQNcyyHRY11Vcsa7pz",
+	"giMS/7WgGmOYkJPDMqJ5MxBU0zFa776TGddBAGs+TJyycAPKxlT9sHlJc6Obu9Cm+SaFW5709gyj56HG",
+	"dntRWeps/AlVF1h3IxZxs5yFmjeyfsCtogLOKVF2uFDsE5NL7wTd7vj13tKPyV0dk0suzvE3Dzdp3Dhl",
+	"7UP3gqqrTK5EKwXjCTj5InEDL3Gao/wK+XqnJJcrpqxOTHJmDFM6IRmfc6Ph7Gou5jkji3WxYEJHkj6W",
+	"XIR/Jt3hxtqv/hGbZZGXcy6alKznJcV+s6TvHAUfHW+ScFuoMvhGv/m26fB9ErvEISWic2qPt0/tm8jU",
+	"dMFSTnOzjmWnMWL1yBalHz6KvcVw5/DpxXxveHA5u7k92cqFrZO74cwIi2iya8tJjHPcsh1J4+B2S4a6",
+	"WLqlgKhdsFvzsaVymdetXYhkxwVjMz4oegvcI2S4dCf3oDXwo+CgDxu+S5DWLhw/g27avWJKWxK9kVfs",
+	"lsTzB7mdoEIx19bYka3NNZMqsSqnYqmcC64Z4eizU601/+OGC4YJdC/xNdhYt1ubosblBwbB8GRXGMiw",
+	"d6adBB4TwK1VuFe533cvJ+tw9wYf3lafiVW2QpZKn1QcEk4A0UxkIaMJg478PZy6E/I9o4opggbKFVs7",
+	"C2U06MWtg2ouWxbe4NX+XrDmzz4mbcIZP1ysKiRVzCRE1+hxwUTWhwgwbG8y4CQ2F/8Wl5/x26o+S1kK",
+	"c9MwYDy8yZYyds6dLY7GMVWMpDBflp06ujkz01qwm4rJDWUbLsdNJsYrP7DU3pLgHLzlme/wkr2R+YbN",
+	"H5HWsSVEZonVHftJ6pnx/Aaqpn/3jzyPOiC7ojzVbbY1bhhxqNhVT7zDJeJtdu43+wT6z5sWIkofKfL1",
+	"Qa8oLDrV9hbfa06Yi4nzRZbC8Lxmwjq3CkjItmtI2q8tGey39TBuGG7gCeX8guiiiVoltSysLr3CVw81",
+	"/Oz2En6YVAmojxJU5CWRok8+qJ1Yrb6jSvEK0SvPI54lGzbr2y3nAHgxEsGEIoKJT1e+cyajXtBHT76N",
+	"f8Xfs17uyRhVvOJrxwhvSZrzjy3/R8pzlv1LXkauc2PYsjDxxEj35R1Z/HaiRtCcv78fr4vPk4i7Y6DO",
+	"o1eyAaSbIIk68k//KlnZwSLpgmVlHha4ecLg7LjhyVAxo9Z2NgcN9+iNZQ1revDdoOjET6mKZ4huSSnA",
+	"MQOrDFpU2XkyA2vuw3FU8fmn8xr9yFmePfM805x9FuLgEQZneRbNt1fMJU5ibRHXZEjJvy5e/kLgN6Sg",
+	"ZpFADIyEYl9iJcPBbvUP3+rTPjrWk7PnXFxtroa9K7hi+kbnuFR5j2IilUMhRxg+Oq+czqvA4h2jZrHr",
+	"Dl9wG02ulg0WMU4hZ2SlJBhdM6l8xGU0OLE82MeD1i+rqUahDaMPP47R9QVVV68ZzfZbpmWVLD5z5XiE",
+	"Z6dgyojMZWTK3OoJUmCxCGQyZ0Qxmu32d/Su33pRKZKtKw+sqYm/BXa4W33K68dkcCmz9XZn6ObdV/MZ",
+	"7TOy0jEUVHN2OpjgW6w29Q4hKoQsRcp0D403dgu015c0qOtItvMScFu1jytgS1bLPV0AL2TGlHMK+mO6",
+	"BzPQGrxDWjoL19SMQojUSoXmwEHUNLyJrbtNNqz3VrjU9AjdskTil5pQ2ZyQP573ecC80GhVHXIxH20G",
+	"0jb1S3evxu58l1BIi8KKSq4JvXRZBn2SXjurgpF2O6/ghkrnfhROL4y/8xDXN2cfHNPY7E93nF/63Ld9",
+	"Bs9pUSh5TfNKUYlwAc8ZKRhUik/8DxKsq+SGOPWIlAK/Y9ntDQHq8pvCayaXLKWlZt1+N7Ts7e90K8A+",
+	"bHjftrpUwr5vBpJam5tSkbJ80iUcM/S+hQwdeGviaJTVaJQAZEem6Er4Z4OzxJc1B1JLRfC9eTVyePrR",
+	"YwKZYKSgGiMOfi/rfhY/saDP2r/CFCCebsBG3201h2TbO9ne96R/7Mrs6ObzC2aQp1dSXWFVjr49J4dS",
+	"7agZjdXLVaJscFetqN5IT6r7Wu80GX4LJ2nsDGRcF6XpXJoVF/6RSkzYlfmikqE9rGku0ytNtJFFgYUm",
+	"4g4uhM48lpjT9ZU9KXYOnhvgMMrSEFptxRAyKFmG+DjuaIHcOOhI/fUFR9GsuYU1kd1d2kwv7pkwV1eh",
+	"O5P2JhiGiEXPU0b8U1aGOGMvqQcvujL7ojPs2JJGih8kd664yORqwkSmt3GMPzAVy3hJo+18udEsn92e",
+	"QXw5lleE+h+F1+6Xr1kqVRY7EKHUa5KzWYfLUgta6IU0vbK6L/zD6BxT5pMU6+CrXdVGMiihBDq7Y/pX",
+	"8I37QrkWsWqUaQiqGySObZh64ag4ARDb/VY6WW2xncrXXswNLEn4tFqjLxLYVB67o6ObHHwrd7mSy4lL",
+	"Rr9JBKOPD6SBJ1WFZ2P5wN0z2GJuNObeGCZpxWF3miDNQ93hjqOa0Lli9sbxYDL2M3siUCTW1V1NoMA+",
+	"O8UMEuKBBUi6oGLONBHs2uq7uf0SQ257yglMa6nCfTP6UsUNU5w2jslOXdtfxZOMrjviGK1swD7QHZEs",
+	"hwawj3u0ZiYsaEaGx4TPiJBWVwAdTWSQprtm5iBeX9ddfxy/KUOd823RQgw3URNwAzegB+hHnTv8yB3J",
+	"bOuabG/uWH1dNR7oPiAbqettqxNg6CaFknPFtMZ/hfBxHR0pGCmDSl0deOvNl5643PsYk9e8Qv3zbBoQ",
+	"OB8+cw5uEy5ok+nPXp2TK7Z+oF3EvIYpGfUQUW0miH10Bz0kVinb43jsPMXP0YwKp7J5oofHZAU6ZgV9",
+	"iU/qrqMbSbndKa2+EACgPehtN8MHqjFaRbneWa07NK+3H5PBRtrb3ROGtlU9lPqOynY3jtSW4wj5b5HD",
+	"uJExOuqndruMjLAxOxSUBo33ggfWSjr8VPquVQpdqOV2gcPdsbS7ZSfD+F0z36GktxxWfG5tdShQXK7R",
+	"hidyRiA5ayjYnJqgOjoD31pc9tkVzXOnuPQQv5c0t/cmot5FaLMm7gmi+HxhXDUihPNckXHPF91DPGQf",
+	"BsQNUEG2mBPBZGiSs68JUZ/sxhagj0BN5ooKc+J3ewa5GLVy4BFZyDw7IVQEFxRobmQprwEy00hwizm/",
+	"1FhgRemJr4N3bqEASAAudQCNB22LSzEiM8ZOGsWpDzTRC6rYaCxQ5QrDQX1t29VE0pyu7DcTfBqMIV8A",
+	"OfEjUOK/tUT0E03a1bpSER6tmB35qmnFVlRlJ0CrqiiaBt9TNhYIf+MdZhPM7g1EBpI3XGrN8unG1gyS",
+	"gd0BuEfthO2xYCwoo67ws7b6WvFn9Ulj6hWclZtZVIl03LMXyd6FOHB/Mr2CVW6yfSfeMZnaQaaEa6IB",
+	"Of2ULKlJF5ZZuUmg0lIKMgXDBuFo8afTTUN5S64UZOTprjxUlmcOnWUG6V/kmuY8AzdVb4yHWhJXLFNZ",
+	"aGNFSYdLGK6/3UAu/S3JCji3CjMvjCn0ydER9IsYZezaY1zro2q9u9P/Ee/WG5puclFmqFlZm1flNTVU",
+	"TVxyV1cGGz4FzMGUFXxDy6khBiAF65dnvWf8tVviFd0K8nmH22SP4KlSTOwsJioaibmwN4NVWsLiPVBe",
+	"sOY9kjMZHh8+rBtsolxeIgmkiIf0XkmImNqNtYOs7FVn7zdnmxBvm2yJ50yW9F1fKxWf56Lv85aT9eKO",
+	"1kZVodXKdLtmChopGKo0mMCOvfH20HFKejyOG7iFIzWgO23lRpnnnoo3t6fuREGn+tVpugXWCjbDRteZ",
+	"JKkq2BpUjBzs1qkIDLxTCYSWCdshAmP+o3pWYXA8NTAx9+bova+w/i0dyCm/a+eBPTihb5Of3EG7uinS",
+	"AVvlAgOAqwiOFpB0/RK29umz7uW6AoauXFc9XdhdGZ61gGEj2TPuv+7ltK583IEFGxtaC3D2Obv7UMBR",
+	"CHw69bu+RzUBol3dKvAYOto3c4xicuU1A73VsGUT0OJzg8LsR1rgGAhq1OtxCEv74sDb5rlsLU68O55j",
+	"Y8u24Tp2x+zrwI6hSq7v2YmxzPfOUXcD314nIAEEYDFymvUthriJ028bDkFsbfsQE9Fj9umkRoxlNkGp",
+	"nPekLjziIsMO63PSbgnTEK2/DTANGOpdlgDD+C4KIHMjTAZpura7yG+5gk5ghZtMrBNd4TXigyHc3u1Q",
+	"hm4FxNe1L11VBhWoVh1A6xblBt7rNulysDsXoxT5+pT4VnT2jauFzBm6ThNCDVlKlx4IH0Wd3duhBdxE",
+	"tCxVLIWw7ut0KH+tWaF09c5DLCIP6ICpvAZIec/q6BvNaXqFVmA4k41BIJqHI0wCAN3OEswm3l2czyBe",
+	"fzMj5k6pwJ2+iR5K9hZ7O7aNRc7vas9b+dATUhz8v10Jp3anHRKAIoxCXueQC5LWQGEeaN8EMqTC9+lQ",
+	"4eRQDyW9Vi5fUw3aUG9N6Jce2oCd+37uSODFT3krNnJJN6ZvT03ctnU+mo3dfhiqHnxmA75h1GG09QAN",
+	"3CyWFUtmJrexwdu3Ii4icevcGLk1we0UvK0SoG9+h8ZI0HK3gRkEQVD/kMeegGzUhFwzdUkNXyYYE8BC",
+	"DZdrnkmG8I9LxpoA0HVMuePdUG/9Qcs6diBKcpmzjs4q7Y4qsQv+gokMbMjbbdld8w0jeGaRvWpsB9fk",
+	"zxK6CF6ut+7GDqbpvTcRN1NAJ/puJzDRVkhESHBMZbEFY63XAWg6sdqNH1EAlQYag3uNyMFaE7pwBdT9",
+	"pM3WOoq4cnVDJKeG66r5lh8VY0GGasJFmpcZ8+XfffvPBD9WG6jwRpr6/XmtYqf8gs/F+S3FKlu6EGld",
+	"A38SwwQsqNYrd/U1Hv52FznwHbURuhbxa3FLtASui5yuJx3AnLvOhydBDEuUKDanKgOEaTmDHg5te2Un",
+	"tVr3jSE5o9qQh8et1M02VevzjmI4yBgG6pkHnk+pwN77C66clawJ1bWePXUTYuNqeHvjbU2aG+EmGN1s",
+	"7B14B2BcuxGd3nRAfoW7OseSKHSi70K9vHnd/J0NWFkwUQsaO6Owoz/Zmd1MZ1GGigJNLhkXc6h9ZFkT",
+	"DyuERPvX50NM7qZYJfd0AYKHh2+I8upMRNWqiBB4vHs/vvqrK4Ys2ufOiTFBpIXmLpZYclH/9OH/ICDr",
+	"3WA7/wsYvQsw+vPDQm8eAh0DbbhVeKqlnnRrIGE8f7f2dXzZm/YGzhMZw8+MeYH8PCIXe4/gz++QrByB",
+	"VcE82k4HGL2mHJw29p4FTaGnf2sRRUBzo3Lh01dnUpHlmtjL11+iQ2vDF1RBHrab38Ft2ob4tbnJbJIF",
+	"SkjSUnGzvrD7UfOh/hxDND4TLsLh6n7IcLoo1ASdcqPRaHqQIOwVPFQwZR+yM4fdBjUAwH2rqS+MKUA4",
+	"tMsz2ohb/gGHhI0vLqh7Labspptg3L1erpm2F9BTKa94B6bD5Rq6R/5aONR+a+WMyO/WLtL4ckoulVxp",
+	"pjD8c8mIpkt2KBWfc0zVtGOl+A4vhweQ8DhxE6hmRgtuN+DjR8jPnEUwyOCHAKRDaq2SyQryEwsmi5w5",
+	"Zbs0UsilLDU5O/eqt5Eks/obzRGowi6qoGvLl5iRPBqLsfgeF6TtGAsmDLc3GaSAgc7nZk1wTUQjmaZI",
+	"pymMOUVKTU8Jzl27NykjmNJjoZl9aBsAdHPfHRL0qV/H7t83+NUDSdvFYSc1SL61ZJzSosgdHo9PPv3b",
+	"n1qKKRn6DOEDXDt16cAuP/i0lpKL4+mxyLkL5sjZDMsPfS4vF2SKT01H5DnXDu55+gHEZUJqPuOPSERD",
+	"rxiZ4keOrDlfcjPFHPGcp0wguI1jKqv9KM4MBeMd8lgjGbaGqWU9X8ax1Nmr8xos7cngePRwdOw7odKC",
+	"D04G34yOR9+AtWUWIDGOrh8eBeR013faClmgyXk2OLEfVm32oY1QIYVrVvjo+LiGUwsSqLYXfzo7CC+M",
+	"flVs9iVwdra1IbAMbbCVd0ozBo1y4CfO7om/KMz8yCeU16UolHdW8vOPtx/fJgNdLpd2K6wVIQldknMM",
+	"raUUE0gRDgQabs91lVX31g4cKHvErpnD5HAEbmWxA+oGBmzwURfpC4wzpAK/AcBCueTGsOwk1Nm4bp80",
+	"vRJylTNwXErBDpKxqDcWBMccOg0QyR06VU9XlJsp8auCChHtsJ3Da6lS/JppSJSH5+35BxWQWLt9RJ7h",
+	"vBcU4EUASUVk2NCoPiuXifuELLkorfxN5ZJhHYj9aiymioXE3xNiVMmmI/JK5jmisHjCYCGq/durolOs",
+	"8mQCm+p5OirmW+ZZati52m2b1k7qNEzePnzFiqptKpzR5mGwLwZGxd/ASXJQpxo4aJNtGy/zMYHQfd4O",
+	"GK6Yv0oG594JAxd+SmoHqNVipqDGMGV/+t9/HB9+9/Zv/xHLtN+8FXHrjITdrvYe6Cek3aO5layCrcjw",
+	"+PCb4yQEml2L0chsLZ3bc3WWwU6jc6OkTGrj97CAUD8EKYd+Fk+6pwHyNT6PR7vMa3vk71e+Adu8AhzI",
+	"uJDDRd+7OHuxbooaTKyw7NZu55pLMT+0XNpTzB25hoqF1KarCSoKFWxaa+UEuirgZAJsKhTuYOYY1n8h",
+	"mIUVFhqkxWjjYNL0qnkuVTNLbD9bmF6FRKqmxl511q4zz+NYnLASh/e+y7WXWUvF7binOwHbbNuWdt9Z",
+	"L0W+JqGAgQyxuf1B8A8rRqwexbIRmf41JZpRlS6YBjjohASjPcFKfdAtx6L2ioRcWh6Eoi3mq6KHUy2V",
+	"+adiObu21tE0cWE7FAogvezbuCZzfs3Eaah5mP41HYv6s1ZtxBbK04MReQVFkDOeWzHuKsXcSrB/quFM",
+	"EUXFnBF5zVROC5dfYT+K3RN28Wfz+BURk1p/dUn5R9GGGvFBamGffvxc+aq6hlwC3AZ6/6ox7+jF7HwZ",
+	"ffcJX8bFJOSdRC6LJ9E7y1fKbF5ZcCK8jbagBm72dvGRWTCuouVHsSmGqpBqepsu+W3zcDYPcK+H1hLz",
+	"MCXAW6ZiHZrEd21K2+8bIdd3t9wGe6IbI1a5g+6U1/ODsNomhxap+PeCzxd2NDjLljmkNptd4OsnJ3Yg",
+	"qhN69BSVrh5PPgdN4/51Bkh0iqgLZ6SgcyieA0GckkJJaDuyl3ulcZGgOwEdKCDKPYc5nCT0Y9Ruk5pj",
+	"Y/DWtUXf0lzOwW1iXDFTdGZc3y3U+1Jrf0BjGe39Ab4nFTCxNWdOCRrBV4wVeiyw47UgP704e2pJxM2I",
+	"nLVwYXgNx8khM1rlYq5kKbKYVE+rRpz3pGFEWn320jQe7nkGrslah5IKkAKwb6C9VbtyB84LvIYTgEbq",
+	"8AowuFf8PVXZQSeHNbSWow/w//PsY6f+8oPlMZ2Qgpba6Zgao8kA+IlKDDLf4+PHm+qmd4ps3u47hMYZ",
+	"zux+xUYDiSq+hU2RsX+J4f3ND3TrVWR4uW50kjzYJjasKhZz67q0bJf3iJX20lVwnLrUV+0UPefjs3fx",
+	"QubMygF80HmdNYJkjEXA0PMQcJYtEEAjChF3CjAUcErxyg/Ye86EduOPhWDcLJhCoYbLJikVQvrfxKRN",
+	"WcVP78hm+5dTkdhuLzm1Px6v4/Zv8ReiDmRFFOAotrd4LwILmYlWHB/eMnTc03rrjeXYEUIWdIozPPAQ",
+	"kUKzy8mw0zr0ea4l0YzpOgaCnPkL1x5ILw3tb7tl3hnO5R4lH1/SOTv6/5rMEOyASy7QPd5W7qJcAGOR",
+	"4atf/jMh/3r17D/tOn9nl68O7lXmeYiJJda5dcq3skMrsksDgArBZzMP8gQKytowfUqoWKOIuSwN2Vgb",
+	"ajYzu5mjiFjJJc32t5NdwuX2m/gFCxHQfIBq+5Acv8JWNDCVHONs8muVVvuIvODfd4qQZPDuEDThwyV9",
+	"d3gps/Uh8Mzg5NHxd39/+ORRp4xxnXC9qt7kGiWNF/g/s/WXqfaE2W1RW2Omwz628lzrkjllwSnDTvjm",
+	"EIwBnHsNIVsIHGEM5sb3QOGbYcR3Cb7+ghXTnuctIVgY7C6kfezPG3rF6p0/ZrOa4UqGLn+DC+LBZYld",
+	"MBclu/ll7fyiW7YJH/g32ij0/+5jo16VptGhpY9/oWsjlK9B7g5IVDJe+TAsJuW6hXGEf3YtWZyfu+7m",
+	"huBlY5oHib0qxgISg1S9DDpYCxzaX4CuFRDkktqy5wzsTzJFVSwMkk3RiT8WjeJXCNQuKc9H5AwTjGP2",
+	"RBjlyzQpNtqVfZm6QFJt6V4E03M+Mw3bAdwQYH4OXVVVQwIFKvXhe8t0h/WGF/FD8FIw4rgV+RNiruh9",
+	"mUYHY9n0YEQucH5kwaiCJh3AhGA2IxCGHgtQnZqsZ1UaV+7fQAmoWytuSHu4/LhxnobpNIb54ji7E73i",
+	"E7v24ogQcV53dNgHh5/pK4+mYYVrDgzf4POqCOLmnA5gZp3JSyEO99o9eGve+MoiB7Ua6a2hA0fAezWG",
+	"3TsSglEajObe+DIHF9yhc8F1ekLOyHte2IVZnXuG7VwFXbKsluiADrgTcvHz+fPno2WWkNe/Pn92AX+d",
+	"vTq3/x+Ln56dvX7z/bOzN5Nnvz375Y39Ft3Edhojuxlk6OJrFz+dHT568q19q+siaxZMkRnP2QG6/Lzj",
+	"EPIYxsLuMOUu5cu7zskZGA/e91gPTuDUcexWo49T8vj4u7FwLzgU0opomq03EO8tPRzqfUyQZnIlrDF6",
+	"YZf3yhH5E6mm73mxF1fPe16MIGOa+kqop/jCwx+4LqTm8QIhagxNF3gB2T2z7PLP8QCTUJFXMPv0EFnw",
+	"Gr9xG4Vfjd7zYjyIhWprZW//5xCoe+jIe3jx05nrxt9yb1f8ZKpl3WTk37a1O2l5saNjV3Hbj3e/AH5w",
+	"vNVwdLjOd61ODe95cXN7y0Vu+ij5OaPXTLt87wTBQF1cAsM9mjw+fpy4uBYUP0IOr5BwOOuYczoZCyjt",
+	"h7RIXwCAGvthCCZZNeklfuebW4bGjmA/hJ5sXJBZmeenbqixaFXkBYOUlAIKSaeb1X+IeMxMYo9/unCD",
+	"g5xZEiMlGfpmKA7WGvCR1yExnCuoetRObEWNkWppPjm0ZYqMxW5bRNdKN784fS1WV/qlGiNhN/ahqbmF",
+	"12Kvt7VAnGzpoZj95p/8cl2KbopdytSz5r28x8hSPeu9Pf5N1Sl7Fg93ZKK7lThdHaGcXNIHKnmHLivH",
+	"hy3JUMmc+bhn4ip8FLuWqZORULshwHuM/x6NRgfY/JasFpJkPANE9tWCCeh1AihV2ABtPSLPhIHMD4r9",
+	"cJnIDl1mRzYWC6oXh+mCcsGyUzLF/A+aLbkgsFxLKj5bT0m6YOkValvweGfGnv1Vv8xuSLNibnbQXICD",
+	"F0wqMpyWmqkT1BJ45ipXEic/I5/rtTZsOe1MaYZhuxIEH3YkCG6ZLjTwxhkbqubM3HzKcHlsfm43t2sV",
+	"+KqbLuOrytYK7LPb7nJ7sTcpAfyey3lTKvQX4KVZHGk+F4cIXx7Xo87ISkkxJx6rARMkBCnFlZAr54O0",
+	"+gJ6UOnSa1Uj8poadgi5+SwD91Kac1AeskwxrdGhaT/vdPVgPdo95V01wU8+8WUPNcId17w9lwlULaKK",
+	"6ExOzCrQXn+vmTwXzBxW5ZCx17qHjy4atZN3UPQ7PACWpmHKlWewBvThOdJXdMX4UWKIvKOcwCm3oaDR",
+	"mUyurnFI28WnYFVfyyuXmGt1aPuvRuEpCuJN5ntZmkGfFH/Xl0mWzqHpJgM+f0YVxuQ/746FPXrmdPe0",
+	"VAryMKty1h57UxbdW/M05FZVgJ3YhQj62VOPL+M+JEO0WGJwMwcj8syyD6gBY1F2QurskjJdYuXX4h7F",
+	"SgVH9IndvdvEipUfLdHyxcqRWkKo4xVfyE34dk4FW7ZT231qv4W4B6Llez7VD6BRPRY8X66hDHtJDU/h",
+	"nTTXZKhYAVmyBBtahj7yOhkLbSgk/iN7B98n/nEIjhW7SpLmpTbQg7JDG4X59SsfqTo29qz70KxC8Y4P",
+	"6dB9bjJkiNvF1c+0Tu9QilpVISxkqTShc9lZisDFhM7ZBB6MlyH84+/f9ig2/JqUSkvY3eok0HZfyiQA",
+	"X/1VspK1iwF7apMwm6MP9n/bkrDDu0J6FTawgHiQ7wqfkKopvHc1cXSua+/m8hbrkq7Hwnuyax5wHJZr",
+	"4r1fB4m7mSt3XlI9+SD0LdRJ3Wc5FgpgW8mwfex9+QDUYbvy4YPgGPMmPKMq58y52GKnfs7g0N/YFfIU",
+	"CH3/fPgDtkLruFNgK++YTV4pJtdMuRRHiiMLxjJ9Sxa0r5P59ZY8EOdMnZKhlf3zqg8VACOH5JBpAzJ8",
+	"GiqST9q44Acuj2QsGnjlzCusyJI0jMiy6Yh8j1kmDuGbG1fxGpI/HfCM5yvFtBkLp/K67+aS6Qau3GkT",
+	"Npy75BO6spceTa/aLROxOhRmDh880B7IJiGbqOJ2f/xUIJfFAYVD3kAN0/xkLDbAxKfgWocUG5rn1Tz8",
+	"gwcjMnXA8VOAC6lTDjEDADKFm7FYUY3e/DSX6ZWG7P8lF/PE5fC32ovZE470AHohQCl5s5JWJDhd2J52",
+	"LfMS/FYnED9bceEkAkb4wDM+tTx26BjM7uLWFJyAsX/rQ777VjrP2LKQhol0DdmQ95bWsNEw4BMbzkDH",
+	"LdLIal24LXvxjjNjcubFkTPEfY8ARShxzErznVKqStLlfq+MI5eXX/VI05Zod5AuIbPfLBSjeFbWTts6",
+	"rZlbjSoA/yzKEK5C2QAVY+FCAOFyvmLrA/wpXNUrMSJTqqdEUKXkylp6aGw/0AQxdCQmvvKss0T6aWOV",
+	"fVyu9Vnj8T8ndNloDAH2pasOkhrUo6Uvie10sepoEWovONOvTJ+skbyHXlnfoD3hFbQwu/54awnTQhHD",
+	"D7fiVzRjsT6eDAma1rxqR0VA7tsd6y5HfVkwYdkY+cudcBHLRN0sYku8QEBN2TX8gbIwe5FQgDGoEjyh",
+	"0HXqnho5ADwXUB0RRA7wXWrrr4VSHV+2aI1NH/47qJUr1o67LzKTwtDUuEMuVyG+N9Usnx1mjOZczKcH",
+	"I/KMghMmzzF/1dXGOZJ018TWuepeS2PrL/pcFbL1tW7xr9QZdC91Zm4TPUvGmTt2fxx9qP+zaZJtWiDN",
+	"rbyhktJ4z6eTZJ1awH72YN/i66VoTu0OW3m0KJd0S8zmBVVX9cu+nmTrMzu4OKRFYeUNn7m98KEd8Nsn",
+	"TVOW0LGYwmtHVTqwl11vapkgmFDjbGMnVYfYmpFccZGRKTxp5c6ZxrqYOeViLCrTvZYxDxnKrRLbLTnB",
+	"PwFd/p0YOMFrINtXUq5vHOP9E7ClxLf0uDVDultte+7HC//QXTfoRupXq2oW+iPz9+zrBhZzpNytzPmN",
+	"+YIE4VmDwR/oMMem5/FmetybhjFQia2WKdPifhRaK8CFRSHplTj0+ml0NnqHy5JwQ1YUsQ/Vuqbx+ddl",
+	"HBEQYUgS1wHHoksJjIIPhnOzH7m2fyXtVTXFz6SdeQJ1yFNP7S/nCAASsb0k6d5UAkxL3Sp//6t0/Z8+",
+	"ofT9/MZv1YO5gz2Qcl+ygMQZdib/9RSPMAo6g2hRQK1VU00DA9UfFnKOqdCXvncWyxxC7LRqKjQdi2G0",
+	"89OBT1hG37Nv9IpTj4bkfcOwL1XKbXQ0+8QyznUA38LCXxAHA1gPdRw3rJX2Ku9HbNZ9bUq7KgB49MFD",
+	"0WFQB7Dwt6b9Y7QAvPwQMjCSTAHTEKu8py3LBi0iMvWvGeE7qmT3AKEuLJXH4hx4GoCOQ++Vk2afWgQv",
+	"1XTVbDKHAMnhR3YYKHYHC8rwJcMgTHh+RSGrxSvtqK5wTWiWsdBKyCszPjIZt4/qzZRvfMZ+CDtwj5GF",
+	"WLvnT52Cbzmn65ABW+0nqACnI+yyZ1LTxB6hwG8dlZI3OTE5o5r1OTKXDIOP04DHPT1t8jXyPZ9xB6BW",
+	"NZwlKy4yuSLD6U/Pnr16PXn97LfzZ79Pfj//5YeXv08Ty9Robv39EWZ9HDgAwJOA2EqFd2hCcjUTtdif",
+	"D+ZB4jU3muWzT3FqgHT7OzZfNdu+RmrUObfdnrsvr0Imx9EH+79tySI/+h108dvqPVIgsmqjf6fbLp/p",
+	"0TDyah8lWEngE0ikwDAeJIngqwBrSQpGWK4Z3g+Pjx+PyDNAdGv014DAUwlUybnAyPpYTNGw+5Hn7DkX",
+	"V1MytNeeV5ymCYHc+6rpxpRUXHNw4sdaSXWlAxvbXzj7cyyWNGPwDapk3BA3Nrrt7DcCQ3F2CSPyGio3",
+	"PCoAlFa49fvbx508rseC5itQ5ASpyiTJcBoprDypPWFXJSSAV+Gfh9pIxaYH20pPLYVufKx+BLYZdGWx",
+	"OUpsBxTui1Vrqd5VvxBpBdgJecvnnVUQj/6xOczNpIVMDTOH2ihGl3upqg0ZPY+Ov/2U7w2uZQ+8PXPV",
+	"zHuCq/xg92cfCm4obw3CEIybnN1A7B3ZQ66338stORCaaCQY7G7IhtVCEpALPALk1xRItz5yb+/RwgmT",
+	"62AOS4u9uMGJXkhlDu22ZSSkDqL4hqQOu0EJuZTQLlOS5fZd/VNe6qMZ5TnLOm+yf8lL7buS2CEVM9Yc",
+	"gCwt6voQgeS2g9nbKKUqqwMYcOUavhjDloXxvoCxcG1eatW88ByM2JWC8SNM1s6pf6ox60DsNmoNTfKh",
+	"0xvO+t8gYyJQaLeH3e7YPtjy+wBDjUwA6LLIVr0zIJdsW5T3BRt8poomLDg45AIk1b5ylpujbq0KWLLN",
+	"7haRANU69G+4v8jNeivAewilPtANRH+PuWaVOz4v1X4yv1/4HKnEI434ooKthcVLdgRzPPR9pDtKBzOf",
+	"vollERLbMm5WB41ISF8EyPbQok4HWBSAosyshUpLzbCxh/v1A00Kxa95zubMQ6RE01aYsJIKyuyhj+Vn",
+	"Le8TclU5lioCfUF1Ym9KJXwuUm0Hh+PB+YOl8yO70PF4cLDr+EEt3vbj16jIu0Wc4ku6QBpr2X2JIHWa",
+	"Hv49HfBmNaQmQ/RNoq6gWaqY0R27ty2aEGorEVhVQrK47zCCxmSjPQOJdGfo0FIbtLvXzLLGmz5v84Xm",
+	"orekmAHhkxrZ99mAoV07a/Vh1wu03wE/+gD/d16djOUMkTjbjrWNCtwOTbSgZlHDE8CxB+39uYGB/rZP",
+	"Oe9rrBdG5ydSIorlux+3mn0X+Gowa7l1YLfSvZ6+tV24/tJ48quWrfWl7BatDRLtSaY2xuyMy9af6tiy",
+	"I8Vo1g0abLWvxsa9to/fExYrVVd2+Lt2u3uxt3w1O5I9EA2KEUuxxJUsScF20ts1hupbTgFYNFBHcSnL",
+	"+cJ01lH4WrFmGYWLdjq0r7GAkkpoPYeq9T8L7C88CY+Ux8ePvqX6ny4t8rRKP2/UXXSY8ogzdi8VwzB0",
+	"vWQ4UprhiHDuiFWVYVTU+d86jCZFd0sspN2XVXmBc+qTgtI4dkcf4P870s8xfnXTO+kljvwVh9buI8Vc",
+	"Olr235kjzO/pEyAOUdjTev0p16SgHFtA18tQAUih1l6N/CkvE6c3bfZytXO4daQ18MItKyU/G/ckVZnq",
+	"XnzbQMZ6ZJRloLS6HuZOpsajs7srFDdZB26xXskFrt2fkKtTuNR84B1zClakyEvtvnAhXd+issUp+Mo7",
+	"yoyvj09qfSr2wilIRtBuYH98dMKafMvdaSe3YJaUipTlW/yFeS5XzIM4QKjb8gPEZJy2hOFtiP5jZuGj",
+	"xw5DpKDaNPkqpJVUqSGnrhE7T5nvl1THYR2Rl2bB1IprRqY4W0BXpjixKdF0rbHnsJ0dz3NyGU0cwd/+",
+	"j2NRXHa+H1H2FAar+PN+BJjLTO0jwLiuFhiSn4LxsMFLmzkP+KrPwxX7txd/qC2nZjN+/HfiQbfGTykk",
+	"qzS+bZiM02WZG15QZY5mUi0PM2rolFzKbH1SKzKGtCJDhkuqrjK5ErV+YsfJ8fExSRdU0RSyjoCjwaoe",
+	"i4fHZAq5CjiATgij6SL82GX4vTj7P5NfXz1/efbD5MX3FSwKeXh8fEBefD8iP9ohMNcIUkQg+W4sCsWv",
+	"qYHuWIrOWUIWFBvKOwz0gxrkD/TEazfE48q3xDPsnUmw455OxoKWGZcJueYZkwl59cOPCfnXxctfYLz3",
+	"vDiav+cFoSpd8GuPL+tT24fwle+wx3LtYfz91TEWkAcGacDsnQmY/dgdHF6xgcMS+iCQ4ZSLCf5tTfyG",
+	"5LBm/lj4/qGY0FWLuWBSm3bdjF2LP4Id/YCG2ysj3fz3YWJ1yZAILzbPdKHsnIzjaeAs6BZo2FL3yhaC",
+	"BvDn+PjDCuCLKkXX8K0rANroox9FmK15tf4IP628C/ISUsw/cRggmD4d4s3zYVJhym/y2Z5s0S15TzgL",
+	"NClmDtMRb8daG7Uq478uFrGAvSYTUSpAv8IdQnGW03lfvbEB/tWYVW6lDmRGQr8uETuoUlWGk0sUtcuc",
+	"FjLn6XpyzWUOuzt1HsiHj13VCyTqIHyTM+dILLHa5ZlOT7BfmEdoAsCn90yE5toO02jotdmkgS2YNJOu",
+	"DyA64USHSxXB1sa5c1YiVOabejb0Rh53C/kfnRthwgGnQrg2AlZshytB+m5SgJMzRHwk+0E8/dPu531K",
+	"pDsk/uR0/rkCgTuQjTyMIsTkcJP3oePYFVfHuDZ4t8YdSz3aOLPIodsbkDkuLmqupZCCXZUWMEUYVa51",
+	"jvuJYiuqsg5nEoaRsR3Sv4Gm/bS2nM/Em46WnWm7d7x86sFQu7sb4G33ZP35QqxuLv0V8EtFSEX2pQgz",
+	"xVio49IAfef+nuRsZiCOY8h7pmQb0sJpcGMxnAp5GH52CD87ARja+h0mtGE0c8qogNYzmq5dmMq3v8eL",
+	"alqKJTOTVHHDFKdTaIKFpwYq8R5op+9aE4n4xxDF0N7nmURVkiwZM2TNTP0Ks8rtWMTr6WoA5cH7MlzQ",
+	"fNYs0bAXZVKhwFqqZnSdoF4v5OqganHZrMzzRNqEHtnWHtBt7Zd2w/iJfbElbgkWpO3b36h9dnWofpSz",
+	"Wzqq/XnGuuijD/D/HTGm2xUX/xeO/Akq1L+W0l57bf/laNl/Z3bGmM4FyAOjqNDYhOakElxQvOcs9aTm",
+	"wl3Kaw+VulyTFc1zZggX3gRHUT0WGKaqAI0qdx6mXlV5mKFRGb9mVfed0AKw3UZNE6rHwqrrHrl4RM4F",
+	"gIcTqyPVrSPNM+aSbC9hQAyHuEQidBAEiZoEeOSx8BL14BQRSME73XCOV86C4bSdXjBNsDIMXQsuduLq",
+	"Csbi8T+c99wD2ZV57jyZByPy2t5UNPc5td7LcGKlvy5nM55yJsxhIbkwepqMxRR26xALsLJpQtwHvvy/",
+	"+oTm0LHw0O9q6DtzWAp6TXlOL3M2jYl3/MUdT/M+XOsPv7LyTRca9FX50JYjp2nNYL6lVrVx1iM+9agn",
+	"/KsWyUkAtdiro7mHbO3u9NyZ/BfrAnw/SUONN9WTh76uRrqb5OrTVhfpug9+gCIF/SDeSl7fEqI/zjhH",
+	"H9xfvcNhLjvN0LWuehFuYAx6wIyql3dAye4Kje1o6R1JCA5Tv3NK8L9fc/tbtP7er1AD/YGBxh/h4huw",
+	"LbRTsXxq/0C7vcjX3fcLfP1GdjmAonyEQ3+BbPTaLuYzGYt93D6V9gxk34uqglgENDjlqyzSxKnLPYEm",
+	"Sg0OH/s/yEBRLONmS2T1wrk+udYl0wRVWyxagxprWRpQ5KlYe8dUaH/gwyGlgagmJalUioEtczAaC2jD",
+	"jC1GAPNwKX06CeIChVIaZ75ApWQcfDnj5hXMrBdv4+Lvwtlfkic04+Yz+UBf4eZ1nQa3twmhmmjGRNXc",
+	"wm7AA+3s0z1V62TcbHJnTKLmLJtj8vQuPb51VoLQ3hJ467rPw29/1beI8fyq79UB97nv5TMsW70wFEz1",
+	"zmbPvnMeF9BixSpc8IN9cNBzPjOOax54JQ58cn0v5Raz9GrHDjyaUkG0sfLSdXMD4Qf4g5jakVFDT52n",
+	"BFuuIJhq1av9m7GYOurUmq736T3+v+x4d3a8n+7jyByhMWRPLkSRus3t+zs+cY/0c2/oIJvro2SFtO+z",
+	"jk5IJ7wXLIeUQZdKD3ll2MLl7mUgjSpgry+074UmKY98E7Tthdr+oXsvI9z9oJvLz1xkP/LcsF6jg8fN",
+	"P36vZeA4u93OA0/3pvYQvNp74wLf4q6jjmcHVxyxd/ZY7mgm7552artzyw+DmQA9omdAfFhunaMOmjOr",
+	"cG3GIpV5uRSa8CzxjvsJNQk0FUjwsEzsd9imLfEnbwKu7gQU7igoBKzo1hz9KdjPsHfmKNXXTbbrBaj1",
+	"9OI3h57VgJWIQLltbmYF7XYKY1hz4p/jASqRniNGqb4eDxruwY2J7ZV1Lcc8vfgtyrO3jHe9tT9T137H",
+	"S5UPTgZHsDPuHRuKL95TOvEYJRgkalVujyobLFRub9ZRusY/jaY/J43UNOR2suLvqeu/HkJTQ9STXICG",
+	"69AmHL8fCxepOvUFmVeMFTC4z1+FUNfKgW2uyYophnGB7CAhRXmZc70As+ZSyZVm7vVUpYvEtws7e3VO",
+	"rtjatbf0jVtrwDGR4lF/BnVV7prSPNdVX1A3KhlOz6B7CH9PMSz4PaOKKbIo1AR+OBmNRtBOBEaxExkL",
+	"iCQjSTFxyr9Ninx96gBmoptGMkmENI21YObi5ioarczIJTMrK7nr+DbYUMV5LjyMN5Sw4OVOauXHrmGT",
+	"rhqxNRoZNLCTXW9E6mMR8CII8PjEUIzyAP1r9conKEtDBYxXP+qpLa2OkzePiSo2FlesCI2sQt/LZqT0",
+	"JeTZOqArqsBbTNbYEDj0tUoIe0dTk69Jzq8Y9F6Gq0WwJrsF18/mLp1vdrqxBwcy2rGiW5jgpD6oHdpG",
+	"PfnmuG9UqV1fajpjZt3IndOGzmYj8kZmFBvYUWuckFzOay+oqbSRTiWgsYVWE/IavadwxjNZXubskAlT",
+	"u249/5mV9Iq0JkPqLuAkBKPrIfF6703815ILc+AdUggVw8CscqmxmNqKkztcymv75oAr6qyWsaCCTGs+",
+	"ocOf2XpK8AI6Ab+enXhTI7BnHbpvy2wNrkS61g79UQGdLUuMxRD74dSGN4ev4WmWnRBrLE0d/msY1TV1",
+	"Q2MShg+25KNHvlsoTKnehQhfy7WzVlUpBCB/BDP0uxH5ma2xjgDY3deiNRjT3U4f3378vwEAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -66,6 +66,12 @@ func (s *Server) toAPIOrder(p kernel.Principal, o domain.Order) api.Order {
 		out.CancelReason = ptr(api.OrderCancelReason(o.CancelReason))
 	}
 	out.Late = o.Late
+	if !o.DisputedAt.IsZero() {
+		out.DisputedAt = ptr(o.DisputedAt)
+	}
+	if o.RefundedPoints > 0 {
+		out.RefundedPoints = ptr(int64(o.RefundedPoints))
+	}
 	out.RevisionRequests = make([]api.RevisionRecord, len(o.Revisions))
 	for i, r := range o.Revisions {
 		out.RevisionRequests[i] = api.RevisionRecord{Number: r.Number, Notes: r.Notes, UnmetCriteria: nonNil(slices.Clone(r.UnmetCriteria)), RequestedAt: r.RequestedAt}

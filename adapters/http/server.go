@@ -41,6 +41,8 @@ type Options struct {
 	Ordering   *ordering.Service
 	Notify     *notification.Service
 	Moderation *moderation.Service
+	// Jobs lists failed background jobs for support (the queue).
+	Jobs FailedJobs
 	// Tx runs a points-moving request and the storage of its answer in one transaction.
 	Tx          kernel.Tx
 	Idempotency IdempotencyStore
@@ -85,6 +87,7 @@ type Server struct {
 	ordering      *ordering.Service
 	notify        *notification.Service
 	moderation    *moderation.Service
+	jobs          FailedJobs
 	tx            kernel.Tx
 	idem          IdempotencyStore
 	idemOps       map[string]bool // operations marked x-heepr-idempotent in the spec
@@ -107,7 +110,7 @@ type Server struct {
 // /openapi.yaml, health at /healthz and /readyz, metrics at /metrics.
 func New(o Options) (http.Handler, error) {
 	s := &Server{
-		identity: o.Identity, ledger: o.Ledger, market: o.Market, skills: o.Skills, ordering: o.Ordering, notify: o.Notify, moderation: o.Moderation, tx: o.Tx, idem: o.Idempotency, idemOps: map[string]bool{}, enforcer: o.Enforcer, metrics: o.Metrics, log: o.Logger, ready: o.Ready,
+		identity: o.Identity, ledger: o.Ledger, market: o.Market, skills: o.Skills, ordering: o.Ordering, notify: o.Notify, moderation: o.Moderation, jobs: o.Jobs, tx: o.Tx, idem: o.Idempotency, idemOps: map[string]bool{}, enforcer: o.Enforcer, metrics: o.Metrics, log: o.Logger, ready: o.Ready,
 		secureCookies: SecureCookies(o.BaseURL), maxBody: o.MaxBodyBytes, maxUpload: o.MaxUploadBytes, rateLimits: o.RateLimits,
 		signInEmail: o.SignInPerEmail, limits: newLimiter(), agentAuth: o.AgentAuth, clock: o.Clock,
 	}
@@ -212,6 +215,17 @@ func New(o Options) (http.Handler, error) {
 	return h, nil
 }
 
+// A suspended account reads and signs in and out; nothing else.
+var (
+	errAccountSuspended = kernel.New(kernel.ErrAccountSuspended, "account-suspended",
+		"your account is suspended: you can sign in and read your data, but not change anything; write to support")
+	suspendedMayCall = map[string]bool{"signIn": true, "signOut": true}
+)
+
+func readOnly(method string) bool {
+	return method == http.MethodGet || method == http.MethodHead || method == http.MethodOptions
+}
+
 // operation runs after routing, once the operationId is known: it names
 // the span and the metrics route, then asks casbin, then applies the
 // operation's rate limit.
@@ -230,6 +244,10 @@ func (s *Server) operation(next http.Handler) http.Handler {
 			}
 			writeProblem(w, r, problem{Status: http.StatusForbidden, Code: "forbidden",
 				Detail: "your account's roles do not allow " + op})
+			return
+		}
+		if p.Suspended && !readOnly(r.Method) && !suspendedMayCall[op] {
+			writeError(w, r, s.log, errAccountSuspended)
 			return
 		}
 		if lim, ok := s.rateLimits[op]; ok {

@@ -11,6 +11,7 @@ import (
 	"github.com/heepr/heepr/modules/kernel"
 	"github.com/heepr/heepr/modules/ledger"
 	"github.com/heepr/heepr/modules/marketplace"
+	"github.com/heepr/heepr/modules/moderation"
 	"github.com/heepr/heepr/modules/notification"
 	"github.com/heepr/heepr/modules/ordering"
 	"github.com/heepr/heepr/modules/skills"
@@ -26,13 +27,14 @@ type Facades struct {
 	Idempotency  interface {
 		Purge(ctx context.Context, now time.Time) (int, error)
 	}
-	Market   *marketplace.Service
-	Ordering *ordering.Service
-	Skills   *skills.Service
-	Blobs    kernel.Blobs
-	BaseURL  string
-	Clock    kernel.Clock
-	Log      *slog.Logger
+	Market     *marketplace.Service
+	Ordering   *ordering.Service
+	Moderation *moderation.Service
+	Skills     *skills.Service
+	Blobs      kernel.Blobs
+	BaseURL    string
+	Clock      kernel.Clock
+	Log        *slog.Logger
 }
 
 // Registry is every worker and periodic job heepr has.
@@ -56,6 +58,7 @@ func Register(f *Facades) Registry {
 	river.AddWorker(w, &payoutWorker{f: f})
 	river.AddWorker(w, &timersWorker{f: f})
 	river.AddWorker(w, &supportEmailWorker{f: f})
+	river.AddWorker(w, &signalsWorker{f: f})
 
 	periodic := []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
@@ -75,6 +78,9 @@ func Register(f *Facades) Registry {
 			&river.PeriodicJobOpts{RunOnStart: true}),
 		river.NewPeriodicJob(river.PeriodicInterval(time.Minute),
 			func() (river.JobArgs, *river.InsertOpts) { return ordering.TimersArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(15*time.Minute),
+			func() (river.JobArgs, *river.InsertOpts) { return moderation.SignalsArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true}),
 	}
 	return Registry{Workers: w, Periodic: periodic}
@@ -215,4 +221,19 @@ type supportEmailWorker struct {
 
 func (w *supportEmailWorker) Work(ctx context.Context, job *river.Job[notification.SupportEmailArgs]) error {
 	return w.f.Notification.EmailSupport(ctx, job.Args)
+}
+
+// signalsWorker opens support cases from automatic signals (repeated
+// missed deadlines, review clusters).
+type signalsWorker struct {
+	river.WorkerDefaults[moderation.SignalsArgs]
+	f *Facades
+}
+
+func (w *signalsWorker) Work(ctx context.Context, _ *river.Job[moderation.SignalsArgs]) error {
+	run, err := w.f.Moderation.RunSignals(ctx)
+	if run != (moderation.SignalsRun{}) {
+		w.f.Log.InfoContext(ctx, "automatic signals opened cases", "missed_deadlines", run.MissedDeadlines, "review_clusters", run.ReviewClusters)
+	}
+	return err
 }

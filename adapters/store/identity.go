@@ -23,6 +23,9 @@ type userRow struct {
 	Roles           string    `bun:"roles"` // space-separated, sorted
 	CreatedAt       time.Time `bun:"created_at"`
 	UpdatedAt       time.Time `bun:"updated_at"`
+
+	SuspendedAt      *time.Time `bun:"suspended_at"`
+	SuspensionReason *string    `bun:"suspension_reason"`
 }
 
 func toUserRow(u domain.User) *userRow {
@@ -33,6 +36,7 @@ func toUserRow(u domain.User) *userRow {
 	return &userRow{
 		ID: string(u.ID), Email: u.Email, EmailNormalized: u.EmailNormalized, DisplayName: u.DisplayName,
 		PasswordHash: u.PasswordHash, Roles: strings.Join(roles, " "), CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
+		SuspendedAt: u.SuspendedAt, SuspensionReason: nullable(u.SuspensionReason),
 	}
 }
 
@@ -41,10 +45,18 @@ func (r *userRow) toDomain() domain.User {
 	for _, s := range strings.Fields(r.Roles) {
 		roles = append(roles, kernel.Role(s))
 	}
-	return domain.User{
+	u := domain.User{
 		ID: kernel.UserID(r.ID), Email: r.Email, EmailNormalized: r.EmailNormalized, DisplayName: r.DisplayName,
 		PasswordHash: r.PasswordHash, Roles: roles, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
+	if r.SuspendedAt != nil {
+		at := r.SuspendedAt.UTC()
+		u.SuspendedAt = &at
+	}
+	if r.SuspensionReason != nil {
+		u.SuspensionReason = *r.SuspensionReason
+	}
+	return u
 }
 
 type sessionRow struct {
@@ -142,6 +154,28 @@ func (r *IdentityUsers) one(ctx context.Context, where string, arg any) (domain.
 func (r *IdentityUsers) UpdateRoles(ctx context.Context, u domain.User) error {
 	_, err := r.db.Conn(ctx).NewUpdate().Model(toUserRow(u)).Column("roles", "updated_at").WherePK().Exec(ctx)
 	return err
+}
+
+// UpdateStanding writes the user's suspension (SuspendedAt nil: in good standing).
+func (r *IdentityUsers) UpdateStanding(ctx context.Context, u domain.User) error {
+	_, err := r.db.Conn(ctx).NewUpdate().Model(toUserRow(u)).Column("suspended_at", "suspension_reason", "updated_at").WherePK().Exec(ctx)
+	return err
+}
+
+// CreatedAt returns when each of the users signed up (unknown ids are absent).
+func (r *IdentityUsers) CreatedAt(ctx context.Context, ids []kernel.UserID) (map[kernel.UserID]time.Time, error) {
+	out := map[kernel.UserID]time.Time{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []userRow
+	if err := r.db.Conn(ctx).NewSelect().Model(&rows).Column("id", "created_at").Where("id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("read sign-up times: %w", err)
+	}
+	for _, u := range rows {
+		out[kernel.UserID(u.ID)] = u.CreatedAt.UTC()
+	}
+	return out, nil
 }
 
 // IdentitySessions stores sessions.

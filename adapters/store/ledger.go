@@ -352,3 +352,17 @@ func (s *Ledger) Check(ctx context.Context) ([]string, error) {
 	}
 	return problems, nil
 }
+
+// OrderPostings lists every posting of an order, oldest first.
+func (s *Ledger) OrderPostings(ctx context.Context, order string) ([]ledger.OrderPosting, error) {
+	var rows []postingRow
+	if err := s.db.Conn(ctx).NewSelect().Model(&rows).Where("order_id = ?", order).OrderExpr("created_at, id").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("list order postings: %w", err)
+	}
+	out := make([]ledger.OrderPosting, len(rows))
+	for i, r := range rows {
+		out[i] = ledger.OrderPosting{ID: r.ID, Kind: domain.PostingKind(r.Kind), From: r.FromAccount, To: r.ToAccount,
+			Amount: kernel.Points(r.Amount), Memo: r.Memo, CreatedAt: r.CreatedAt.UTC()}
+	}
+	return out, nil
+}

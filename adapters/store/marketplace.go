@@ -449,3 +449,38 @@ func (s *Marketplace) Browse(ctx context.Context, q domain.Query) ([]marketplace
 	}
 	return out, nil
 }
+
+// Suspend moves an agent from status from to suspended, remembering from.
+func (s *Marketplace) Suspend(ctx context.Context, id string, from domain.Status, at time.Time) error {
+	res, err := s.db.Conn(ctx).NewUpdate().Model((*agentRow)(nil)).Set("status = 'suspended'").Set("suspended_from = ?", string(from)).
+		Set("updated_at = ?", at).Where("id = ?", id).Where("status = ?", string(from)).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("suspend agent: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return kernel.Conflict("status-changed", "the agent's status changed meanwhile; reload and try again")
+	}
+	return nil
+}
+
+// Reinstate returns a suspended agent to the status it had before.
+func (s *Marketplace) Reinstate(ctx context.Context, id string, at time.Time) (domain.Status, error) {
+	var from *string
+	if err := s.db.Conn(ctx).NewSelect().Model((*agentRow)(nil)).Column("suspended_from").Where("id = ?", id).Scan(ctx, &from); err != nil {
+		return "", fmt.Errorf("read agent: %w", err)
+	}
+	to := domain.Paused
+	if from != nil && *from != "" && *from != string(domain.Suspended) {
+		to = domain.Status(*from)
+	}
+	q := s.db.Conn(ctx).NewUpdate().Model((*agentRow)(nil)).Set("status = ?", string(to)).Set("suspended_from = NULL").
+		Set("updated_at = ?", at).Where("id = ?", id).Where("status = 'suspended'")
+	res, err := q.Exec(ctx)
+	if err != nil {
+		return "", fmt.Errorf("reinstate agent: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return "", kernel.Conflict("agent-not-suspended", "the agent is not suspended")
+	}
+	return to, nil
+}

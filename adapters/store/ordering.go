@@ -320,6 +320,10 @@ type orderRow struct {
 	Revisions       string     `bun:"revisions"`
 	ReviewReminded  bool       `bun:"review_reminded"`
 	ReviewEscalated bool       `bun:"review_escalated"`
+
+	DisputedFrom   *string    `bun:"disputed_from"`
+	DisputedAt     *time.Time `bun:"disputed_at"`
+	RefundedPoints *int64     `bun:"refunded_points"`
 }
 
 // orderSnapshot is what an order keeps of its quote and the agent's settings.
@@ -371,7 +375,16 @@ func toOrderRow(o domain.Order) (*orderRow, error) {
 		CancelReason: nullable(o.CancelReason), CreatedAt: o.CreatedAt, StartedAt: timePtr(o.StartedAt),
 		Deadline: timePtr(o.Deadline), UpdatedAt: o.UpdatedAt,
 		ReviewStartedAt: timePtr(o.ReviewStartedAt), DeliveredAt: timePtr(o.DeliveredAt), CompletedAt: timePtr(o.CompletedAt),
-		Late: o.Late, OnTime: o.OnTime, Revisions: string(rv), ReviewReminded: o.ReviewReminded, ReviewEscalated: o.ReviewEscalated}, nil
+		Late: o.Late, OnTime: o.OnTime, Revisions: string(rv), ReviewReminded: o.ReviewReminded, ReviewEscalated: o.ReviewEscalated,
+		DisputedFrom: nullable(string(o.DisputedFrom)), DisputedAt: timePtr(o.DisputedAt), RefundedPoints: pointsPtr(o.RefundedPoints)}, nil
+}
+
+func pointsPtr(p kernel.Points) *int64 {
+	if p == 0 {
+		return nil
+	}
+	v := int64(p)
+	return &v
 }
 
 func (r *orderRow) toDomain() (domain.Order, error) {
@@ -403,6 +416,13 @@ func (r *orderRow) toDomain() (domain.Order, error) {
 	}
 	o.ReviewStartedAt, o.DeliveredAt, o.CompletedAt = zeroOr(r.ReviewStartedAt), zeroOr(r.DeliveredAt), zeroOr(r.CompletedAt)
 	o.Late, o.OnTime, o.ReviewReminded, o.ReviewEscalated = r.Late, r.OnTime, r.ReviewReminded, r.ReviewEscalated
+	if r.DisputedFrom != nil {
+		o.DisputedFrom = domain.Status(*r.DisputedFrom)
+	}
+	o.DisputedAt = zeroOr(r.DisputedAt)
+	if r.RefundedPoints != nil {
+		o.RefundedPoints = kernel.Points(*r.RefundedPoints)
+	}
 	return o, nil
 }
 
@@ -454,7 +474,8 @@ func (s *Ordering) SaveOrder(ctx context.Context, o domain.Order, from domain.St
 	}
 	res, err := s.db.Conn(ctx).NewUpdate().Model(row).
 		Column("status", "revisions_left", "gate_reasons", "cancel_reason", "started_at", "deadline", "updated_at",
-			"review_started_at", "delivered_at", "completed_at", "late", "on_time", "revisions", "review_reminded", "review_escalated").
+			"review_started_at", "delivered_at", "completed_at", "late", "on_time", "revisions", "review_reminded", "review_escalated",
+			"disputed_from", "disputed_at", "refunded_points").
 		WherePK().Where("status = ?", string(from)).Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("save order: %w", err)
@@ -963,4 +984,49 @@ func (s *Inbox) MarkRead(ctx context.Context, user kernel.UserID, upTo string, a
 		return fmt.Errorf("mark notifications read: %w", err)
 	}
 	return nil
+}
+
+// AgentOrders lists the ids of the agent's orders in any of the statuses, oldest first.
+func (s *Ordering) AgentOrders(ctx context.Context, agentID string, statuses []domain.Status) ([]string, error) {
+	st := make([]string, len(statuses))
+	for i, x := range statuses {
+		st[i] = string(x)
+	}
+	var ids []string
+	if err := s.db.Conn(ctx).NewSelect().Model((*orderRow)(nil)).Column("id").
+		Where("agent_id = ?", agentID).Where("status IN (?)", bun.In(st)).OrderExpr("id").Scan(ctx, &ids); err != nil {
+		return nil, fmt.Errorf("list agent orders: %w", err)
+	}
+	return ids, nil
+}
+
+// MissedDeadlines counts, per agent, the orders marked late whose deadline
+// fell at or after since (agentID "" for every agent with at least min).
+func (s *Ordering) MissedDeadlines(ctx context.Context, agentID string, since time.Time, min int) ([]ordering.AgentCount, error) {
+	var out []ordering.AgentCount
+	q := s.db.Conn(ctx).NewSelect().Model((*orderRow)(nil)).ColumnExpr("agent_id, COUNT(*) AS n").
+		Where("late").Where("deadline >= ?", since)
+	if agentID != "" {
+		q = q.Where("agent_id = ?", agentID)
+	}
+	if err := q.GroupExpr("agent_id").Having("COUNT(*) >= ?", min).OrderExpr("agent_id").Scan(ctx, &out); err != nil {
+		return nil, fmt.Errorf("count missed deadlines: %w", err)
+	}
+	return out, nil
+}
+
+// ReviewActivity lists, for every customer who reviewed since the time,
+// the owner whose agents they reviewed, how many reviews, and with how
+// many owners they ever ordered.
+func (s *Ordering) ReviewActivity(ctx context.Context, since time.Time) ([]ordering.ReviewerActivity, error) {
+	var out []ordering.ReviewerActivity
+	err := s.db.Conn(ctx).NewSelect().TableExpr("reviews AS r").Join("JOIN orders AS o ON o.id = r.order_id").
+		ColumnExpr("r.customer_id AS customer_id, o.owner_id AS owner_id, COUNT(*) AS reviews").
+		ColumnExpr("(SELECT COUNT(DISTINCT o2.owner_id) FROM orders AS o2 WHERE o2.customer_id = r.customer_id) AS owners").
+		Where("r.created_at >= ?", since).GroupExpr("r.customer_id, o.owner_id").OrderExpr("o.owner_id, r.customer_id").
+		Scan(ctx, &out)
+	if err != nil {
+		return nil, fmt.Errorf("review activity: %w", err)
+	}
+	return out, nil
 }

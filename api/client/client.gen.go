@@ -69,33 +69,120 @@ func (e AuthorKind) Valid() bool {
 	}
 }
 
+// Defines values for CaseKind.
+const (
+	Flag   CaseKind = "flag"
+	Signal CaseKind = "signal"
+)
+
+// Valid indicates whether the value is a known member of the CaseKind enum.
+func (e CaseKind) Valid() bool {
+	switch e {
+	case Flag:
+		return true
+	case Signal:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CaseReason.
+const (
+	CaseReasonMissedDeadline  CaseReason = "missed_deadline"
+	CaseReasonMissedDeadlines CaseReason = "missed_deadlines"
+	CaseReasonOffScope        CaseReason = "off_scope"
+	CaseReasonOther           CaseReason = "other"
+	CaseReasonPolicyViolation CaseReason = "policy_violation"
+	CaseReasonReviewCluster   CaseReason = "review_cluster"
+	CaseReasonReviewStalled   CaseReason = "review_stalled"
+)
+
+// Valid indicates whether the value is a known member of the CaseReason enum.
+func (e CaseReason) Valid() bool {
+	switch e {
+	case CaseReasonMissedDeadline:
+		return true
+	case CaseReasonMissedDeadlines:
+		return true
+	case CaseReasonOffScope:
+		return true
+	case CaseReasonOther:
+		return true
+	case CaseReasonPolicyViolation:
+		return true
+	case CaseReasonReviewCluster:
+		return true
+	case CaseReasonReviewStalled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CaseResolutionAction.
+const (
+	CaseResolutionActionDismiss CaseResolutionAction = "dismiss"
+	CaseResolutionActionRefund  CaseResolutionAction = "refund"
+)
+
+// Valid indicates whether the value is a known member of the CaseResolutionAction enum.
+func (e CaseResolutionAction) Valid() bool {
+	switch e {
+	case CaseResolutionActionDismiss:
+		return true
+	case CaseResolutionActionRefund:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CaseStatus.
+const (
+	CaseStatusOpen     CaseStatus = "open"
+	CaseStatusResolved CaseStatus = "resolved"
+)
+
+// Valid indicates whether the value is a known member of the CaseStatus enum.
+func (e CaseStatus) Valid() bool {
+	switch e {
+	case CaseStatusOpen:
+		return true
+	case CaseStatusResolved:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Category.
 const (
-	Audio   Category = "audio"
-	Code    Category = "code"
-	Data    Category = "data"
-	Design  Category = "design"
-	Other   Category = "other"
-	Video   Category = "video"
-	Writing Category = "writing"
+	CategoryAudio   Category = "audio"
+	CategoryCode    Category = "code"
+	CategoryData    Category = "data"
+	CategoryDesign  Category = "design"
+	CategoryOther   Category = "other"
+	CategoryVideo   Category = "video"
+	CategoryWriting Category = "writing"
 )
 
 // Valid indicates whether the value is a known member of the Category enum.
 func (e Category) Valid() bool {
 	switch e {
-	case Audio:
+	case CategoryAudio:
 		return true
-	case Code:
+	case CategoryCode:
 		return true
-	case Data:
+	case CategoryData:
 		return true
-	case Design:
+	case CategoryDesign:
 		return true
-	case Other:
+	case CategoryOther:
 		return true
-	case Video:
+	case CategoryVideo:
 		return true
-	case Writing:
+	case CategoryWriting:
 		return true
 	default:
 		return false
@@ -135,6 +222,48 @@ func (e DeliveryStatus) Valid() bool {
 	case DeliveryStatusRejected:
 		return true
 	case DeliveryStatusReleased:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FailedJobState.
+const (
+	FailedJobStateDiscarded FailedJobState = "discarded"
+	FailedJobStateRetryable FailedJobState = "retryable"
+)
+
+// Valid indicates whether the value is a known member of the FailedJobState enum.
+func (e FailedJobState) Valid() bool {
+	switch e {
+	case FailedJobStateDiscarded:
+		return true
+	case FailedJobStateRetryable:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FlagReason.
+const (
+	FlagReasonMissedDeadline  FlagReason = "missed_deadline"
+	FlagReasonOffScope        FlagReason = "off_scope"
+	FlagReasonOther           FlagReason = "other"
+	FlagReasonPolicyViolation FlagReason = "policy_violation"
+)
+
+// Valid indicates whether the value is a known member of the FlagReason enum.
+func (e FlagReason) Valid() bool {
+	switch e {
+	case FlagReasonMissedDeadline:
+		return true
+	case FlagReasonOffScope:
+		return true
+	case FlagReasonOther:
+		return true
+	case FlagReasonPolicyViolation:
 		return true
 	default:
 		return false
@@ -239,37 +368,37 @@ func (e OwnerAgentAcceptMode) Valid() bool {
 
 // Defines values for PostingKind.
 const (
-	ClawbackRefund PostingKind = "clawback_refund"
-	Fee            PostingKind = "fee"
-	GoodwillRefund PostingKind = "goodwill_refund"
-	Hold           PostingKind = "hold"
-	Payout         PostingKind = "payout"
-	Refund         PostingKind = "refund"
-	ReviewReward   PostingKind = "review_reward"
-	StarterGrant   PostingKind = "starter_grant"
-	SupportCredit  PostingKind = "support_credit"
+	PostingKindClawbackRefund PostingKind = "clawback_refund"
+	PostingKindFee            PostingKind = "fee"
+	PostingKindGoodwillRefund PostingKind = "goodwill_refund"
+	PostingKindHold           PostingKind = "hold"
+	PostingKindPayout         PostingKind = "payout"
+	PostingKindRefund         PostingKind = "refund"
+	PostingKindReviewReward   PostingKind = "review_reward"
+	PostingKindStarterGrant   PostingKind = "starter_grant"
+	PostingKindSupportCredit  PostingKind = "support_credit"
 )
 
 // Valid indicates whether the value is a known member of the PostingKind enum.
 func (e PostingKind) Valid() bool {
 	switch e {
-	case ClawbackRefund:
+	case PostingKindClawbackRefund:
 		return true
-	case Fee:
+	case PostingKindFee:
 		return true
-	case GoodwillRefund:
+	case PostingKindGoodwillRefund:
 		return true
-	case Hold:
+	case PostingKindHold:
 		return true
-	case Payout:
+	case PostingKindPayout:
 		return true
-	case Refund:
+	case PostingKindRefund:
 		return true
-	case ReviewReward:
+	case PostingKindReviewReward:
 		return true
-	case StarterGrant:
+	case PostingKindStarterGrant:
 		return true
-	case SupportCredit:
+	case PostingKindSupportCredit:
 		return true
 	default:
 		return false
@@ -312,6 +441,63 @@ func (e QuoteStatus) Valid() bool {
 	case QuoteStatusExpired:
 		return true
 	case QuoteStatusSent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReinstatementStatus.
+const (
+	ReinstatementStatusDeclined ReinstatementStatus = "declined"
+	ReinstatementStatusGranted  ReinstatementStatus = "granted"
+	ReinstatementStatusOpen     ReinstatementStatus = "open"
+)
+
+// Valid indicates whether the value is a known member of the ReinstatementStatus enum.
+func (e ReinstatementStatus) Valid() bool {
+	switch e {
+	case ReinstatementStatusDeclined:
+		return true
+	case ReinstatementStatusGranted:
+		return true
+	case ReinstatementStatusOpen:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ResolveCaseRequestAction.
+const (
+	ResolveCaseRequestActionDismiss ResolveCaseRequestAction = "dismiss"
+	ResolveCaseRequestActionRefund  ResolveCaseRequestAction = "refund"
+)
+
+// Valid indicates whether the value is a known member of the ResolveCaseRequestAction enum.
+func (e ResolveCaseRequestAction) Valid() bool {
+	switch e {
+	case ResolveCaseRequestActionDismiss:
+		return true
+	case ResolveCaseRequestActionRefund:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ResolveCaseRequestRefundSource.
+const (
+	OwnerClawback    ResolveCaseRequestRefundSource = "owner_clawback"
+	PlatformGoodwill ResolveCaseRequestRefundSource = "platform_goodwill"
+)
+
+// Valid indicates whether the value is a known member of the ResolveCaseRequestRefundSource enum.
+func (e ResolveCaseRequestRefundSource) Valid() bool {
+	switch e {
+	case OwnerClawback:
+		return true
+	case PlatformGoodwill:
 		return true
 	default:
 		return false
@@ -423,6 +609,24 @@ func (e ListConversationsParamsAs) Valid() bool {
 	}
 }
 
+// Defines values for ListFailedJobsParamsState.
+const (
+	ListFailedJobsParamsStateDiscarded ListFailedJobsParamsState = "discarded"
+	ListFailedJobsParamsStateRetryable ListFailedJobsParamsState = "retryable"
+)
+
+// Valid indicates whether the value is a known member of the ListFailedJobsParamsState enum.
+func (e ListFailedJobsParamsState) Valid() bool {
+	switch e {
+	case ListFailedJobsParamsStateDiscarded:
+		return true
+	case ListFailedJobsParamsStateRetryable:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListOrdersParamsAs.
 const (
 	ListOrdersParamsAsCustomer ListOrdersParamsAs = "customer"
@@ -439,6 +643,14 @@ func (e ListOrdersParamsAs) Valid() bool {
 	default:
 		return false
 	}
+}
+
+// AccountStanding defines model for AccountStanding.
+type AccountStanding struct {
+	Reason      *string    `json:"reason,omitempty"`
+	Suspended   bool       `json:"suspended"`
+	SuspendedAt *time.Time `json:"suspended_at,omitempty"`
+	UserId      string     `json:"user_id"`
 }
 
 // AckRequest defines model for AckRequest.
@@ -547,6 +759,107 @@ type AutoBands struct {
 	MaxRevisions    int        `json:"max_revisions"`
 	MinPrice        int64      `json:"min_price"`
 }
+
+// Case defines model for Case.
+type Case struct {
+	AgentId *string `json:"agent_id,omitempty"`
+	Details string  `json:"details"`
+
+	// FlaggedBy The customer who flagged the order.
+	FlaggedBy *string `json:"flagged_by,omitempty"`
+	Id        string  `json:"id"`
+
+	// Kind Opened by a customer's flag or an automatic signal.
+	Kind     CaseKind  `json:"kind"`
+	OpenedAt time.Time `json:"opened_at"`
+	OrderId  *string   `json:"order_id,omitempty"`
+	OwnerId  *string   `json:"owner_id,omitempty"`
+
+	// Reason A customer's flag (missed_deadline, off_scope, policy_violation, other) or an automatic
+	// signal: missed_deadlines (3 or more in 30 days), review_stalled (an owner review waiting 72
+	// hours), review_cluster (new accounts whose only activity is reviewing one owner's agents).
+	Reason     CaseReason      `json:"reason"`
+	Resolution *CaseResolution `json:"resolution,omitempty"`
+	ResolvedAt *time.Time      `json:"resolved_at,omitempty"`
+	Status     CaseStatus      `json:"status"`
+}
+
+// CaseKind Opened by a customer's flag or an automatic signal.
+type CaseKind string
+
+// CaseAgent defines model for CaseAgent.
+type CaseAgent struct {
+	CompletedOrders int64  `json:"completed_orders"`
+	Handle          string `json:"handle"`
+	Id              string `json:"id"`
+
+	// MissedDeadlines All time.
+	MissedDeadlines int64 `json:"missed_deadlines"`
+
+	// MissedDeadlines30d Orders that went late in the last 30 days.
+	MissedDeadlines30d int         `json:"missed_deadlines_30d"`
+	Name               string      `json:"name"`
+	OwnerId            string      `json:"owner_id"`
+	Status             AgentStatus `json:"status"`
+}
+
+// CaseDetail defines model for CaseDetail.
+type CaseDetail struct {
+	Agent *CaseAgent `json:"agent,omitempty"`
+	Case  Case       `json:"case"`
+
+	// EarlierCases The agent's other cases, newest first (up to 50).
+	EarlierCases []Case `json:"earlier_cases"`
+
+	// Messages The order's conversation, oldest first (the latest 500 messages).
+	Messages []Message `json:"messages"`
+	Order    *Order    `json:"order,omitempty"`
+
+	// PaidOut The order's escrow was paid to the owner.
+	PaidOut bool `json:"paid_out"`
+
+	// Postings Every posting of the order, oldest first.
+	Postings []OrderPosting `json:"postings"`
+}
+
+// CaseList defines model for CaseList.
+type CaseList struct {
+	Items      []Case  `json:"items"`
+	NextCursor *string `json:"next_cursor,omitempty"`
+}
+
+// CaseReason A customer's flag (missed_deadline, off_scope, policy_violation, other) or an automatic
+// signal: missed_deadlines (3 or more in 30 days), review_stalled (an owner review waiting 72
+// hours), review_cluster (new accounts whose only activity is reviewing one owner's agents).
+type CaseReason string
+
+// CaseResolution defines model for CaseResolution.
+type CaseResolution struct {
+	Action CaseResolutionAction `json:"action"`
+
+	// ClawedBack Taken back from the owner after payout.
+	ClawedBack int64 `json:"clawed_back"`
+	FromEscrow int64 `json:"from_escrow"`
+
+	// Goodwill Issued by the platform after payout.
+	Goodwill int64  `json:"goodwill"`
+	Note     string `json:"note"`
+
+	// Refunded Points returned to the customer in all.
+	Refunded int64 `json:"refunded"`
+
+	// ResolvedBy The support user (`user:<id>`).
+	ResolvedBy string `json:"resolved_by"`
+
+	// ToOwner Escrow released to the owner (less the fee) on a partial refund.
+	ToOwner int64 `json:"to_owner"`
+}
+
+// CaseResolutionAction defines model for CaseResolution.Action.
+type CaseResolutionAction string
+
+// CaseStatus defines model for CaseStatus.
+type CaseStatus string
 
 // Category defines model for Category.
 type Category string
@@ -686,6 +999,32 @@ type DeliveryFile struct {
 	Size        int64  `json:"size"`
 }
 
+// FailedJob defines model for FailedJob.
+type FailedJob struct {
+	Attempt     int        `json:"attempt"`
+	AttemptedAt *time.Time `json:"attempted_at,omitempty"`
+	CreatedAt   time.Time  `json:"created_at"`
+	FinalizedAt *time.Time `json:"finalized_at,omitempty"`
+	Id          string     `json:"id"`
+	Kind        string     `json:"kind"`
+	LastError   *string    `json:"last_error,omitempty"`
+	MaxAttempts int        `json:"max_attempts"`
+	Queue       *string    `json:"queue,omitempty"`
+
+	// ScheduledAt The next attempt (retryable).
+	ScheduledAt *time.Time     `json:"scheduled_at,omitempty"`
+	State       FailedJobState `json:"state"`
+}
+
+// FailedJobState defines model for FailedJob.State.
+type FailedJobState string
+
+// FailedJobList defines model for FailedJobList.
+type FailedJobList struct {
+	Items      []FailedJob `json:"items"`
+	NextCursor *string     `json:"next_cursor,omitempty"`
+}
+
 // FieldError defines model for FieldError.
 type FieldError struct {
 	Detail string `json:"detail"`
@@ -698,6 +1037,16 @@ type FieldError struct {
 type FileLink struct {
 	ExpiresAt time.Time `json:"expires_at"`
 	Url       string    `json:"url"`
+}
+
+// FlagReason defines model for FlagReason.
+type FlagReason string
+
+// FlagRequest defines model for FlagRequest.
+type FlagRequest struct {
+	// Details What went wrong
+	Details *string    `json:"details,omitempty"`
+	Reason  FlagReason `json:"reason"`
 }
 
 // MarkReadRequest defines model for MarkReadRequest.
@@ -724,6 +1073,12 @@ type Message struct {
 type MessageList struct {
 	Items      []Message `json:"items"`
 	NextCursor *string   `json:"next_cursor,omitempty"`
+}
+
+// ModerationReason defines model for ModerationReason.
+type ModerationReason struct {
+	// Reason Why (audited; told to the user or owner).
+	Reason string `json:"reason"`
 }
 
 // MyAgentList defines model for MyAgentList.
@@ -776,7 +1131,10 @@ type Order struct {
 	// DeliveredAt When the latest delivery was released to the customer.
 	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
 	Deliveries  []Delivery `json:"deliveries"`
-	Id          string     `json:"id"`
+
+	// DisputedAt While disputed, when it was flagged (its clocks stopped then).
+	DisputedAt *time.Time `json:"disputed_at,omitempty"`
+	Id         string     `json:"id"`
 
 	// Late Past its deadline without a delivery (counted against the agent).
 	Late bool `json:"late"`
@@ -784,6 +1142,9 @@ type Order struct {
 	// Price Points held in the order's escrow.
 	Price   int64  `json:"price"`
 	QuoteId string `json:"quote_id"`
+
+	// RefundedPoints Once refunded by support, the points returned to the customer.
+	RefundedPoints *int64 `json:"refunded_points,omitempty"`
 
 	// ReviewWindowEndsAt While delivered, when it completes by itself.
 	ReviewWindowEndsAt *time.Time       `json:"review_window_ends_at,omitempty"`
@@ -804,6 +1165,23 @@ type OrderCancelReason string
 type OrderList struct {
 	Items      []Order `json:"items"`
 	NextCursor *string `json:"next_cursor,omitempty"`
+}
+
+// OrderPosting defines model for OrderPosting.
+type OrderPosting struct {
+	Amount      int64     `json:"amount"`
+	CreatedAt   time.Time `json:"created_at"`
+	FromAccount string    `json:"from_account"`
+	Id          string    `json:"id"`
+
+	// Kind starter_grant: points for a new account. hold: an order's price moved into its escrow.
+	// payout: escrow to the agent's owner on completion. fee: the platform's share.
+	// refund: escrow back to the customer. clawback_refund and goodwill_refund: a refund after
+	// payout, from the owner or issued by the platform. review_reward: for reviewing a completed
+	// order. support_credit: points granted by support.
+	Kind      PostingKind `json:"kind"`
+	Memo      string      `json:"memo"`
+	ToAccount string      `json:"to_account"`
 }
 
 // OrderSnapshot What was agreed and what was live when the order was placed; later settings changes never alter it.
@@ -1012,6 +1390,35 @@ type QuoteList struct {
 // QuoteStatus defines model for QuoteStatus.
 type QuoteStatus string
 
+// ReinstatementRequest defines model for ReinstatementRequest.
+type ReinstatementRequest struct {
+	AgentHandle  string              `json:"agent_handle"`
+	AgentId      string              `json:"agent_id"`
+	CreatedAt    time.Time           `json:"created_at"`
+	DecidedAt    *time.Time          `json:"decided_at,omitempty"`
+	DecidedBy    *string             `json:"decided_by,omitempty"`
+	DecisionNote *string             `json:"decision_note,omitempty"`
+	Id           string              `json:"id"`
+	Message      string              `json:"message"`
+	OwnerId      string              `json:"owner_id"`
+	Status       ReinstatementStatus `json:"status"`
+}
+
+// ReinstatementRequestBody defines model for ReinstatementRequestBody.
+type ReinstatementRequestBody struct {
+	// Message What changed
+	Message string `json:"message"`
+}
+
+// ReinstatementRequestList defines model for ReinstatementRequestList.
+type ReinstatementRequestList struct {
+	Items      []ReinstatementRequest `json:"items"`
+	NextCursor *string                `json:"next_cursor,omitempty"`
+}
+
+// ReinstatementStatus defines model for ReinstatementStatus.
+type ReinstatementStatus string
+
 // RejectDeliveryRequest defines model for RejectDeliveryRequest.
 type RejectDeliveryRequest struct {
 	// Note What the agent must fix.
@@ -1022,6 +1429,26 @@ type RejectDeliveryRequest struct {
 type ReplyRequest struct {
 	Text string `json:"text"`
 }
+
+// ResolveCaseRequest defines model for ResolveCaseRequest.
+type ResolveCaseRequest struct {
+	Action ResolveCaseRequestAction `json:"action"`
+
+	// Note Why (audited; told to the customer and the owner).
+	Note string `json:"note"`
+
+	// RefundAmount refund only; default the whole price, at most the price.
+	RefundAmount *int64 `json:"refund_amount,omitempty"`
+
+	// RefundSource refund after payout only; default owner_clawback (the platform covers what the owner lacks).
+	RefundSource *ResolveCaseRequestRefundSource `json:"refund_source,omitempty"`
+}
+
+// ResolveCaseRequestAction defines model for ResolveCaseRequest.Action.
+type ResolveCaseRequestAction string
+
+// ResolveCaseRequestRefundSource refund after payout only; default owner_clawback (the platform covers what the owner lacks).
+type ResolveCaseRequestRefundSource string
 
 // Review defines model for Review.
 type Review struct {
@@ -1111,6 +1538,18 @@ type SignUpRequest struct {
 // SignUpRequestRole An owner can also hire agents as a customer.
 type SignUpRequestRole string
 
+// SuspendAgentRequest defines model for SuspendAgentRequest.
+type SuspendAgentRequest struct {
+	// CaseId The case that led to it.
+	CaseId *string `json:"case_id,omitempty"`
+
+	// Reason Why (audited; told to the owner).
+	Reason string `json:"reason"`
+
+	// RefundOpenOrders Also refund the orders being worked on.
+	RefundOpenOrders *bool `json:"refund_open_orders,omitempty"`
+}
+
 // Tier defines model for Tier.
 type Tier struct {
 	DeliveryDays int `json:"delivery_days"`
@@ -1166,6 +1605,9 @@ type Wallet struct {
 // AgentId defines model for AgentId.
 type AgentId = string
 
+// CaseId defines model for CaseId.
+type CaseId = string
+
 // ConversationId defines model for ConversationId.
 type ConversationId = string
 
@@ -1199,6 +1641,9 @@ type PostingKindFilter = PostingKind
 
 // QuoteId defines model for QuoteId.
 type QuoteId = string
+
+// UserId defines model for UserId.
+type UserId = string
 
 // PollAgentEventsParams defines parameters for PollAgentEvents.
 type PollAgentEventsParams struct {
@@ -1261,6 +1706,28 @@ type ListAuditEventsParams struct {
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// ListCasesParams defines parameters for ListCases.
+type ListCasesParams struct {
+	Status *CaseStatus `form:"status,omitempty" json:"status,omitempty"`
+	Reason *CaseReason `form:"reason,omitempty" json:"reason,omitempty"`
+
+	// MinAgeHours Only cases opened at least this many hours ago.
+	MinAgeHours *int `form:"min_age_hours,omitempty" json:"min_age_hours,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size (default 20).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ResolveCaseParams defines parameters for ResolveCase.
+type ResolveCaseParams struct {
+	// IdempotencyKey A unique key per intended effect (a UUID is a good choice), 1-255 printable ASCII
+	// characters. Retry with the same key and the same body to get the first answer again.
+	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
+}
+
 // ListConversationsParams defines parameters for ListConversations.
 type ListConversationsParams struct {
 	// As Only the threads where I am the customer, or only those of my agents.
@@ -1300,6 +1767,20 @@ type DownloadFileParams struct {
 	User    *string `form:"user,omitempty" json:"user,omitempty"`
 	Sig     *string `form:"sig,omitempty" json:"sig,omitempty"`
 }
+
+// ListFailedJobsParams defines parameters for ListFailedJobs.
+type ListFailedJobsParams struct {
+	State *ListFailedJobsParamsState `form:"state,omitempty" json:"state,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size (default 20).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListFailedJobsParamsState defines parameters for ListFailedJobs.
+type ListFailedJobsParamsState string
 
 // ListPersonalTokensParams defines parameters for ListPersonalTokens.
 type ListPersonalTokensParams struct {
@@ -1384,6 +1865,17 @@ type AcceptQuoteParams struct {
 	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
 }
 
+// ListReinstatementRequestsParams defines parameters for ListReinstatementRequests.
+type ListReinstatementRequestsParams struct {
+	Status *ReinstatementStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size (default 20).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // CreditPointsParams defines parameters for CreditPoints.
 type CreditPointsParams struct {
 	// IdempotencyKey A unique key per intended effect (a UUID is a good choice), 1-255 printable ASCII
@@ -1424,11 +1916,23 @@ type CreateAgentJSONRequestBody = CreateAgentRequest
 // UpdateAgentJSONRequestBody defines body for UpdateAgent for application/json ContentType.
 type UpdateAgentJSONRequestBody = UpdateAgentRequest
 
+// ReinstateAgentJSONRequestBody defines body for ReinstateAgent for application/json ContentType.
+type ReinstateAgentJSONRequestBody = ModerationReason
+
+// RequestReinstatementJSONRequestBody defines body for RequestReinstatement for application/json ContentType.
+type RequestReinstatementJSONRequestBody = ReinstatementRequestBody
+
+// SuspendAgentJSONRequestBody defines body for SuspendAgent for application/json ContentType.
+type SuspendAgentJSONRequestBody = SuspendAgentRequest
+
 // SignInJSONRequestBody defines body for SignIn for application/json ContentType.
 type SignInJSONRequestBody = SignInRequest
 
 // SignUpJSONRequestBody defines body for SignUp for application/json ContentType.
 type SignUpJSONRequestBody = SignUpRequest
+
+// ResolveCaseJSONRequestBody defines body for ResolveCase for application/json ContentType.
+type ResolveCaseJSONRequestBody = ResolveCaseRequest
 
 // CreateConversationJSONRequestBody defines body for CreateConversation for application/json ContentType.
 type CreateConversationJSONRequestBody = CreateConversationRequest
@@ -1454,17 +1958,29 @@ type DeclineOrderJSONRequestBody = DeclineOrderRequest
 // DeliverOrderMultipartRequestBody defines body for DeliverOrder for multipart/form-data ContentType.
 type DeliverOrderMultipartRequestBody DeliverOrderMultipartBody
 
+// FlagOrderJSONRequestBody defines body for FlagOrder for application/json ContentType.
+type FlagOrderJSONRequestBody = FlagRequest
+
 // CreateReviewJSONRequestBody defines body for CreateReview for application/json ContentType.
 type CreateReviewJSONRequestBody = CreateReviewRequest
 
 // RequestRevisionJSONRequestBody defines body for RequestRevision for application/json ContentType.
 type RequestRevisionJSONRequestBody = RevisionRequest
 
+// DeclineReinstatementJSONRequestBody defines body for DeclineReinstatement for application/json ContentType.
+type DeclineReinstatementJSONRequestBody = ModerationReason
+
 // ReplyToReviewJSONRequestBody defines body for ReplyToReview for application/json ContentType.
 type ReplyToReviewJSONRequestBody = ReplyRequest
 
 // CreditPointsJSONRequestBody defines body for CreditPoints for application/json ContentType.
 type CreditPointsJSONRequestBody = CreditRequest
+
+// ReinstateUserJSONRequestBody defines body for ReinstateUser for application/json ContentType.
+type ReinstateUserJSONRequestBody = ModerationReason
+
+// SuspendUserJSONRequestBody defines body for SuspendUser for application/json ContentType.
+type SuspendUserJSONRequestBody = ModerationReason
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -1663,6 +2179,48 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/agents/{agentId}/publish (the `PublishAgent` operationId).
 	PublishAgent(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ReinstateAgentWithBody Lift an agent's suspension (support)
+	//
+	// The agent returns to the status it had before (active agents are back on the market), its
+	// open reinstatement request is closed as granted, the agent gets an `agent.reinstated` event
+	// and the owner an email. Audited.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/agents/{agentId}/reinstate (the `ReinstateAgent` operationId).
+	ReinstateAgentWithBody(ctx context.Context, agentId AgentId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReinstateAgent Lift an agent's suspension (support)
+	//
+	// The agent returns to the status it had before (active agents are back on the market), its
+	// open reinstatement request is closed as granted, the agent gets an `agent.reinstated` event
+	// and the owner an email. Audited.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/agents/{agentId}/reinstate (the `ReinstateAgent` operationId).
+	ReinstateAgent(ctx context.Context, agentId AgentId, body ReinstateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RequestReinstatementWithBody Ask support to lift a suspension (the owner)
+	//
+	// One open request per agent (`reinstatement-requested`). Support hears by email and decides
+	// with reinstateAgent or declineReinstatement; the owner hears back by email.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/agents/{agentId}/reinstatement-requests (the `RequestReinstatement` operationId).
+	RequestReinstatementWithBody(ctx context.Context, agentId AgentId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RequestReinstatement Ask support to lift a suspension (the owner)
+	//
+	// One open request per agent (`reinstatement-requested`). Support hears by email and decides
+	// with reinstateAgent or declineReinstatement; the owner hears back by email.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/agents/{agentId}/reinstatement-requests (the `RequestReinstatement` operationId).
+	RequestReinstatement(ctx context.Context, agentId AgentId, body RequestReinstatementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListAgentReviews An agent's reviews, newest first
 	//
 	// Corresponds with GET /v1/agents/{agentId}/reviews (the `ListAgentReviews` operationId).
@@ -1677,6 +2235,32 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/agents/{agentId}/skill-package (the `DownloadSkillPackage` operationId).
 	DownloadSkillPackage(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SuspendAgentWithBody Suspend an agent (support)
+	//
+	// The agent leaves browse, its profile answers 404, and it can take no new conversations,
+	// quotes or orders (`agent-suspended`). Orders awaiting approval are refunded in full; orders
+	// being worked on continue unless `refund_open_orders` is set, which refunds them too (disputed
+	// orders stay with their cases). The agent gets an `agent.suspended` event and the owner an
+	// email. Audited.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/agents/{agentId}/suspend (the `SuspendAgent` operationId).
+	SuspendAgentWithBody(ctx context.Context, agentId AgentId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SuspendAgent Suspend an agent (support)
+	//
+	// The agent leaves browse, its profile answers 404, and it can take no new conversations,
+	// quotes or orders (`agent-suspended`). Orders awaiting approval are refunded in full; orders
+	// being worked on continue unless `refund_open_orders` is set, which refunds them too (disputed
+	// orders stay with their cases). The agent gets an `agent.suspended` event and the owner an
+	// email. Audited.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/agents/{agentId}/suspend (the `SuspendAgent` operationId).
+	SuspendAgent(ctx context.Context, agentId AgentId, body SuspendAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListAgentVersions The agent's settings versions, newest first
 	//
@@ -1738,6 +2322,53 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/auth/sign-up (the `SignUp` operationId).
 	SignUp(ctx context.Context, body SignUpJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListCases The case queue, oldest first (support)
+	//
+	// Cases opened by customers' flags and by automatic signals (repeated missed deadlines,
+	// stalled owner reviews, review-integrity clusters).
+	//
+	// Corresponds with GET /v1/cases (the `ListCases` operationId).
+	ListCases(ctx context.Context, params *ListCasesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetCase Everything a case needs (support)
+	//
+	// The case with its order (the snapshot, deliveries and their files, which support may
+	// download while the order is disputed), the conversation, the order's postings, the agent's
+	// record (missed deadlines in the last 30 days) and the agent's earlier cases.
+	//
+	// Corresponds with GET /v1/cases/{caseId} (the `GetCase` operationId).
+	GetCase(ctx context.Context, caseId CaseId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ResolveCaseWithBody Settle a case with a refund or a dismissal (support)
+	//
+	// `refund` (flagged orders only) returns `refund_amount` (default: the whole price) to the
+	// customer and ends the order as `refunded`. Before payout it comes from the escrow and the rest
+	// of the escrow goes to the owner; after payout it is clawed back from the owner up to the
+	// owner's balance, the platform covering the rest as goodwill (`refund_source:
+	// platform_goodwill` takes it all from the platform). `dismiss` sends the order back where it
+	// was, its clocks resuming, and a completed order's payout goes ahead. Two concurrent
+	// resolutions: one wins, the other gets `case-resolved`. Audited.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/cases/{caseId}/resolve (the `ResolveCase` operationId).
+	ResolveCaseWithBody(ctx context.Context, caseId CaseId, params *ResolveCaseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ResolveCase Settle a case with a refund or a dismissal (support)
+	//
+	// `refund` (flagged orders only) returns `refund_amount` (default: the whole price) to the
+	// customer and ends the order as `refunded`. Before payout it comes from the escrow and the rest
+	// of the escrow goes to the owner; after payout it is clawed back from the owner up to the
+	// owner's balance, the platform covering the rest as goodwill (`refund_source:
+	// platform_goodwill` takes it all from the platform). `dismiss` sends the order back where it
+	// was, its clocks resuming, and a completed order's payout goes ahead. Two concurrent
+	// resolutions: one wins, the other gets `case-resolved`. Audited.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/cases/{caseId}/resolve (the `ResolveCase` operationId).
+	ResolveCase(ctx context.Context, caseId CaseId, params *ResolveCaseParams, body ResolveCaseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListConversations My conversations, latest activity first
 	//
@@ -1886,6 +2517,14 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/files/{fileId}/links (the `CreateFileLink` operationId).
 	CreateFileLink(ctx context.Context, fileId FileId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListFailedJobs Background jobs that failed (support)
+	//
+	// Jobs waiting to retry after an error and jobs discarded after their last attempt, newest
+	// first, with their last error.
+	//
+	// Corresponds with GET /v1/jobs/failed (the `ListFailedJobs` operationId).
+	ListFailedJobs(ctx context.Context, params *ListFailedJobsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetMe The signed-in user
 	//
 	// Corresponds with GET /v1/me (the `GetMe` operationId).
@@ -2018,6 +2657,32 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/orders/{orderId}/deliveries (the `DeliverOrder` operationId).
 	DeliverOrderWithBody(ctx context.Context, orderId OrderId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// FlagOrderWithBody Flag an order for support (the customer)
+	//
+	// Allowed while the order is in progress (late or not), in the owner's review or delivered, and
+	// for `policy_violation` up to 14 days after it completed. The order becomes `disputed`: its
+	// payout is frozen and its clocks (deadline, owner review, review window) stop until support
+	// settles the case. The owner is notified and the agent gets an `order.disputed` event. An
+	// order has at most one open case (`case-open`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/orders/{orderId}/flag (the `FlagOrder` operationId).
+	FlagOrderWithBody(ctx context.Context, orderId OrderId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// FlagOrder Flag an order for support (the customer)
+	//
+	// Allowed while the order is in progress (late or not), in the owner's review or delivered, and
+	// for `policy_violation` up to 14 days after it completed. The order becomes `disputed`: its
+	// payout is frozen and its clocks (deadline, owner review, review window) stop until support
+	// settles the case. The owner is notified and the agent gets an `order.disputed` event. An
+	// order has at most one open case (`case-open`).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/orders/{orderId}/flag (the `FlagOrder` operationId).
+	FlagOrder(ctx context.Context, orderId OrderId, body FlagOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CreateReviewWithBody Review a completed order (the customer)
 	//
 	// One review per completed order; the reviewer earns the review reward once.
@@ -2084,6 +2749,29 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/quotes/{quoteId}/decline (the `DeclineQuote` operationId).
 	DeclineQuote(ctx context.Context, quoteId QuoteId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListReinstatementRequests Owners' reinstatement requests, oldest first (support)
+	//
+	// Corresponds with GET /v1/reinstatement-requests (the `ListReinstatementRequests` operationId).
+	ListReinstatementRequests(ctx context.Context, params *ListReinstatementRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeclineReinstatementWithBody Refuse a reinstatement request (support)
+	//
+	// The agent stays suspended; the owner gets the note by email. Audited.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/reinstatement-requests/{requestId}/decline (the `DeclineReinstatement` operationId).
+	DeclineReinstatementWithBody(ctx context.Context, requestId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeclineReinstatement Refuse a reinstatement request (support)
+	//
+	// The agent stays suspended; the owner gets the note by email. Audited.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/reinstatement-requests/{requestId}/decline (the `DeclineReinstatement` operationId).
+	DeclineReinstatement(ctx context.Context, requestId string, body DeclineReinstatementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ReplyToReviewWithBody Answer a review of my agent, once (the owner)
 	//
 	// Takes any type of body and a specified content type.
@@ -2117,6 +2805,44 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/users/{userId}/credits (the `CreditPoints` operationId).
 	CreditPoints(ctx context.Context, userId string, params *CreditPointsParams, body CreditPointsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReinstateUserWithBody Lift a user's suspension (support)
+	//
+	// Audited.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/users/{userId}/reinstate (the `ReinstateUser` operationId).
+	ReinstateUserWithBody(ctx context.Context, userId UserId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReinstateUser Lift a user's suspension (support)
+	//
+	// Audited.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/users/{userId}/reinstate (the `ReinstateUser` operationId).
+	ReinstateUser(ctx context.Context, userId UserId, body ReinstateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SuspendUserWithBody Suspend a user account (support)
+	//
+	// The user can still sign in and read their data; every other write answers 403
+	// `account-suspended`. Audited.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/users/{userId}/suspend (the `SuspendUser` operationId).
+	SuspendUserWithBody(ctx context.Context, userId UserId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SuspendUser Suspend a user account (support)
+	//
+	// The user can still sign in and read their data; every other write answers 403
+	// `account-suspended`. Audited.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/users/{userId}/suspend (the `SuspendUser` operationId).
+	SuspendUser(ctx context.Context, userId UserId, body SuspendUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetWallet My points
 	//
@@ -2410,6 +3136,88 @@ func (c *Client) PublishAgent(ctx context.Context, agentId AgentId, reqEditors .
 	return c.Client.Do(req)
 }
 
+// ReinstateAgentWithBody Lift an agent's suspension (support)
+//
+// The agent returns to the status it had before (active agents are back on the market), its
+// open reinstatement request is closed as granted, the agent gets an `agent.reinstated` event
+// and the owner an email. Audited.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/agents/{agentId}/reinstate (the `ReinstateAgent` operationId).
+func (c *Client) ReinstateAgentWithBody(ctx context.Context, agentId AgentId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReinstateAgentRequestWithBody(c.Server, agentId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReinstateAgent Lift an agent's suspension (support)
+//
+// The agent returns to the status it had before (active agents are back on the market), its
+// open reinstatement request is closed as granted, the agent gets an `agent.reinstated` event
+// and the owner an email. Audited.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/agents/{agentId}/reinstate (the `ReinstateAgent` operationId).
+func (c *Client) ReinstateAgent(ctx context.Context, agentId AgentId, body ReinstateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReinstateAgentRequest(c.Server, agentId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RequestReinstatementWithBody Ask support to lift a suspension (the owner)
+//
+// One open request per agent (`reinstatement-requested`). Support hears by email and decides
+// with reinstateAgent or declineReinstatement; the owner hears back by email.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/agents/{agentId}/reinstatement-requests (the `RequestReinstatement` operationId).
+func (c *Client) RequestReinstatementWithBody(ctx context.Context, agentId AgentId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRequestReinstatementRequestWithBody(c.Server, agentId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RequestReinstatement Ask support to lift a suspension (the owner)
+//
+// One open request per agent (`reinstatement-requested`). Support hears by email and decides
+// with reinstateAgent or declineReinstatement; the owner hears back by email.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/agents/{agentId}/reinstatement-requests (the `RequestReinstatement` operationId).
+func (c *Client) RequestReinstatement(ctx context.Context, agentId AgentId, body RequestReinstatementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRequestReinstatementRequest(c.Server, agentId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListAgentReviews An agent's reviews, newest first
 //
 // Corresponds with GET /v1/agents/{agentId}/reviews (the `ListAgentReviews` operationId).
@@ -2435,6 +3243,52 @@ func (c *Client) ListAgentReviews(ctx context.Context, agentId AgentId, params *
 // Corresponds with GET /v1/agents/{agentId}/skill-package (the `DownloadSkillPackage` operationId).
 func (c *Client) DownloadSkillPackage(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDownloadSkillPackageRequest(c.Server, agentId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SuspendAgentWithBody Suspend an agent (support)
+//
+// The agent leaves browse, its profile answers 404, and it can take no new conversations,
+// quotes or orders (`agent-suspended`). Orders awaiting approval are refunded in full; orders
+// being worked on continue unless `refund_open_orders` is set, which refunds them too (disputed
+// orders stay with their cases). The agent gets an `agent.suspended` event and the owner an
+// email. Audited.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/agents/{agentId}/suspend (the `SuspendAgent` operationId).
+func (c *Client) SuspendAgentWithBody(ctx context.Context, agentId AgentId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSuspendAgentRequestWithBody(c.Server, agentId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SuspendAgent Suspend an agent (support)
+//
+// The agent leaves browse, its profile answers 404, and it can take no new conversations,
+// quotes or orders (`agent-suspended`). Orders awaiting approval are refunded in full; orders
+// being worked on continue unless `refund_open_orders` is set, which refunds them too (disputed
+// orders stay with their cases). The agent gets an `agent.suspended` event and the owner an
+// email. Audited.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/agents/{agentId}/suspend (the `SuspendAgent` operationId).
+func (c *Client) SuspendAgent(ctx context.Context, agentId AgentId, body SuspendAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSuspendAgentRequest(c.Server, agentId, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2566,6 +3420,93 @@ func (c *Client) SignUpWithBody(ctx context.Context, contentType string, body io
 // Corresponds with POST /v1/auth/sign-up (the `SignUp` operationId).
 func (c *Client) SignUp(ctx context.Context, body SignUpJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSignUpRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListCases The case queue, oldest first (support)
+//
+// Cases opened by customers' flags and by automatic signals (repeated missed deadlines,
+// stalled owner reviews, review-integrity clusters).
+//
+// Corresponds with GET /v1/cases (the `ListCases` operationId).
+func (c *Client) ListCases(ctx context.Context, params *ListCasesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListCasesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetCase Everything a case needs (support)
+//
+// The case with its order (the snapshot, deliveries and their files, which support may
+// download while the order is disputed), the conversation, the order's postings, the agent's
+// record (missed deadlines in the last 30 days) and the agent's earlier cases.
+//
+// Corresponds with GET /v1/cases/{caseId} (the `GetCase` operationId).
+func (c *Client) GetCase(ctx context.Context, caseId CaseId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetCaseRequest(c.Server, caseId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ResolveCaseWithBody Settle a case with a refund or a dismissal (support)
+//
+// `refund` (flagged orders only) returns `refund_amount` (default: the whole price) to the
+// customer and ends the order as `refunded`. Before payout it comes from the escrow and the rest
+// of the escrow goes to the owner; after payout it is clawed back from the owner up to the
+// owner's balance, the platform covering the rest as goodwill (`refund_source:
+// platform_goodwill` takes it all from the platform). `dismiss` sends the order back where it
+// was, its clocks resuming, and a completed order's payout goes ahead. Two concurrent
+// resolutions: one wins, the other gets `case-resolved`. Audited.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/cases/{caseId}/resolve (the `ResolveCase` operationId).
+func (c *Client) ResolveCaseWithBody(ctx context.Context, caseId CaseId, params *ResolveCaseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewResolveCaseRequestWithBody(c.Server, caseId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ResolveCase Settle a case with a refund or a dismissal (support)
+//
+// `refund` (flagged orders only) returns `refund_amount` (default: the whole price) to the
+// customer and ends the order as `refunded`. Before payout it comes from the escrow and the rest
+// of the escrow goes to the owner; after payout it is clawed back from the owner up to the
+// owner's balance, the platform covering the rest as goodwill (`refund_source:
+// platform_goodwill` takes it all from the platform). `dismiss` sends the order back where it
+// was, its clocks resuming, and a completed order's payout goes ahead. Two concurrent
+// resolutions: one wins, the other gets `case-resolved`. Audited.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/cases/{caseId}/resolve (the `ResolveCase` operationId).
+func (c *Client) ResolveCase(ctx context.Context, caseId CaseId, params *ResolveCaseParams, body ResolveCaseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewResolveCaseRequest(c.Server, caseId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2873,6 +3814,24 @@ func (c *Client) DownloadFile(ctx context.Context, fileId FileId, params *Downlo
 // Corresponds with POST /v1/files/{fileId}/links (the `CreateFileLink` operationId).
 func (c *Client) CreateFileLink(ctx context.Context, fileId FileId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateFileLinkRequest(c.Server, fileId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListFailedJobs Background jobs that failed (support)
+//
+// Jobs waiting to retry after an error and jobs discarded after their last attempt, newest
+// first, with their last error.
+//
+// Corresponds with GET /v1/jobs/failed (the `ListFailedJobs` operationId).
+func (c *Client) ListFailedJobs(ctx context.Context, params *ListFailedJobsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListFailedJobsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3195,6 +4154,52 @@ func (c *Client) DeliverOrderWithBody(ctx context.Context, orderId OrderId, cont
 	return c.Client.Do(req)
 }
 
+// FlagOrderWithBody Flag an order for support (the customer)
+//
+// Allowed while the order is in progress (late or not), in the owner's review or delivered, and
+// for `policy_violation` up to 14 days after it completed. The order becomes `disputed`: its
+// payout is frozen and its clocks (deadline, owner review, review window) stop until support
+// settles the case. The owner is notified and the agent gets an `order.disputed` event. An
+// order has at most one open case (`case-open`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/orders/{orderId}/flag (the `FlagOrder` operationId).
+func (c *Client) FlagOrderWithBody(ctx context.Context, orderId OrderId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFlagOrderRequestWithBody(c.Server, orderId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// FlagOrder Flag an order for support (the customer)
+//
+// Allowed while the order is in progress (late or not), in the owner's review or delivered, and
+// for `policy_violation` up to 14 days after it completed. The order becomes `disputed`: its
+// payout is frozen and its clocks (deadline, owner review, review window) stop until support
+// settles the case. The owner is notified and the agent gets an `order.disputed` event. An
+// order has at most one open case (`case-open`).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/orders/{orderId}/flag (the `FlagOrder` operationId).
+func (c *Client) FlagOrder(ctx context.Context, orderId OrderId, body FlagOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFlagOrderRequest(c.Server, orderId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // CreateReviewWithBody Review a completed order (the customer)
 //
 // One review per completed order; the reviewer earns the review reward once.
@@ -3331,6 +4336,59 @@ func (c *Client) DeclineQuote(ctx context.Context, quoteId QuoteId, reqEditors .
 	return c.Client.Do(req)
 }
 
+// ListReinstatementRequests Owners' reinstatement requests, oldest first (support)
+//
+// Corresponds with GET /v1/reinstatement-requests (the `ListReinstatementRequests` operationId).
+func (c *Client) ListReinstatementRequests(ctx context.Context, params *ListReinstatementRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListReinstatementRequestsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeclineReinstatementWithBody Refuse a reinstatement request (support)
+//
+// The agent stays suspended; the owner gets the note by email. Audited.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/reinstatement-requests/{requestId}/decline (the `DeclineReinstatement` operationId).
+func (c *Client) DeclineReinstatementWithBody(ctx context.Context, requestId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeclineReinstatementRequestWithBody(c.Server, requestId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeclineReinstatement Refuse a reinstatement request (support)
+//
+// The agent stays suspended; the owner gets the note by email. Audited.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/reinstatement-requests/{requestId}/decline (the `DeclineReinstatement` operationId).
+func (c *Client) DeclineReinstatement(ctx context.Context, requestId string, body DeclineReinstatementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeclineReinstatementRequest(c.Server, requestId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ReplyToReviewWithBody Answer a review of my agent, once (the owner)
 //
 // Takes any type of body and a specified content type.
@@ -3395,6 +4453,84 @@ func (c *Client) CreditPointsWithBody(ctx context.Context, userId string, params
 // Corresponds with POST /v1/users/{userId}/credits (the `CreditPoints` operationId).
 func (c *Client) CreditPoints(ctx context.Context, userId string, params *CreditPointsParams, body CreditPointsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreditPointsRequest(c.Server, userId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReinstateUserWithBody Lift a user's suspension (support)
+//
+// Audited.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/users/{userId}/reinstate (the `ReinstateUser` operationId).
+func (c *Client) ReinstateUserWithBody(ctx context.Context, userId UserId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReinstateUserRequestWithBody(c.Server, userId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReinstateUser Lift a user's suspension (support)
+//
+// Audited.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/users/{userId}/reinstate (the `ReinstateUser` operationId).
+func (c *Client) ReinstateUser(ctx context.Context, userId UserId, body ReinstateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReinstateUserRequest(c.Server, userId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SuspendUserWithBody Suspend a user account (support)
+//
+// The user can still sign in and read their data; every other write answers 403
+// `account-suspended`. Audited.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/users/{userId}/suspend (the `SuspendUser` operationId).
+func (c *Client) SuspendUserWithBody(ctx context.Context, userId UserId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSuspendUserRequestWithBody(c.Server, userId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SuspendUser Suspend a user account (support)
+//
+// The user can still sign in and read their data; every other write answers 403
+// `account-suspended`. Audited.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/users/{userId}/suspend (the `SuspendUser` operationId).
+func (c *Client) SuspendUser(ctx context.Context, userId UserId, body SuspendUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSuspendUserRequest(c.Server, userId, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4053,6 +5189,100 @@ func NewPublishAgentRequest(server string, agentId AgentId) (*http.Request, erro
 	return req, nil
 }
 
+// NewReinstateAgentRequest calls the generic ReinstateAgent builder with application/json body
+func NewReinstateAgentRequest(server string, agentId AgentId, body ReinstateAgentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewReinstateAgentRequestWithBody(server, agentId, "application/json", bodyReader)
+}
+
+// NewReinstateAgentRequestWithBody constructs an http.Request for the ReinstateAgent method, with any body, and a specified content type
+func NewReinstateAgentRequestWithBody(server string, agentId AgentId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "agentId", agentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/agents/%s/reinstate", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRequestReinstatementRequest calls the generic RequestReinstatement builder with application/json body
+func NewRequestReinstatementRequest(server string, agentId AgentId, body RequestReinstatementJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRequestReinstatementRequestWithBody(server, agentId, "application/json", bodyReader)
+}
+
+// NewRequestReinstatementRequestWithBody constructs an http.Request for the RequestReinstatement method, with any body, and a specified content type
+func NewRequestReinstatementRequestWithBody(server string, agentId AgentId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "agentId", agentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/agents/%s/reinstatement-requests", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewListAgentReviewsRequest constructs an http.Request for the ListAgentReviews method
 func NewListAgentReviewsRequest(server string, agentId AgentId, params *ListAgentReviewsParams) (*http.Request, error) {
 	var err error
@@ -4156,6 +5386,53 @@ func NewDownloadSkillPackageRequest(server string, agentId AgentId) (*http.Reque
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewSuspendAgentRequest calls the generic SuspendAgent builder with application/json body
+func NewSuspendAgentRequest(server string, agentId AgentId, body SuspendAgentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSuspendAgentRequestWithBody(server, agentId, "application/json", bodyReader)
+}
+
+// NewSuspendAgentRequestWithBody constructs an http.Request for the SuspendAgent method, with any body, and a specified content type
+func NewSuspendAgentRequestWithBody(server string, agentId AgentId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "agentId", agentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/agents/%s/suspend", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -4387,6 +5664,202 @@ func NewSignUpRequestWithBody(server string, contentType string, body io.Reader)
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListCasesRequest constructs an http.Request for the ListCases method
+func NewListCasesRequest(server string, params *ListCasesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/cases")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Reason != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "reason", *params.Reason, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.MinAgeHours != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "min_age_hours", *params.MinAgeHours, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetCaseRequest constructs an http.Request for the GetCase method
+func NewGetCaseRequest(server string, caseId CaseId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "caseId", caseId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/cases/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewResolveCaseRequest calls the generic ResolveCase builder with application/json body
+func NewResolveCaseRequest(server string, caseId CaseId, params *ResolveCaseParams, body ResolveCaseJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewResolveCaseRequestWithBody(server, caseId, params, "application/json", bodyReader)
+}
+
+// NewResolveCaseRequestWithBody constructs an http.Request for the ResolveCase method, with any body, and a specified content type
+func NewResolveCaseRequestWithBody(server string, caseId CaseId, params *ResolveCaseParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "caseId", caseId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/cases/%s/resolve", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Idempotency-Key", headerParam0)
+
+	}
 
 	return req, nil
 }
@@ -5010,6 +6483,84 @@ func NewCreateFileLinkRequest(server string, fileId FileId) (*http.Request, erro
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListFailedJobsRequest constructs an http.Request for the ListFailedJobs method
+func NewListFailedJobsRequest(server string, params *ListFailedJobsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/jobs/failed")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.State != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "state", *params.State, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -5705,6 +7256,53 @@ func NewDeliverOrderRequestWithBody(server string, orderId OrderId, contentType 
 	return req, nil
 }
 
+// NewFlagOrderRequest calls the generic FlagOrder builder with application/json body
+func NewFlagOrderRequest(server string, orderId OrderId, body FlagOrderJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewFlagOrderRequestWithBody(server, orderId, "application/json", bodyReader)
+}
+
+// NewFlagOrderRequestWithBody constructs an http.Request for the FlagOrder method, with any body, and a specified content type
+func NewFlagOrderRequestWithBody(server string, orderId OrderId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "orderId", orderId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/orders/%s/flag", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewCreateReviewRequest calls the generic CreateReview builder with application/json body
 func NewCreateReviewRequest(server string, orderId OrderId, params *CreateReviewParams, body CreateReviewJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -5927,6 +7525,131 @@ func NewDeclineQuoteRequest(server string, quoteId QuoteId) (*http.Request, erro
 	return req, nil
 }
 
+// NewListReinstatementRequestsRequest constructs an http.Request for the ListReinstatementRequests method
+func NewListReinstatementRequestsRequest(server string, params *ListReinstatementRequestsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/reinstatement-requests")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDeclineReinstatementRequest calls the generic DeclineReinstatement builder with application/json body
+func NewDeclineReinstatementRequest(server string, requestId string, body DeclineReinstatementJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewDeclineReinstatementRequestWithBody(server, requestId, "application/json", bodyReader)
+}
+
+// NewDeclineReinstatementRequestWithBody constructs an http.Request for the DeclineReinstatement method, with any body, and a specified content type
+func NewDeclineReinstatementRequestWithBody(server string, requestId string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "requestId", requestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/reinstatement-requests/%s/decline", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewReplyToReviewRequest calls the generic ReplyToReview builder with application/json body
 func NewReplyToReviewRequest(server string, reviewId string, body ReplyToReviewJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -6030,6 +7753,100 @@ func NewCreditPointsRequestWithBody(server string, userId string, params *Credit
 		req.Header.Set("Idempotency-Key", headerParam0)
 
 	}
+
+	return req, nil
+}
+
+// NewReinstateUserRequest calls the generic ReinstateUser builder with application/json body
+func NewReinstateUserRequest(server string, userId UserId, body ReinstateUserJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewReinstateUserRequestWithBody(server, userId, "application/json", bodyReader)
+}
+
+// NewReinstateUserRequestWithBody constructs an http.Request for the ReinstateUser method, with any body, and a specified content type
+func NewReinstateUserRequestWithBody(server string, userId UserId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/users/%s/reinstate", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewSuspendUserRequest calls the generic SuspendUser builder with application/json body
+func NewSuspendUserRequest(server string, userId UserId, body SuspendUserJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSuspendUserRequestWithBody(server, userId, "application/json", bodyReader)
+}
+
+// NewSuspendUserRequestWithBody constructs an http.Request for the SuspendUser method, with any body, and a specified content type
+func NewSuspendUserRequestWithBody(server string, userId UserId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/users/%s/suspend", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -6400,6 +8217,48 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/agents/{agentId}/publish (the `PublishAgent` operationId).
 	PublishAgentWithResponse(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*PublishAgentResponse, error)
 
+	// ReinstateAgentWithBodyWithResponse Lift an agent's suspension (support)
+	//
+	// The agent returns to the status it had before (active agents are back on the market), its
+	// open reinstatement request is closed as granted, the agent gets an `agent.reinstated` event
+	// and the owner an email. Audited.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/agents/{agentId}/reinstate (the `ReinstateAgent` operationId).
+	ReinstateAgentWithBodyWithResponse(ctx context.Context, agentId AgentId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReinstateAgentResponse, error)
+
+	// ReinstateAgentWithResponse Lift an agent's suspension (support)
+	//
+	// The agent returns to the status it had before (active agents are back on the market), its
+	// open reinstatement request is closed as granted, the agent gets an `agent.reinstated` event
+	// and the owner an email. Audited.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/agents/{agentId}/reinstate (the `ReinstateAgent` operationId).
+	ReinstateAgentWithResponse(ctx context.Context, agentId AgentId, body ReinstateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*ReinstateAgentResponse, error)
+
+	// RequestReinstatementWithBodyWithResponse Ask support to lift a suspension (the owner)
+	//
+	// One open request per agent (`reinstatement-requested`). Support hears by email and decides
+	// with reinstateAgent or declineReinstatement; the owner hears back by email.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/agents/{agentId}/reinstatement-requests (the `RequestReinstatement` operationId).
+	RequestReinstatementWithBodyWithResponse(ctx context.Context, agentId AgentId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RequestReinstatementResponse, error)
+
+	// RequestReinstatementWithResponse Ask support to lift a suspension (the owner)
+	//
+	// One open request per agent (`reinstatement-requested`). Support hears by email and decides
+	// with reinstateAgent or declineReinstatement; the owner hears back by email.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/agents/{agentId}/reinstatement-requests (the `RequestReinstatement` operationId).
+	RequestReinstatementWithResponse(ctx context.Context, agentId AgentId, body RequestReinstatementJSONRequestBody, reqEditors ...RequestEditorFn) (*RequestReinstatementResponse, error)
+
 	// ListAgentReviewsWithResponse An agent's reviews, newest first
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -6418,6 +8277,32 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/agents/{agentId}/skill-package (the `DownloadSkillPackage` operationId).
 	DownloadSkillPackageWithResponse(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*DownloadSkillPackageResponse, error)
+
+	// SuspendAgentWithBodyWithResponse Suspend an agent (support)
+	//
+	// The agent leaves browse, its profile answers 404, and it can take no new conversations,
+	// quotes or orders (`agent-suspended`). Orders awaiting approval are refunded in full; orders
+	// being worked on continue unless `refund_open_orders` is set, which refunds them too (disputed
+	// orders stay with their cases). The agent gets an `agent.suspended` event and the owner an
+	// email. Audited.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/agents/{agentId}/suspend (the `SuspendAgent` operationId).
+	SuspendAgentWithBodyWithResponse(ctx context.Context, agentId AgentId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SuspendAgentResponse, error)
+
+	// SuspendAgentWithResponse Suspend an agent (support)
+	//
+	// The agent leaves browse, its profile answers 404, and it can take no new conversations,
+	// quotes or orders (`agent-suspended`). Orders awaiting approval are refunded in full; orders
+	// being worked on continue unless `refund_open_orders` is set, which refunds them too (disputed
+	// orders stay with their cases). The agent gets an `agent.suspended` event and the owner an
+	// email. Audited.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/agents/{agentId}/suspend (the `SuspendAgent` operationId).
+	SuspendAgentWithResponse(ctx context.Context, agentId AgentId, body SuspendAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*SuspendAgentResponse, error)
 
 	// ListAgentVersionsWithResponse The agent's settings versions, newest first
 	//
@@ -6485,6 +8370,57 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/auth/sign-up (the `SignUp` operationId).
 	SignUpWithResponse(ctx context.Context, body SignUpJSONRequestBody, reqEditors ...RequestEditorFn) (*SignUpResponse, error)
+
+	// ListCasesWithResponse The case queue, oldest first (support)
+	//
+	// Cases opened by customers' flags and by automatic signals (repeated missed deadlines,
+	// stalled owner reviews, review-integrity clusters).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/cases (the `ListCases` operationId).
+	ListCasesWithResponse(ctx context.Context, params *ListCasesParams, reqEditors ...RequestEditorFn) (*ListCasesResponse, error)
+
+	// GetCaseWithResponse Everything a case needs (support)
+	//
+	// The case with its order (the snapshot, deliveries and their files, which support may
+	// download while the order is disputed), the conversation, the order's postings, the agent's
+	// record (missed deadlines in the last 30 days) and the agent's earlier cases.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/cases/{caseId} (the `GetCase` operationId).
+	GetCaseWithResponse(ctx context.Context, caseId CaseId, reqEditors ...RequestEditorFn) (*GetCaseResponse, error)
+
+	// ResolveCaseWithBodyWithResponse Settle a case with a refund or a dismissal (support)
+	//
+	// `refund` (flagged orders only) returns `refund_amount` (default: the whole price) to the
+	// customer and ends the order as `refunded`. Before payout it comes from the escrow and the rest
+	// of the escrow goes to the owner; after payout it is clawed back from the owner up to the
+	// owner's balance, the platform covering the rest as goodwill (`refund_source:
+	// platform_goodwill` takes it all from the platform). `dismiss` sends the order back where it
+	// was, its clocks resuming, and a completed order's payout goes ahead. Two concurrent
+	// resolutions: one wins, the other gets `case-resolved`. Audited.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/cases/{caseId}/resolve (the `ResolveCase` operationId).
+	ResolveCaseWithBodyWithResponse(ctx context.Context, caseId CaseId, params *ResolveCaseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ResolveCaseResponse, error)
+
+	// ResolveCaseWithResponse Settle a case with a refund or a dismissal (support)
+	//
+	// `refund` (flagged orders only) returns `refund_amount` (default: the whole price) to the
+	// customer and ends the order as `refunded`. Before payout it comes from the escrow and the rest
+	// of the escrow goes to the owner; after payout it is clawed back from the owner up to the
+	// owner's balance, the platform covering the rest as goodwill (`refund_source:
+	// platform_goodwill` takes it all from the platform). `dismiss` sends the order back where it
+	// was, its clocks resuming, and a completed order's payout goes ahead. Two concurrent
+	// resolutions: one wins, the other gets `case-resolved`. Audited.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/cases/{caseId}/resolve (the `ResolveCase` operationId).
+	ResolveCaseWithResponse(ctx context.Context, caseId CaseId, params *ResolveCaseParams, body ResolveCaseJSONRequestBody, reqEditors ...RequestEditorFn) (*ResolveCaseResponse, error)
 
 	// ListConversationsWithResponse My conversations, latest activity first
 	//
@@ -6649,6 +8585,16 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/files/{fileId}/links (the `CreateFileLink` operationId).
 	CreateFileLinkWithResponse(ctx context.Context, fileId FileId, reqEditors ...RequestEditorFn) (*CreateFileLinkResponse, error)
 
+	// ListFailedJobsWithResponse Background jobs that failed (support)
+	//
+	// Jobs waiting to retry after an error and jobs discarded after their last attempt, newest
+	// first, with their last error.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/jobs/failed (the `ListFailedJobs` operationId).
+	ListFailedJobsWithResponse(ctx context.Context, params *ListFailedJobsParams, reqEditors ...RequestEditorFn) (*ListFailedJobsResponse, error)
+
 	// GetMeWithResponse The signed-in user
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -6803,6 +8749,32 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/orders/{orderId}/deliveries (the `DeliverOrder` operationId).
 	DeliverOrderWithBodyWithResponse(ctx context.Context, orderId OrderId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeliverOrderResponse, error)
 
+	// FlagOrderWithBodyWithResponse Flag an order for support (the customer)
+	//
+	// Allowed while the order is in progress (late or not), in the owner's review or delivered, and
+	// for `policy_violation` up to 14 days after it completed. The order becomes `disputed`: its
+	// payout is frozen and its clocks (deadline, owner review, review window) stop until support
+	// settles the case. The owner is notified and the agent gets an `order.disputed` event. An
+	// order has at most one open case (`case-open`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/orders/{orderId}/flag (the `FlagOrder` operationId).
+	FlagOrderWithBodyWithResponse(ctx context.Context, orderId OrderId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*FlagOrderResponse, error)
+
+	// FlagOrderWithResponse Flag an order for support (the customer)
+	//
+	// Allowed while the order is in progress (late or not), in the owner's review or delivered, and
+	// for `policy_violation` up to 14 days after it completed. The order becomes `disputed`: its
+	// payout is frozen and its clocks (deadline, owner review, review window) stop until support
+	// settles the case. The owner is notified and the agent gets an `order.disputed` event. An
+	// order has at most one open case (`case-open`).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/orders/{orderId}/flag (the `FlagOrder` operationId).
+	FlagOrderWithResponse(ctx context.Context, orderId OrderId, body FlagOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*FlagOrderResponse, error)
+
 	// CreateReviewWithBodyWithResponse Review a completed order (the customer)
 	//
 	// One review per completed order; the reviewer earns the review reward once.
@@ -6875,6 +8847,31 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/quotes/{quoteId}/decline (the `DeclineQuote` operationId).
 	DeclineQuoteWithResponse(ctx context.Context, quoteId QuoteId, reqEditors ...RequestEditorFn) (*DeclineQuoteResponse, error)
 
+	// ListReinstatementRequestsWithResponse Owners' reinstatement requests, oldest first (support)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/reinstatement-requests (the `ListReinstatementRequests` operationId).
+	ListReinstatementRequestsWithResponse(ctx context.Context, params *ListReinstatementRequestsParams, reqEditors ...RequestEditorFn) (*ListReinstatementRequestsResponse, error)
+
+	// DeclineReinstatementWithBodyWithResponse Refuse a reinstatement request (support)
+	//
+	// The agent stays suspended; the owner gets the note by email. Audited.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/reinstatement-requests/{requestId}/decline (the `DeclineReinstatement` operationId).
+	DeclineReinstatementWithBodyWithResponse(ctx context.Context, requestId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeclineReinstatementResponse, error)
+
+	// DeclineReinstatementWithResponse Refuse a reinstatement request (support)
+	//
+	// The agent stays suspended; the owner gets the note by email. Audited.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/reinstatement-requests/{requestId}/decline (the `DeclineReinstatement` operationId).
+	DeclineReinstatementWithResponse(ctx context.Context, requestId string, body DeclineReinstatementJSONRequestBody, reqEditors ...RequestEditorFn) (*DeclineReinstatementResponse, error)
+
 	// ReplyToReviewWithBodyWithResponse Answer a review of my agent, once (the owner)
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -6908,6 +8905,44 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/users/{userId}/credits (the `CreditPoints` operationId).
 	CreditPointsWithResponse(ctx context.Context, userId string, params *CreditPointsParams, body CreditPointsJSONRequestBody, reqEditors ...RequestEditorFn) (*CreditPointsResponse, error)
+
+	// ReinstateUserWithBodyWithResponse Lift a user's suspension (support)
+	//
+	// Audited.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/users/{userId}/reinstate (the `ReinstateUser` operationId).
+	ReinstateUserWithBodyWithResponse(ctx context.Context, userId UserId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReinstateUserResponse, error)
+
+	// ReinstateUserWithResponse Lift a user's suspension (support)
+	//
+	// Audited.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/users/{userId}/reinstate (the `ReinstateUser` operationId).
+	ReinstateUserWithResponse(ctx context.Context, userId UserId, body ReinstateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*ReinstateUserResponse, error)
+
+	// SuspendUserWithBodyWithResponse Suspend a user account (support)
+	//
+	// The user can still sign in and read their data; every other write answers 403
+	// `account-suspended`. Audited.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/users/{userId}/suspend (the `SuspendUser` operationId).
+	SuspendUserWithBodyWithResponse(ctx context.Context, userId UserId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SuspendUserResponse, error)
+
+	// SuspendUserWithResponse Suspend a user account (support)
+	//
+	// The user can still sign in and read their data; every other write answers 403
+	// `account-suspended`. Audited.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/users/{userId}/suspend (the `SuspendUser` operationId).
+	SuspendUserWithResponse(ctx context.Context, userId UserId, body SuspendUserJSONRequestBody, reqEditors ...RequestEditorFn) (*SuspendUserResponse, error)
 
 	// GetWalletWithResponse My points
 	//
@@ -7496,6 +9531,102 @@ func (r PublishAgentResponse) ContentType() string {
 	return ""
 }
 
+type ReinstateAgentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OwnerAgent
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ReinstateAgentResponse) GetJSON200() *OwnerAgent {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ReinstateAgentResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ReinstateAgentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReinstateAgentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReinstateAgentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReinstateAgentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RequestReinstatementResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *ReinstatementRequest
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r RequestReinstatementResponse) GetJSON201() *ReinstatementRequest {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RequestReinstatementResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RequestReinstatementResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RequestReinstatementResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RequestReinstatementResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RequestReinstatementResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListAgentReviewsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7588,6 +9719,54 @@ func (r DownloadSkillPackageResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r DownloadSkillPackageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SuspendAgentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OwnerAgent
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SuspendAgentResponse) GetJSON200() *OwnerAgent {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SuspendAgentResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SuspendAgentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SuspendAgentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SuspendAgentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SuspendAgentResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -7842,6 +10021,150 @@ func (r SignUpResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r SignUpResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListCasesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CaseList
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListCasesResponse) GetJSON200() *CaseList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListCasesResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListCasesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListCasesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListCasesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListCasesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetCaseResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CaseDetail
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetCaseResponse) GetJSON200() *CaseDetail {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetCaseResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetCaseResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetCaseResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetCaseResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetCaseResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ResolveCaseResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Case
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ResolveCaseResponse) GetJSON200() *Case {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ResolveCaseResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ResolveCaseResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ResolveCaseResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ResolveCaseResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ResolveCaseResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -8411,6 +10734,54 @@ func (r CreateFileLinkResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CreateFileLinkResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListFailedJobsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FailedJobList
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListFailedJobsResponse) GetJSON200() *FailedJobList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListFailedJobsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListFailedJobsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListFailedJobsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListFailedJobsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListFailedJobsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -9130,6 +11501,54 @@ func (r DeliverOrderResponse) ContentType() string {
 	return ""
 }
 
+type FlagOrderResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Case
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r FlagOrderResponse) GetJSON201() *Case {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r FlagOrderResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r FlagOrderResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r FlagOrderResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r FlagOrderResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r FlagOrderResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type CreateReviewResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -9370,6 +11789,102 @@ func (r DeclineQuoteResponse) ContentType() string {
 	return ""
 }
 
+type ListReinstatementRequestsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ReinstatementRequestList
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListReinstatementRequestsResponse) GetJSON200() *ReinstatementRequestList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListReinstatementRequestsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListReinstatementRequestsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListReinstatementRequestsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListReinstatementRequestsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListReinstatementRequestsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeclineReinstatementResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ReinstatementRequest
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DeclineReinstatementResponse) GetJSON200() *ReinstatementRequest {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DeclineReinstatementResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeclineReinstatementResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeclineReinstatementResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeclineReinstatementResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeclineReinstatementResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ReplyToReviewResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -9460,6 +11975,102 @@ func (r CreditPointsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CreditPointsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ReinstateUserResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AccountStanding
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ReinstateUserResponse) GetJSON200() *AccountStanding {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ReinstateUserResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ReinstateUserResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReinstateUserResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReinstateUserResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReinstateUserResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SuspendUserResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AccountStanding
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SuspendUserResponse) GetJSON200() *AccountStanding {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SuspendUserResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SuspendUserResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SuspendUserResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SuspendUserResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SuspendUserResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -9839,6 +12450,72 @@ func (c *ClientWithResponses) PublishAgentWithResponse(ctx context.Context, agen
 	return ParsePublishAgentResponse(rsp)
 }
 
+// ReinstateAgentWithBodyWithResponse Lift an agent's suspension (support)
+//
+// The agent returns to the status it had before (active agents are back on the market), its
+// open reinstatement request is closed as granted, the agent gets an `agent.reinstated` event
+// and the owner an email. Audited.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/agents/{agentId}/reinstate (the `ReinstateAgent` operationId).
+func (c *ClientWithResponses) ReinstateAgentWithBodyWithResponse(ctx context.Context, agentId AgentId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReinstateAgentResponse, error) {
+	rsp, err := c.ReinstateAgentWithBody(ctx, agentId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReinstateAgentResponse(rsp)
+}
+
+// ReinstateAgentWithResponse Lift an agent's suspension (support)
+//
+// The agent returns to the status it had before (active agents are back on the market), its
+// open reinstatement request is closed as granted, the agent gets an `agent.reinstated` event
+// and the owner an email. Audited.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/agents/{agentId}/reinstate (the `ReinstateAgent` operationId).
+func (c *ClientWithResponses) ReinstateAgentWithResponse(ctx context.Context, agentId AgentId, body ReinstateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*ReinstateAgentResponse, error) {
+	rsp, err := c.ReinstateAgent(ctx, agentId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReinstateAgentResponse(rsp)
+}
+
+// RequestReinstatementWithBodyWithResponse Ask support to lift a suspension (the owner)
+//
+// One open request per agent (`reinstatement-requested`). Support hears by email and decides
+// with reinstateAgent or declineReinstatement; the owner hears back by email.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/agents/{agentId}/reinstatement-requests (the `RequestReinstatement` operationId).
+func (c *ClientWithResponses) RequestReinstatementWithBodyWithResponse(ctx context.Context, agentId AgentId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RequestReinstatementResponse, error) {
+	rsp, err := c.RequestReinstatementWithBody(ctx, agentId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRequestReinstatementResponse(rsp)
+}
+
+// RequestReinstatementWithResponse Ask support to lift a suspension (the owner)
+//
+// One open request per agent (`reinstatement-requested`). Support hears by email and decides
+// with reinstateAgent or declineReinstatement; the owner hears back by email.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/agents/{agentId}/reinstatement-requests (the `RequestReinstatement` operationId).
+func (c *ClientWithResponses) RequestReinstatementWithResponse(ctx context.Context, agentId AgentId, body RequestReinstatementJSONRequestBody, reqEditors ...RequestEditorFn) (*RequestReinstatementResponse, error) {
+	rsp, err := c.RequestReinstatement(ctx, agentId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRequestReinstatementResponse(rsp)
+}
+
 // ListAgentReviewsWithResponse An agent's reviews, newest first
 //
 // Returns a wrapper object for the known response body format(s).
@@ -9868,6 +12545,44 @@ func (c *ClientWithResponses) DownloadSkillPackageWithResponse(ctx context.Conte
 		return nil, err
 	}
 	return ParseDownloadSkillPackageResponse(rsp)
+}
+
+// SuspendAgentWithBodyWithResponse Suspend an agent (support)
+//
+// The agent leaves browse, its profile answers 404, and it can take no new conversations,
+// quotes or orders (`agent-suspended`). Orders awaiting approval are refunded in full; orders
+// being worked on continue unless `refund_open_orders` is set, which refunds them too (disputed
+// orders stay with their cases). The agent gets an `agent.suspended` event and the owner an
+// email. Audited.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/agents/{agentId}/suspend (the `SuspendAgent` operationId).
+func (c *ClientWithResponses) SuspendAgentWithBodyWithResponse(ctx context.Context, agentId AgentId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SuspendAgentResponse, error) {
+	rsp, err := c.SuspendAgentWithBody(ctx, agentId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSuspendAgentResponse(rsp)
+}
+
+// SuspendAgentWithResponse Suspend an agent (support)
+//
+// The agent leaves browse, its profile answers 404, and it can take no new conversations,
+// quotes or orders (`agent-suspended`). Orders awaiting approval are refunded in full; orders
+// being worked on continue unless `refund_open_orders` is set, which refunds them too (disputed
+// orders stay with their cases). The agent gets an `agent.suspended` event and the owner an
+// email. Audited.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/agents/{agentId}/suspend (the `SuspendAgent` operationId).
+func (c *ClientWithResponses) SuspendAgentWithResponse(ctx context.Context, agentId AgentId, body SuspendAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*SuspendAgentResponse, error) {
+	rsp, err := c.SuspendAgent(ctx, agentId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSuspendAgentResponse(rsp)
 }
 
 // ListAgentVersionsWithResponse The agent's settings versions, newest first
@@ -9977,6 +12692,81 @@ func (c *ClientWithResponses) SignUpWithResponse(ctx context.Context, body SignU
 		return nil, err
 	}
 	return ParseSignUpResponse(rsp)
+}
+
+// ListCasesWithResponse The case queue, oldest first (support)
+//
+// Cases opened by customers' flags and by automatic signals (repeated missed deadlines,
+// stalled owner reviews, review-integrity clusters).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/cases (the `ListCases` operationId).
+func (c *ClientWithResponses) ListCasesWithResponse(ctx context.Context, params *ListCasesParams, reqEditors ...RequestEditorFn) (*ListCasesResponse, error) {
+	rsp, err := c.ListCases(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListCasesResponse(rsp)
+}
+
+// GetCaseWithResponse Everything a case needs (support)
+//
+// The case with its order (the snapshot, deliveries and their files, which support may
+// download while the order is disputed), the conversation, the order's postings, the agent's
+// record (missed deadlines in the last 30 days) and the agent's earlier cases.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/cases/{caseId} (the `GetCase` operationId).
+func (c *ClientWithResponses) GetCaseWithResponse(ctx context.Context, caseId CaseId, reqEditors ...RequestEditorFn) (*GetCaseResponse, error) {
+	rsp, err := c.GetCase(ctx, caseId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetCaseResponse(rsp)
+}
+
+// ResolveCaseWithBodyWithResponse Settle a case with a refund or a dismissal (support)
+//
+// `refund` (flagged orders only) returns `refund_amount` (default: the whole price) to the
+// customer and ends the order as `refunded`. Before payout it comes from the escrow and the rest
+// of the escrow goes to the owner; after payout it is clawed back from the owner up to the
+// owner's balance, the platform covering the rest as goodwill (`refund_source:
+// platform_goodwill` takes it all from the platform). `dismiss` sends the order back where it
+// was, its clocks resuming, and a completed order's payout goes ahead. Two concurrent
+// resolutions: one wins, the other gets `case-resolved`. Audited.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/cases/{caseId}/resolve (the `ResolveCase` operationId).
+func (c *ClientWithResponses) ResolveCaseWithBodyWithResponse(ctx context.Context, caseId CaseId, params *ResolveCaseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ResolveCaseResponse, error) {
+	rsp, err := c.ResolveCaseWithBody(ctx, caseId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseResolveCaseResponse(rsp)
+}
+
+// ResolveCaseWithResponse Settle a case with a refund or a dismissal (support)
+//
+// `refund` (flagged orders only) returns `refund_amount` (default: the whole price) to the
+// customer and ends the order as `refunded`. Before payout it comes from the escrow and the rest
+// of the escrow goes to the owner; after payout it is clawed back from the owner up to the
+// owner's balance, the platform covering the rest as goodwill (`refund_source:
+// platform_goodwill` takes it all from the platform). `dismiss` sends the order back where it
+// was, its clocks resuming, and a completed order's payout goes ahead. Two concurrent
+// resolutions: one wins, the other gets `case-resolved`. Audited.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/cases/{caseId}/resolve (the `ResolveCase` operationId).
+func (c *ClientWithResponses) ResolveCaseWithResponse(ctx context.Context, caseId CaseId, params *ResolveCaseParams, body ResolveCaseJSONRequestBody, reqEditors ...RequestEditorFn) (*ResolveCaseResponse, error) {
+	rsp, err := c.ResolveCase(ctx, caseId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseResolveCaseResponse(rsp)
 }
 
 // ListConversationsWithResponse My conversations, latest activity first
@@ -10236,6 +13026,22 @@ func (c *ClientWithResponses) CreateFileLinkWithResponse(ctx context.Context, fi
 		return nil, err
 	}
 	return ParseCreateFileLinkResponse(rsp)
+}
+
+// ListFailedJobsWithResponse Background jobs that failed (support)
+//
+// Jobs waiting to retry after an error and jobs discarded after their last attempt, newest
+// first, with their last error.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/jobs/failed (the `ListFailedJobs` operationId).
+func (c *ClientWithResponses) ListFailedJobsWithResponse(ctx context.Context, params *ListFailedJobsParams, reqEditors ...RequestEditorFn) (*ListFailedJobsResponse, error) {
+	rsp, err := c.ListFailedJobs(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListFailedJobsResponse(rsp)
 }
 
 // GetMeWithResponse The signed-in user
@@ -10500,6 +13306,44 @@ func (c *ClientWithResponses) DeliverOrderWithBodyWithResponse(ctx context.Conte
 	return ParseDeliverOrderResponse(rsp)
 }
 
+// FlagOrderWithBodyWithResponse Flag an order for support (the customer)
+//
+// Allowed while the order is in progress (late or not), in the owner's review or delivered, and
+// for `policy_violation` up to 14 days after it completed. The order becomes `disputed`: its
+// payout is frozen and its clocks (deadline, owner review, review window) stop until support
+// settles the case. The owner is notified and the agent gets an `order.disputed` event. An
+// order has at most one open case (`case-open`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/orders/{orderId}/flag (the `FlagOrder` operationId).
+func (c *ClientWithResponses) FlagOrderWithBodyWithResponse(ctx context.Context, orderId OrderId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*FlagOrderResponse, error) {
+	rsp, err := c.FlagOrderWithBody(ctx, orderId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFlagOrderResponse(rsp)
+}
+
+// FlagOrderWithResponse Flag an order for support (the customer)
+//
+// Allowed while the order is in progress (late or not), in the owner's review or delivered, and
+// for `policy_violation` up to 14 days after it completed. The order becomes `disputed`: its
+// payout is frozen and its clocks (deadline, owner review, review window) stop until support
+// settles the case. The owner is notified and the agent gets an `order.disputed` event. An
+// order has at most one open case (`case-open`).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/orders/{orderId}/flag (the `FlagOrder` operationId).
+func (c *ClientWithResponses) FlagOrderWithResponse(ctx context.Context, orderId OrderId, body FlagOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*FlagOrderResponse, error) {
+	rsp, err := c.FlagOrder(ctx, orderId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFlagOrderResponse(rsp)
+}
+
 // CreateReviewWithBodyWithResponse Review a completed order (the customer)
 //
 // One review per completed order; the reviewer earns the review reward once.
@@ -10614,6 +13458,49 @@ func (c *ClientWithResponses) DeclineQuoteWithResponse(ctx context.Context, quot
 	return ParseDeclineQuoteResponse(rsp)
 }
 
+// ListReinstatementRequestsWithResponse Owners' reinstatement requests, oldest first (support)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/reinstatement-requests (the `ListReinstatementRequests` operationId).
+func (c *ClientWithResponses) ListReinstatementRequestsWithResponse(ctx context.Context, params *ListReinstatementRequestsParams, reqEditors ...RequestEditorFn) (*ListReinstatementRequestsResponse, error) {
+	rsp, err := c.ListReinstatementRequests(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListReinstatementRequestsResponse(rsp)
+}
+
+// DeclineReinstatementWithBodyWithResponse Refuse a reinstatement request (support)
+//
+// The agent stays suspended; the owner gets the note by email. Audited.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/reinstatement-requests/{requestId}/decline (the `DeclineReinstatement` operationId).
+func (c *ClientWithResponses) DeclineReinstatementWithBodyWithResponse(ctx context.Context, requestId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeclineReinstatementResponse, error) {
+	rsp, err := c.DeclineReinstatementWithBody(ctx, requestId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeclineReinstatementResponse(rsp)
+}
+
+// DeclineReinstatementWithResponse Refuse a reinstatement request (support)
+//
+// The agent stays suspended; the owner gets the note by email. Audited.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/reinstatement-requests/{requestId}/decline (the `DeclineReinstatement` operationId).
+func (c *ClientWithResponses) DeclineReinstatementWithResponse(ctx context.Context, requestId string, body DeclineReinstatementJSONRequestBody, reqEditors ...RequestEditorFn) (*DeclineReinstatementResponse, error) {
+	rsp, err := c.DeclineReinstatement(ctx, requestId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeclineReinstatementResponse(rsp)
+}
+
 // ReplyToReviewWithBodyWithResponse Answer a review of my agent, once (the owner)
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -10670,6 +13557,68 @@ func (c *ClientWithResponses) CreditPointsWithResponse(ctx context.Context, user
 		return nil, err
 	}
 	return ParseCreditPointsResponse(rsp)
+}
+
+// ReinstateUserWithBodyWithResponse Lift a user's suspension (support)
+//
+// Audited.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/users/{userId}/reinstate (the `ReinstateUser` operationId).
+func (c *ClientWithResponses) ReinstateUserWithBodyWithResponse(ctx context.Context, userId UserId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReinstateUserResponse, error) {
+	rsp, err := c.ReinstateUserWithBody(ctx, userId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReinstateUserResponse(rsp)
+}
+
+// ReinstateUserWithResponse Lift a user's suspension (support)
+//
+// Audited.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/users/{userId}/reinstate (the `ReinstateUser` operationId).
+func (c *ClientWithResponses) ReinstateUserWithResponse(ctx context.Context, userId UserId, body ReinstateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*ReinstateUserResponse, error) {
+	rsp, err := c.ReinstateUser(ctx, userId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReinstateUserResponse(rsp)
+}
+
+// SuspendUserWithBodyWithResponse Suspend a user account (support)
+//
+// The user can still sign in and read their data; every other write answers 403
+// `account-suspended`. Audited.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/users/{userId}/suspend (the `SuspendUser` operationId).
+func (c *ClientWithResponses) SuspendUserWithBodyWithResponse(ctx context.Context, userId UserId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SuspendUserResponse, error) {
+	rsp, err := c.SuspendUserWithBody(ctx, userId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSuspendUserResponse(rsp)
+}
+
+// SuspendUserWithResponse Suspend a user account (support)
+//
+// The user can still sign in and read their data; every other write answers 403
+// `account-suspended`. Audited.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/users/{userId}/suspend (the `SuspendUser` operationId).
+func (c *ClientWithResponses) SuspendUserWithResponse(ctx context.Context, userId UserId, body SuspendUserJSONRequestBody, reqEditors ...RequestEditorFn) (*SuspendUserResponse, error) {
+	rsp, err := c.SuspendUser(ctx, userId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSuspendUserResponse(rsp)
 }
 
 // GetWalletWithResponse My points
@@ -11099,6 +14048,72 @@ func ParsePublishAgentResponse(rsp *http.Response) (*PublishAgentResponse, error
 	return response, nil
 }
 
+// ParseReinstateAgentResponse parses an HTTP response from a ReinstateAgentWithResponse call
+func ParseReinstateAgentResponse(rsp *http.Response) (*ReinstateAgentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReinstateAgentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OwnerAgent
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRequestReinstatementResponse parses an HTTP response from a RequestReinstatementWithResponse call
+func ParseRequestReinstatementResponse(rsp *http.Response) (*RequestReinstatementResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RequestReinstatementResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest ReinstatementRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListAgentReviewsResponse parses an HTTP response from a ListAgentReviewsWithResponse call
 func ParseListAgentReviewsResponse(rsp *http.Response) (*ListAgentReviewsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -11180,6 +14195,39 @@ func ParseDownloadSkillPackageResponse(rsp *http.Response) (*DownloadSkillPackag
 			headers.XSkillPackageVersion = &value
 		}
 		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSuspendAgentResponse parses an HTTP response from a SuspendAgentWithResponse call
+func ParseSuspendAgentResponse(rsp *http.Response) (*SuspendAgentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SuspendAgentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OwnerAgent
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
 	}
 
 	return response, nil
@@ -11380,6 +14428,105 @@ func ParseSignUpResponse(rsp *http.Response) (*SignUpResponse, error) {
 			headers.SetCookie = &value
 		}
 		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListCasesResponse parses an HTTP response from a ListCasesWithResponse call
+func ParseListCasesResponse(rsp *http.Response) (*ListCasesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListCasesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CaseList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetCaseResponse parses an HTTP response from a GetCaseWithResponse call
+func ParseGetCaseResponse(rsp *http.Response) (*GetCaseResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetCaseResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CaseDetail
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseResolveCaseResponse parses an HTTP response from a ResolveCaseWithResponse call
+func ParseResolveCaseResponse(rsp *http.Response) (*ResolveCaseResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ResolveCaseResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Case
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
 	}
 
 	return response, nil
@@ -11761,6 +14908,39 @@ func ParseCreateFileLinkResponse(rsp *http.Response) (*CreateFileLinkResponse, e
 			return nil, err
 		}
 		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListFailedJobsResponse parses an HTTP response from a ListFailedJobsWithResponse call
+func ParseListFailedJobsResponse(rsp *http.Response) (*ListFailedJobsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListFailedJobsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FailedJobList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
@@ -12274,6 +15454,39 @@ func ParseDeliverOrderResponse(rsp *http.Response) (*DeliverOrderResponse, error
 	return response, nil
 }
 
+// ParseFlagOrderResponse parses an HTTP response from a FlagOrderWithResponse call
+func ParseFlagOrderResponse(rsp *http.Response) (*FlagOrderResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &FlagOrderResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Case
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseCreateReviewResponse parses an HTTP response from a CreateReviewWithResponse call
 func ParseCreateReviewResponse(rsp *http.Response) (*CreateReviewResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -12439,6 +15652,72 @@ func ParseDeclineQuoteResponse(rsp *http.Response) (*DeclineQuoteResponse, error
 	return response, nil
 }
 
+// ParseListReinstatementRequestsResponse parses an HTTP response from a ListReinstatementRequestsWithResponse call
+func ParseListReinstatementRequestsResponse(rsp *http.Response) (*ListReinstatementRequestsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListReinstatementRequestsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ReinstatementRequestList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeclineReinstatementResponse parses an HTTP response from a DeclineReinstatementWithResponse call
+func ParseDeclineReinstatementResponse(rsp *http.Response) (*DeclineReinstatementResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeclineReinstatementResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ReinstatementRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseReplyToReviewResponse parses an HTTP response from a ReplyToReviewWithResponse call
 func ParseReplyToReviewResponse(rsp *http.Response) (*ReplyToReviewResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -12492,6 +15771,72 @@ func ParseCreditPointsResponse(rsp *http.Response) (*CreditPointsResponse, error
 			return nil, err
 		}
 		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseReinstateUserResponse parses an HTTP response from a ReinstateUserWithResponse call
+func ParseReinstateUserResponse(rsp *http.Response) (*ReinstateUserResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReinstateUserResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AccountStanding
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSuspendUserResponse parses an HTTP response from a SuspendUserWithResponse call
+func ParseSuspendUserResponse(rsp *http.Response) (*SuspendUserResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SuspendUserResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AccountStanding
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem

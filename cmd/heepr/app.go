@@ -140,7 +140,11 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, work bool, o opti
 		Waiter: a.hub, Agents: a.market, Ledger: a.ledger, Notifier: notify, People: a.identity, Jobs: q, Blobs: a.blobs,
 		Config: ordering.Config{ReviewWindow: cfg.ReviewWindow, MaxUploadBytes: cfg.MaxUploadBytes, LinkKey: []byte("file-links:" + tokenKey),
 			BaseURL: cfg.BaseURL},
+		// A stalled owner review opens a support case in the timer's transaction.
+		Escalate: func(ctx context.Context, o ordering.Order) error { return a.moderation.ReviewStalled(ctx, o) },
 	})
+	a.moderation.Connect(moderation.Deps{Cases: store.NewCases(db), Orders: a.ordering, Agents: a.market, Users: a.identity,
+		Ledger: a.ledger, Notifier: notify})
 	// Feed positions cached for polls are dropped before waiters wake.
 	a.hub.OnSignal, a.hub.OnSignalAll = a.ordering.Invalidate, a.ordering.InvalidateAll
 	a.metrics.RegisterGauge("agent_polls_waiting", "Long-polls of agents waiting for an event in this process.",
@@ -149,7 +153,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, work bool, o opti
 		return nil, err
 	}
 	*facades = queue.Facades{Identity: a.identity, Notification: notify, Ledger: a.ledger, Idempotency: idem, Clock: o.clock, Log: log,
-		Market: a.market, Skills: a.skills, Blobs: a.blobs, BaseURL: cfg.BaseURL, Ordering: a.ordering}
+		Market: a.market, Skills: a.skills, Blobs: a.blobs, BaseURL: cfg.BaseURL, Ordering: a.ordering, Moderation: a.moderation}
 
 	enforcer, err := authz.New()
 	if err != nil {
@@ -162,7 +166,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, work bool, o opti
 		limits = map[string]httpapi.Limit{}
 	}
 	a.handler, err = httpapi.New(httpapi.Options{
-		Identity: a.identity, Ledger: a.ledger, Market: a.market, Skills: a.skills, Ordering: a.ordering, Notify: notify, Moderation: a.moderation, AgentAuth: a.market.AuthenticateKey, Tx: db, Idempotency: idem, Enforcer: enforcer, Metrics: a.metrics, Logger: log, Ready: a.ready,
+		Identity: a.identity, Ledger: a.ledger, Market: a.market, Skills: a.skills, Ordering: a.ordering, Notify: notify, Moderation: a.moderation, Jobs: q, AgentAuth: a.market.AuthenticateKey, Tx: db, Idempotency: idem, Enforcer: enforcer, Metrics: a.metrics, Logger: log, Ready: a.ready,
 		BaseURL: cfg.BaseURL, MaxBodyBytes: cfg.MaxBodyBytes, MaxUploadBytes: cfg.MaxUploadBytes, RateLimits: limits, Clock: o.clock,
 	})
 	if err != nil {

@@ -588,7 +588,7 @@ func TestDeliveredOrderCompletesAfterReviewWindow(t *testing.T) {
 		e.clock.Advance(71 * time.Hour)
 		e.runTimers(t)
 		require.Equal(t, client.OrderStatusDelivered, e.orderStatus(t, s.custC, o.Id))
-		require.Empty(t, e.allPostings(t, s.ownerC, ptrTo(client.Payout), &o.Id))
+		require.Empty(t, e.allPostings(t, s.ownerC, ptrTo(client.PostingKindPayout), &o.Id))
 		require.Equal(t, ownerStart, e.wallet(t, s.ownerC))
 
 		// 72 hours: completed by itself, paid out once.
@@ -596,7 +596,7 @@ func TestDeliveredOrderCompletesAfterReviewWindow(t *testing.T) {
 		e.runTimers(t)
 		got := e.getOrder(t, s.custC, o.Id)
 		require.Equal(t, client.OrderStatusCompleted, got.Status)
-		require.Len(t, e.allPostings(t, s.ownerC, ptrTo(client.Payout), &o.Id), 1)
+		require.Len(t, e.allPostings(t, s.ownerC, ptrTo(client.PostingKindPayout), &o.Id), 1)
 		require.Equal(t, ownerStart.Balance+120, e.wallet(t, s.ownerC).Balance)
 		require.Equal(t, custStart.Balance, e.wallet(t, s.custC).Balance)
 		require.Zero(t, e.wallet(t, s.custC).Held)
@@ -609,7 +609,7 @@ func TestDeliveredOrderCompletesAfterReviewWindow(t *testing.T) {
 		e.runTimers(t)
 		e.enqueue(t, orderingPayout(o.Id))
 		e.waitJobsDone(t)
-		require.Len(t, e.allPostings(t, s.ownerC, ptrTo(client.Payout), &o.Id), 1)
+		require.Len(t, e.allPostings(t, s.ownerC, ptrTo(client.PostingKindPayout), &o.Id), 1)
 		require.Equal(t, ownerStart.Balance+120, e.wallet(t, s.ownerC).Balance)
 		require.Equal(t, []string{"delivery.released", "order.completed"}, eventTypes(e.poll(t, s.agentC, cursor, 0).Items))
 		require.EqualValues(t, 1, e.getAgent(t, s.agent.Id).JSON200.CompletedOrders)
@@ -657,7 +657,7 @@ func TestLateOrderMarkedAndCancelledWithRefund(t *testing.T) {
 		resp := e.cancelOrder(t, s.custC, o.Id)
 		requireProblem(t, resp.HTTPResponse, resp.Body, http.StatusConflict, "cancel-not-allowed")
 		require.Equal(t, client.OrderStatusInProgress, e.orderStatus(t, s.custC, o.Id))
-		require.Empty(t, e.allPostings(t, s.custC, ptrTo(client.Refund), &o.Id))
+		require.Empty(t, e.allPostings(t, s.custC, ptrTo(client.PostingKindRefund), &o.Id))
 		// Only the customer cancels.
 		oc, err := s.ownerC.CancelOrderWithResponse(context.Background(), o.Id, &client.CancelOrderParams{IdempotencyKey: uuid.NewString()})
 		require.NoError(t, err)
@@ -669,7 +669,7 @@ func TestLateOrderMarkedAndCancelledWithRefund(t *testing.T) {
 		require.Equal(t, client.OrderStatusCancelled, resp.JSON200.Status)
 		require.Equal(t, client.OrderCancelReasonLate, *resp.JSON200.CancelReason)
 		require.Equal(t, start, e.wallet(t, s.custC), "a full refund")
-		refunds := e.allPostings(t, s.custC, ptrTo(client.Refund), &o.Id)
+		refunds := e.allPostings(t, s.custC, ptrTo(client.PostingKindRefund), &o.Id)
 		require.Len(t, refunds, 1)
 		require.EqualValues(t, 120, refunds[0].Amount)
 		evs, _ := e.drain(t, s.agentC, "")
@@ -679,7 +679,7 @@ func TestLateOrderMarkedAndCancelledWithRefund(t *testing.T) {
 		// Once.
 		resp = e.cancelOrder(t, s.custC, o.Id)
 		requireProblem(t, resp.HTTPResponse, resp.Body, http.StatusConflict, "cancel-not-allowed")
-		require.Len(t, e.allPostings(t, s.custC, ptrTo(client.Refund), &o.Id), 1)
+		require.Len(t, e.allPostings(t, s.custC, ptrTo(client.PostingKindRefund), &o.Id), 1)
 		e.requireLedgerOK(t)
 	})
 }
@@ -701,12 +701,12 @@ func TestCancelPendingApprovalAndRefusedStates(t *testing.T) {
 		require.Equal(t, client.OrderStatusCancelled, resp.JSON200.Status)
 		require.Equal(t, client.OrderCancelReasonWithdrawn, *resp.JSON200.CancelReason)
 		require.Equal(t, start, e.wallet(t, s.custC), "a full refund")
-		require.Len(t, e.allPostings(t, s.custC, ptrTo(client.Refund), &o.Id), 1)
+		require.Len(t, e.allPostings(t, s.custC, ptrTo(client.PostingKindRefund), &o.Id), 1)
 		ap, err := s.ownerC.ApproveOrderWithResponse(ctx, o.Id, &client.ApproveOrderParams{IdempotencyKey: uuid.NewString()})
 		require.NoError(t, err)
 		requireProblem(t, ap.HTTPResponse, ap.Body, http.StatusConflict, "order-not-pending")
 		require.Equal(t, 0, e.runExpiry(t), "a withdrawn order does not expire again")
-		require.Len(t, e.allPostings(t, s.custC, ptrTo(client.Refund), &o.Id), 1)
+		require.Len(t, e.allPostings(t, s.custC, ptrTo(client.PostingKindRefund), &o.Id), 1)
 
 		// Another customer: no such order.
 		other := e.autoShop(t)
@@ -723,7 +723,7 @@ func TestCancelPendingApprovalAndRefusedStates(t *testing.T) {
 		e.release(t, s.ownerC, d.Id)
 		resp = e.cancelOrder(t, s.custC, o2.Id)
 		requireProblem(t, resp.HTTPResponse, resp.Body, http.StatusConflict, "cancel-not-allowed")
-		require.Empty(t, e.allPostings(t, s.custC, ptrTo(client.Refund), &o2.Id))
+		require.Empty(t, e.allPostings(t, s.custC, ptrTo(client.PostingKindRefund), &o2.Id))
 		e.requireLedgerOK(t)
 	})
 }
@@ -799,7 +799,7 @@ func TestReviewRefusalsAndPaging(t *testing.T) {
 		o2 := e.completedOrder(t, s)
 		state := func() string {
 			t.Helper()
-			return strconv.Itoa(e.count(t, "reviews")) + " " + strconv.Itoa(e.postingsOf(t, s.customer.ID, client.ReviewReward))
+			return strconv.Itoa(e.count(t, "reviews")) + " " + strconv.Itoa(e.postingsOf(t, s.customer.ID, client.PostingKindReviewReward))
 		}
 		before, ledgerBefore := state(), e.ledgerState(t)
 		require.Equal(t, "0 0", before)

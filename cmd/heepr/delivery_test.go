@@ -199,10 +199,10 @@ func TestOrderFullLife(t *testing.T) {
 		require.Equal(t, custStart.Balance, e.wallet(t, s.custC).Balance)
 		require.Zero(t, e.wallet(t, s.custC).Held)
 		require.Equal(t, ownerStart.Balance+120, e.wallet(t, s.ownerC).Balance)
-		require.Len(t, e.allPostings(t, s.ownerC, ptrTo(client.Payout), &o.Id), 1)
+		require.Len(t, e.allPostings(t, s.ownerC, ptrTo(client.PostingKindPayout), &o.Id), 1)
 		e.enqueue(t, orderingPayout(o.Id)) // a second run of the job pays nothing
 		e.waitJobsDone(t)
-		require.Len(t, e.allPostings(t, s.ownerC, ptrTo(client.Payout), &o.Id), 1)
+		require.Len(t, e.allPostings(t, s.ownerC, ptrTo(client.PostingKindPayout), &o.Id), 1)
 		page = e.poll(t, s.agentC, cursor, 0)
 		require.Equal(t, []string{"delivery.released", "order.completed"}, eventTypes(page.Items))
 
@@ -244,7 +244,7 @@ func TestPayoutOnlyForCompletedOrders(t *testing.T) {
 	eachDB(t, func(t *testing.T, e *env) {
 		s, o := e.startedOrder(t)
 		require.NoError(t, e.app.ordering.Payout(context.Background(), o.Id))
-		require.Empty(t, e.allPostings(t, s.ownerC, ptrTo(client.Payout), &o.Id))
+		require.Empty(t, e.allPostings(t, s.ownerC, ptrTo(client.PostingKindPayout), &o.Id))
 		require.Equal(t, int64(120), e.wallet(t, s.custC).Held, "still in escrow")
 		e.requireLedgerOK(t)
 	})

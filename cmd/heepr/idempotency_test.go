@@ -111,7 +111,7 @@ func TestIdempotentReplay(t *testing.T) {
 		tok := e.createToken(t, sc, "desk")
 		requireReplayOf(t, first, e.credit(t, e.withBearer(t, tok.Token), cust.ID, "replay-1", 30, "Outage on Monday"))
 
-		require.Equal(t, 1, e.postingsOf(t, cust.ID, client.SupportCredit), "one effect")
+		require.Equal(t, 1, e.postingsOf(t, cust.ID, client.PostingKindSupportCredit), "one effect")
 		require.Equal(t, client.Wallet{Balance: 1030}, e.wallet(t, e.withCookie(t, cust.Session)))
 		require.Equal(t, *first.JSON201, e.allPostings(t, e.withCookie(t, cust.Session), nil, nil)[0])
 
@@ -153,7 +153,7 @@ func TestIdempotencyKeyScopedPerPrincipal(t *testing.T) {
 		require.NotEqual(t, r1.JSON201.Id, r2.JSON201.Id)
 		require.EqualValues(t, 1010, r1.JSON201.BalanceAfter)
 		require.EqualValues(t, 1020, r2.JSON201.BalanceAfter)
-		require.Equal(t, 2, e.postingsOf(t, cust.ID, client.SupportCredit))
+		require.Equal(t, 2, e.postingsOf(t, cust.ID, client.PostingKindSupportCredit))
 		require.Equal(t, client.Wallet{Balance: 1020}, e.wallet(t, e.withCookie(t, cust.Session)))
 
 		// Each replays its own answer; another body is refused for each.
@@ -162,7 +162,7 @@ func TestIdempotencyKeyScopedPerPrincipal(t *testing.T) {
 		r := e.credit(t, e.withCookie(t, s2.Session), cust.ID, "shared-key", 11, "Goodwill")
 		requireProblem(t, r.HTTPResponse, r.Body, http.StatusUnprocessableEntity, "idempotency-key-reused")
 		require.Equal(t, 2, e.keyRows(t, "shared-key"))
-		require.Equal(t, 2, e.postingsOf(t, cust.ID, client.SupportCredit))
+		require.Equal(t, 2, e.postingsOf(t, cust.ID, client.PostingKindSupportCredit))
 		e.requireLedgerOK(t)
 	})
 }
@@ -270,7 +270,7 @@ func TestIdempotencySameKeyStorm(t *testing.T) {
 		t.Logf("%d created (%d ran, %d replayed), %d told to retry", created, fresh, created-fresh, busy)
 		require.Equal(t, 1, fresh, "exactly one request ran")
 		require.Equal(t, n, created+busy)
-		require.Equal(t, 1, e.postingsOf(t, cust.ID, client.SupportCredit), "one effect")
+		require.Equal(t, 1, e.postingsOf(t, cust.ID, client.PostingKindSupportCredit), "one effect")
 		require.Equal(t, client.Wallet{Balance: 1100}, e.wallet(t, e.withCookie(t, cust.Session)))
 
 		// Those told to retry get the first answer when they do.
@@ -280,7 +280,7 @@ func TestIdempotencySameKeyStorm(t *testing.T) {
 		// And the same key with another body is refused.
 		r = e.credit(t, sc, cust.ID, "storm", 200, "storm")
 		requireProblem(t, r.HTTPResponse, r.Body, http.StatusUnprocessableEntity, "idempotency-key-reused")
-		require.Equal(t, 1, e.postingsOf(t, cust.ID, client.SupportCredit))
+		require.Equal(t, 1, e.postingsOf(t, cust.ID, client.PostingKindSupportCredit))
 		e.requireLedgerOK(t)
 	})
 }
@@ -316,7 +316,7 @@ func TestIdempotencyStaleClaimTakenOver(t *testing.T) {
 		require.Equal(t, "1", r.HTTPResponse.Header.Get("Retry-After"))
 		r = e.creditBody(t, sc, cust.ID, "crashed", `{"amount":8,"memo":"after a crash"}`)
 		requireProblem(t, r.HTTPResponse, r.Body, http.StatusUnprocessableEntity, "idempotency-key-reused")
-		require.Zero(t, e.postingsOf(t, cust.ID, client.SupportCredit))
+		require.Zero(t, e.postingsOf(t, cust.ID, client.PostingKindSupportCredit))
 
 		// Past the lock, the same request takes the claim over and runs;
 		// another body still may not.
@@ -327,7 +327,7 @@ func TestIdempotencyStaleClaimTakenOver(t *testing.T) {
 		requireFresh(t, first, http.StatusCreated)
 		require.EqualValues(t, 1007, first.JSON201.BalanceAfter)
 		requireReplayOf(t, first, e.creditBody(t, sc, cust.ID, "crashed", body))
-		require.Equal(t, 1, e.postingsOf(t, cust.ID, client.SupportCredit))
+		require.Equal(t, 1, e.postingsOf(t, cust.ID, client.PostingKindSupportCredit))
 
 		// Had the first holder been slow rather than dead, its late answer
 		// must not replace the one that was stored.
@@ -384,7 +384,7 @@ func TestIdempotencyKeysExpire(t *testing.T) {
 		r = e.credit(t, sc, cust.ID, "day-old", 9, "Goodwill")
 		requireProblem(t, r.HTTPResponse, r.Body, http.StatusUnprocessableEntity, "idempotency-key-reused")
 		e.requireLedgerUnchanged(t, ledgerBefore)
-		require.Equal(t, 1, e.postingsOf(t, cust.ID, client.SupportCredit))
+		require.Equal(t, 1, e.postingsOf(t, cust.ID, client.PostingKindSupportCredit))
 
 		// An expired key is also forgotten when it is used again before
 		// the purge ran: the retry of the original request meets the
@@ -394,7 +394,7 @@ func TestIdempotencyKeysExpire(t *testing.T) {
 		e.clock.Advance(25 * time.Hour)
 		r = e.credit(t, sc, cust.ID, "lazy", 3, "Goodwill")
 		requireProblem(t, r.HTTPResponse, r.Body, http.StatusConflict, "already-applied")
-		require.Equal(t, 2, e.postingsOf(t, cust.ID, client.SupportCredit))
+		require.Equal(t, 2, e.postingsOf(t, cust.ID, client.PostingKindSupportCredit))
 		require.Equal(t, client.Wallet{Balance: 1012}, e.wallet(t, e.withCookie(t, cust.Session)))
 		e.requireLedgerOK(t)
 	})
@@ -448,7 +448,7 @@ func TestIdempotencyReleasesKeyOn500(t *testing.T) {
 		first := e.credit(t, sc, cust.ID, "flaky", 12, "explode")
 		requireFresh(t, first, http.StatusCreated)
 		requireReplayOf(t, first, e.credit(t, sc, cust.ID, "flaky", 12, "explode"))
-		require.Equal(t, 1, e.postingsOf(t, cust.ID, client.SupportCredit))
+		require.Equal(t, 1, e.postingsOf(t, cust.ID, client.PostingKindSupportCredit))
 		require.Equal(t, client.Wallet{Balance: 1012}, e.wallet(t, e.withCookie(t, cust.Session)))
 		e.requireLedgerOK(t)
 	})

@@ -34,13 +34,13 @@ func TestStarterGrant(t *testing.T) {
 			items := e.allPostings(t, c, nil, nil)
 			require.Len(t, items, 1, acc.Email)
 			p := items[0]
-			require.Equal(t, client.StarterGrant, p.Kind)
+			require.Equal(t, client.PostingKindStarterGrant, p.Kind)
 			require.EqualValues(t, 1000, p.Amount)
 			require.EqualValues(t, 1000, p.BalanceAfter)
 			require.Nil(t, p.OrderId, "a grant belongs to no order")
 			require.NotEmpty(t, p.Memo)
 			require.Equal(t, e.clock.Now(), p.CreatedAt.UTC(), "stamped with the app's clock")
-			require.Equal(t, 1, e.postingsOf(t, acc.ID, client.StarterGrant), acc.Email)
+			require.Equal(t, 1, e.postingsOf(t, acc.ID, client.PostingKindStarterGrant), acc.Email)
 		}
 
 		// Neither signing in again nor becoming an owner grants again.
@@ -52,7 +52,7 @@ func TestStarterGrant(t *testing.T) {
 			cust.Session = s
 		}
 		require.Equal(t, client.Wallet{Balance: 1000}, e.wallet(t, e.withCookie(t, cust.Session)))
-		require.Equal(t, 1, e.postingsOf(t, cust.ID, client.StarterGrant))
+		require.Equal(t, 1, e.postingsOf(t, cust.ID, client.PostingKindStarterGrant))
 
 		// A support account made with the CLI gets no points.
 		e.createSupport(t, "staff@heepr.dev")
@@ -61,7 +61,7 @@ func TestStarterGrant(t *testing.T) {
 		require.Equal(t, []client.Role{client.RoleSupport}, staff.Roles)
 		require.Equal(t, client.Wallet{}, e.wallet(t, sc))
 		require.Empty(t, e.allPostings(t, sc, nil, nil))
-		require.Zero(t, e.postingsOf(t, staff.Id, client.StarterGrant))
+		require.Zero(t, e.postingsOf(t, staff.Id, client.PostingKindStarterGrant))
 
 		// A refused sign-up creates no account, no wallet and no points.
 		before, ledgerBefore := e.snapshot(t), e.ledgerState(t)
@@ -198,11 +198,11 @@ func TestListPostings(t *testing.T) {
 		// Newest first, signed from my side, with my balance after each.
 		items := e.allPostings(t, cc, nil, nil)
 		require.Equal(t, []row{
-			{client.SupportCredit, 25, 575, ""},
-			{client.Refund, 50, 550, s.orderB},
-			{client.Hold, -200, 500, s.orderB},
-			{client.Hold, -300, 700, s.orderA},
-			{client.StarterGrant, 1000, 1000, ""},
+			{client.PostingKindSupportCredit, 25, 575, ""},
+			{client.PostingKindRefund, 50, 550, s.orderB},
+			{client.PostingKindHold, -200, 500, s.orderB},
+			{client.PostingKindHold, -300, 700, s.orderA},
+			{client.PostingKindStarterGrant, 1000, 1000, ""},
 		}, rowsOf(items))
 		requireConsistent(t, items)
 		require.Equal(t, s.credit, items[0], "creditPoints answers the posting as the user sees it")
@@ -214,24 +214,24 @@ func TestListPostings(t *testing.T) {
 
 		owned := e.allPostings(t, oc, nil, nil)
 		require.Equal(t, []row{
-			{client.Payout, 150, 1450, s.orderB},
-			{client.Payout, 300, 1300, s.orderA},
-			{client.StarterGrant, 1000, 1000, ""},
+			{client.PostingKindPayout, 150, 1450, s.orderB},
+			{client.PostingKindPayout, 300, 1300, s.orderA},
+			{client.PostingKindStarterGrant, 1000, 1000, ""},
 		}, rowsOf(owned))
 		requireConsistent(t, owned)
 
 		// Filters: kind, order, both; each alone and with the other's rows absent.
-		require.Equal(t, []row{{client.Hold, -200, 500, s.orderB}, {client.Hold, -300, 700, s.orderA}},
-			rowsOf(e.allPostings(t, cc, ptrTo(client.Hold), nil)))
-		require.Equal(t, []row{{client.Refund, 50, 550, s.orderB}, {client.Hold, -200, 500, s.orderB}},
+		require.Equal(t, []row{{client.PostingKindHold, -200, 500, s.orderB}, {client.PostingKindHold, -300, 700, s.orderA}},
+			rowsOf(e.allPostings(t, cc, ptrTo(client.PostingKindHold), nil)))
+		require.Equal(t, []row{{client.PostingKindRefund, 50, 550, s.orderB}, {client.PostingKindHold, -200, 500, s.orderB}},
 			rowsOf(e.allPostings(t, cc, nil, &s.orderB)))
-		require.Equal(t, []row{{client.Hold, -300, 700, s.orderA}},
-			rowsOf(e.allPostings(t, cc, ptrTo(client.Hold), &s.orderA)))
-		require.Equal(t, []row{{client.Payout, 300, 1300, s.orderA}},
+		require.Equal(t, []row{{client.PostingKindHold, -300, 700, s.orderA}},
+			rowsOf(e.allPostings(t, cc, ptrTo(client.PostingKindHold), &s.orderA)))
+		require.Equal(t, []row{{client.PostingKindPayout, 300, 1300, s.orderA}},
 			rowsOf(e.allPostings(t, oc, nil, &s.orderA)), "the owner reconciles an order by its id")
-		require.Empty(t, e.allPostings(t, cc, ptrTo(client.Payout), nil))
+		require.Empty(t, e.allPostings(t, cc, ptrTo(client.PostingKindPayout), nil))
 		require.Empty(t, e.allPostings(t, cc, nil, ptrTo("ord_unknown")))
-		require.Len(t, e.allPostings(t, cc, ptrTo(client.StarterGrant), nil), 1)
+		require.Len(t, e.allPostings(t, cc, ptrTo(client.PostingKindStarterGrant), nil), 1)
 
 		// The same through a personal token.
 		tok := e.createToken(t, cc, "books")
@@ -269,7 +269,7 @@ func TestPostingsPaging(t *testing.T) {
 		require.Len(t, all, 25)
 		requireConsistent(t, all)
 		require.Equal(t, "credit 24", all[0].Memo, "newest first")
-		require.Equal(t, client.StarterGrant, all[24].Kind)
+		require.Equal(t, client.PostingKindStarterGrant, all[24].Kind)
 		for i := 0; i+1 < len(all); i++ {
 			require.True(t, all[i].CreatedAt.After(all[i+1].CreatedAt), "strictly newest first at %d", i)
 		}
@@ -288,7 +288,7 @@ func TestPostingsPaging(t *testing.T) {
 			pages int
 		}{
 			{nil, 7, all, 4},
-			{ptrTo(client.SupportCredit), 10, all[:24], 3},
+			{ptrTo(client.PostingKindSupportCredit), 10, all[:24], 3},
 			{nil, 25, all, 1},
 			{nil, 1, all, 25},
 		} {
@@ -386,10 +386,10 @@ func TestExportPostings(t *testing.T) {
 			n     int
 		}{
 			{nil, nil, 6},
-			{ptrTo(client.Hold), nil, 2},
+			{ptrTo(client.PostingKindHold), nil, 2},
 			{nil, &s.orderB, 2},
-			{ptrTo(client.Refund), &s.orderB, 1},
-			{ptrTo(client.Payout), nil, 0},
+			{ptrTo(client.PostingKindRefund), &s.orderB, 1},
+			{ptrTo(client.PostingKindPayout), nil, 0},
 		} {
 			x, err := cc.ExportPostingsWithResponse(context.Background(), &client.ExportPostingsParams{Kind: f.kind, OrderId: f.order})
 			require.NoError(t, err)
@@ -493,7 +493,7 @@ func TestCreditPoints(t *testing.T) {
 		require.Equal(t, "application/json", resp.HTTPResponse.Header.Get("Content-Type"))
 		require.Empty(t, resp.HTTPResponse.Header.Get("Idempotent-Replayed"), "a first answer is not a replay")
 		p := *resp.JSON201
-		require.Equal(t, client.SupportCredit, p.Kind)
+		require.Equal(t, client.PostingKindSupportCredit, p.Kind)
 		require.EqualValues(t, 40, p.Amount)
 		require.EqualValues(t, 1040, p.BalanceAfter)
 		require.Equal(t, "Goodwill for the outage", p.Memo)

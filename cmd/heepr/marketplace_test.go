@@ -34,7 +34,7 @@ func wizard(handle string) client.CreateAgentRequest {
 		Name:        "Agent " + handle,
 		Specialty:   "Fixes Go lint findings",
 		Description: "I read golangci-lint output and send a patch that fixes every finding.",
-		Categories:  []client.Category{client.Code, client.Data},
+		Categories:  []client.Category{client.CategoryCode, client.CategoryData},
 		Skills:      &[]string{"go", "golangci-lint"},
 		Plugins:     &[]string{"github"},
 		Tiers: []client.Tier{
@@ -44,7 +44,7 @@ func wizard(handle string) client.CreateAgentRequest {
 		},
 		PollingIntervalSeconds: 60,
 		AcceptMode:             client.CreateAgentRequestAcceptModeAuto,
-		AutoBands: &client.AutoBands{MinPrice: 0, MaxPrice: 500, Categories: []client.Category{client.Code},
+		AutoBands: &client.AutoBands{MinPrice: 0, MaxPrice: 500, Categories: []client.Category{client.CategoryCode},
 			MaxRevisions: 2, MaxActiveOrders: 5},
 	}
 }
@@ -52,7 +52,7 @@ func wizard(handle string) client.CreateAgentRequest {
 // manual is a valid manual-mode request with one tier.
 func manual(handle, name, description string, price int64, days int, cats ...client.Category) client.CreateAgentRequest {
 	if len(cats) == 0 {
-		cats = []client.Category{client.Other}
+		cats = []client.Category{client.CategoryOther}
 	}
 	return client.CreateAgentRequest{
 		Handle: handle, Name: name, Specialty: "Helps", Description: description, Categories: cats,
@@ -337,7 +337,7 @@ func TestCreateAgent(t *testing.T) {
 		requireProblem(t, hidden.HTTPResponse, hidden.Body, http.StatusNotFound, "not-found")
 
 		// A manual agent without bands, skills or plugins.
-		m := e.createAgent(t, oc, manual("sketchy", "Sketchy", "Draws things.", 10, 1, client.Design))
+		m := e.createAgent(t, oc, manual("sketchy", "Sketchy", "Draws things.", 10, 1, client.CategoryDesign))
 		require.Equal(t, client.OwnerAgentAcceptModeManual, m.Agent.AcceptMode)
 		require.Nil(t, m.Agent.AutoBands)
 		require.Empty(t, m.Agent.Skills)
@@ -872,7 +872,7 @@ func TestHiddenStatusesStayHidden(t *testing.T) {
 		for _, p := range []client.ListAgentsParams{
 			{},
 			{Q: ptrTo("lint")},
-			{Category: ptrTo(client.Code)},
+			{Category: ptrTo(client.CategoryCode)},
 			{Sort: ptrTo(client.Newest)},
 			{Sort: ptrTo(client.PriceLow), MaxPrice: ptrTo(int64(1_000_000))},
 			{Sort: ptrTo(client.Rating)},
@@ -917,14 +917,14 @@ func TestBrowseSearchRanksNameAboveDescription(t *testing.T) {
 	eachDB(t, func(t *testing.T, e *env) {
 		owner := e.signUp(t, "otto@example.com", client.SignUpRequestRoleOwner)
 		oc := e.withCookie(t, owner.Session)
-		byName := e.createAgent(t, oc, manual("by-name", "Lighthouse Writer", "Writes slogans for small shops.", 100, 3, client.Writing)).Agent
+		byName := e.createAgent(t, oc, manual("by-name", "Lighthouse Writer", "Writes slogans for small shops.", 100, 3, client.CategoryWriting)).Agent
 		bySkill := e.createAgent(t, oc, func() client.CreateAgentRequest {
-			r := manual("by-skill", "Copy Smith", "Writes copy for small shops.", 100, 3, client.Writing)
+			r := manual("by-skill", "Copy Smith", "Writes copy for small shops.", 100, 3, client.CategoryWriting)
 			r.Skills = &[]string{"lighthouse"}
 			return r
 		}()).Agent
-		byDesc := e.createAgent(t, oc, manual("by-desc", "Harbor Scribe", "Writes copy about the lighthouse for small shops.", 100, 3, client.Writing)).Agent
-		none := e.createAgent(t, oc, manual("unrelated", "Pixel Painter", "Paints walls for small shops.", 100, 3, client.Design)).Agent
+		byDesc := e.createAgent(t, oc, manual("by-desc", "Harbor Scribe", "Writes copy about the lighthouse for small shops.", 100, 3, client.CategoryWriting)).Agent
+		none := e.createAgent(t, oc, manual("unrelated", "Pixel Painter", "Paints walls for small shops.", 100, 3, client.CategoryDesign)).Agent
 		// Published in reverse, so newest-first would put the description match first.
 		for _, a := range []client.OwnerAgent{none, byDesc, bySkill, byName} {
 			e.clock.Advance(time.Minute)
@@ -979,9 +979,9 @@ func TestBrowseFilters(t *testing.T) {
 			return e.publish(t, oc, a.Id)
 		}
 		// cheap: 50 (2 days); mid: 100-500 (7-10 days); dear: 1000-2000 (30 days).
-		cheap := mk("cheap", []client.Tier{{Name: "One", Price: 50, DeliveryDays: 2}}, client.Code)
-		mid := mk("mid", []client.Tier{{Name: "S", Price: 100, DeliveryDays: 10}, {Name: "M", Price: 500, DeliveryDays: 7}}, client.Design)
-		dear := mk("dear", []client.Tier{{Name: "L", Price: 2000, DeliveryDays: 30}, {Name: "XL", Price: 1000, DeliveryDays: 45}}, client.Code, client.Data)
+		cheap := mk("cheap", []client.Tier{{Name: "One", Price: 50, DeliveryDays: 2}}, client.CategoryCode)
+		mid := mk("mid", []client.Tier{{Name: "S", Price: 100, DeliveryDays: 10}, {Name: "M", Price: 500, DeliveryDays: 7}}, client.CategoryDesign)
+		dear := mk("dear", []client.Tier{{Name: "L", Price: 2000, DeliveryDays: 30}, {Name: "XL", Price: 1000, DeliveryDays: 45}}, client.CategoryCode, client.CategoryData)
 		require.EqualValues(t, 100, mid.PriceMin)
 		require.EqualValues(t, 500, mid.PriceMax)
 
@@ -1003,9 +1003,9 @@ func TestBrowseFilters(t *testing.T) {
 			want []string
 		}{
 			{client.ListAgentsParams{}, sorted(cheap, mid, dear)},
-			{client.ListAgentsParams{Category: ptrTo(client.Code)}, sorted(cheap, dear)},
-			{client.ListAgentsParams{Category: ptrTo(client.Data)}, sorted(dear)},
-			{client.ListAgentsParams{Category: ptrTo(client.Video)}, sorted()},
+			{client.ListAgentsParams{Category: ptrTo(client.CategoryCode)}, sorted(cheap, dear)},
+			{client.ListAgentsParams{Category: ptrTo(client.CategoryData)}, sorted(dear)},
+			{client.ListAgentsParams{Category: ptrTo(client.CategoryVideo)}, sorted()},
 			// Price ranges overlap the agent's tier range.
 			{client.ListAgentsParams{MinPrice: ptrTo(int64(400)), MaxPrice: ptrTo(int64(1200))}, sorted(mid, dear)},
 			{client.ListAgentsParams{MinPrice: ptrTo(int64(500)), MaxPrice: ptrTo(int64(500))}, sorted(mid)},
@@ -1021,8 +1021,8 @@ func TestBrowseFilters(t *testing.T) {
 			{client.ListAgentsParams{MaxDeliveryDays: ptrTo(1)}, sorted()},
 			{client.ListAgentsParams{MaxDeliveryDays: ptrTo(30)}, sorted(cheap, mid, dear)},
 			// Filters combine.
-			{client.ListAgentsParams{Category: ptrTo(client.Code), MaxPrice: ptrTo(int64(1000)), MaxDeliveryDays: ptrTo(30)}, sorted(cheap, dear)},
-			{client.ListAgentsParams{Category: ptrTo(client.Code), MinPrice: ptrTo(int64(60))}, sorted(dear)},
+			{client.ListAgentsParams{Category: ptrTo(client.CategoryCode), MaxPrice: ptrTo(int64(1000)), MaxDeliveryDays: ptrTo(30)}, sorted(cheap, dear)},
+			{client.ListAgentsParams{Category: ptrTo(client.CategoryCode), MinPrice: ptrTo(int64(60))}, sorted(dear)},
 		}
 		for _, c := range cases {
 			require.Equal(t, c.want, ids(c.p), "%s", mustJSON(t, c.p))
@@ -1123,8 +1123,8 @@ func TestBrowseOnline(t *testing.T) {
 
 		// A new poll brings it back; the filter combines with the others.
 		require.NoError(t, e.app.market.RecordPoll(ctx, polling.Id))
-		require.Equal(t, []string{polling.Id}, e.browseIDs(t, client.ListAgentsParams{Online: ptrTo(true), Q: ptrTo("polls"), Category: ptrTo(client.Other)}))
-		require.Empty(t, e.browseIDs(t, client.ListAgentsParams{Online: ptrTo(true), Category: ptrTo(client.Code)}))
+		require.Equal(t, []string{polling.Id}, e.browseIDs(t, client.ListAgentsParams{Online: ptrTo(true), Q: ptrTo("polls"), Category: ptrTo(client.CategoryOther)}))
+		require.Empty(t, e.browseIDs(t, client.ListAgentsParams{Online: ptrTo(true), Category: ptrTo(client.CategoryCode)}))
 		require.Equal(t, e.clock.Now(), e.myAgent(t, oc, polling.Id).LastPollAt.UTC())
 	})
 }

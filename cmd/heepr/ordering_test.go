@@ -57,7 +57,7 @@ func (e *env) autoShop(t *testing.T) shop { return e.newShop(t, wizard("auto")) 
 
 // manualShop is a manual-mode agent.
 func (e *env) manualShop(t *testing.T) shop {
-	return e.newShop(t, manual("manual", "Manual Agent", "Waits for its owner.", 100, 5, client.Code))
+	return e.newShop(t, manual("manual", "Manual Agent", "Waits for its owner.", 100, 5, client.CategoryCode))
 }
 
 func (e *env) contact(t *testing.T, c *client.ClientWithResponses, agentID, msg string) client.Conversation {
@@ -71,7 +71,7 @@ func (e *env) contact(t *testing.T, c *client.ClientWithResponses, agentID, msg 
 // quoteReq is a quote inside wizard()'s bands (price 120, code, 1 revision).
 func (e *env) quoteReq() client.SendQuoteRequest {
 	return client.SendQuoteRequest{Title: "Fix the lint findings", Description: "Every finding in ./...", Price: 120,
-		DeliveryDays: 3, Revisions: 1, Category: client.Code, Criteria: []string{"golangci-lint passes", "tests pass"},
+		DeliveryDays: 3, Revisions: 1, Category: client.CategoryCode, Criteria: []string{"golangci-lint passes", "tests pass"},
 		ExpiresAt: e.clock.Now().Add(72 * time.Hour)}
 }
 
@@ -313,7 +313,7 @@ func TestOrderFlowManualApproveAndDecline(t *testing.T) {
 		w := e.wallet(t, s.custC)
 		require.Equal(t, start.Balance-120, w.Balance, "only the approved order is paid for")
 		require.Equal(t, int64(120), w.Held)
-		refunds := e.allPostings(t, s.custC, ptrTo(client.Refund), &o2.Id)
+		refunds := e.allPostings(t, s.custC, ptrTo(client.PostingKindRefund), &o2.Id)
 		require.Len(t, refunds, 1)
 		require.Equal(t, int64(120), refunds[0].Amount)
 
@@ -485,7 +485,7 @@ func TestAutoModeBands(t *testing.T) {
 		cases := map[string]func(*client.SendQuoteRequest){
 			"max_active_orders": func(*client.SendQuoteRequest) {},
 			"price":             func(q *client.SendQuoteRequest) { q.Price = 600 },
-			"categories":        func(q *client.SendQuoteRequest) { q.Category = client.Data },
+			"categories":        func(q *client.SendQuoteRequest) { q.Category = client.CategoryData },
 			"max_revisions":     func(q *client.SendQuoteRequest) { q.Revisions = 3 },
 		}
 		for band, edit := range cases {

@@ -22,7 +22,7 @@ import (
 func packageAgentRequest(handle string) client.CreateAgentRequest {
 	return client.CreateAgentRequest{
 		Handle: handle, Name: "Report Writer", Specialty: "Markdown reports from a brief",
-		Description: "I turn a brief into a clear report.", Categories: []client.Category{client.Writing},
+		Description: "I turn a brief into a clear report.", Categories: []client.Category{client.CategoryWriting},
 		Tiers:                  []client.Tier{{Name: "Basic", Price: 50, DeliveryDays: 2, Revisions: 1}},
 		PollingIntervalSeconds: 60, AcceptMode: client.CreateAgentRequestAcceptModeManual,
 	}

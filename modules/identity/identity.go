@@ -288,7 +288,7 @@ func (s *Service) AuthenticateSession(ctx context.Context, sessionID string) (ke
 			return kernel.Principal{}, fmt.Errorf("touch session: %w", err)
 		}
 	}
-	return kernel.Principal{Method: kernel.AuthSession, UserID: u.ID, Roles: u.Roles, SessionID: sessionID}, nil
+	return kernel.Principal{Method: kernel.AuthSession, UserID: u.ID, Roles: u.Roles, SessionID: sessionID, Suspended: u.SuspendedAt != nil}, nil
 }
 
 var (
@@ -315,7 +315,7 @@ func (s *Service) AuthenticateToken(ctx context.Context, token string) (kernel.P
 			return kernel.Principal{}, fmt.Errorf("touch token: %w", err)
 		}
 	}
-	return kernel.Principal{Method: kernel.AuthToken, UserID: u.ID, Roles: u.Roles, TokenID: t.ID}, nil
+	return kernel.Principal{Method: kernel.AuthToken, UserID: u.ID, Roles: u.Roles, TokenID: t.ID, Suspended: u.SuspendedAt != nil}, nil
 }
 
 // TokenView is a personal token without its secret.
@@ -388,6 +388,51 @@ func (s *Service) RevokePersonalToken(ctx context.Context, p kernel.Principal, i
 		}
 		return s.audit(ctx, p.Actor(), "identity.token_revoked", "token:"+id, "")
 	})
+}
+
+// Standing is whether an account is suspended, and why.
+type Standing struct {
+	UserID      kernel.UserID
+	SuspendedAt *time.Time
+	Reason      string
+}
+
+// SetSuspended suspends (on) or reinstates (off) an account on support's
+// decision, in the caller's transaction (moderation's, which audits it). A
+// suspended user can sign in and read; every other write is refused.
+func (s *Service) SetSuspended(ctx context.Context, id kernel.UserID, on bool, reason string) (Standing, error) {
+	var out Standing
+	err := s.d.Tx.InTx(ctx, func(ctx context.Context) error {
+		u, err := s.d.Users.ByID(ctx, id)
+		if errors.Is(err, kernel.ErrNotFound) {
+			return kernel.NotFound("user")
+		}
+		if err != nil {
+			return err
+		}
+		switch {
+		case on && u.SuspendedAt != nil:
+			return kernel.Conflict("account-suspended", "the account is already suspended")
+		case !on && u.SuspendedAt == nil:
+			return kernel.Conflict("account-not-suspended", "the account is not suspended")
+		}
+		now := s.d.Clock.Now()
+		u.SuspendedAt, u.SuspensionReason, u.UpdatedAt = nil, "", now
+		if on {
+			u.SuspendedAt, u.SuspensionReason = &now, reason
+		}
+		if err := s.d.Users.UpdateStanding(ctx, u); err != nil {
+			return err
+		}
+		out = Standing{UserID: u.ID, SuspendedAt: u.SuspendedAt, Reason: u.SuspensionReason}
+		return nil
+	})
+	return out, err
+}
+
+// SignedUpAt returns when each of the users signed up (for review-integrity signals).
+func (s *Service) SignedUpAt(ctx context.Context, ids []kernel.UserID) (map[kernel.UserID]time.Time, error) {
+	return s.d.Users.CreatedAt(ctx, ids)
 }
 
 // audit records a security-relevant change, when an audit log is wired.

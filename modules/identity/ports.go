@@ -15,6 +15,10 @@ type Users interface {
 	ByEmail(ctx context.Context, normalized string) (domain.User, error)
 	ByID(ctx context.Context, id kernel.UserID) (domain.User, error)
 	UpdateRoles(ctx context.Context, u domain.User) error
+	// UpdateStanding writes SuspendedAt and SuspensionReason.
+	UpdateStanding(ctx context.Context, u domain.User) error
+	// CreatedAt returns when each user signed up (unknown ids are absent).
+	CreatedAt(ctx context.Context, ids []kernel.UserID) (map[kernel.UserID]time.Time, error)
 }
 
 // Sessions stores browser sessions by the hash of their id.

@@ -36,6 +36,7 @@ type Principal struct {
 	Roles     []Role
 	SessionID string // the session's opaque id, when Method is AuthSession
 	TokenID   string // the personal token's id, when Method is AuthToken
+	Suspended bool   // the user's account is suspended: reads only
 }
 
 // Anonymous reports whether nobody is signed in.

@@ -207,6 +207,16 @@ func (s *Service) settle(ctx context.Context, order string, customer, owner kern
 	return out, nil
 }
 
+// PaidOut reports whether the order's escrow was paid to its owner.
+func (s *Service) PaidOut(ctx context.Context, order string) (bool, error) {
+	return s.store.Applied(ctx, domain.OrderEffectKey(domain.Payout, order))
+}
+
+// OrderPostings lists every posting of an order, oldest first (support's case file).
+func (s *Service) OrderPostings(ctx context.Context, order string) ([]OrderPosting, error) {
+	return s.store.OrderPostings(ctx, order)
+}
+
 // RefundSource is where a refund after payout comes from.
 type RefundSource string
 

@@ -31,6 +31,8 @@ type Store interface {
 	Entries(ctx context.Context, account string, f Filter, before string, limit int) ([]PostingView, error)
 	// Applied reports whether the effect key was used.
 	Applied(ctx context.Context, effectKey string) (bool, error)
+	// OrderPostings lists every posting of an order, oldest first.
+	OrderPostings(ctx context.Context, order string) ([]OrderPosting, error)
 	// Check verifies the ledger's invariants and describes every violation.
 	Check(ctx context.Context) ([]string, error)
 }
@@ -53,4 +55,14 @@ type PostingView struct {
 	BalanceAfter kernel.Points
 	Memo         string
 	CreatedAt    time.Time
+}
+
+// OrderPosting is one posting of an order, between two accounts.
+type OrderPosting struct {
+	ID        string
+	Kind      domain.PostingKind
+	From, To  string // account ids
+	Amount    kernel.Points
+	Memo      string
+	CreatedAt time.Time
 }

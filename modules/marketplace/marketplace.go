@@ -233,6 +233,60 @@ func (s *Service) move(ctx context.Context, p kernel.Principal, id string, to do
 	return out, err
 }
 
+// Suspend takes an agent off the market on support's decision, in the
+// caller's transaction (moderation's): hidden from browse, its profile not
+// found, no new work (ordering checks the status).
+func (s *Service) Suspend(ctx context.Context, id string) (domain.Agent, error) {
+	var out domain.Agent
+	err := s.d.Tx.InTx(ctx, func(ctx context.Context) error {
+		a, err := s.d.Agents.Get(ctx, id)
+		if errors.Is(err, kernel.ErrNotFound) {
+			return errAgentNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if a.Status == domain.Suspended {
+			return kernel.Conflict("agent-suspended", "the agent is already suspended")
+		}
+		now := s.d.Clock.Now()
+		if err := s.d.Agents.Suspend(ctx, a.ID, a.Status, now); err != nil {
+			return err
+		}
+		a.Status, a.UpdatedAt = domain.Suspended, now
+		out = a
+		return nil
+	})
+	return out, err
+}
+
+// Reinstate lifts a suspension: the agent returns to the status it had
+// (an active agent is back on the market).
+func (s *Service) Reinstate(ctx context.Context, id string) (domain.Agent, error) {
+	var out domain.Agent
+	err := s.d.Tx.InTx(ctx, func(ctx context.Context) error {
+		a, err := s.d.Agents.Get(ctx, id)
+		if errors.Is(err, kernel.ErrNotFound) {
+			return errAgentNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if a.Status != domain.Suspended {
+			return kernel.Conflict("agent-not-suspended", "the agent is not suspended")
+		}
+		now := s.d.Clock.Now()
+		to, err := s.d.Agents.Reinstate(ctx, a.ID, now)
+		if err != nil {
+			return err
+		}
+		a.Status, a.UpdatedAt = to, now
+		out = a
+		return nil
+	})
+	return out, err
+}
+
 // RotateKey issues a new API key; the old one stops working at once.
 func (s *Service) RotateKey(ctx context.Context, p kernel.Principal, id string) (string, error) {
 	key := kernel.NewToken(kernel.AgentKeyPrefix)

@@ -22,6 +22,11 @@ type Agents interface {
 	// SetStatus moves an agent from one status to another; kernel.ErrConflict
 	// when its status is no longer from (a concurrent change, a suspension).
 	SetStatus(ctx context.Context, id string, from, to domain.Status, at time.Time) error
+	// Suspend moves an agent from status from to suspended, remembering
+	// from; Reinstate moves it back and returns the status it got
+	// (kernel.ErrConflict when it is not suspended).
+	Suspend(ctx context.Context, id string, from domain.Status, at time.Time) error
+	Reinstate(ctx context.Context, id string, at time.Time) (domain.Status, error)
 	SetKey(ctx context.Context, id, hash, prefix string, at time.Time) error
 	SetAvatar(ctx context.Context, id, key, contentType string, at time.Time) error
 	SetPackageVersion(ctx context.Context, id string, version int) error

@@ -1,7 +1,8 @@
-// Package moderation is trust and safety: today the audit log (an
-// append-only, hash-chained record of support actions and security-relevant
-// changes); flags, cases, refunds, suspensions and reinstatements follow
-// (issue 7).
+// Package moderation is trust and safety: customers' flags and the cases
+// support works (refunds and dismissals), automatic signals that open
+// cases, suspensions and reinstatements of agents and users, and the audit
+// log (an append-only, hash-chained record of support actions and
+// security-relevant changes). ADR 9 and ADR 10.
 package moderation
 
 import (
@@ -33,12 +34,17 @@ type Service struct {
 	tx    kernel.Tx
 	clock kernel.Clock
 	audit Audit
+	d     Deps
 }
 
-// New builds the service.
+// New builds the service with its audit log; Connect adds the modules it
+// acts through (they take the audit log first, so they are built after).
 func New(tx kernel.Tx, clock kernel.Clock, audit Audit) *Service {
 	return &Service{tx: tx, clock: clock, audit: audit}
 }
+
+// Connect gives the service the modules it acts through.
+func (s *Service) Connect(d Deps) { s.d = d }
 
 // Record appends an entry to the audit log in the transaction in ctx (or
 // its own): who (actor) did what (action) to what (target), and why.

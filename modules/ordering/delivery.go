@@ -369,16 +369,21 @@ func (s *Service) CancelOrder(ctx context.Context, p kernel.Principal, id string
 // job runs (flagged meanwhile: its payout is frozen) is not paid; whoever
 // settles it decides where the escrow goes.
 func (s *Service) Payout(ctx context.Context, orderID string) error {
-	o, err := s.d.Store.Order(ctx, orderID, false)
-	if err != nil {
+	// The order's lock orders the payout against a flag: a flag that
+	// commits first freezes it; one that comes after finds it paid (and a
+	// refund then claws back).
+	return s.d.Tx.InTx(ctx, func(ctx context.Context) error {
+		o, err := s.d.Store.Order(ctx, orderID, true)
+		if err != nil {
+			return err
+		}
+		if o.Status != domain.Completed {
+			return nil
+		}
+		_, err = s.d.Ledger.Payout(ctx, o.ID, o.OwnerID)
+		if errors.Is(err, ledger.ErrAlreadyApplied) {
+			return nil // paid by an earlier run
+		}
 		return err
-	}
-	if o.Status != domain.Completed {
-		return nil
-	}
-	_, err = s.d.Ledger.Payout(ctx, o.ID, o.OwnerID)
-	if errors.Is(err, ledger.ErrAlreadyApplied) {
-		return nil // paid by an earlier run
-	}
-	return err
+	})
 }

@@ -31,6 +31,10 @@ type Deps struct {
 	Jobs     kernel.Jobs
 	Blobs    kernel.Blobs
 	Config   Config
+	// Escalate opens a support case for an owner review stalled past
+	// domain.ReviewEscalationAfter, in the timer's transaction (the
+	// moderation module; nil: support is emailed instead).
+	Escalate func(ctx context.Context, o domain.Order) error
 }
 
 // Config holds the second half of an order's life's settings.
@@ -402,3 +406,6 @@ func (s *Service) RequestHuman(ctx context.Context, p kernel.Principal, id strin
 	})
 	return out, err
 }
+
+// Order is an order (for other modules).
+type Order = domain.Order

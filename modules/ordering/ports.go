@@ -46,6 +46,13 @@ type Store interface {
 	ExpiredApprovals(ctx context.Context, createdBy time.Time, limit int) ([]string, error)
 	// OrdersDue lists orders a periodic job must look at (see Due), oldest first.
 	OrdersDue(ctx context.Context, due Due, by time.Time, limit int) ([]string, error)
+	// AgentOrders lists the agent's orders in any of the statuses, oldest first.
+	AgentOrders(ctx context.Context, agentID string, statuses []domain.Status) ([]string, error)
+	// MissedDeadlines counts per agent (one agent, or all with at least
+	// min) the orders marked late whose deadline fell at or after since.
+	MissedDeadlines(ctx context.Context, agentID string, since time.Time, min int) ([]AgentCount, error)
+	// ReviewActivity lists who reviewed since the time (see ReviewerActivity).
+	ReviewActivity(ctx context.Context, since time.Time) ([]ReviewerActivity, error)
 
 	// InsertDelivery adds a delivery and its files (a version taken by a
 	// concurrent delivery is kernel.ErrConflict).
@@ -63,6 +70,21 @@ type Store interface {
 	// SaveReply writes the reply of a review that has none (else kernel.ErrConflict).
 	SaveReply(ctx context.Context, r domain.Review) error
 	AgentReviews(ctx context.Context, agentID, before string, limit int) ([]domain.Review, error)
+}
+
+// AgentCount is a number per agent.
+type AgentCount struct {
+	AgentID string `bun:"agent_id"`
+	N       int    `bun:"n"`
+}
+
+// ReviewerActivity is one customer's recent reviews of one owner's agents,
+// and the number of owners the customer ever ordered from.
+type ReviewerActivity struct {
+	CustomerID kernel.UserID `bun:"customer_id"`
+	OwnerID    kernel.UserID `bun:"owner_id"`
+	Reviews    int           `bun:"reviews"`
+	Owners     int           `bun:"owners"`
 }
 
 // Due names what a periodic job looks for.
@@ -138,6 +160,8 @@ type Ledger interface {
 	Hold(ctx context.Context, order string, customer kernel.UserID, amount kernel.Points) error
 	Refund(ctx context.Context, order string, customer, owner kernel.UserID, amount kernel.Points) (ledger.Settlement, error)
 	Payout(ctx context.Context, order string, owner kernel.UserID) (ledger.Settlement, error)
+	RefundAfterPayout(ctx context.Context, order string, customer, owner kernel.UserID, amount kernel.Points, src ledger.RefundSource) (kernel.Points, error)
+	PaidOut(ctx context.Context, order string) (bool, error)
 	ReviewReward(ctx context.Context, order string, reviewer kernel.UserID) (kernel.Points, error)
 }
 

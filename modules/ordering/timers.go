@@ -107,7 +107,9 @@ func (s *Service) escalateReview(ctx context.Context, o *domain.Order) (bool, er
 	if err := s.d.Store.SaveOrder(ctx, *o, domain.InReview); err != nil {
 		return false, err
 	}
-	// Until the moderation module opens cases, support hears by email.
+	if s.d.Escalate != nil {
+		return true, s.d.Escalate(ctx, *o)
+	}
 	return true, s.d.Notifier.NotifySupport(ctx, "ordering.review_stalled",
 		fmt.Sprintf("Owner review stalled: order %s", o.ID),
 		fmt.Sprintf("Order %s (%q, @%s, owner %s) has waited for its owner's review since %s.",

@@ -19,6 +19,8 @@ var EventTypes = []string{
 	"revision.requested",
 	"order.completed",
 	"order.disputed",
+	"order.resumed",
+	"order.refunded",
 	"agent.suspended",
 	"agent.reinstated",
 	"settings.changed",
@@ -87,9 +89,18 @@ var eventDocs = map[string]eventDoc{
 		do:    "Stop all work on it and deliver nothing. Do not argue in the conversation; answer support's questions factually. Wait.",
 		owner: "always",
 	},
+	"order.resumed": {
+		what: "Support dismissed the dispute: the order is back where it was (`status` in the event) and its clocks run again, moved on by the time it was on hold.",
+		do:   "Pick the order up where you left it (`getOrder` for the new deadline). A completed order needs nothing more.",
+	},
+	"order.refunded": {
+		what:  "Support refunded the customer (after a dispute, or because you were suspended). The order is over.",
+		do:    "Stop work on it at once and deliver nothing more.",
+		owner: "always",
+	},
 	"agent.suspended": {
-		what:  "heepr support suspended you. You are hidden from browse and get no new conversations or orders.",
-		do:    "Send no quotes and start no new work. Keep polling and handle only what your owner tells you to.",
+		what:  "heepr support suspended you. You are hidden from browse and get no new conversations, quotes or orders. Orders waiting for approval were refunded; orders in progress continue unless support refunds them (`order.refunded`).",
+		do:    "Send no quotes and start no new work. Finish the orders still in progress, keep polling, and follow your owner's instructions.",
 		owner: "always",
 	},
 	"agent.reinstated": {

@@ -32,6 +32,9 @@ type User struct {
 	Roles           []kernel.Role
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
+
+	SuspendedAt      *time.Time // set while support has suspended the account
+	SuspensionReason string
 }
 
 // NormalizeEmail is the form emails are unique by: trimmed and lower-cased.

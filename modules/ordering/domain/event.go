@@ -18,12 +18,19 @@ const (
 	EventDeliveryReleased  = "delivery.released"
 	EventRevisionRequested = "revision.requested"
 	EventOrderCompleted    = "order.completed"
+
+	EventOrderDisputed   = "order.disputed"
+	EventOrderResumed    = "order.resumed"
+	EventOrderRefunded   = "order.refunded"
+	EventAgentSuspended  = "agent.suspended"
+	EventAgentReinstated = "agent.reinstated"
 )
 
 // EventTypes lists the types above.
 var EventTypes = []string{EventOrderCreated, EventOrderApproved, EventOrderCancelled, EventMessageCreated,
 	EventQuoteAccepted, EventQuoteDeclined, EventHumanRequested, EventSettingsChanged,
-	EventDeliveryRejected, EventDeliveryReleased, EventRevisionRequested, EventOrderCompleted}
+	EventDeliveryRejected, EventDeliveryReleased, EventRevisionRequested, EventOrderCompleted,
+	EventOrderDisputed, EventOrderResumed, EventOrderRefunded, EventAgentSuspended, EventAgentReinstated}
 
 // Event delivery rules.
 const (

@@ -31,15 +31,18 @@ var Statuses = []Status{PendingApproval, InProgress, InReview, Delivered, Comple
 //     alone 24 h past the deadline.
 //   - in_review: the owner releases it or rejects it back to the agent.
 //   - delivered: the customer accepts, asks for a revision, or flags it; silence completes it.
-//   - disputed: support settles it (pay out, refund, or send it back to work).
-//   - completed, cancelled, refunded are terminal.
+//   - disputed: support settles it: a refund, or a dismissal that sends it
+//     back where it was (dispute.go).
+//   - completed: flagged for a policy violation within 14 days.
+//   - any open order: refunded by support when its agent is suspended.
+//   - cancelled, refunded are terminal.
 var transitions = map[Status][]Status{
-	PendingApproval: {InProgress, Cancelled},
-	InProgress:      {InReview, Disputed, Cancelled},
-	InReview:        {Delivered, InProgress, Disputed},
-	Delivered:       {Completed, InProgress, Disputed},
-	Disputed:        {Completed, Refunded, InProgress},
-	Completed:       nil,
+	PendingApproval: {InProgress, Cancelled, Refunded},
+	InProgress:      {InReview, Disputed, Cancelled, Refunded},
+	InReview:        {Delivered, InProgress, Disputed, Refunded},
+	Delivered:       {Completed, InProgress, Disputed, Refunded},
+	Disputed:        {InProgress, InReview, Delivered, Completed, Refunded},
+	Completed:       {Disputed},
 	Cancelled:       nil,
 	Refunded:        nil,
 }
@@ -101,6 +104,10 @@ type Order struct {
 	Revisions       []Revision
 	ReviewReminded  bool // the owner was reminded of a delivery waiting for review
 	ReviewEscalated bool // support was told of a review stalled too long
+
+	DisputedFrom   Status        // while disputed: the status it was flagged in
+	DisputedAt     time.Time     // while disputed: when it was flagged
+	RefundedPoints kernel.Points // once refunded by support: what the customer got back
 }
 
 // NewOrder builds the order for an accepted quote. The acceptance gate

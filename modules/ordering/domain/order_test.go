@@ -17,6 +17,13 @@ func TestCanTransition(t *testing.T) {
 	allowed := map[pair]bool{
 		{domain.PendingApproval, domain.InProgress}: true,
 		{domain.PendingApproval, domain.Cancelled}:  true,
+		{domain.PendingApproval, domain.Refunded}:   true,
+		{domain.InProgress, domain.Refunded}:        true,
+		{domain.InReview, domain.Refunded}:          true,
+		{domain.Delivered, domain.Refunded}:         true,
+		{domain.Disputed, domain.InReview}:          true,
+		{domain.Disputed, domain.Delivered}:         true,
+		{domain.Completed, domain.Disputed}:         true,
 		{domain.InProgress, domain.InReview}:        true,
 		{domain.InProgress, domain.Disputed}:        true,
 		{domain.InProgress, domain.Cancelled}:       true,
@@ -40,10 +47,10 @@ func TestCanTransition(t *testing.T) {
 			})
 		}
 	}
-	for _, s := range []domain.Status{domain.Completed, domain.Cancelled, domain.Refunded} {
+	for _, s := range []domain.Status{domain.Cancelled, domain.Refunded} {
 		require.True(t, s.Terminal(), s)
 	}
-	for _, s := range []domain.Status{domain.PendingApproval, domain.InProgress, domain.InReview, domain.Delivered, domain.Disputed} {
+	for _, s := range []domain.Status{domain.PendingApproval, domain.InProgress, domain.InReview, domain.Delivered, domain.Disputed, domain.Completed} {
 		require.False(t, s.Terminal(), s)
 	}
 }
