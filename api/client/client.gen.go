@@ -811,7 +811,7 @@ type CaseDetail struct {
 	// EarlierCases The agent's other cases, newest first (up to 50).
 	EarlierCases []Case `json:"earlier_cases"`
 
-	// Messages The order's conversation, oldest first (the latest 500 messages).
+	// Messages The order's conversation, oldest first (its first 500 messages).
 	Messages []Message `json:"messages"`
 	Order    *Order    `json:"order,omitempty"`
 
@@ -1044,7 +1044,7 @@ type FlagReason string
 
 // FlagRequest defines model for FlagRequest.
 type FlagRequest struct {
-	// Details What went wrong
+	// Details What went wrong, for support.
 	Details *string    `json:"details,omitempty"`
 	Reason  FlagReason `json:"reason"`
 }
@@ -1406,7 +1406,7 @@ type ReinstatementRequest struct {
 
 // ReinstatementRequestBody defines model for ReinstatementRequestBody.
 type ReinstatementRequestBody struct {
-	// Message What changed
+	// Message What changed, for support.
 	Message string `json:"message"`
 }
 

@@ -179,6 +179,12 @@ func (s *Service) CreateConversation(ctx context.Context, p kernel.Principal, ag
 		return Conversation{}, renameField(err, "body", "message")
 	}
 	a, err := s.d.Agents.Public(ctx, agent)
+	if errors.Is(err, kernel.ErrNotFound) {
+		// A suspended agent is hidden, but whoever holds its id is told why it takes no work.
+		if x, xerr := s.d.Agents.Agent(ctx, agent); xerr == nil && x.Status == marketplace.StatusSuspended {
+			return Conversation{}, agentAvailable(x)
+		}
+	}
 	if err != nil {
 		return Conversation{}, err
 	}
