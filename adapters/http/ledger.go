@@ -84,7 +84,7 @@ func (s *Server) CreditPoints(ctx context.Context, req api.CreditPointsRequestOb
 	if _, err := s.identity.Me(ctx, kernel.Principal{UserID: user}); err != nil {
 		return nil, err
 	}
-	posting, err := s.ledger.Credit(ctx, user, kernel.Points(req.Body.Amount), req.Body.Memo,
+	posting, err := s.moderation.CreditPoints(ctx, p, user, kernel.Points(req.Body.Amount), req.Body.Memo,
 		string(p.UserID)+":"+req.Params.IdempotencyKey)
 	if errors.Is(err, ledger.ErrAlreadyApplied) {
 		// Only once the key's stored answer has expired (24 h) does a

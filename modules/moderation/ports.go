@@ -74,6 +74,7 @@ type Users interface {
 type Ledger interface {
 	OrderPostings(ctx context.Context, order string) ([]ledger.OrderPosting, error)
 	PaidOut(ctx context.Context, order string) (bool, error)
+	Credit(ctx context.Context, user kernel.UserID, amount kernel.Points, memo, effectKey string) (ledger.PostingView, error)
 }
 
 // Notifier tells users (in the app and by email) and the support address.

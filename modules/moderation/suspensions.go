@@ -7,6 +7,7 @@ import (
 
 	"github.com/heepr/heepr/modules/identity"
 	"github.com/heepr/heepr/modules/kernel"
+	"github.com/heepr/heepr/modules/ledger"
 	"github.com/heepr/heepr/modules/marketplace"
 	"github.com/heepr/heepr/modules/moderation/domain"
 	"github.com/heepr/heepr/modules/notification"
@@ -241,6 +242,21 @@ func (s *Service) SetUserSuspended(ctx context.Context, p kernel.Principal, user
 		}
 		out = st
 		return nil
+	})
+	return out, err
+}
+
+// CreditPoints is support's goodwill credit to a user outside any order
+// (ledger.Credit), audited in the same transaction.
+func (s *Service) CreditPoints(ctx context.Context, p kernel.Principal, user kernel.UserID, amount kernel.Points, memo, effectKey string) (ledger.PostingView, error) {
+	var out ledger.PostingView
+	err := s.tx.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		if out, err = s.d.Ledger.Credit(ctx, user, amount, memo, effectKey); err != nil {
+			return err
+		}
+		_, err = s.Record(ctx, p.Actor(), "ledger.points_credited", "user:"+string(user), fmt.Sprintf("%d points: %s", amount, memo))
+		return err
 	})
 	return out, err
 }
