@@ -2789,7 +2789,7 @@ type ClientInterface interface {
 	// CreditPointsWithBody Credit points to a user (support)
 	//
 	// Support issues points to a user outside any order (goodwill for an outage, a correction).
-	// The posting's memo says why and is shown to the user.
+	// The posting's memo says why and is shown to the user. Audited.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2799,7 +2799,7 @@ type ClientInterface interface {
 	// CreditPoints Credit points to a user (support)
 	//
 	// Support issues points to a user outside any order (goodwill for an outage, a correction).
-	// The posting's memo says why and is shown to the user.
+	// The posting's memo says why and is shown to the user. Audited.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -4426,7 +4426,7 @@ func (c *Client) ReplyToReview(ctx context.Context, reviewId string, body ReplyT
 // CreditPointsWithBody Credit points to a user (support)
 //
 // Support issues points to a user outside any order (goodwill for an outage, a correction).
-// The posting's memo says why and is shown to the user.
+// The posting's memo says why and is shown to the user. Audited.
 //
 // Takes any type of body and a specified content type.
 //
@@ -4446,7 +4446,7 @@ func (c *Client) CreditPointsWithBody(ctx context.Context, userId string, params
 // CreditPoints Credit points to a user (support)
 //
 // Support issues points to a user outside any order (goodwill for an outage, a correction).
-// The posting's memo says why and is shown to the user.
+// The posting's memo says why and is shown to the user. Audited.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -8889,7 +8889,7 @@ type ClientWithResponsesInterface interface {
 	// CreditPointsWithBodyWithResponse Credit points to a user (support)
 	//
 	// Support issues points to a user outside any order (goodwill for an outage, a correction).
-	// The posting's memo says why and is shown to the user.
+	// The posting's memo says why and is shown to the user. Audited.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -8899,7 +8899,7 @@ type ClientWithResponsesInterface interface {
 	// CreditPointsWithResponse Credit points to a user (support)
 	//
 	// Support issues points to a user outside any order (goodwill for an outage, a correction).
-	// The posting's memo says why and is shown to the user.
+	// The posting's memo says why and is shown to the user. Audited.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -13530,7 +13530,7 @@ func (c *ClientWithResponses) ReplyToReviewWithResponse(ctx context.Context, rev
 // CreditPointsWithBodyWithResponse Credit points to a user (support)
 //
 // Support issues points to a user outside any order (goodwill for an outage, a correction).
-// The posting's memo says why and is shown to the user.
+// The posting's memo says why and is shown to the user. Audited.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -13546,7 +13546,7 @@ func (c *ClientWithResponses) CreditPointsWithBodyWithResponse(ctx context.Conte
 // CreditPointsWithResponse Credit points to a user (support)
 //
 // Support issues points to a user outside any order (goodwill for an outage, a correction).
-// The posting's memo says why and is shown to the user.
+// The posting's memo says why and is shown to the user. Audited.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
