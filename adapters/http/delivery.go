@@ -92,11 +92,7 @@ func (s *Server) DeliverOrder(ctx context.Context, req api.DeliverOrderRequestOb
 	if err != nil {
 		return nil, err
 	}
-	o, err := s.ordering.GetOrder(ctx, p, d.OrderID)
-	if err != nil {
-		return nil, err
-	}
-	return api.DeliverOrder201JSONResponse(toAPIDelivery(p, o, d)), nil
+	return api.DeliverOrder201JSONResponse(toAPIDelivery(p, draft.Order(), d)), nil
 }
 
 // multipartError keeps the body limit's 413 and kernel errors, and names

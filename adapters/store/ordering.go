@@ -240,11 +240,16 @@ func (s *Ordering) quotes(ctx context.Context) *bun.SelectQuery {
 // Quote reads one quote (locked with lock, on Postgres).
 func (s *Ordering) Quote(ctx context.Context, id string, lock bool) (ordering.Quote, error) {
 	row := new(quoteRow)
-	q := s.db.Conn(ctx).NewSelect().Model(row).Where("id = ?", id)
-	if !lock {
+	var q *bun.SelectQuery
+	if lock {
+		// The lock is on the quote row alone; its order (none yet, or it
+		// would not be locked for a decision) is not read.
+		q = s.db.Conn(ctx).NewSelect().Model(row).Where("id = ?", id)
+		if s.db.Dialect == Postgres {
+			q = q.For("UPDATE")
+		}
+	} else {
 		q = s.quotes(ctx).Where("q.id = ?", id)
-	} else if s.db.Dialect == Postgres {
-		q = q.For("UPDATE")
 	}
 	err := q.Scan(ctx, row)
 	if IsNoRows(err) {

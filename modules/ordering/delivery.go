@@ -188,6 +188,10 @@ func (d *Draft) Finish(ctx context.Context, message string) (domain.Delivery, er
 	return d.d, nil
 }
 
+// Order is the order the draft delivers (as read when it began: who takes
+// part in it does not change).
+func (d *Draft) Order() domain.Order { return d.order }
+
 // delivery loads a delivery with its order, locked, for its owner.
 func (s *Service) reviewDelivery(ctx context.Context, p kernel.Principal, id string,
 	fn func(ctx context.Context, o *domain.Order, d *domain.Delivery, now time.Time) error) (OrderView, error) {
