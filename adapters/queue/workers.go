@@ -53,7 +53,6 @@ func Register(f *Facades) Registry {
 	river.AddWorker(w, &ledgerAuditWorker{f: f})
 	river.AddWorker(w, &renderPackageWorker{f: f})
 	river.AddWorker(w, &noticeEmailWorker{f: f})
-	river.AddWorker(w, &expireApprovalsWorker{f: f})
 	river.AddWorker(w, &purgeEventsWorker{f: f})
 	river.AddWorker(w, &payoutWorker{f: f})
 	river.AddWorker(w, &timersWorker{f: f})
@@ -69,9 +68,6 @@ func Register(f *Facades) Registry {
 			&river.PeriodicJobOpts{RunOnStart: true}),
 		river.NewPeriodicJob(river.PeriodicInterval(6*time.Hour),
 			func() (river.JobArgs, *river.InsertOpts) { return LedgerAuditArgs{}, nil },
-			&river.PeriodicJobOpts{RunOnStart: true}),
-		river.NewPeriodicJob(river.PeriodicInterval(time.Minute),
-			func() (river.JobArgs, *river.InsertOpts) { return ordering.ExpireApprovalsArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true}),
 		river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 			func() (river.JobArgs, *river.InsertOpts) { return ordering.PurgeEventsArgs{}, nil },
@@ -162,20 +158,6 @@ func (w *noticeEmailWorker) Work(ctx context.Context, job *river.Job[notificatio
 	return w.f.Notification.EmailNotice(ctx, job.Args.NotificationID)
 }
 
-// expireApprovalsWorker cancels and refunds orders nobody approved in time.
-type expireApprovalsWorker struct {
-	river.WorkerDefaults[ordering.ExpireApprovalsArgs]
-	f *Facades
-}
-
-func (w *expireApprovalsWorker) Work(ctx context.Context, _ *river.Job[ordering.ExpireApprovalsArgs]) error {
-	n, err := w.f.Ordering.ExpireApprovals(ctx)
-	if n > 0 {
-		w.f.Log.InfoContext(ctx, "expired unapproved orders", "count", n)
-	}
-	return err
-}
-
 // purgeEventsWorker deletes agent events past their retention.
 type purgeEventsWorker struct {
 	river.WorkerDefaults[ordering.PurgeEventsArgs]
@@ -208,7 +190,7 @@ type timersWorker struct {
 func (w *timersWorker) Work(ctx context.Context, _ *river.Job[ordering.TimersArgs]) error {
 	run, err := w.f.Ordering.RunTimers(ctx)
 	if run != (ordering.TimersRun{}) {
-		w.f.Log.InfoContext(ctx, "order timers", "late", run.Late, "reminded", run.Reminded, "escalated", run.Escalated, "completed", run.Completed)
+		w.f.Log.InfoContext(ctx, "order timers", "expired", run.Expired, "late", run.Late, "reminded", run.Reminded, "escalated", run.Escalated, "completed", run.Completed)
 	}
 	return err
 }

@@ -533,6 +533,8 @@ func (s *Ordering) ActiveOrders(ctx context.Context, agentID string) (int, error
 func (s *Ordering) OrdersDue(ctx context.Context, due ordering.Due, by time.Time, limit int) ([]string, error) {
 	var where, order string
 	switch due {
+	case ordering.DueApproval:
+		where, order = "status = 'pending_approval' AND created_at <= ?", "created_at"
 	case ordering.DueLate:
 		where, order = "status = 'in_progress' AND NOT late AND deadline < ?", "deadline"
 	case ordering.DueReminder:
@@ -548,17 +550,6 @@ func (s *Ordering) OrdersDue(ctx context.Context, due ordering.Due, by time.Time
 	if err := s.db.Conn(ctx).NewSelect().Model((*orderRow)(nil)).Column("id").Where(where, by).
 		OrderExpr(order+", id").Limit(int64(limit)).Scan(ctx, &ids); err != nil {
 		return nil, fmt.Errorf("list orders due: %w", err)
-	}
-	return ids, nil
-}
-
-// ExpiredApprovals lists pending orders created at or before the time.
-func (s *Ordering) ExpiredApprovals(ctx context.Context, createdBy time.Time, limit int) ([]string, error) {
-	var ids []string
-	err := s.db.Conn(ctx).NewSelect().Model((*orderRow)(nil)).Column("id").
-		Where("status = 'pending_approval' AND created_at <= ?", createdBy).OrderExpr("created_at, id").Limit(int64(limit)).Scan(ctx, &ids)
-	if err != nil {
-		return nil, fmt.Errorf("list expired approvals: %w", err)
 	}
 	return ids, nil
 }

@@ -159,10 +159,12 @@ func (e *env) orderStatus(t *testing.T, c *client.ClientWithResponses, id string
 	return e.getOrder(t, c, id).Status
 }
 
-// runExpiry runs the approval-expiry job's work now (the periodic job calls the same facade method).
+// runExpiry runs the timers' work now (the periodic job calls the same
+// facade method) and says how many unapproved orders it expired.
 func (e *env) runExpiry(t *testing.T) int {
 	t.Helper()
-	n, err := e.app.ordering.ExpireApprovals(context.Background())
+	run, err := e.app.ordering.RunTimers(context.Background())
+	n := run.Expired
 	require.NoError(t, err)
 	return n
 }
@@ -346,7 +348,7 @@ func TestUnapprovedOrdersExpireWithRefund(t *testing.T) {
 
 		// The periodic job does it, through River.
 		e.clock.Advance(time.Minute)
-		e.enqueue(t, ordering.ExpireApprovalsArgs{})
+		e.enqueue(t, ordering.TimersArgs{})
 		e.waitJobsDone(t)
 		got := e.getOrder(t, s.custC, o.Id)
 		require.Equal(t, client.OrderStatusCancelled, got.Status)

@@ -1,12 +1,5 @@
 package ordering
 
-// ExpireApprovalsArgs is the periodic job that cancels, with a full refund,
-// orders nobody approved within domain.ApprovalWindow.
-type ExpireApprovalsArgs struct{}
-
-// Kind names the job.
-func (ExpireApprovalsArgs) Kind() string { return "ordering.expire_approvals" }
-
 // PurgeEventsArgs is the periodic job that deletes agent events older than
 // domain.EventRetention.
 type PurgeEventsArgs struct{}
@@ -24,7 +17,8 @@ type PayoutArgs struct {
 // Kind names the job.
 func (PayoutArgs) Kind() string { return "ordering.payout" }
 
-// TimersArgs is the periodic job that marks late orders, reminds owners of
+// TimersArgs is the periodic job that expires orders nobody approved in
+// time (with a full refund), marks late orders, reminds owners of
 // deliveries waiting for review (and tells support of stalled ones), and
 // completes delivered orders whose review window ran out.
 type TimersArgs struct{}

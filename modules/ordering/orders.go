@@ -189,40 +189,17 @@ func (s *Service) cancelFrom(ctx context.Context, o domain.Order, from domain.St
 		Link:    "/orders/" + o.ID})
 }
 
-// ExpireApprovals cancels, with a full refund, every order nobody approved
-// within the approval window (the periodic job). Each order is settled in
-// its own transaction; one that was approved meanwhile is left alone.
-func (s *Service) ExpireApprovals(ctx context.Context) (int, error) {
-	n := 0
-	for {
-		now := s.d.Clock.Now()
-		ids, err := s.d.Store.ExpiredApprovals(ctx, now.Add(-domain.ApprovalWindow), 100)
-		if err != nil {
-			return n, err
-		}
-		for _, id := range ids {
-			err := s.d.Tx.InTx(ctx, func(ctx context.Context) error {
-				o, err := s.d.Store.Order(ctx, id, true)
-				if err != nil {
-					return err
-				}
-				if err := o.Expire(now); err != nil {
-					return err
-				}
-				return s.cancel(ctx, o, "Its owner did not approve it within 48 hours.")
-			})
-			if e, ok := kernel.As(err); ok && e.Kind == kernel.ErrConflict {
-				continue // approved or declined meanwhile
-			}
-			if err != nil {
-				return n, fmt.Errorf("expire order %s: %w", id, err)
-			}
-			n++
-		}
-		if len(ids) < 100 {
-			return n, nil
-		}
+// expireApproval cancels, with a full refund, an order nobody approved
+// within the approval window (a RunTimers step; o is locked).
+func (s *Service) expireApproval(ctx context.Context, o *domain.Order) (bool, error) {
+	err := o.Expire(s.d.Clock.Now())
+	if e, ok := kernel.As(err); ok && e.Kind == kernel.ErrConflict {
+		return false, nil // approved or declined meanwhile
 	}
+	if err != nil {
+		return false, err
+	}
+	return true, s.cancel(ctx, *o, "Its owner did not approve it within 48 hours.")
 }
 
 // SettingsChanged tells the agent that its owner saved a new settings

@@ -41,9 +41,6 @@ type Store interface {
 	Orders(ctx context.Context, f ListFilter) ([]domain.Order, error)
 	// ActiveOrders counts the agent's orders being worked on (in_progress, in_review).
 	ActiveOrders(ctx context.Context, agentID string) (int, error)
-	// ExpiredApprovals lists orders still pending approval that were created
-	// at or before createdBy, oldest first.
-	ExpiredApprovals(ctx context.Context, createdBy time.Time, limit int) ([]string, error)
 	// OrdersDue lists orders a periodic job must look at (see Due), oldest first.
 	OrdersDue(ctx context.Context, due Due, by time.Time, limit int) ([]string, error)
 	// AgentOrders lists the agent's orders in any of the statuses, oldest first.
@@ -92,6 +89,7 @@ type Due string
 
 // What periodic jobs look for.
 const (
+	DueApproval   Due = "approval"   // pending approval, created at or before a time
 	DueLate       Due = "late"       // in progress, past the deadline, not marked late
 	DueReminder   Due = "reminder"   // in the owner's review since a time, owner not reminded
 	DueEscalation Due = "escalation" // in the owner's review since a time, support not told

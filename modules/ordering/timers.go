@@ -12,10 +12,11 @@ import (
 
 // TimersRun says what one run of the timers did.
 type TimersRun struct {
-	Late, Reminded, Escalated, Completed int
+	Expired, Late, Reminded, Escalated, Completed int
 }
 
-// RunTimers does what time alone decides (the periodic job): marks orders
+// RunTimers does what time alone decides (the periodic job): cancels with
+// a full refund orders nobody approved within the approval window, marks orders
 // late, reminds owners of deliveries waiting for review and tells support
 // of stalled ones, and completes delivered orders whose review window ran
 // out. Each order is handled in its own transaction, locked, and only if it
@@ -29,6 +30,7 @@ func (s *Service) RunTimers(ctx context.Context) (TimersRun, error) {
 		count *int
 		fn    func(ctx context.Context, o *domain.Order) (bool, error)
 	}{
+		{DueApproval, now.Add(-domain.ApprovalWindow), &run.Expired, s.expireApproval},
 		{DueLate, now, &run.Late, s.markLate},
 		{DueReminder, now.Add(-domain.ReviewReminderAfter), &run.Reminded, s.remindOwner},
 		{DueEscalation, now.Add(-domain.ReviewEscalationAfter), &run.Escalated, s.escalateReview},
