@@ -24,7 +24,10 @@ func (q *Queue) FailedJobs(ctx context.Context, state, cursor string, limit int)
 		return nil, "", kernel.Invalid(kernel.FieldError{Field: "state", Detail: "must be retryable or discarded"})
 	}
 	n := kernel.Limit(limit, 50, 200)
-	params := river.NewJobListParams().States(states...).OrderBy(river.JobListOrderByID, river.SortOrderDesc).First(n + 1)
+	list := func() *river.JobListParams {
+		return river.NewJobListParams().States(states...).OrderBy(river.JobListOrderByID, river.SortOrderDesc)
+	}
+	params := list().First(n)
 	if cursor != "" {
 		c := new(river.JobListCursor)
 		if err := c.UnmarshalText([]byte(cursor)); err != nil {
@@ -36,14 +39,21 @@ func (q *Queue) FailedJobs(ctx context.Context, state, cursor string, limit int)
 	if err != nil {
 		return nil, "", fmt.Errorf("list failed jobs: %w", err)
 	}
-	jobs, next := res.Jobs, ""
-	if len(jobs) > n {
-		jobs = jobs[:n]
-		b, err := river.JobListCursorFromJob(jobs[n-1]).MarshalText()
-		if err != nil {
-			return nil, "", err
-		}
-		next = string(b)
+	// Only River's own cursor (LastCursor) can be marshaled, not one made
+	// from a job: a full page asks whether a job follows its last one.
+	if len(res.Jobs) < n || res.LastCursor == nil {
+		return res.Jobs, "", nil
 	}
-	return jobs, next, nil
+	more, err := q.client.JobList(ctx, list().First(1).After(res.LastCursor))
+	if err != nil {
+		return nil, "", fmt.Errorf("list failed jobs: %w", err)
+	}
+	if len(more.Jobs) == 0 {
+		return res.Jobs, "", nil
+	}
+	b, err := res.LastCursor.MarshalText()
+	if err != nil {
+		return nil, "", err
+	}
+	return res.Jobs, string(b), nil
 }

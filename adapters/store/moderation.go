@@ -216,7 +216,7 @@ func (r *requestRow) toDomain() domain.ReinstatementRequest {
 // InsertRequest adds a reinstatement request; a second open one for the agent is a conflict.
 func (s *Cases) InsertRequest(ctx context.Context, r domain.ReinstatementRequest) error {
 	row := &requestRow{ID: r.ID, AgentID: r.AgentID, OwnerID: string(r.OwnerID), Message: r.Message, Status: r.Status, CreatedAt: r.CreatedAt}
-	if _, err := s.db.Conn(ctx).NewInsert().Model(row).ExcludeColumn("agent_handle").Exec(ctx); err != nil {
+	if _, err := s.db.Conn(ctx).NewInsert().Model(row).Exec(ctx); err != nil { // agent_handle is scanonly: never inserted
 		if IsUniqueViolation(err) {
 			return kernel.Conflict("reinstatement-requested", "a request to reinstate this agent is already waiting for support")
 		}

@@ -743,7 +743,7 @@ func TestStalledOwnerReviewRemindsThenEscalates(t *testing.T) {
 		deadline := *o.Deadline
 		d := e.deliver(t, s.agentC, o.Id, "Done.", upload{"report.md", []byte("# Done\n")})
 		deliveredAt := e.clock.Now()
-		const subject = "Owner review stalled"
+		const subject = "Automatic signal: review_stalled"
 		stalled := func() int { t.Helper(); return len(e.mailTo(t, e.cfg.SupportEmail, subject)) }
 
 		// A day less a minute: nothing yet.
@@ -761,7 +761,7 @@ func TestStalledOwnerReviewRemindsThenEscalates(t *testing.T) {
 		require.Equal(t, 1, e.notificationsOf(t, s.ownerC, "ordering.review_reminder"), "reminded once")
 		require.Zero(t, stalled())
 
-		// Three days: support hears by email, once.
+		// Three days: a support case opens and support hears by email, once.
 		e.clock.Advance(72*time.Hour - 25*time.Hour - time.Minute)
 		e.runTimers(t)
 		require.Zero(t, stalled(), "not before 72 hours")
@@ -771,7 +771,7 @@ func TestStalledOwnerReviewRemindsThenEscalates(t *testing.T) {
 		mail, err := e.heepr(t, "", "mail", "show", e.mailTo(t, e.cfg.SupportEmail, subject)[0])
 		require.NoError(t, err)
 		require.Contains(t, mail, o.Id)
-		require.Contains(t, mail, "Tag:     ordering.review_stalled")
+		require.Contains(t, mail, "Tag:     moderation.signal")
 		e.clock.Advance(time.Hour)
 		e.runTimers(t)
 		require.Equal(t, 1, stalled(), "escalated once")

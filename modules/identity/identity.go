@@ -412,7 +412,7 @@ func (s *Service) SetSuspended(ctx context.Context, id kernel.UserID, on bool, r
 		}
 		switch {
 		case on && u.SuspendedAt != nil:
-			return kernel.Conflict("account-suspended", "the account is already suspended")
+			return kernel.Conflict("account-already-suspended", "the account is already suspended")
 		case !on && u.SuspendedAt == nil:
 			return kernel.Conflict("account-not-suspended", "the account is not suspended")
 		}
