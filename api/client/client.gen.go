@@ -851,7 +851,7 @@ type CaseResolution struct {
 	// ResolvedBy The support user (`user:<id>`).
 	ResolvedBy string `json:"resolved_by"`
 
-	// ToOwner Escrow released to the owner (less the fee) on a partial refund.
+	// ToOwner Escrow released to the owner on a partial refund, before the platform fee is taken from it.
 	ToOwner int64 `json:"to_owner"`
 }
 
