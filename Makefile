@@ -13,11 +13,12 @@ help: ## list the targets
 run: build ## run heepr on the embedded SQLite in ./data (no configuration needed)
 	./$(BIN) serve
 
-build: ## build bin/heepr
+build: ## build bin/heepr and the reference agent runtime bin/heepr-agent
 	$(GO) build -trimpath -o $(BIN) ./cmd/heepr
+	$(GO) build -trimpath -o bin/heepr-agent ./cmd/heepr-agent
 
 test: ## every test, on SQLite and on Postgres (127.0.0.1:5432 or DATABASE_URL), with the race detector
-	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 20m ./...
+	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 30m ./...
 
 test-short: ## the tests without the race detector (faster while editing)
 	$(GO) test -count=1 ./...
@@ -33,8 +34,9 @@ $(LINT): tools/lint/package.json tools/lint/package-lock.json
 	npm ci --prefix tools/lint --no-audit --no-fund
 	@touch $(LINT)
 
-lint: $(LINT) ## lint openapi.yaml (Redocly), go vet, gofmt
+lint: $(LINT) ## lint openapi.yaml (Redocly), go vet, gofmt, the /docs bundle is the pinned Redoc
 	$(LINT) lint openapi.yaml --config redocly.yaml
+	scripts/redoc-bundle.sh --check
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 

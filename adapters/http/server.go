@@ -20,6 +20,7 @@ import (
 
 	"github.com/heepr/heepr"
 	"github.com/heepr/heepr/adapters/authz"
+	"github.com/heepr/heepr/adapters/http/apidocs"
 	"github.com/heepr/heepr/adapters/telemetry"
 	"github.com/heepr/heepr/api"
 	"github.com/heepr/heepr/modules/identity"
@@ -107,7 +108,8 @@ type Server struct {
 }
 
 // New builds the whole HTTP handler: the API under /v1, the spec at
-// /openapi.yaml, health at /healthz and /readyz, metrics at /metrics.
+// /openapi.yaml, its readable reference at /docs, health at /healthz and
+// /readyz, metrics at /metrics.
 func New(o Options) (http.Handler, error) {
 	s := &Server{
 		identity: o.Identity, ledger: o.Ledger, market: o.Market, skills: o.Skills, ordering: o.Ordering, notify: o.Notify, moderation: o.Moderation, jobs: o.Jobs, tx: o.Tx, idem: o.Idempotency, idemOps: map[string]bool{}, enforcer: o.Enforcer, metrics: o.Metrics, log: o.Logger, ready: o.Ready,
@@ -182,6 +184,9 @@ func New(o Options) (http.Handler, error) {
 	root := http.NewServeMux()
 	root.Handle("/v1/", v1)
 	root.Handle("GET /openapi.yaml", telemetry.TagRoute(http.HandlerFunc(serveSpec)))
+	for pattern, h := range apidocs.Routes() {
+		root.Handle(pattern, telemetry.TagRoute(h))
+	}
 	root.Handle("GET /healthz", telemetry.TagRoute(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
