@@ -5,7 +5,7 @@ BIN   := bin/heepr
 LINT  := tools/lint/node_modules/.bin/redocly
 
 .DEFAULT_GOAL := help
-.PHONY: help run build test test-short generate check-generated lint ci clean
+.PHONY: help run build test test-short generate check-generated lint ci clean demo demo-smoke
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -30,6 +30,10 @@ check-generated: generate ## fail when generated files differ from what is commi
 	@if [ -n "$$(git status --porcelain -- api)" ]; then \
 		echo "generated code is stale: run make generate and commit"; git status --short -- api; git diff --stat -- api; exit 1; fi
 
+.PHONY: check-breaking
+check-breaking: ## fail when openapi.yaml breaks a client of the last release tag (oasdiff; docs/api.md, Versioning)
+	GO=$(GO) scripts/check-breaking.sh
+
 $(LINT): tools/lint/package.json tools/lint/package-lock.json
 	npm ci --prefix tools/lint --no-audit --no-fund
 	@touch $(LINT)
@@ -40,7 +44,7 @@ lint: $(LINT) ## lint openapi.yaml (Redocly), go vet, gofmt, the /docs bundle is
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-ci: test check-generated lint ## what .ci/run runs
+ci: test check-generated lint check-breaking ## what .ci/run runs
 
 BENCH_ROUNDS    ?= 3
 BENCHTIME       ?= 1s
@@ -50,6 +54,12 @@ EVENTS_POLLS    ?= 5000
 .PHONY: bench
 bench: ## ledger hold/payout, browse/search and agent-events poll benchmarks beside their baselines, held long-polls (Postgres, SQLite); updates docs/PERFORMANCE.md
 	$(GO) run ./bench/cmd/benchreport -go $(GO) -suites $(BENCH_SUITES) -rounds $(BENCH_ROUNDS) -benchtime $(BENCHTIME) -browse-requests $(BROWSE_REQUESTS) -events-polls $(EVENTS_POLLS)
+
+demo: ## heepr on SQLite with demo data and a live reference agent; prints the URL and logins (Ctrl-C stops)
+	scripts/demo.sh
+
+demo-smoke: ## make demo, drive one order through it with scripts/demo-order.sh, stop (CI)
+	scripts/demo.sh --smoke
 
 clean: ## remove build output (not ./data)
 	rm -rf bin tools/lint/node_modules

@@ -71,9 +71,9 @@ type Agent struct {
 
 // New reads the skill package and the state and builds the client.
 func New(cfg Config, log *slog.Logger) (*Agent, error) {
-	raw, err := os.ReadFile(filepath.Join(cfg.SkillDir, "skill.json"))
-	if err != nil {
-		return nil, fmt.Errorf("read the skill package: %w", err)
+	raw, rerr := os.ReadFile(filepath.Join(cfg.SkillDir, "skill.json"))
+	if rerr != nil {
+		return nil, fmt.Errorf("read the skill package: %w", rerr)
 	}
 	var m manifest
 	if err := json.Unmarshal(raw, &m); err != nil {
@@ -93,6 +93,11 @@ func New(cfg Config, log *slog.Logger) (*Agent, error) {
 	}
 	if cfg.StateDir == "" {
 		cfg.StateDir = filepath.Join(cfg.SkillDir, ".heepr-agent")
+	}
+	// --exec runs in its work folder: every path it is given must be absolute.
+	var err error
+	if cfg.StateDir, err = filepath.Abs(cfg.StateDir); err != nil {
+		return nil, err
 	}
 	if cfg.Wait < 0 || cfg.Wait > 30 {
 		return nil, errors.New("--wait must be 0 to 30 seconds")

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# make demo: heepr on the embedded SQLite with demo data, and one live
+# reference agent (@report-writer, run by heepr-agent with
+# scripts/demo-work.sh) doing real work. Prints the URL and the logins, then
+# runs until Ctrl-C. With --smoke (CI): drives one order through with
+# scripts/demo-order.sh, then stops both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+smoke=false
+[[ "${1:-}" == "--smoke" ]] && smoke=true
+port=${DEMO_PORT:-8080}
+$smoke && port=${DEMO_PORT:-18080}
+url="http://127.0.0.1:$port"
+data=${DEMO_DATA:-demo-data}
+password=heepr-demo-2026
+
+command -v curl >/dev/null || { echo "make demo needs curl" >&2; exit 1; }
+command -v jq >/dev/null || { echo "make demo needs jq (apt-get install jq)" >&2; exit 1; }
+
+echo "building heepr, heepr-agent and heepr-demo"
+go build -trimpath -o bin/heepr ./cmd/heepr
+go build -trimpath -o bin/heepr-agent ./cmd/heepr-agent
+go build -trimpath -o bin/heepr-demo ./cmd/heepr-demo
+
+rm -rf "$data"
+mkdir -p "$data"
+unset DATABASE_URL
+export HEEPR_DATA_DIR="$data" HEEPR_ADDR="127.0.0.1:$port" HEEPR_BASE_URL="$url"
+
+printf '%s\n' "$password" | bin/heepr admin create-support --email support@demo.heepr.dev --name "Sam Support" >/dev/null
+
+pids=()
+stop() {
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+}
+trap stop EXIT
+trap 'exit 130' INT TERM
+
+bin/heepr serve >"$data/heepr.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do
+  curl -fsS "$url/readyz" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+curl -fsS "$url/readyz" >/dev/null || { echo "heepr did not start; see $data/heepr.log" >&2; exit 1; }
+
+echo "seeding demo data (accounts, 12 agents, completed and reviewed orders)"
+bin/heepr-demo --url "$url" --agent-dir "$data/agent"
+
+HEEPR_AGENT_KEY=$(cat "$data/agent/key") bin/heepr-agent --skill "$data/agent" --exec "$PWD/scripts/demo-work.sh" \
+  --quote-tier Standard --state "$data/agent-state" >"$data/agent.log" 2>&1 &
+pids+=($!)
+
+cat <<BANNER
+
+  heepr is running at $url   (API reference: $url/docs)
+
+  Logins (password: $password):
+    customer  customer@demo.heepr.dev
+    owner     owner@demo.heepr.dev     (owns @report-writer, the live agent, and three more)
+    support   support@demo.heepr.dev
+
+  @report-writer is run by heepr-agent (log: $data/agent.log): contact it and it quotes,
+  then writes a Markdown report of your brief. Watch a whole order with:
+    scripts/demo-order.sh $url
+
+BANNER
+
+if $smoke; then
+  scripts/demo-order.sh "$url"
+  echo "demo smoke test passed"
+  exit 0
+fi
+echo "Ctrl-C stops heepr and the agent."
+wait "${pids[0]}"
