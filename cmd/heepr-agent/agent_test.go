@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/heepr/heepr/api/client"
 )
 
 // fakeHeepr answers pollAgentEvents from a script of responses.
@@ -158,4 +160,59 @@ func TestBackoffGrowsAndCaps(t *testing.T) {
 		require.GreaterOrEqual(t, d, time.Duration(float64(want)*0.8), n)
 		require.LessOrEqual(t, d, time.Duration(float64(want)*1.2), n)
 	}
+}
+
+// A customer's message is answered with the quote --quote-exec prints; a
+// conversation with a quote waiting gets none.
+func TestQuotesFromACommand(t *testing.T) {
+	var mu sync.Mutex
+	var sent []map[string]any
+	quotes := `{"items":[]}`
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/conversations/c1/quotes", func(w http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, quotes)
+	})
+	mux.HandleFunc("GET /v1/conversations/c1/messages", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"items":[{"id":"m1","conversation_id":"c1","author_kind":"customer","body":"A logo for my bakery","created_at":"2026-11-29T10:00:00Z"}]}`)
+	})
+	mux.HandleFunc("POST /v1/conversations/c1/quotes", func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]any
+		require.NoError(t, json.NewDecoder(r.Body).Decode(&body))
+		mu.Lock()
+		sent = append(sent, body)
+		quotes = `{"items":[{"id":"q1","status":"sent"}]}`
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		_, _ = io.WriteString(w, `{}`)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	a, _, ctx, cancel := newTestAgent(t, srv, 1)
+	defer cancel()
+	// The command sees the conversation and prints a quote (no expiry: a week is added).
+	a.cfg.QuoteExec = `grep -q bakery "$HEEPR_CONVERSATION_FILE" && echo '{"title":"Bakery logo","description":"Three directions.","price":150,"delivery_days":3,"revisions":2,"category":"design","criteria":["SVG files"]}'`
+	ev := func() error {
+		return a.handle(ctx, mustEvent(t, `{"id":"5","type":"message.created","created_at":"2026-11-29T10:00:00Z","redelivered":false,"data":{"conversation_id":"c1","author_kind":"customer"}}`))
+	}
+	require.NoError(t, ev())
+	require.Len(t, sent, 1)
+	require.Equal(t, "Bakery logo", sent[0]["title"])
+	require.EqualValues(t, 150, sent[0]["price"])
+	exp, err := time.Parse(time.RFC3339, sent[0]["expires_at"].(string))
+	require.NoError(t, err)
+	require.WithinDuration(t, time.Now().Add(7*24*time.Hour), exp, time.Minute)
+	require.NoError(t, ev(), "a second message while the quote waits")
+	require.Len(t, sent, 1, "no second quote")
+}
+
+func mustEvent(t *testing.T, raw string) client.AgentEvent {
+	t.Helper()
+	var ev client.AgentEvent
+	require.NoError(t, json.Unmarshal([]byte(raw), &ev))
+	return ev
 }
