@@ -3,6 +3,7 @@ SHELL := /bin/bash
 GO    ?= go
 BIN   := bin/heepr
 LINT  := tools/lint/node_modules/.bin/redocly
+SPECTRAL := tools/lint/node_modules/.bin/spectral
 
 .DEFAULT_GOAL := help
 .PHONY: help run build test test-short generate check-generated lint ci clean demo demo-smoke
@@ -38,8 +39,9 @@ $(LINT): tools/lint/package.json tools/lint/package-lock.json
 	npm ci --prefix tools/lint --no-audit --no-fund
 	@touch $(LINT)
 
-lint: $(LINT) ## lint openapi.yaml (Redocly), go vet, gofmt, the /docs bundle is the pinned Redoc
+lint: $(LINT) ## lint openapi.yaml (Redocly; Spectral with the OWASP rules, .spectral.yaml), go vet, gofmt, the /docs bundle is the pinned Redoc
 	$(LINT) lint openapi.yaml --config redocly.yaml
+	$(SPECTRAL) lint openapi.yaml --ruleset .spectral.yaml --fail-severity warn
 	scripts/redoc-bundle.sh --check
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -569,6 +569,45 @@ func (e UpdateAgentRequestAcceptMode) Valid() bool {
 	}
 }
 
+// Defines values for WebhookDisabledReason.
+const (
+	WebhookDisabledFailing WebhookDisabledReason = "failing"
+	WebhookDisabledGone    WebhookDisabledReason = "gone"
+)
+
+// Valid indicates whether the value is a known member of the WebhookDisabledReason enum.
+func (e WebhookDisabledReason) Valid() bool {
+	switch e {
+	case WebhookDisabledFailing:
+		return true
+	case WebhookDisabledGone:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookDeliveryState.
+const (
+	WebhookDeliveryStateDelivered WebhookDeliveryState = "delivered"
+	WebhookDeliveryStateFailed    WebhookDeliveryState = "failed"
+	WebhookDeliveryStatePending   WebhookDeliveryState = "pending"
+)
+
+// Valid indicates whether the value is a known member of the WebhookDeliveryState enum.
+func (e WebhookDeliveryState) Valid() bool {
+	switch e {
+	case WebhookDeliveryStateDelivered:
+		return true
+	case WebhookDeliveryStateFailed:
+		return true
+	case WebhookDeliveryStatePending:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListAgentsParamsSort.
 const (
 	MostOrders ListAgentsParamsSort = "most_orders"
@@ -904,7 +943,7 @@ type CreateAgentRequest struct {
 	// Description Markdown.
 	Description string `json:"description"`
 
-	// Handle Unique; lowercase letters, digits and single hyphens.
+	// Handle Unique; lowercase letters, digits and single hyphens (surrounding spaces are trimmed).
 	Handle                 string    `json:"handle"`
 	Name                   string    `json:"name"`
 	Plugins                *[]string `json:"plugins,omitempty"`
@@ -1398,6 +1437,15 @@ type QuoteList struct {
 // QuoteStatus defines model for QuoteStatus.
 type QuoteStatus string
 
+// RegisteredWebhook defines model for RegisteredWebhook.
+type RegisteredWebhook struct {
+	// Secret Shown once: `whsec_` and the base64 of the signing key (Standard Webhooks).
+	//
+	// Example: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+	Secret  string  `json:"secret"`
+	Webhook Webhook `json:"webhook"`
+}
+
 // ReinstatementRequest defines model for ReinstatementRequest.
 type ReinstatementRequest struct {
 	AgentHandle  string              `json:"agent_handle"`
@@ -1610,6 +1658,91 @@ type Wallet struct {
 	Held int64 `json:"held"`
 }
 
+// Webhook defines model for Webhook.
+type Webhook struct {
+	AgentId string `json:"agent_id"`
+
+	// ConsecutiveFailures Failed attempts since the last success.
+	ConsecutiveFailures int        `json:"consecutive_failures"`
+	CreatedAt           time.Time  `json:"created_at"`
+	DisabledAt          *time.Time `json:"disabled_at,omitempty"`
+
+	// DisabledReason gone: it answered 410; failing: no delivery succeeded for 24 hours.
+	DisabledReason *WebhookDisabledReason `json:"disabled_reason,omitempty"`
+
+	// Enabled Events are pushed to it.
+	Enabled bool `json:"enabled"`
+
+	// FailingSince The first failed attempt since the last success.
+	FailingSince *time.Time `json:"failing_since,omitempty"`
+
+	// PreviousSecretExpiresAt After a rotation, when the previous secret stops signing beside the new one.
+	PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at,omitempty"`
+	UpdatedAt               time.Time  `json:"updated_at"`
+	Url                     string     `json:"url"`
+}
+
+// WebhookDisabledReason gone: it answered 410; failing: no delivery succeeded for 24 hours.
+type WebhookDisabledReason string
+
+// WebhookDelivery defines model for WebhookDelivery.
+type WebhookDelivery struct {
+	Attempts    int        `json:"attempts"`
+	CreatedAt   time.Time  `json:"created_at"`
+	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
+
+	// EventId The event's id (as polling returns it).
+	EventId string `json:"event_id"`
+
+	// EventType Example: message.created
+	EventType string `json:"event_type"`
+
+	// Id The `webhook-id` header of every attempt.
+	Id            string     `json:"id"`
+	LastAttemptAt *time.Time `json:"last_attempt_at,omitempty"`
+
+	// LastError What went wrong last, for people.
+	LastError *string `json:"last_error,omitempty"`
+
+	// LastStatus The HTTP status of the last answer (none when no answer came).
+	LastStatus    *int       `json:"last_status,omitempty"`
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+
+	// State pending: waiting for its next attempt; delivered: a 2xx answer; failed: out of attempts, 410, or the webhook was disabled.
+	State WebhookDeliveryState `json:"state"`
+}
+
+// WebhookDeliveryState pending: waiting for its next attempt; delivered: a 2xx answer; failed: out of attempts, 410, or the webhook was disabled.
+type WebhookDeliveryState string
+
+// WebhookDeliveryList defines model for WebhookDeliveryList.
+type WebhookDeliveryList struct {
+	Items      []WebhookDelivery `json:"items"`
+	NextCursor *string           `json:"next_cursor,omitempty"`
+}
+
+// WebhookEvent The body of every webhook request: the event as `pollAgentEvents` returns it (without
+// `redelivered`), with the agent's id. The same bytes on every retry of a delivery.
+type WebhookEvent struct {
+	AgentId   string                 `json:"agent_id"`
+	CreatedAt time.Time              `json:"created_at"`
+	Data      map[string]interface{} `json:"data"`
+
+	// Id The event id, increasing per agent; acknowledge it with ackAgentEvents if you poll as well.
+	Id string `json:"id"`
+
+	// Type Example: order.created
+	Type string `json:"type"`
+}
+
+// WebhookRequest defines model for WebhookRequest.
+type WebhookRequest struct {
+	// Url An https URL reaching a public address, with no user name, password or fragment.
+	//
+	// Example: https://hooks.example.com/heepr
+	Url string `json:"url"`
+}
+
 // AgentId defines model for AgentId.
 type AgentId = string
 
@@ -1653,6 +1786,9 @@ type QuoteId = string
 // UserId defines model for UserId.
 type UserId = string
 
+// RateLimited RFC 9457 problem details. `type` is stable; match on it, not on `title` or `detail`.
+type RateLimited = Problem
+
 // PollAgentEventsParams defines parameters for PollAgentEvents.
 type PollAgentEventsParams struct {
 	// Cursor The `next_cursor` of the previous poll.
@@ -1692,6 +1828,15 @@ type ListAgentsParamsSort string
 
 // ListAgentReviewsParams defines parameters for ListAgentReviews.
 type ListAgentReviewsParams struct {
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size (default 20).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListAgentWebhookDeliveriesParams defines parameters for ListAgentWebhookDeliveries.
+type ListAgentWebhookDeliveriesParams struct {
 	// Cursor The `next_cursor` of the previous page.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 
@@ -1771,9 +1916,14 @@ type ListQuotesParams struct {
 
 // DownloadFileParams defines parameters for DownloadFile.
 type DownloadFileParams struct {
-	Expires *int64  `form:"expires,omitempty" json:"expires,omitempty"`
-	User    *string `form:"user,omitempty" json:"user,omitempty"`
-	Sig     *string `form:"sig,omitempty" json:"sig,omitempty"`
+	// Expires Unix seconds (from createFileLink).
+	Expires *int64 `form:"expires,omitempty" json:"expires,omitempty"`
+
+	// User The user the link was made for (from createFileLink).
+	User *string `form:"user,omitempty" json:"user,omitempty"`
+
+	// Sig The link's signature (from createFileLink).
+	Sig *string `form:"sig,omitempty" json:"sig,omitempty"`
 }
 
 // ListFailedJobsParams defines parameters for ListFailedJobs.
@@ -1915,6 +2065,18 @@ type ExportPostingsParams struct {
 	OrderId *OrderFilter `form:"order_id,omitempty" json:"order_id,omitempty"`
 }
 
+// AgentEventParams defines parameters for AgentEvent.
+type AgentEventParams struct {
+	// WebhookId The delivery's id, the same on every attempt.
+	WebhookId string `json:"webhook-id"`
+
+	// WebhookTimestamp When the attempt was signed, in seconds since the Unix epoch.
+	WebhookTimestamp string `json:"webhook-timestamp"`
+
+	// WebhookSignature Space-separated `v1,<base64 HMAC-SHA256 of id.timestamp.body>` signatures: one per secret in use.
+	WebhookSignature string `json:"webhook-signature"`
+}
+
 // AckAgentEventsJSONRequestBody defines body for AckAgentEvents for application/json ContentType.
 type AckAgentEventsJSONRequestBody = AckRequest
 
@@ -1932,6 +2094,9 @@ type RequestReinstatementJSONRequestBody = ReinstatementRequestBody
 
 // SuspendAgentJSONRequestBody defines body for SuspendAgent for application/json ContentType.
 type SuspendAgentJSONRequestBody = SuspendAgentRequest
+
+// SetAgentWebhookJSONRequestBody defines body for SetAgentWebhook for application/json ContentType.
+type SetAgentWebhookJSONRequestBody = WebhookRequest
 
 // SignInJSONRequestBody defines body for SignIn for application/json ContentType.
 type SignInJSONRequestBody = SignInRequest
@@ -1990,6 +2155,9 @@ type ReinstateUserJSONRequestBody = ModerationReason
 // SuspendUserJSONRequestBody defines body for SuspendUser for application/json ContentType.
 type SuspendUserJSONRequestBody = ModerationReason
 
+// AgentEventJSONRequestBody defines body for AgentEvent for application/json ContentType.
+type AgentEventJSONRequestBody = WebhookEvent
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// GetAgentSelf Who am I (the calling agent)
@@ -2046,6 +2214,21 @@ type ServerInterface interface {
 	// ListAgentVersions The agent's settings versions, newest first
 	// (GET /v1/agents/{agentId}/versions)
 	ListAgentVersions(w http.ResponseWriter, r *http.Request, agentId AgentId)
+	// DeleteAgentWebhook Stop pushing the agent's events (deletes the delivery log too)
+	// (DELETE /v1/agents/{agentId}/webhook)
+	DeleteAgentWebhook(w http.ResponseWriter, r *http.Request, agentId AgentId)
+	// GetAgentWebhook The agent's webhook (never its secret)
+	// (GET /v1/agents/{agentId}/webhook)
+	GetAgentWebhook(w http.ResponseWriter, r *http.Request, agentId AgentId)
+	// SetAgentWebhook Push the agent's events to an HTTPS endpoint (Standard Webhooks)
+	// (PUT /v1/agents/{agentId}/webhook)
+	SetAgentWebhook(w http.ResponseWriter, r *http.Request, agentId AgentId)
+	// ListAgentWebhookDeliveries The webhook's delivery log, newest first
+	// (GET /v1/agents/{agentId}/webhook/deliveries)
+	ListAgentWebhookDeliveries(w http.ResponseWriter, r *http.Request, agentId AgentId, params ListAgentWebhookDeliveriesParams)
+	// RotateAgentWebhookSecret Issue a new webhook secret; the old one keeps signing beside it for 24 hours
+	// (POST /v1/agents/{agentId}/webhook/secret)
+	RotateAgentWebhookSecret(w http.ResponseWriter, r *http.Request, agentId AgentId)
 	// ListAuditEvents The audit log, newest first (support)
 	// (GET /v1/audit-events)
 	ListAuditEvents(w http.ResponseWriter, r *http.Request, params ListAuditEventsParams)
@@ -2245,7 +2428,7 @@ func (siw *ServerInterfaceWrapper) PollAgentEvents(w http.ResponseWriter, r *htt
 
 	// ------------- Optional query parameter "wait" -------------
 
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "wait", r.URL.Query(), &params.Wait, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "wait", r.URL.Query(), &params.Wait, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
 	if err != nil {
 		var requiredError *runtime.RequiredParameterError
 		if errors.As(err, &requiredError) {
@@ -2258,7 +2441,7 @@ func (siw *ServerInterfaceWrapper) PollAgentEvents(w http.ResponseWriter, r *htt
 
 	// ------------- Optional query parameter "limit" -------------
 
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
 	if err != nil {
 		var requiredError *runtime.RequiredParameterError
 		if errors.As(err, &requiredError) {
@@ -2383,7 +2566,7 @@ func (siw *ServerInterfaceWrapper) ListAgents(w http.ResponseWriter, r *http.Req
 
 	// ------------- Optional query parameter "max_delivery_days" -------------
 
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "max_delivery_days", r.URL.Query(), &params.MaxDeliveryDays, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "max_delivery_days", r.URL.Query(), &params.MaxDeliveryDays, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
 	if err != nil {
 		var requiredError *runtime.RequiredParameterError
 		if errors.As(err, &requiredError) {
@@ -2422,7 +2605,7 @@ func (siw *ServerInterfaceWrapper) ListAgents(w http.ResponseWriter, r *http.Req
 
 	// ------------- Optional query parameter "limit" -------------
 
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
 	if err != nil {
 		var requiredError *runtime.RequiredParameterError
 		if errors.As(err, &requiredError) {
@@ -2725,7 +2908,7 @@ func (siw *ServerInterfaceWrapper) ListAgentReviews(w http.ResponseWriter, r *ht
 
 	// ------------- Optional query parameter "limit" -------------
 
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
 	if err != nil {
 		var requiredError *runtime.RequiredParameterError
 		if errors.As(err, &requiredError) {
@@ -2825,6 +3008,165 @@ func (siw *ServerInterfaceWrapper) ListAgentVersions(w http.ResponseWriter, r *h
 	handler.ServeHTTP(w, r)
 }
 
+// DeleteAgentWebhook operation middleware
+func (siw *ServerInterfaceWrapper) DeleteAgentWebhook(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "agentId" -------------
+	var agentId AgentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agentId", r.PathValue("agentId"), &agentId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "agentId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DeleteAgentWebhook(w, r, agentId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetAgentWebhook operation middleware
+func (siw *ServerInterfaceWrapper) GetAgentWebhook(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "agentId" -------------
+	var agentId AgentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agentId", r.PathValue("agentId"), &agentId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "agentId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetAgentWebhook(w, r, agentId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SetAgentWebhook operation middleware
+func (siw *ServerInterfaceWrapper) SetAgentWebhook(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "agentId" -------------
+	var agentId AgentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agentId", r.PathValue("agentId"), &agentId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "agentId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SetAgentWebhook(w, r, agentId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListAgentWebhookDeliveries operation middleware
+func (siw *ServerInterfaceWrapper) ListAgentWebhookDeliveries(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "agentId" -------------
+	var agentId AgentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agentId", r.PathValue("agentId"), &agentId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "agentId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListAgentWebhookDeliveriesParams
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListAgentWebhookDeliveries(w, r, agentId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RotateAgentWebhookSecret operation middleware
+func (siw *ServerInterfaceWrapper) RotateAgentWebhookSecret(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "agentId" -------------
+	var agentId AgentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agentId", r.PathValue("agentId"), &agentId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "agentId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RotateAgentWebhookSecret(w, r, agentId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // ListAuditEvents operation middleware
 func (siw *ServerInterfaceWrapper) ListAuditEvents(w http.ResponseWriter, r *http.Request) {
 
@@ -2875,7 +3217,7 @@ func (siw *ServerInterfaceWrapper) ListAuditEvents(w http.ResponseWriter, r *htt
 
 	// ------------- Optional query parameter "limit" -------------
 
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
 	if err != nil {
 		var requiredError *runtime.RequiredParameterError
 		if errors.As(err, &requiredError) {
@@ -2976,7 +3318,7 @@ func (siw *ServerInterfaceWrapper) ListCases(w http.ResponseWriter, r *http.Requ
 
 	// ------------- Optional query parameter "min_age_hours" -------------
 
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "min_age_hours", r.URL.Query(), &params.MinAgeHours, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "min_age_hours", r.URL.Query(), &params.MinAgeHours, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
 	if err != nil {
 		var requiredError *runtime.RequiredParameterError
 		if errors.As(err, &requiredError) {
@@ -3002,7 +3344,7 @@ func (siw *ServerInterfaceWrapper) ListCases(w http.ResponseWriter, r *http.Requ
 
 	// ------------- Optional query parameter "limit" -------------
 
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
 	if err != nil {
 		var requiredError *runtime.RequiredParameterError
 		if errors.As(err, &requiredError) {
@@ -3141,7 +3483,7 @@ func (siw *ServerInterfaceWrapper) ListConversations(w http.ResponseWriter, r *h
 
 	// ------------- Optional query parameter "limit" -------------
 
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
 	if err != nil {
 		var requiredError *runtime.RequiredParameterError
 		if errors.As(err, &requiredError) {
@@ -3262,7 +3604,7 @@ func (siw *ServerInterfaceWrapper) ListMessages(w http.ResponseWriter, r *http.R
 
 	// ------------- Optional query parameter "limit" -------------
 
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
 	if err != nil {
 		var requiredError *runtime.RequiredParameterError
 		if errors.As(err, &requiredError) {
@@ -3343,7 +3685,7 @@ func (siw *ServerInterfaceWrapper) ListQuotes(w http.ResponseWriter, r *http.Req
 
 	// ------------- Optional query parameter "limit" -------------
 
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
 	if err != nil {
 		var requiredError *runtime.RequiredParameterError
 		if errors.As(err, &requiredError) {
@@ -3574,7 +3916,7 @@ func (siw *ServerInterfaceWrapper) ListFailedJobs(w http.ResponseWriter, r *http
 
 	// ------------- Optional query parameter "limit" -------------
 
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
 	if err != nil {
 		var requiredError *runtime.RequiredParameterError
 		if errors.As(err, &requiredError) {
@@ -3662,7 +4004,7 @@ func (siw *ServerInterfaceWrapper) ListPersonalTokens(w http.ResponseWriter, r *
 
 	// ------------- Optional query parameter "limit" -------------
 
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
 	if err != nil {
 		var requiredError *runtime.RequiredParameterError
 		if errors.As(err, &requiredError) {
@@ -3748,7 +4090,7 @@ func (siw *ServerInterfaceWrapper) ListNotifications(w http.ResponseWriter, r *h
 
 	// ------------- Optional query parameter "limit" -------------
 
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
 	if err != nil {
 		var requiredError *runtime.RequiredParameterError
 		if errors.As(err, &requiredError) {
@@ -3834,7 +4176,7 @@ func (siw *ServerInterfaceWrapper) ListOrders(w http.ResponseWriter, r *http.Req
 
 	// ------------- Optional query parameter "limit" -------------
 
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
 	if err != nil {
 		var requiredError *runtime.RequiredParameterError
 		if errors.As(err, &requiredError) {
@@ -4373,7 +4715,7 @@ func (siw *ServerInterfaceWrapper) ListReinstatementRequests(w http.ResponseWrit
 
 	// ------------- Optional query parameter "limit" -------------
 
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
 	if err != nil {
 		var requiredError *runtime.RequiredParameterError
 		if errors.As(err, &requiredError) {
@@ -4591,7 +4933,7 @@ func (siw *ServerInterfaceWrapper) ListPostings(w http.ResponseWriter, r *http.R
 
 	// ------------- Optional query parameter "limit" -------------
 
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
 	if err != nil {
 		var requiredError *runtime.RequiredParameterError
 		if errors.As(err, &requiredError) {
@@ -4873,11 +5215,134 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/users/{userId}/suspend", wrapper.SuspendUser)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/users/{userId}/reinstate", wrapper.ReinstateUser)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/jobs/failed", wrapper.ListFailedJobs)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/agents/{agentId}/webhook", wrapper.DeleteAgentWebhook)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/agents/{agentId}/webhook", wrapper.GetAgentWebhook)
+	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/v1/agents/{agentId}/webhook", wrapper.SetAgentWebhook)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/agents/{agentId}/webhook/secret", wrapper.RotateAgentWebhookSecret)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/agents/{agentId}/webhook/deliveries", wrapper.ListAgentWebhookDeliveries)
 
 	return m
 }
 
+// CallbackReceiverInterface represents handlers for receiving inbound
+// callback requests. Each callback becomes a Handle*Callback
+// method that the implementation fills in. The caller mounts the per-
+// callback http.Handler returned by {Op}CallbackHandler at
+// whatever URL path they advertise to senders.
+type CallbackReceiverInterface interface {
+	// An event of the agent, pushed to its webhook
+	// HandleAgentEventCallback handles the POST callback for agentEvent.
+	HandleAgentEventCallback(w http.ResponseWriter, r *http.Request, params AgentEventParams)
+}
+
+// CallbackReceiverMiddlewareFunc wraps an http.Handler with cross-
+// cutting behavior (signature verification, logging, rate limiting, ...).
+type CallbackReceiverMiddlewareFunc func(http.Handler) http.Handler
+
+// AgentEventCallbackHandler returns the http.Handler for the agentEvent callback.
+// Mount this at the URL path advertised to callback senders. errHandler
+// may be nil; if so, parameter-binding errors return 400 with the error
+// message. Middlewares are applied in the order provided -- the last
+// argument becomes the outermost wrapper.
+func AgentEventCallbackHandler(si CallbackReceiverInterface, errHandler func(w http.ResponseWriter, r *http.Request, err error), middlewares ...CallbackReceiverMiddlewareFunc) http.Handler {
+	if errHandler == nil {
+		errHandler = func(w http.ResponseWriter, r *http.Request, err error) {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+		}
+	}
+	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var err error
+		_ = err
+
+		// Parameter object where we will unmarshal all parameters from the request.
+		var params AgentEventParams
+
+		// ------------- Required header parameter "webhook-id" -------------
+		if valueList, found := r.Header[http.CanonicalHeaderKey("webhook-id")]; found {
+			var WebhookId string
+			n := len(valueList)
+			if n != 1 {
+				errHandler(w, r, &TooManyValuesForParamError{ParamName: "webhook-id", Count: n})
+				return
+			}
+
+			err = runtime.BindStyledParameterWithOptions("simple", "webhook-id", valueList[0], &WebhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+			if err != nil {
+				errHandler(w, r, &InvalidParamFormatError{ParamName: "webhook-id", Err: err})
+				return
+			}
+			params.WebhookId = WebhookId
+
+		} else {
+			err := fmt.Errorf("Header parameter webhook-id is required, but not found")
+			errHandler(w, r, &RequiredHeaderError{ParamName: "webhook-id", Err: err})
+			return
+		}
+
+		// ------------- Required header parameter "webhook-timestamp" -------------
+		if valueList, found := r.Header[http.CanonicalHeaderKey("webhook-timestamp")]; found {
+			var WebhookTimestamp string
+			n := len(valueList)
+			if n != 1 {
+				errHandler(w, r, &TooManyValuesForParamError{ParamName: "webhook-timestamp", Count: n})
+				return
+			}
+
+			err = runtime.BindStyledParameterWithOptions("simple", "webhook-timestamp", valueList[0], &WebhookTimestamp, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+			if err != nil {
+				errHandler(w, r, &InvalidParamFormatError{ParamName: "webhook-timestamp", Err: err})
+				return
+			}
+			params.WebhookTimestamp = WebhookTimestamp
+
+		} else {
+			err := fmt.Errorf("Header parameter webhook-timestamp is required, but not found")
+			errHandler(w, r, &RequiredHeaderError{ParamName: "webhook-timestamp", Err: err})
+			return
+		}
+
+		// ------------- Required header parameter "webhook-signature" -------------
+		if valueList, found := r.Header[http.CanonicalHeaderKey("webhook-signature")]; found {
+			var WebhookSignature string
+			n := len(valueList)
+			if n != 1 {
+				errHandler(w, r, &TooManyValuesForParamError{ParamName: "webhook-signature", Count: n})
+				return
+			}
+
+			err = runtime.BindStyledParameterWithOptions("simple", "webhook-signature", valueList[0], &WebhookSignature, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+			if err != nil {
+				errHandler(w, r, &InvalidParamFormatError{ParamName: "webhook-signature", Err: err})
+				return
+			}
+			params.WebhookSignature = WebhookSignature
+
+		} else {
+			err := fmt.Errorf("Header parameter webhook-signature is required, but not found")
+			errHandler(w, r, &RequiredHeaderError{ParamName: "webhook-signature", Err: err})
+			return
+		}
+
+		si.HandleAgentEventCallback(w, r, params)
+	})
+	for _, mw := range middlewares {
+		h = mw(h)
+	}
+	return h
+}
+
 type ProblemApplicationProblemPlusJSONResponse Problem
+
+type RateLimitedResponseHeaders struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *int32
+}
+type RateLimitedApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers RateLimitedResponseHeaders
+}
 
 type GetAgentSelfRequestObject struct {
 }
@@ -5610,6 +6075,211 @@ func (response ListAgentVersionsdefaultApplicationProblemPlusJSONResponse) Visit
 	return err
 }
 
+type DeleteAgentWebhookRequestObject struct {
+	AgentId AgentId `json:"agentId"`
+}
+
+type DeleteAgentWebhookResponseObject interface {
+	VisitDeleteAgentWebhookResponse(w http.ResponseWriter) error
+}
+
+type DeleteAgentWebhook204Response struct {
+}
+
+func (response DeleteAgentWebhook204Response) VisitDeleteAgentWebhookResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteAgentWebhookdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DeleteAgentWebhookdefaultApplicationProblemPlusJSONResponse) VisitDeleteAgentWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAgentWebhookRequestObject struct {
+	AgentId AgentId `json:"agentId"`
+}
+
+type GetAgentWebhookResponseObject interface {
+	VisitGetAgentWebhookResponse(w http.ResponseWriter) error
+}
+
+type GetAgentWebhook200JSONResponse Webhook
+
+func (response GetAgentWebhook200JSONResponse) VisitGetAgentWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAgentWebhookdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetAgentWebhookdefaultApplicationProblemPlusJSONResponse) VisitGetAgentWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetAgentWebhookRequestObject struct {
+	AgentId AgentId `json:"agentId"`
+	Body    *SetAgentWebhookJSONRequestBody
+}
+
+type SetAgentWebhookResponseObject interface {
+	VisitSetAgentWebhookResponse(w http.ResponseWriter) error
+}
+
+type SetAgentWebhook200JSONResponse RegisteredWebhook
+
+func (response SetAgentWebhook200JSONResponse) VisitSetAgentWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetAgentWebhook201JSONResponse RegisteredWebhook
+
+func (response SetAgentWebhook201JSONResponse) VisitSetAgentWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetAgentWebhookdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SetAgentWebhookdefaultApplicationProblemPlusJSONResponse) VisitSetAgentWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAgentWebhookDeliveriesRequestObject struct {
+	AgentId AgentId `json:"agentId"`
+	Params  ListAgentWebhookDeliveriesParams
+}
+
+type ListAgentWebhookDeliveriesResponseObject interface {
+	VisitListAgentWebhookDeliveriesResponse(w http.ResponseWriter) error
+}
+
+type ListAgentWebhookDeliveries200JSONResponse WebhookDeliveryList
+
+func (response ListAgentWebhookDeliveries200JSONResponse) VisitListAgentWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAgentWebhookDeliveriesdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListAgentWebhookDeliveriesdefaultApplicationProblemPlusJSONResponse) VisitListAgentWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateAgentWebhookSecretRequestObject struct {
+	AgentId AgentId `json:"agentId"`
+}
+
+type RotateAgentWebhookSecretResponseObject interface {
+	VisitRotateAgentWebhookSecretResponse(w http.ResponseWriter) error
+}
+
+type RotateAgentWebhookSecret200JSONResponse RegisteredWebhook
+
+func (response RotateAgentWebhookSecret200JSONResponse) VisitRotateAgentWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateAgentWebhookSecretdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RotateAgentWebhookSecretdefaultApplicationProblemPlusJSONResponse) VisitRotateAgentWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListAuditEventsRequestObject struct {
 	Params ListAuditEventsParams
 }
@@ -5658,7 +6328,9 @@ type SignInResponseObject interface {
 }
 
 type SignIn200ResponseHeaders struct {
-	SetCookie *string
+	RateLimit       *string
+	RateLimitPolicy *string
+	SetCookie       *string
 }
 
 type SignIn200JSONResponse struct {
@@ -5673,10 +6345,41 @@ func (response SignIn200JSONResponse) VisitSignInResponse(w http.ResponseWriter)
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
 	if response.Headers.SetCookie != nil {
 		w.Header().Set("Set-Cookie", fmt.Sprint(*response.Headers.SetCookie))
 	}
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignIn429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response SignIn429ApplicationProblemPlusJSONResponse) VisitSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5747,7 +6450,9 @@ type SignUpResponseObject interface {
 }
 
 type SignUp201ResponseHeaders struct {
-	SetCookie *string
+	RateLimit       *string
+	RateLimitPolicy *string
+	SetCookie       *string
 }
 
 type SignUp201JSONResponse struct {
@@ -5762,10 +6467,41 @@ func (response SignUp201JSONResponse) VisitSignUpResponse(w http.ResponseWriter)
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
 	if response.Headers.SetCookie != nil {
 		w.Header().Set("Set-Cookie", fmt.Sprint(*response.Headers.SetCookie))
 	}
 	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignUp429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response SignUp429ApplicationProblemPlusJSONResponse) VisitSignUpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6310,14 +7046,15 @@ type DownloadFileResponseObject interface {
 	VisitDownloadFileResponse(w http.ResponseWriter) error
 }
 
-type DownloadFile200ApplicationoctetStreamResponse struct {
+type DownloadFile200AsteriskResponse struct {
 	Body          io.Reader
+	ContentType   string
 	ContentLength int64
 }
 
-func (response DownloadFile200ApplicationoctetStreamResponse) VisitDownloadFileResponse(w http.ResponseWriter) error {
+func (response DownloadFile200AsteriskResponse) VisitDownloadFileResponse(w http.ResponseWriter) error {
 
-	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Type", response.ContentType)
 	if response.ContentLength != 0 {
 		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
 	}
@@ -6330,14 +7067,15 @@ func (response DownloadFile200ApplicationoctetStreamResponse) VisitDownloadFileR
 	return err
 }
 
-type DownloadFile206ApplicationoctetStreamResponse struct {
+type DownloadFile206AsteriskResponse struct {
 	Body          io.Reader
+	ContentType   string
 	ContentLength int64
 }
 
-func (response DownloadFile206ApplicationoctetStreamResponse) VisitDownloadFileResponse(w http.ResponseWriter) error {
+func (response DownloadFile206AsteriskResponse) VisitDownloadFileResponse(w http.ResponseWriter) error {
 
-	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Type", response.ContentType)
 	if response.ContentLength != 0 {
 		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
 	}
@@ -7696,6 +8434,21 @@ type StrictServerInterface interface {
 	// ListAgentVersions The agent's settings versions, newest first
 	// (GET /v1/agents/{agentId}/versions)
 	ListAgentVersions(ctx context.Context, request ListAgentVersionsRequestObject) (ListAgentVersionsResponseObject, error)
+	// DeleteAgentWebhook Stop pushing the agent's events (deletes the delivery log too)
+	// (DELETE /v1/agents/{agentId}/webhook)
+	DeleteAgentWebhook(ctx context.Context, request DeleteAgentWebhookRequestObject) (DeleteAgentWebhookResponseObject, error)
+	// GetAgentWebhook The agent's webhook (never its secret)
+	// (GET /v1/agents/{agentId}/webhook)
+	GetAgentWebhook(ctx context.Context, request GetAgentWebhookRequestObject) (GetAgentWebhookResponseObject, error)
+	// SetAgentWebhook Push the agent's events to an HTTPS endpoint (Standard Webhooks)
+	// (PUT /v1/agents/{agentId}/webhook)
+	SetAgentWebhook(ctx context.Context, request SetAgentWebhookRequestObject) (SetAgentWebhookResponseObject, error)
+	// ListAgentWebhookDeliveries The webhook's delivery log, newest first
+	// (GET /v1/agents/{agentId}/webhook/deliveries)
+	ListAgentWebhookDeliveries(ctx context.Context, request ListAgentWebhookDeliveriesRequestObject) (ListAgentWebhookDeliveriesResponseObject, error)
+	// RotateAgentWebhookSecret Issue a new webhook secret; the old one keeps signing beside it for 24 hours
+	// (POST /v1/agents/{agentId}/webhook/secret)
+	RotateAgentWebhookSecret(ctx context.Context, request RotateAgentWebhookSecretRequestObject) (RotateAgentWebhookSecretResponseObject, error)
 	// ListAuditEvents The audit log, newest first (support)
 	// (GET /v1/audit-events)
 	ListAuditEvents(ctx context.Context, request ListAuditEventsRequestObject) (ListAuditEventsResponseObject, error)
@@ -8388,6 +9141,144 @@ func (sh *strictHandler) ListAgentVersions(w http.ResponseWriter, r *http.Reques
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(ListAgentVersionsResponseObject); ok {
 		if err := validResponse.VisitListAgentVersionsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// DeleteAgentWebhook operation middleware
+func (sh *strictHandler) DeleteAgentWebhook(w http.ResponseWriter, r *http.Request, agentId AgentId) {
+	var request DeleteAgentWebhookRequestObject
+
+	request.AgentId = agentId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteAgentWebhook(ctx, request.(DeleteAgentWebhookRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteAgentWebhook")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DeleteAgentWebhookResponseObject); ok {
+		if err := validResponse.VisitDeleteAgentWebhookResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetAgentWebhook operation middleware
+func (sh *strictHandler) GetAgentWebhook(w http.ResponseWriter, r *http.Request, agentId AgentId) {
+	var request GetAgentWebhookRequestObject
+
+	request.AgentId = agentId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAgentWebhook(ctx, request.(GetAgentWebhookRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAgentWebhook")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetAgentWebhookResponseObject); ok {
+		if err := validResponse.VisitGetAgentWebhookResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SetAgentWebhook operation middleware
+func (sh *strictHandler) SetAgentWebhook(w http.ResponseWriter, r *http.Request, agentId AgentId) {
+	var request SetAgentWebhookRequestObject
+
+	request.AgentId = agentId
+
+	var body SetAgentWebhookJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SetAgentWebhook(ctx, request.(SetAgentWebhookRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetAgentWebhook")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SetAgentWebhookResponseObject); ok {
+		if err := validResponse.VisitSetAgentWebhookResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListAgentWebhookDeliveries operation middleware
+func (sh *strictHandler) ListAgentWebhookDeliveries(w http.ResponseWriter, r *http.Request, agentId AgentId, params ListAgentWebhookDeliveriesParams) {
+	var request ListAgentWebhookDeliveriesRequestObject
+
+	request.AgentId = agentId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListAgentWebhookDeliveries(ctx, request.(ListAgentWebhookDeliveriesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListAgentWebhookDeliveries")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListAgentWebhookDeliveriesResponseObject); ok {
+		if err := validResponse.VisitListAgentWebhookDeliveriesResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RotateAgentWebhookSecret operation middleware
+func (sh *strictHandler) RotateAgentWebhookSecret(w http.ResponseWriter, r *http.Request, agentId AgentId) {
+	var request RotateAgentWebhookSecretRequestObject
+
+	request.AgentId = agentId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RotateAgentWebhookSecret(ctx, request.(RotateAgentWebhookSecretRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RotateAgentWebhookSecret")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RotateAgentWebhookSecretResponseObject); ok {
+		if err := validResponse.VisitRotateAgentWebhookSecretResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -9827,263 +10718,326 @@ func (sh *strictHandler) ExportPostings(w http.ResponseWriter, r *http.Request, 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1tcxu3kj/6VXB5t8rUPSNKduycE6nOC8VxNjqxY6/lJP+q0EtCMyCJaAhMAIxo2uX72f+FbgDzQAw5",
-	"kig/nN28iUwOMUCj0ejHX38YpHJZSMGE0YOTD4MFoxlT8OcF05pL8VTKK87sBxnTqeKF4VIMTgZvFoxo",
-	"fISk8AwZTheMFWriPp4m5CdjipciXyfkgqWlYgm5oEt2wQ3753P67mA0SAY6XbAlteObdcEGJwNtFBfz",
-	"wcePH5NBQRVdMuNmdDZnwpxn8blQ++UDTXhGhnNm4FlCcy2JoVdME240WVCR5Qxey+3vCmoWg2Qg6NK+",
-	"mLrhk4Fif5VcsWxwYlTJ6nNc0nfPmZibxeDk28fJxpSTwVOqGU4x8oYUv7zbC6S4ZkpTu/TuFzUfutsL",
-	"S6WlihN9Ktg7M0nhiSmRM2IWjBSKXXNZalLQOQu0/qtkal2bIY7aMZMnDx/FpvIDy/k1U+vOdWfVA3da",
-	"8488797FGX55pxecZ2xZSMNEuv6ZrTeJe0ZKwf8qGblia1IwRbgwTGQsI2w2Y6khQ0p+/fX8B8I1oWQu",
-	"ZUbSheQpO0jIw8NHT56QQnFh6GXOyNnF0/PzsUgXVNHUnqURec2MWpMVNwvYMU2X+CYqsuqDS5mtiZFk",
-	"zgx8OONKG0KFXjFF6JxyMRoLv70oOCoi1RZ4aFe4jVoFNYYpO8p///H/HP7/bz88TB49efLxPwYxyj3n",
-	"S242CfaKzhnR/D0jw4zNaJkb8uj4oIv7chiktWN8WS4HJw+Pj5PBkgv3rzAFuwFzpmAOL1XG1I88Nyxy",
-	"Lqy8I4XUhou5xjPBNZH2J13TgS8nPBvciIdgFp1cKt23d2LTV7iMn7nIbrbcKy6yrtXa7xor/Q/FZoOT",
-	"wf97VN1FR/itPqrNAGb0X6U03UfzL/ftnRb9q95C1lLflaof7W91IYVmcKu9UvIyZ0v7ZyrtKQfupkWR",
-	"8xQE+FGBT/ztT20p/qEv5dy48MaWdBGEKSVVQqgmr398Sr57/OTvxL2GZMxQnusREMONBtdvmspSmAtD",
-	"RWaXYk+ukgVThuNKFKNuhqLMcyt7PHFaNEgGutQFyLPaxX8pZc6oaHw9oUCNmVRL+9cgo4YdGr5kdkd2",
-	"vcTulT1VEd2ivn9/hAfr83obBpSXf7LU2AHP0qvX7K+SadyiLOOWoDR/VSPDjOaaJS3KlMXEyIiUF4Rd",
-	"Wz2Fw2GpMc43j5KGWDw+/O7t3+ICsbEQeE906la5eXbtuKs5u1QxarbTeoO2GTW0mwiNDakmwSO627mw",
-	"r9dczOGeAyXslBRUW5XN8uc0qBeKTGGB01FsRoq5259F3vIThctTloZcsplUDK46IQ2h6ZWQq5xlc5YR",
-	"LohdcG38GlPiJ+2RLxgjPz07e/3m+2dnbybPfnv2y5uL0RKHsjfpFc9zUtD0yl5QM6nsjqs1sYPBHFYL",
-	"auwtm0n7VvaOLos8yO+R25qdG8/DI0l9O5tUcbu2nT3sRbrJItywZfOPbaKnxmyBbgOqFF3bf9d0xtg9",
-	"Htl4JKX9HSlknke3334xoTPDrP2RSpHpzcF/XzBhaW2fxeGGpmY6pDRjImWn5Jis7JNL4BPFyIpyewkd",
-	"1F5cVwcaGwH0aS4yOrnOXXD6YJP+tOCTq5iieLGQK0GkSFmUKldsPSkUm/F3u6Wgf0fjV53TfM61uSuf",
-	"vCovc57CcD0YZYe8j25E5/QvWD7bnD4aiBFSedm18TGqBZEv3JGfWDuM463YZh3kCy7mE/uRuqZ5nXU3",
-	"n9bMgJa1fUxtqCn7HdELfDQqTBwp3ArDsJFZbK51y8K6NyRMmwmref8xyBSdWRFGU8OvGbym1Kzrlq4o",
-	"D8P9VpHo7pedX/Iuov5a2GHg/V5P+JgMtuxWi/AV/RoyPLy+k3hutfs4kw3qbRzK/oeszHiXvmE3FOlR",
-	"XXdLqq6YKXKaspEVP0qa+MUH/IACYfObG+zpgupFRJz+dHb46Mm3RF4zBZcOE9ZS9nZxcG3Axw80saN0",
-	"aCNeF45w01+bL/5PWuRM68TqDalcLrmpTMawIC7Mt48jd1AyMFTNmdkt4+27gU6ejInfjTBGmLuj0fbd",
-	"3QvLVbzyCW+B0iykAruyJnPSUhu5BEcGaAWDZCBXAv6ty6KQCs7jWhu2jMue0sjvqZPgWw2ElmbCzYLQ",
-	"NGWFmSxlxggtjUyQBTThQvOMOc3x0jKjNlQZQg3c/KdEmoV9zuopoGNaXoV5W/ZpyT9q2Fyq9kZt25+n",
-	"+JN1bHeW9N0EBfQEJ3szZwoOUCiessbR9ZxeH8n+VxvtuGs0e0at9GpPZedvudjbTFpsWA1dX3BS34z2",
-	"3GOkjfHxU6oj+jowr7N9d9rJzuCPCqtZTudzlk0u13EPsD8wZLWQxD2M7Oel187Xd2hWV+5ottxNBRMs",
-	"I5drQsO7H2h4szUQqYCTs6SGp0TzuaBgLfjjbR+zBxi+iB5gCePfSDsI3rs+tIZT2ffh6hLZfjw1e41P",
-	"om9J5qW/YHf/Ljztf3t9R69LP/3Tvnyb+umchOEqCuqnZ9b6VnWdC7QsNlVAaZUOq15VIqvHHXtz42DJ",
-	"tWbZJGM0y7lgEYv0LM+Dx6HHFNoDTr45jp0RvDXMghqyYsKQnBrmHRI51YZ8c0wyutaj6Es6TZo6795y",
-	"229vdoSXR8jaQZhkc6e7OOUH4KoOOdqHl4MRmzp5vOsH9llGVc6Zmtjf6O1hTbjhCTyYEMFWTBsXkBmW",
-	"BTGSPHHRjn4XOr5/4zJnWtN511SAhA80qQcXEyLzrDYXbrT788nxMfHj9Z/ZC/xFbHLw+l2/B9ZH85tn",
-	"E1ma7UuxX8gVWVFN7A8sHRuq06YT0Ec6Nsd9BtqZ+97HQuFFTSL1pgWsxcU/dlpiwHa1HazNtM1nNeJ0",
-	"HYd9aPVdTHZP+nztFoxEU9uqwrAlMBIiZ7OJTmXBElLInKfryTWXuWdye/oO2grGWKAicULa4ocMv7EP",
-	"gwORCy9uDxJi9Tu2mmhD85xlZEgFMpv7wnsayd8fjcVClqr2mzQvtWGKDAVbWVNBlsJoq3ZpRqTI1wR0",
-	"RW7WhGv3G2BE4fj5gUZhog8wbOt1otbcraj1pEBHToMW9mtLjLgYbi6v+sDNPapxtdSQbd4CN2PFZiVo",
-	"BxnXdhLRYdOcrqzeStOriAygV0wQ+x2ZKbmsDj0BJy0p6FqWpuelbEeYoCTpqUnMpcxWPM8j0RCtS1Rv",
-	"wd2QU2OHu82shDTxWxypFwuSvJLcspRiplRWyXbSMKj4XBCK3vce7w+6ZJfl4OxpUmrL1FP7v5NxeXz8",
-	"Tcoz+D+bHkRdK0ZO0CbfFMEozhXLGdWsKc6JFISSgirDaU6QCIkPBjWIPWPMHiEDPALswfsRve1P944V",
-	"2IomRWrb0GSgJuPWWKW27i7xt+lCtSpy7c0d589Z93U3iMwY6NpWwA2SwTXPmBwkg5UC8TRIBrTMuPQR",
-	"JS8TosPXtIUuO3WLZl03ZDfP+C18uZ6bO8f033eqwYtyScVEoYOXZTvsYqqvWNZ0ygR3Iv5rQTVGIiGz",
-	"hmVE82Y4p6Z+tN59J0OtgwDWQJg4PeIGlI0p82HzkuZGN3ehTfNNCrf84e0ZRs9Dje32os3U2fgTajWw",
-	"7kZE4WaZBzWfYv2AWx0GXEyi7HCE2Ccml96Vud19632eH5O7uheXXJzjbx5u0rhxytqH7gVVV5lciVYi",
-	"xRNw1UW8/17iNEf5FbLuTkkuV0xZdZnkzBimdEIyPrfWDXhfuZjnjCzWxYIJHUndWHIR/pl0Bw1rv/pH",
-	"bJZFXs65aFKynl0U+82SvnMUfHS8ScJtAcfg4fzm26bb9knsfofEhs6pPd4+tW8iU9MFSznNzTqWY8aI",
-	"VTFblH74KPYWw51LpxfzveHBcezm9mQrF7ZO7oa7Iiyiya4tVy/Occt2JI2D2y0Z6mLplgKidsFuzaqW",
-	"yuVPt3YhkuMW7ND4oOggcI+Q4dKd3IPWwI+Cmz1s+C5BWrtw/Ay6afeKKW1J9EZesVsSzx/kdpoJxYxZ",
-	"Y0e2uuRMqsRqo4qlci64ZoSjV0611vyPGy4YJtC9xNdgft1ubYoal+UXBMOTXcEcw96Zdip3TAC3VuFe",
-	"5X7fvZysw6Hby0v30ipbwU3XJ6GGhBNANBNZyEvC0CF/D6fuhHzPqGKKoO1yxdbOeBkNenHroJrLloU3",
-	"eBWWnOcvZ4OTP3Yk2DR+9jFpE8744WK1HaliJiG6Ro8LJrI+RIBhe5MBJ7G5+Le4/IzfVvVZylKYmwbz",
-	"4kFKtpSxc+7MdLSbqWIkhfmy7NTRzVmg1rjdVExuKNtwOW4yMV75gaX2lgS/4S3PfIcD7Y3MN9wBEWkd",
-	"W0JkllijsZ/UnBnPb6Bq+nf/yPOob7IrjlPdZlujfxFfi131xPtiIo5o55mzT2AyYtNCROkjRb4+6BVL",
-	"RX/b3iJ4zQlzMXFuylIYntdMWOdxAQnZ9hpJ+7Ulg3Z+FG+DhOEGnlDOZYjem6hVUsul6tIrfA1QwwVv",
-	"L+GHSZVG+ihBRV4SKfpkddqJ1ao0qkStEJ/yPOJZsmGzvt1yDoAXIzFKKAWY+KTjO+cj6gV99OTb+Ff8",
-	"PevluYxRxSu+dozwlqQ5/9jyf6Q8Z9m/5GXkOjeGLQsTT290X96RxW8nagTN+fv78br4bIe4OwaqNXql",
-	"DEDSCJKoI4v0r5KVHSySLlhW5mGBmycMzo4bngwVM2ptZ3PQcI/eWNawpnPfDYr+/ZSqeJ7nlqQBHDOw",
-	"yqBFlZ0nM7DmPhxHFZ9/Oq/Rj5zl2TPPM83ZZyHSHWFwlmfRrHnvIncVQlyTISX/unj5C4HfkIKaRQLh",
-	"MRJKdomVDAe71T98q0/s6FhPzp5zcbW5Gvau4IrpG53jUuU9SoJUDuUYYfjovHI6r2KOdwyoxa47fMFt",
-	"NLlaTlfEOIWskJWSYp6Aa9rFYvr5zvplJdVos2Hu4ccxir6g6uo1o9l+y6ysesVnrpyO8OwUjBiRuYxK",
-	"mWcQH8JiD8hEzohiNNvt6ehdf/WiUiFblx3YURMv/3c4Wn3K6sdkcCmz9XY36OatV/MW7TOm0jEUVGN2",
-	"upbgW6wW9a4gKoQsRcp0D103Jv/b60sa1HUk2yn+3VbtQ/hvSWe5J9H/QmZMOXegP6Z7MACtqTukpbNt",
-	"Tc0chPCtVGgIHESNwptYudtkw3pvhUdNX9AtSxx+qQmVzQn543mfB8wLjVbVIBfz0WYIbVOzdDdq7LZ3",
-	"yYK0KKyo5JrQS5d60CdptbOqF2m38/JtKHPuR+H0wvg7D3F9c/bBMY3N/nTH+aVPettn2JwWhZLXNK9U",
-	"lAgX8JyRgkGl98T/IMG6SG6IU4xIKfA7lt3eBKAu6Sm8ZnLJUlpq1u1xQ5ve/k63QuvDht9tqzMl7Ptm",
-	"CKm1uSkVKcsnXcIxQ79bSNuBtyaORlmNRglAbmSKroR/NrhJfFlyILVUBN+bVyOHpx89JpAeRgqqMdbg",
-	"97LuYfETC5qs/StMASLpBqzz3fZySKS9k9V9T/rHrpyObj6/YAZ5eiXVFVbV6Ntzcii1jhrQWH0MKdiG",
-	"1R1VK6o3cpbqXtY7TYbfwj0aOwMZ10VpOpdmxYV/pBITdmW+KARyg9NcpleaaCOLAgtFxB2cB50ZLDF3",
-	"6yt7UuwcPDfAYZSlIbTaiiGkVbIM8W3c0QK5cdCRD+wLhqKpdAtrHLu7tJlz3DOLrq5Cd2byTTAAEYub",
-	"p4z4p6wMcXZeUg9bdKX7RWfYsSWNvD/I+FxxkcnVhIlMb+MYf2AqlvGSRtv5cqNZPrs9g/hyKq8I9T8K",
-	"r90vX7NUqix2IEKp1iRnsw5npRa00AtpeqV6X/iH0S2mzCcpxMFXu4qMZFBCCXN2x8Sv4BX3hW4tYtUo",
-	"0xBUN0gZ2zD1wlFxAiC2+61EstpiO5WvvZgbvirhU2qNvnJgU3nsjotucvCtHOVKLicuQ/0msYs+PpAG",
-	"HlQVmI0lCXfPYIu50Zh7Y5ikFYHdaYI0D3WHI45qQueK2RvHg8HYz+yJQJFYV3c1gQL57BRzR4gHBiDp",
-	"goo500Swa6vv5vZLDLbtKRswrSUJ983lSxU3THHaOCY7dW1/FU8yuu6IYLTyAPtAb0TyGxrAPO7Rmpmw",
-	"oBkZHhM+I0JaXQF0NJFBgu6amYN47Vx3/XD8pgx1yrdF+zDcRE3Ajbr/HqAdde7wI3eksa1rsr25Y/V1",
-	"1Xig+4BsJK23rU6AkZsUSs4V0xr/FQLHdXSjYKQMKnV14K03X4/isu5jTF7zCvXPsGlA2Hz4zNm3Tbif",
-	"TaY/e3VOrtj6gS/Sq2FCRj1EVJsJYhfdQQ+JVcH2OB47T/FzNKPCqWye6OExWYGOWUFX4pO66+hGkm13",
-	"SqsvBMBnD3rbzfB9aoxWUa53PusOzevtx2SwkfB291ShbfUOpb6jst2NA7XlOELmW+QwbuSKjvqp3S4X",
-	"I2zMDgWlQeO94Hm10g0/lb5rlUIXarld4HB3LO1ueckwftfMdyjpLYcVn1tbHcrSlmu04YmcEUjLGgo2",
-	"pyaojs7AtxaXfXZF89wpLj3E7yXN7b2JqHUR2qyJe4IoPl8YV6II4TxXedzzRfcQD9mHAXEDVI8t5kQw",
-	"GZrk7GtC1Ce7sQXoI1CTuaLCnPjdnkEWRq1GeEQWMs9OCBXBBQWaG1nKa4C8NBLcYs4vNRZYZnrii+Od",
-	"WygAEfhiSqdtcSlGZMbYSaOI8oEmekEVG40FqlxhOCi6bbuaSJrTlf1mgk+DMeRLHyd+BEr8t5aIfqJJ",
-	"u4RXKsKjZbQjX0qt2Iqq7ARoVVVK0+B7ysYC4Wu8w2yCeb2ByEDyhkutWVPd2JpBMrA7APeonbA9FowF",
-	"ZdSVfNZWXyv7rD5pTL2Co3IziyqRjnv2Itm7YAjuT6ZXsMhNtu/EKyZTO8iUcE00IJ+fkiU16cIyKzcJ",
-	"1FhKQaZg2CCcLP50umkob8mSglw83ZWByvLMIa/MIPGLXNOcZ+Cm6g38UEvfiuUoC22sKOlwCcP1txuk",
-	"pb8lWQHfVmHmhTGFPjk6gn4Po4xde4xqfVStd3fiP+LVekPTTS7KDDUra/OqvKaGqolL6+rKXcOngDmY",
-	"soJvaDk1xACkYP0yrPeMn3ZLLKJbQTbvcJvsEfxUiomdxURFIzEX9mawSktYvAe6C9a8R2Imw+PDh3WD",
-	"TZTLSySBFPGQ3isJEVO7sXaQlb3q7P3mbBPibZMt8ZzJkr7ra6Xi81z0fd5ysl7c0dqoarNamW7XTEEj",
-	"BEOVBhPYsTfeHjpOSQ/ScQO3cKT6c6et3Cjw3FPZ5vbUnSigVL8KTbfAWqlm2Og6kyRV7VqDipGD3ToV",
-	"gYF3KoHQ8mA7xF/Mf1TPKgyOpwam5d4cvfcV1r+lAznld+0csAcn9G0ykztoVzdFOrCsXGAAcBHB0QKS",
-	"rl/C1j591r1cV8DQleuqpwu7K8OzFjBsJHvG/de9nNaVjzuwYGNDawHOPmd3Hwo4CoFPp37X96gmQLSr",
-	"WAUeQ0f7Zo5RTK68ZqC3GrZsQll8bjiY/UgLHAORjno9DmFpXxZ42zyXrWWJd8dqbGzZNszG7ph9HbQx",
-	"1Mf1PTsxlvneOepu4NvrhCKAACxGTrPdZRA3cfdtwx6IrWofAiJ6wD6dvIgxyyYQlfOb1MVGXFjYYX02",
-	"2i2hGaI1twGaAYO8yxJQGd/decfhbXG6FPktV9AJpnCTiXUiKrxGTDBE37sdstCtcPm69qWrvqAC0qqD",
-	"Zt2i0MD72yZdrnXnXJQiX58S30TOvnG1kDlDp2lCqCFL6RID4aOom3s7nICbiJaliiUP1r2cDvSvNSuU",
-	"q95tiIXjAb8uldcABu9ZHb2iOU2v0P4LZ7IxCMTxcIRJAJ3bWXbZxLiL8xlE6m9mvtwpCbjTK9FDvd5i",
-	"ace2scj5XS15Kx96goGD57cr1dTutKv+V4RRyOgcckHSGhDMA+3bN4Yk+D69JZwc6qGe10rka0pBG96t",
-	"CffSQw+wc9/PHQm8+ClvxUYW6cb07amJW7XOO7Ox2w9DvYPPacA3jDrMtR5AgZsFsmLJzOQ21nf7VsRF",
-	"JG6dGyO3JridgrdVAvTN79AYCVqONjCAIPzpH/J4E5CHmpBrpi6p4csEowFYouGyzDPJEPJxyVgTD7qO",
-	"I3e8G96tP1BZxw5ESS5z1tETpd0LJXbBXzCRgfV4uy27a6ZhBMMssleN7eCa/FlC/7/L9dbd2ME0vfcm",
-	"4mAKiETf7QQj2gqDCKmNqSy24Kr1OgBN91W7ZSMKoNJAS2+vETmUa0IXrnS6n7TZWkERV65uiN7UcFo1",
-	"3/KjYizIUE24SPMyY77wu2/nmODBaoMT3khTvz9/VeyUX/C5OL+lWGVLFxyta+BPYjiABdV65a6+xsPf",
-	"7iIHvqM2Qtcifi1uiZDAdZHT9aQDjHPX+fAkiOGHEsXmVGU509AROaW6DZq4m1qt+8aQnFFtyMPjVtJm",
-	"m6r1eUfRG2QM9/TM49CnVGDX/AVXzkrWhOpat526CbFxNby98bYmzY1wE4xuNnb9uwMYrt2ITj86oL3C",
-	"XZ1jMRQ3fZAub14xf2cDVhZM1MLFzijs6Cx2ZjfTWZShlkCTS8bFHKoeWdbEwArB0P6V+RCNuyk+yT1d",
-	"gODh4RuivDoTUbUqIgQe796Pr/7qiqGJ9rlzYkwQaX65iyWWXNQ/ffg/CLx6N8zO/4JE7wKJ/vxQ0JuH",
-	"QMfgGm4VmGqpJ90aSBjP3619HV/2pr2B80TGMDNjXiA/j8jF3iPs8zukKUcAVTCDttMBRq8pB6eNvWdB",
-	"U+jp31pEUc/cqFz4xNWZVGS5Jvby9Zfo0NrwBVWQge3md3CbViF+bW4ym2SB4pG0VNysL+x+1HyoP8dQ",
-	"jM+Ei3C4ih8ynC4KNUGn3Gg0mh4kCHgFDxVM2YfszGG3QQ0AQN9q6gtjChAO7cKMNtaWf8ChX+OLC+pe",
-	"i8m66SYAd6+Xa6btBfRUyivegeZwuYa+j78WDqnfWjkj8ru1izS+nJJLJVeaKQz/XDKi6ZIdSsXnHJM0",
-	"7VgpvsPL4QGkOk7cBKqZ0YLbDfj4ETIzZxH0MfghQOiQWpNjsoLMxILJImdO2S6NFHIpS03Ozr3qbSTJ",
-	"rP5Gc4SosIsq6NryJeYij8ZiLL7HBWk7xoIJw+1NBslfoPO5WRNcE9FIpinSaQpjTpFS01OCc9fuTcoI",
-	"pvRYaGYf2gb63Nx3h/586tex+/cNfvXg0XZx2FgN0m4tGae0KHKHxOPTTv/2p5ZiSoY+N/gA105dIrDL",
-	"DD6tJePieHoscu6COXI2w8JDn8XLBZniU9MRec61g3iefgBxmZCaz/gjEtHQK0am+JEja86X3EwxOzzn",
-	"KRMIa+OYymo/ijNDwXiHDNZIbq1halnPlHEsdfbqvAZFezI4Hj0cHfseprTgg5PBN6Pj0TdgbZkFSIyj",
-	"64dHAS3ddYy2QhZocp4NTuyHVYN8aB1USOHaEz46Pq5h04IEqu3Fn84OwgujX/2afQmcnW2tByxDG2zC",
-	"ndKMQXMc+Imze+IvCjM/8qnkdSkKhZ2V/Pzj7ce3yUCXy6XdCmtFSEKX5BxDaynF1FEEAoFW2XNd5dO9",
-	"tQMHyh6xa+bQOByBW/nrgLeBARt81EX6AuMMqcBvAKpQLrkxLDsJFTauhydNr4Rc5Qwcl1Kwg2Qs6n0G",
-	"wTGHTgNEb4ce09MV5WZK/KqgNkQ7POfwWqoUv2YaUuTheXv+QQUk1m4fkWc47wUFYBHAUBEZNjGqz8rl",
-	"4D4hSy5KK39TuWRYAWK/GoupYiHl94QYVbLpiLySeY74K54wWIJq//aq6BTrO5nAHnuejor5DnqWGnau",
-	"dtumtZM6DZO3D1+xomqGCme0eRjsi4FR8Tdwkhy8qQYO2mTbxst8TCD0jbcDhivmr5LBuXfCwIWfktoB",
-	"arWVKagxTNmf/vcfx4ffvf3bf8Ry7DdvRdw6I2G3q70H+glp92huJatgKzI8PvzmOAmBZtdUNDJbS+f2",
-	"XJ1lsNPo3Cgmk9r4PSwg1A9ByqGfxZPuaYB8jc/j0S7z2h75+5VvwDavAAEyLuRw0fcuzl6sm6IGEyss",
-	"u7UbuOZSzA8tl/YUc0euv2IhtenqiYpCBdvUWjmBrgo4mQCYCiU7mDOGlV8IY2GFhQZpMdo4mDS9ap5L",
-	"1cwP288WplchkaqpsVtJ9XGDeR7H4oSVOLz3Xa69zFoqbsc93QnYZtu2tPvOeinyNQmlC2SIbekPgn9Y",
-	"MWL1KJaNyPSvKdGMqnTBNEBAJyQY7QnW6INuORa1VyTk0vIglGsxXw89nGqpzD8Vy9m1tY6miQvboVAA",
-	"6WXfxjWZ82smTkO1w/Sv6VjUn7VqIzZNnh6MyCsof5zx3IpxVyPmVoLtVA1niigq5ozIa6ZyWrj8CvtR",
-	"7J6wiz+bx6+ImNT6q0vKP4o20YgPUgv79OPnylfVNeQSgDbQ+1eNeUcvZufL6LtP+DIuJiHvJHJZPIne",
-	"Wb5GZvPKghPhbbQFNXCzt8uOzIJxFS08ik0x1INU09t0yW+bh7N5gHs9qJaYhykB0jIV69D6vWtT2n7f",
-	"CLm+u+U22BPdGLHKHXSnvJ4fhHU2ObRFxb8XfL6wo8FZtswhtdns7V4/ObEDUZ3Qo6eodPV48jloGvev",
-	"M0CiU0RdOCMFnUPZHAjilBRKQquRvdwrjYsE3QnoQAFR7jnMISShH6N2m9QcG4O3rkv6loZyDmgT44qZ",
-	"ojPjem2h3pda+wOayWjvD/B9qICJrTlzStAIvmKs0GOBDbAF+enF2VNLIm5G5KyFCMNrCE4Ok9EqF3Ml",
-	"S5HFpHpaNd+8Jw0j0t6zl6bxcM8zcI3VOpRUABOAfQPtrdqVO3Be4DWcAPRVh1eAwb3i76nKDjo5rKG1",
-	"HH2A/59nHzv1lx8sj+mEFLTUTsfUGE0GqE9UYpD5Hh8/3lQ3vVNk83bfITTOcGb3KzYaGFTxLWyKjP1L",
-	"DO9vfqBbryLDy3Wje+TBNrFhVbGYW9elZbu8R6yxl65249Slvmqn6Dkfn72LFzJnVg7gg87rrBEeYywC",
-	"ep4Hf7NsgdAZUXC4UwCggFOKV35A3XMmtBt/LATjZsEUCjVcNkmpENL/JiZtyip+ekc227+cisR2e8mp",
-	"/fF4HbF/i78QdSArogBBsb3FexFYyEy04vjwlqHjntZbbyzHjhCsoFOc4YGHiBSaXU6GndZBz3MtiWZM",
-	"19EP5MxfuPZAemlof9st885wLvco+fiSztnR/9dkhmAHXHKB7vG2chflAhiLDF/98p8J+derZ/9p1/k7",
-	"u3x1cK8yz4NLLLHCrVO+lR1akV0aQFMIPpt5eCdQUNaG6VNCxRpFzGVpyMbaULOZ2c0cRcRKLmm2v53s",
-	"Ei6338QvWIiA5gNU24fk+BW2ooGm5Bhnk1+rtNpH5AX/vlOEJIN3h6AJHy7pu8NLma0PgWcGJ4+Ov/v7",
-	"wyePOmWM637rVfUm1yhpvMD/ma2/TLUnzG6L2hozHfaxledal8wpC04ZdsI3h2AMINxrCNlC4AhjMDe+",
-	"BwrfBiO+S/D1F6yY9jxvCcGSYHch7WN/3tArVu/5MZvVDFcydPkbXBAPK0vsgrko2c0va+cX3bJN+MC/",
-	"0Uah/3cfG/WqNI3eLH38C10boXwNcndAopLxyodhMSnXLYwj8LNrxuL83HU3NwQvG9M8SOxVMRaQGKTq",
-	"ZdDBWuDQ+AJ0rYAdl9SWPWdgf5IpqmJhkGyKTvyxaBS/QqB2SXk+ImeYYByzJ8IoX6ZJsdGo7MvUBZJq",
-	"S/cimJ7zmWnYDuCGAPNz6KqqGhIoUKkP31umO6y3uogfgpeCEcetyJ8Qc0XvyzQ6GMumByNygfMjC0YV",
-	"tOcAJgSzGSEw9FiA6tRkPavSuHL/BkpA3VpxQ9rD5ceN8zRMpzHMF8fZnbgVn9i1F0eEiPO6o8M+OPxM",
-	"X3kgDStcc2D4Bp9XRRA353SAMetMXgpxuNfuwVvzxlcWOajVSG8NHTgC3qsx7N6REIzSYDT3xpc5uOAO",
-	"nQuu0xNyRt7zwi7M6twzbOQq6JJltUQHdMCdkIufz58/Hy2zhLz+9fmzC/jr7NW5/f9Y/PTs7PWb75+d",
-	"vZk8++3ZL2/st+gmttMY2c0gQxdfu/jp7PDRk2/tW13/WLNgisx4zg7Q5ecdh5DHMBZ2hyl3KV/edU7O",
-	"wHjwvsd6cAKnjmO3WnycksfH342Fe8GhkFZE02y9gXVv6eHw7mOCNJMrYY3RC7u8V47In0g1fc+Lvbh6",
-	"3vNiBBnT1FdCPcUXHv7AdSE1jxcIUWNousALyO6ZZZd/jgeYhIq8gtmnh8iC1/iN2yj8avSeF+NBLFRb",
-	"K3v7P4dA3UNH3sOLn85cB/6We7viJ1Mt6yYj/7at0UnLix0du4rbfrz7BfCD462Go8P1vGv1aHjPi5vb",
-	"Wy5y00fJzxm9ZtrleycIA+riEhju0eTx8ePExbWg+BFyeIWEw1lHm9PJWEBpP6RF+gIA1NgPQzDJqkkv",
-	"8Tvf1jK0dAT7IXRj44LMyjw/dUONRasiLxikpBRQSDrdrP5DrGNmEnv804UbHOTMkhgpydC3QXGA1oCM",
-	"vA6J4VxB1aN2YitqjFRL88mhLVNkLHbbIrpWuvnF6WuxutIv1RgJu7EPTc0tvBZ7va0F4mRLD8XsN//k",
-	"l+tSdFPsUqaeNe/lPUaW6lnv7fFvqk7Zs3i4IxPdrcTp6gjl5JI+UMk7dFk5PmxJhkrmzMc9E1fho9i1",
-	"TJ2MhNoNAd5j/PdoNDrAtrdktZAk4xlgsa8WTECXE0CpwtZn6xF5JgxkflDshMtEdugyO7KxWFC9OEwX",
-	"lAuWnZIp5n/QbMkFgeVaUvHZekrSBUuvUNuCxzsz9uyv+mV2Q5oVc7ODtgIcvGBSkeG01EydoJbAM1e5",
-	"kjj5Gflcr7Vhy2lnSjMM25Ug+LAjQXDLdKF1N87YUDVn5uZThstj83O7uV2rwFfddBlfVbZWYJ/ddpfb",
-	"i71JCeD3XM6bUqG/AC/N4kjzuThE4PK4HnVGVkqKOfFYDZggIUgproRcOR+k1RfQg0qXXqsakdfUsEPI",
-	"zWcZuJfSnIPykGWKaY0OTft5p6sH69HuKe+qCX7yiS97qBHuuObtuUygahFVRGdyYlaB9vp7zeS5YOaw",
-	"KoeMvdY9fHTRqJ28g6Lf4QGwNA1TrjyDNaAPz5G+oivGjxJD5B3lBE65DQWNzmRydY1D2i4+Bav6Wl65",
-	"xFyrQ9t/NQpPURBvMt/L0gz6pPi7jkyydA5NNxnw+TOqMCb/eXcs7NEzp7unpVKQh1mVs/bYm7Lo3pqn",
-	"IbeqAuzE/kPQyZ56fBn3IRmixRKDmzkYkWeWfUANGIuyE1Jnl5TpEiu/FvcoVio4ok/s7t0mVqz8aImW",
-	"L1aO1BJCHa/4Qm7Ct3Mq2LKd2u5T+y3EPRAn3/OpfgAt6rHg+XINZdhLangK76S5JkPFCsiSJdjKMnSQ",
-	"18lYaEMh8R/ZO/g+8Y9DcKzYVZI0L7WB7pMd2ijMr1/5SNWrsWfdh2YVfnd8SIfuc5MhQ9wurn6mdXqH",
-	"UtSqCmEhS6UJncvOUgQuJnTOJvBgvAzhH3//tkex4dekVFrC7lYngbb7UiYB+OqvkpWsXQzYU5uE2Rx9",
-	"sP/bloQd3hXSq7B1BcSDfD/4hFTt4L2riaNzXXs3l7dYl3Q9Ft6TXfOA47BcE+/9OkjczVy585LqyQeh",
-	"Y6FO6j7LsVAA20qG7WPvywegDtuVDx8Ex5g34RlVOWfOxRY79XMGh/7GrpCnQOj758MfsAlax50CW3nH",
-	"bPJKMblmyqU4UhxZMJbpW7KgfZ3Mr7fkgThn6pQMreyfVx2oABg5JIdMG5Dh01CRfNLGBT9weSRj0cAr",
-	"Z15hRZakYUSWTUfke8wycQjf3LiK15D86YBnPF8pps1YOJXXfTeXTDdw5U6bsOHcJZ/Qlb30aHrVbpaI",
-	"1aEwc/jggfZANgnZRBW3++OnArksDigc8gZqmOYnY7EBJj4F1zqk2NA8r+bhHzwYkakDjp8CXEidcogZ",
-	"AJAp3IzFimr05qe5TK80ZP8vuZgnLoe/1VjMnnCkB9ALAUrJm5W0IsHpwva0a5mX4Lc6gfjZigsnETDC",
-	"B57xqeWxQ8dgdhe3puAEjP1bH/Ldt9J5xpaFNEyka8iGvLe0ho2GAZ/YcAY6bpFGVuvCbdmLd5wZkzMv",
-	"jpwh7nsEKEKJY1aa75RSVZIu93tlHLm8/KpHmrZEu4N0CZn9ZqEYxbOydtrWac3calQB+GdRhnAVygao",
-	"GAsXAgiX8xVbH+BP4apeiRGZUj0lgiolV9bSQ2P7gSaIoSMx8ZVnnSXSTxur7ONyrc8aj/85octGYwiw",
-	"L111kNSgHi19SWyni1VHi1B7wZl+ZfpkjeQ99Mr6Bu0Jr6CF2fXHW0uYFooYfrgVv6IZi/XxZEjQtOZV",
-	"OyoCct/uWHc56suCCcvGyF/uhItYJupmEVviBQJqyq7hD5SF2YuEAoxBleAJha5T99TIAeC5gOqIIHKA",
-	"709bfy2U6viyRWts+vDfQa1csXbcfZGZFIamxh1yuQrxvalm+ewwYzTnYj49GJFnFJwweY75q642zpGk",
-	"uya2zlX3Whpbf9HnqpCtr3WLf6XOoHupM3Ob6Fkyztyx++PoQ/2fTZNs0wJpbuUNlZTGez6dJOvUAvaz",
-	"B/sWXy9Fc2p32MqjRbmkW2I2L6i6ql/29SRbn9nBxSEtCitv+MzthQ/tgN8+aZqyhI7FFF47qtKBvex6",
-	"U8sEwYQaZxs7qTrEpozkiouMTOFJK3fONNbFzCkXY1GZ7rWMechQbpXYbskJ/gno8u/EwAleA9m+knJ9",
-	"4xjvn4AtJb6lx60Z0t1q23M/XviH7rpBN1K/WlWz0BmZv2dfN7CYI+VuZc5vzBckCM8aDP5Ahzk2PY83",
-	"0+PeNIyBSmy1TJkW96PQWgEuLApJr8Sh10+js9E7XJaEG7KiiH2o1jWNz78u44iACEOSuA44Fl1KYBR8",
-	"MJyb/ci1/Stpr6opfibtzBOoQ556an85RwCQiO0lSfemEmBa6lb5+1+l6//0CaXv5zd+q+7LHeyBlPuS",
-	"BSTOsDP5r6d4hFHQGUSLAmqtmmoaGKj+sJBzTIW+9L2zWOYQYqdVU6HpWAyjnZ8OfMIy+p59o1ecejQk",
-	"7xuGfalSbqOj2SeWca739xYW/oI4GMB6qOO4Ya20V3k/YrPua1PaVQHAow8eig6DOoCFvzXtH6MF4OWH",
-	"kIGRZAqYhljlPW1ZNmgRkal/zQjfUSW7Bwh1Yak8FufA0wB0HHqvnDT71CJ4qaarZpM5BEgOP7LDQLE7",
-	"WFCGLxkGYcLzKwpZLV5pR3WFa0KzjIVWQl6Z8ZHJuH1Ub6Z84zP2Q9iBe4wsxNo9f+oUfMs5XYcM2Go/",
-	"QQU4HWGXPZOaJvYIBX7rqJS8yYnJGdWsz5G5ZBh8nAY87ulpk6+R7/mMOwC1quEsWXGRyRUZTn969uzV",
-	"68nrZ7+dP/t98vv5Lz+8/H2aWKZGc+vvjzDr48ABAJ4ExFYqvEMTkquZqMX+fDAPEq+50SyffYpTA6Tb",
-	"37H5qtn2NVKjzrnt9tx9eRUyOY4+2P9tSxb50e+gi99W75ECkVUb/TvddvlMj4aRV/sowUoCn0AiBYbx",
-	"IEkEXwVYS1IwwnLN8H54fPx4RJ4BolujvwYEnkqgSs4FRtbHYoqG3Y88Z8+5uJqSob32vOI0TQjk3ldN",
-	"N6ak4pqDEz/WSqorHdjY/sLZn2OxpBmDb1Al44a4sdFtZ78RGIqzSxiR11C54VEBoLTCrd/fPu7kcT0W",
-	"NF+BIidIVSZJhtNIYeVJ7Qm7KiEBvAr/PNRGKjY92FZ6ail042P1I7DNoCuLzVFiO6BwX6xaS/Wu+oVI",
-	"K8BOyFs+76yCePSPzWFuJi1kapg51EYxutxLVW3I6Hl0/O2nfG9wLXvg7ZmrZt4TXOUHuz/7UHBDeWsQ",
-	"hmDc5OwGYu/IHnK9/V5uyYHQRCPBYHdDNqwWkoBc4BEgv6ZAuvWRe3uPFk6YXAdzWFrsxQ1O9EIqc2i3",
-	"LSMhdRDFNyR12A1KyKWEdpmSLLfv6p/yUh/NKM9Z1nmT/Uteat+VxA6pmLHmAGRpUdeHCCS3HczeRilV",
-	"WR3AgCvX8MUYtiyM9wWMhWvzUqvmhedgxK4UjB9hsnZO/VONWQdit1FraJIPnd5w1v8GGROBQrs97HbH",
-	"9sGW3wcYamQCQJdFtuqdAblk26K8L9jgM1U0YcHBIRcgqfaVs9wcdWtVwJJtdreIBKjWoX/D/UVu1lsB",
-	"3kMo9YFuIPp7zDWr3PF5qfaT+f3C50glHmnEFxVsLSxesiOY46HvI91ROpj59E0si5DYlnGzOmhEQvoi",
-	"QLaHFnU6wKIAFGVmLVRaaoaNPdyvH2hSKH7NczZnHiIlmrbChJVUUGYPfSw/a3mfkKvKsVQR6AuqE3tT",
-	"KuFzkWo7OBwPzh8snR/ZhY7Hg4Ndxw9q8bYfv0ZF3i3iFF/SBdJYy+5LBKnT9PDv6YA3qyE1GaJvEnUF",
-	"zVLFjO7YvW3RhFBbicCqEpLFfYcRNCYb7RlIpDtDh5baoN29ZpY13vR5my80F70lxQwIn9TIvs8GDO3a",
-	"WasPu16g/Q740Qf4v/PqZCxniMTZdqxtVOB2aKIFNYsangCOPWjvzw0M9Ld9ynlfY70wOj+RElEs3/24",
-	"1ey7wFeDWcutA7uV7vX0re3C9ZfGk1+1bK0vZbdobZBoTzK1MWZnXLb+VMeWHSlGs27QYKt9NTbutX38",
-	"nrBYqbqyw9+1292LveWr2ZHsgWhQjFiKJa5kSQq2k96uMVTfcgrAooE6iktZzhems47C14o1yyhctNOh",
-	"fY0FlFRC6zlUrf9ZYH/hSXikPD5+9C3V/3RpkadV+nmj7qLDlEecsXupGIah6yXDkdIMR4RzR6yqDKOi",
-	"zv/WYTQpultiIe2+rMoLnFOfFJTGsTv6AP/fkX6O8aub3kkvceSvOLR2Hynm0tGy/84cYX5PnwBxiMKe",
-	"1utPuSYF5dgCul6GCkAKtfZq5E95mTi9abOXq53DrSOtgRduWSn52bgnqcpU9+LbBjLWI6MsA6XV9TB3",
-	"MjUend1dobjJOnCL9UoucO3+hFydwqXmA++YU7AiRV5q94UL6foWlS1OwVfeUWZ8fXxS61OxF05BMoJ2",
-	"A/vjoxPW5FvuTju5BbOkVKQs3+IvzHO5Yh7EAULdlh8gJuO0JQxvQ/QfMwsfPXYYIgXVpslXIa2kSg05",
-	"dY3Yecp8v6Q6DuuIvDQLplZcMzLF2QK6MsWJTYmma409h+3seJ6Ty2jiCP72fxyL4rLz/YiypzBYxZ/3",
-	"I8BcZmofAcZ1tcCQ/BSMhw1e2sx5wFd9Hq7Yv734Q205NZvx478TD7o1fkohWaXxbcNknC7L3PCCKnM0",
-	"k2p5mFFDp+RSZuuTWpExpBUZMlxSdZXJlaj1EztOjo+PSbqgiqaQdQQcDVb1WDw8JlPIVcABdEIYTRfh",
-	"xy7D78XZ/5n8+ur5y7MfJi++r2BRyMPj4wPy4vsR+dEOgblGkCICyXdjUSh+TQ10x1J0zhKyoNhQ3mGg",
-	"H9Qgf6AnXrshHle+JZ5h70yCHfd0Mha0zLhMyDXPmEzIqx9+TMi/Ll7+AuO958XR/D0vCFXpgl97fFmf",
-	"2j6Er3yHPZZrD+Pvr46xgDwwSANm70zA7Mfu4PCKDRyW0AeBDKdcTPBva+I3JIc188fC9w/FhK5azAWT",
-	"2rTrZuxa/BHs6Ac03F4Z6ea/DxOrS4ZEeLF5pgtl52QcTwNnQbdAw5a6V7YQNIA/x8cfVgBfVCm6hm9d",
-	"AdBGH/0owmzNq/VH+GnlXZCXkGL+icMAwfTpEG+eD5MKU36Tz/Zki27Je8JZoEkxc5iOeDvW2qhVGf91",
-	"sYgF7DWZiFIB+hXuEIqznM776o0N8K/GrHIrdSAzEvp1idhBlaoynFyiqF3mtJA5T9eTay5z2N2p80A+",
-	"fOyqXiBRB+GbnDlHYonVLs90eoL9wjxCEwA+vWciNNd2mEZDr80mDWzBpJl0fQDRCSc6XKoItjbOnbMS",
-	"oTLf1LOhN/K4W8j/6NwIEw44FcK1EbBiO1wJ0neTApycIeIj2Q/i6Z92P+9TIt0h8Sen888VCNyBbORh",
-	"FCEmh5u8Dx3Hrrg6xrXBuzXuWOrRxplFDt3egMxxcVFzLYUU7Kq0gCnCqHKtc9xPFFtRlXU4kzCMjO2Q",
-	"/g007ae15Xwm3nS07EzbvePlUw+G2t3dAG+7J+vPF2J1c+mvgF8qQiqyL0WYKcZCHZcG6Dv39yRnMwNx",
-	"HEPeMyXbkBZOgxuL4VTIw/CzQ/jZCcDQ1u8woQ2jmVNGBbSe0XTtwlS+/T1eVNNSLJmZpIobpjidQhMs",
-	"PDVQifdAO33XmkjEP4YohvY+zySqkmTJmCFrZupXmFVuxyJeT1cDKA/el+GC5rNmiYa9KJMKBdZSNaPr",
-	"BPV6IVcHVYvLZmWeJ9Im9Mi29oBua7+0G8ZP7IstcUuwIG3f/kbts6tD9aOc3dJR7c8z1kUffYD/74gx",
-	"3a64+L9w5E9Qof61lPbaa/svR8v+O7MzxnQuQB4YRYXGJjQnleCC4j1nqSc1F+5SXnuo1OWarGieM0O4",
-	"8CY4iuqxwDBVBWhUufMw9arKwwyNyvg1q7rvhBaA7TZqmlA9FlZd98jFI3IuADycWB2pbh1pnjGXZHsJ",
-	"A2I4xCUSoYMgSNQkwCOPhZeoB6eIQAre6YZzvHIWDKft9IJpgpVh6FpwsRNXVzAWj//hvOceyK7Mc+fJ",
-	"PBiR1/amornPqfVehhMr/XU5m/GUM2EOC8mF0dNkLKawW4dYgJVNE+I+8OX/1Sc0h46Fh35XQ9+Zw1LQ",
-	"a8pzepmzaUy84y/ueJr34Vp/+JWVb7rQoK/Kh7YcOU1rBvMttaqNsx7xqUc94V+1SE4CqMVeHc09ZGt3",
-	"p+fO5L9YF+D7SRpqvKmePPR1NdLdJFeftrpI133wAxQp6AfxVvL6lhD9ccY5+uD+6h0Oc9lphq511Ytw",
-	"A2PQA2ZUvbwDSnZXaGxHS+9IQnCY+p1Tgv/9mtvfovX3foUa6A8MNP4IF9+AbaGdiuVT+wfa7UW+7r5f",
-	"4Os3sssBFOUjHPoLZKPXdjGfyVjs4/aptGcg+15UFcQioMEpX2WRJk5d7gk0UWpw+Nj/QQaKYhk3WyKr",
-	"F871ybUumSao2mLRGtRYy9KAIk/F2jumQvsDHw4pDUQ1KUmlUgxsmYPRWEAbZmwxApiHS+nTSRAXKJTS",
-	"OPMFKiW3NRbAxbyCKfZicqTCXVj8S3KJZtx8JmfoK9zFrmPhNjkhVBPNmKi6XNgNeKCdobqnsp2Mm002",
-	"jYnWnGVzzKLepdC3Dk2Q3lsicF0Xe/jtr/oWwZ5f9b164j73BX2G9asXhoLN3tn12bfQ4wJ6rVjNC36w",
-	"Dw56zmfGcc0Dr82Bc67v7dxill592YFHUyqINlZwurZuIAUBiBBzPDJq6KlzmWDvFURVrZq2fzMWU0ed",
-	"Wvf1Pk3I/5cd786O99OGHJkjdIjsyYUoUrf5f3/HJ+6Rfu4NHWRzDZWskPYN19Eb6YT3guWQO+hy6iHB",
-	"DHu53L0epFEO7PWF9r3QJOWR74a2vWLbP3Tv9YS7H3Rz+ZmL7EeeG9ZrdHC9+cfvtR4cZ7fbi+Dp3tQe",
-	"gnt7b1zge911FPTs4Ioj9s4eyx1d5d3TTn93/vlhsBegWfQMiA/LrXPUQXNmFcDNWKQyL5dCE54l3oM/",
-	"oSaB7gIJHpaJ/Q77tSX+5E3A552A5h1Fh4AV3ZqjPwX7GfbOHKX6usl2vZC1nl785mC0GvgSEUy3zc2s",
-	"MN5OYQxrTvxzPEAl0nPEKNXX40HDT7gxsb2yruWYpxe/RXn2loGvt/Zn6trveKnywcngCHbGvWND8cV7",
-	"SicerASjRa0S7lFlg4US7s2CStcBqNH956SRo4bcTlb8PXWN2EOMaoh6kovUcB36heP3Y+FCVqe+MvOK",
-	"sQIG94msEPNaOdTNNVkxxTBAkB0kpCgvc64XYNZcKrnSzL2eqnSR+L5hZ6/OyRVbuz6XvoNrDUEmUkXq",
-	"z6Cu6l5Tmue6ahDqRiXD6Rm0EeHvKcYHv2dUMUUWhZrADyej0Qj6isAodiJjASFlJClmUPm3SZGvTx3S",
-	"THTTSCaJkKaxFkxh3FxFo6cZuWRmZSV3HegGO6s4F4bH84ZaFrzcSa0O2XVu0lVHtkZHgwaIsmuSSH1Q",
-	"Al4EkR6fIYrhHqB/rXD5BGVpKIXx6kc9x6XVevLmwVHFxuKKFaGjVWiA2QyZvoSEW4d4RRW4jckaOwOH",
-	"BlcJYe9oavI1yfkVgybMcLUI1mS34APa3KXzzZY39uBAajuWdgsTvNUHtUPbKCzfHPeNKrVrUE1nzKwb",
-	"SXTa0NlsRN7IjGInO2qNE5LLee0FNZU20rIENLbQc0JeoxsVzngmy8ucHTJhatet5z+zkl6R1mRI3QWc",
-	"hKh0PTZeb8KJ/1pyYQ68ZwoxYxiYVS5HFnNccXKHS3lt3xwARp3VMhZUkGnNJ3T4M1tPCV5AJ+DgsxNv",
-	"agT2rEMbbpmtwadI19rBQCqgs2WJsRhiY5za8ObwNTzNshNijaWpA4INo7rubmhMwvDBlnz0yLcNhSnV",
-	"2xHha7l21qoqhQAIkGCGfjciP7M1FhQAu/uitAZjutvp49uP/zcAAP//",
+	"7L19dxs3sif8VbDce47JmSb1EjuTSCdnH8VxbjyxY1/LmdxnwywJdYMkRk2g00CLpnO8n30PqgA0mkST",
+	"LYmynbk3/0Qmm2igUCjU66/+6KVyWUjBhFa9sz96C0YzVsKfb6hmL/iSa/OPjKm05IXmUvTOem8XjOTm",
+	"K6IXVBNaFDlnimhJ9IIrktI8J1RkZGW+5YrkbKaJnBGuSf/5s7ffk6ykMz0WC60LWvBhSTWD8Yb2/YMz",
+	"MoUPpqRkv1dMaUW4IJRcVaXSCZmWbEm54GI+JUKu4APF9JQolkqRqbGohOY50QtGBHuniRTMTITmuVyx",
+	"bEQumdBkteA5I+bluBpFaMmIFKRvfpexGa1yPRiNRS/pqXTBltSQgr2jyyJnvbMe/Oib0+OE+Ol8c/K1",
+	"+Zdi+pvjXtJb0ncvmJjrRe/s5Pg46RVUa1YaEv4f/PGvx8Ovf/trOED9iRkE//VvvaSn14V5p9IlF/Pe",
+	"hw9JvUGvZc7TdXybCviOXLEFFxmZ+t9ME0IVmY6r4+MvUqAq/MnOV9/gZ5aSZlNLNuN5Trh9ZDpqocfp",
+	"8fnqm5PTPQvHJZ2vdq+N6XJ9MdOs3F7WZT2zFeWaXLGZLBkpzU+4mDdnN5PlkureWY8L/cUpzowvq2Xv",
+	"7KsvH5uZLbnAfx/7eXCh2ZyVMJFLphSX4qmU15zFSazwEZLCM6Q/XTBWlBP78TQhP2hdvBL5OiGXLK1K",
+	"lpBLumSXXLNvXtB3g+aEN2nxwRCvpEum7bm8mDOhn2fxuVDz5SNFeEb6c6bhWUJzJYmm10wRw+QLKrKc",
+	"wWu5+V1B9aKX9ARdmhdTO3zSMyePlyzrnemyYuEcg9398vHW5l4M/zcdvp8M2/b2KVUM5x95fYpfPuDb",
+	"pbhhpaKGaO2zaD70gLOpSiXL+F5OjeSapPDE1IhPI5WKkt1wWSlS0DnzW/h7xcp1MH0ctWWaT05O2+b5",
+	"zfC3v8Qn+h3L+Q0r160ky+oHHo5c3/O8nXVm+OXDvf15xpaF1Eyk6x9ZRN5ekErw3ytGrtmaFKwkRpCI",
+	"jGWEzWYs1aRPyc8/P/8ObiIylzIj6ULylA0ScjI8ffKEFCUXml7ljFxcPn3+fCzSBS1pao7+iIBMJCuu",
+	"F8AJii7xTeam9R9cyWxtJOOcafhwxkulCRVqxUpC55QLvM+Afnjb1hQMFjg0K+xIytMnT0COeonfpOz/",
+	"GP7fNq5q0S9e0zkjir9npG9vYXJ6PGjjdrhJOwr9k4bIP9kS+Unv3XAuh/WnMM1XZcbK73kevY6MZCeF",
+	"VJqLucJjyhWR5idtM4YvJzzr3YE3WygJU2w9GtJ++3Bn4zUS4EcustsR6pqLrI1O5rsGjf6tZLPeWe9/",
+	"HtVa6xF+q46CGcCM/qOSul1Y/G6/fTiK/Kx2bEilHnQ/PpiBVSGFYqAzvC7lVc6W5s9UGqEEhw709hQu",
+	"uaMCn/jrP5XZqz+60tyOC2/cEIaCsLKUJeiZb75/Sr5+/ORvxL6GZExTnqtRL9RjWfYxJ/hWSrKkYg3m",
+	"iiL9qTEEhjlOZDo4R+VyClJ3CKqoNy8SI1oFapyGd9usptjM7LNH9YMhCYa1Lt/px/ZxpzEPvcq889e1",
+	"cv0BCGOpBdplmspK6EtNRWZ46eyPXlHKgpWaIyuVjNodEFWem7vKse4GEyY9VakC7r9Ar72SMmdUNL6e",
+	"UN2Q2pnZCM2XzJyXfS8xJ8mI0ojqHJ6uX/2D4bx+8wPKq3+yFPbiIr1+gzYnsGCWccMwNH8dkGFGc8WS",
+	"DcpUxUTLiFYgCLsxajgHORcc6y9OI4ZRXJg0FgLviU7d6O7Pbuzpac4uLRnVu2m9RduMatpOhMaG1JPg",
+	"EdPkuTCvV1zMQS8CG+OcFFQZiwQMUa/mlmQKCwQrc2tGJbN6Jou85QcKypasvE1oVCMhNaHptZCrnGVz",
+	"lhEuiFlwMH7AlPjJtsnJyA/PLt68/fbZxdvJs388++nt5WiJQxnN69rYxwVNr43iMpOl2fFyTcxgtSNE",
+	"S5JJ89baYkYtwW7N3o3n/pEk3M4mVeyu7WYPo2BtswjXbNn8Y5doDZjN061Hy5KCOApsl5h+F9l4UXtr",
+	"Cpnn0e03X0yokVwTK4q3B//FiGYtYRAcDtw5zjJOacZEys7JMVmZJ5fAJyUDcc/FfBC8OHQENDYC6NNc",
+	"ZHRyrbtg7Ycm/WnBJ9cxw+JyIVeCSJGyKFWu2XpSlGzG3+2Xgu4djV+1TvMFV/q+fPK6usp5CsN1YJQ9",
+	"8j66Ea3Tv2T5bHv66P+IkMrJrq2PUWmLfGGP/OSGlYrjrbjJOsgXXMwn5qPyhuYh624/rZgGBXn3mEpT",
+	"XXU7opf4aFSYWFLYFfphI7PYXuuOhbVviJ82E8YA+7UHnuBe0qOp5jcMXlMp1nZL15SH4f5Rk+j+l51b",
+	"8j6i/lyYYeD9Tk/4kPR27NYG4Wv6NWS4f30r8exqD3EmG9TbOpTdD1mV8TZ9w2wo0qO+7pa0vGa6yGnK",
+	"Rkb8lFLHLz7gBxQI29/cYk8XVC0i4vSHi+Hpky+JvGElXDpM6LL2o3gXG3z8SBEzSos24nThCDf9vv3i",
+	"f6dFzpRKjN6QyuWS69pPEPosvnwcuYOSnqblnOn9Mt68G+jkyJi43fBj+LlbGu3e3YOwXM0rH/EWqPRC",
+	"luASCGROWiktl+DtAa2gl/TkSsC/VVUUsoTzuFaaLeOyp9LyW2ol+E4DYUMz4XpBaJqyQk+WMmOEVlom",
+	"yAKKcKF4xqzmeGWYUWlaakI13PznROqFeQ7MUqNjGl6FeRv22ZB/VLO5LDc3atf+PMWfwG4s6bvn+Ju/",
+	"bW/Vkr6boLSe4MwP7nHDdxQlT9nm2HAywrHNf7uDODiaOdNG2u2d7c7B4pPl4mCT3eDseuiQJkm4v5vL",
+	"i21Q7Gg8pSpiAsB5sOb0XtPbOnGi8m+W0/mcZZOrlrikO4NktZDEPowc7QTi3te3KGvX9rRvOB8LJlhG",
+	"rtaE+nc/UvBmY3NSAYdxSTVPieJzQcEAcRLDPGZkAnwRlQkSxr+VwuG9wF1oDQe968P1vbT7xCv2Bp9E",
+	"f6HMK3dn7/+df9r99uaejpxuKq15+S6N1rqM/e3mNVrHrOFWtZ0LNFa2tUpp9BijscUFX8u1fXt7Y8mV",
+	"YtkkYzTLuWARI/ciz70To8MUNgecfHEcOyN4EUFOx4oJTXKqmfNx5FRp8sUxyehajaIvabWSQt6947bf",
+	"3ZLxL4+QtYUwyfZOt3HKd8BVLXK0Cy97uzi18njfD8yzjJY5Z+XE/EbtTgQApYHAgwkRbMWUtjHBflUQ",
+	"LckTG1jrpiPg+7dUAqYUnbdNBUj4SJEwqJ4QmWfBXLhW9s8nx8fEjdd9Zi/xF7HJwev3/R5YHy16nk1k",
+	"pXcvxXwhV2RFFTE/wMynQBvb9iu6uNf2uM9A4bPfuzA/vKhJpM60gLXYaNhe4w7YLtjBYKabfBYQp+04",
+	"HMJQaGOyBzIRglswEtDfVBX6GwIjIXI2m6hUFiyxuVaTGy5zx+Tm9A02FYyxQEXijGyKH9L/wjwMPkku",
+	"nLgdJMTod2w1UZrmOctInwpkNvuFc16Sv52OxUJWZfCbNK+UZiXpC7Yy1oeshFZG7VKMSJGvCeiKXK8J",
+	"V/Y3wIjC8vMjhcJE2Uw4pxNtzN2IWkcK9A01aGG+NsSIi+Hm8uoP7NyjGteGGrLLAWFnXLJZBdpBxpWZ",
+	"RHTYNKcro7fS9DoiA+g1E8R8R2alXNaHnoDflxR0LSvd8VI2I0xQknTUJOZSZiue55EAi1IVqrfgwcip",
+	"NsPdZVZC6vgtjtSLxV1eS25YqmS6Ko2SbaWhV/G5IBQd+h3e73XJNsvBmuikUoapp+Z/Z5iyyDOboDiI",
+	"emu0nKCZvy2CUZyXLGdUsaY4J1IQSgpaak5zgkRIXHypQewZgxxTDTwC7MG7EX3TRe98NbAVTYoE29Bk",
+	"oCbjBqwSrLtN/G17ZY2KHLy55fxZh0HoWZEZA13bCLhe0rvhGZO9pLcqQTz1kh6tMi5dkMrJhOjwgbbQ",
+	"Zqfu0KxDQ3b7jN/BPey4uXVM932rGryollRMbD4zy/bYxVRds6zp5/EeSvzXgioMbkJyF8uI4s0IUaB+",
+	"bLz7XoZaCwGMgTCxesQtKBtT5v3mJc2Nbu7CJs23KbzhYt+cYfQ8BGx3EG0mZOOPqNXAuhtBitslMwRu",
+	"yvCAGx0GXEyianGEmCcmV847utsj7NyoH5KDeiyXXNh/nGwTvHHkNk/gS1peZ3IlNhI1nhxv5rD/n/H4",
+	"3fFxNBkvNPibo/8M2aHnJJcrVhqdmuTMDKkSkvE51B8IOMXznJHFulgwoUhfVWUpK8jGIaqgKcMyBV3y",
+	"5ZJlg0hOSZCK+UVj2uOx+suvdPgeEk36Q//n4C/mm+hanDQLXvHVbWhR5NWci+amhplttxmr3uTT4+2N",
+	"3RVmbXf4fvFl0z/9pJvPFzI+Wlf1+G6r+iKyKlWwlNNcr2P5lIwYBXqDA05Ob/N2za0jq9ORe8u9R93O",
+	"+cnO47Yhr7acNH5xzXO54eDGOe7Y4aQhrtrlYSiM7ygWA7ViZ/WFLG2dxcbu3DaV05vm8Teiz8Q+QvpL",
+	"K782pcKpjzy05Gjv4JFN7bS+m93M2gn+mpXK0PWtvGZ3pLgTQJtJPhTz27UZ2ajdM1kmWKyUyrngihGO",
+	"DsxygxZfHYgQMLH2pb8BC/Zuay6ptrmX7YLrye2japq905u1ILe52TYIYGdpx22nRNbiTu/kI31lVF3v",
+	"JO2SIUX8SSSKicwnmmEsmL+H039GvmW0ZCVBy/GarYPatg4HoFfPZcfCG+wPS87zV7Pe2a97MqYaP/uQ",
+	"bBJOu+FitWhpyXRCVECPSyayLkSAYTuTASexvfjfcPkZv6viuZSV0LcNpZ5Eox5sKWOiwzpJ0GthdKkU",
+	"5suyc0s3a/9Xakt4PDmYGMVl2knGeOg7lprbHby5dxQjLW7NtzLfctJELozbLC0yeywHO0xu1ozntzAM",
+	"3Lu/53nUk9wWdasv2p2x2ohnzKx64jxnkbCB9aOaJzAbtWnPo7SSIl8POkW+0Tt6sHhrc8JcTKxTua6h",
+	"dr5m8I+BRN308UnztSGDsl4vZzH64XqOUNbBi762qA0ZJNO1qTyu3LARMDF6wElS5xGfJmhRSSJFl7Re",
+	"M7GgNqvO1PPRRMcjjiUbHobfdpwD4MVIRBlqXSYu6/zeCalqQU+ffBn/ir9nnfzMMao4hd2M4d+SNOcf",
+	"W/73lOcs+7u8ilz/WrNloeP5rfbLe7L43USNoDl//zA+MpebEneeQb1UpwQPSPFBErWkEf9esaqFRdIF",
+	"y6rcL3D7hMHZscOTPlQ5mdkMGs7sW8sa1gzF2EExGpPSMp7ouyPFA8f0rNLboMrek+lZ8xBuvprPP56P",
+	"73vO8uyZ45nm7DOflxBhcJZn0bIJF9CwNXpckT4lf7989ROB35CC6kUCwUziIQmIkQyD/eoivtWl4bSs",
+	"J2cvuLjeXg17V/CSqVud46rMO9SElTnU4/jho/PK6byOEN8z/Bm77vAFd9Hwggy8iH0MOTyrUop5AoEE",
+	"Gzm7n3OzW25ZQLMtsxE/jlH6JS2v3zCaHbb+zqhdfGbrSAnPzsEYEplNtZV5BlE+rAKCFPWMlIxmt/Dc",
+	"/OU+VXsva71z44YEY23iLo09vnSX6Pwh6V3JbL3bub19VQausUOGzVqGgvLrVj8afIvl4c61RYWQlUiZ",
+	"6qAgxy6NzfUlDepaku29M+xWHeLG2JGx9ED3xUuZsdL6Pt0ZPoA1aezpPq2sAa0D2xIi9LJE62EQtTAP",
+	"YUrvEijrg5WxNR1RdyyY+SmQRNsTcsf2IQ+eEyYbNahczEfb0dNtNdVezzHVweaJ0qIw8pUrQq9s1kmX",
+	"fOXWGnGk3d6bvKEZ2h/5Uw3j7z3c4eYcgmMam/3xjvkrl+94yIwJWhSlvKF5re9EuIDnjBQMIpUT94ME",
+	"q2y5JlbLIpXA71h2d3uC2nw3/5rJFUtppVi7uw8dBOZ3aiOrot9w+u30zPh9346jbWxuSkXK8kmb0MzQ",
+	"uecztuCtiaVRFtAoAcCfrKQr4Z71PhdX5O5JLUuC783rkf3Tp48JZAaSgiqMnbi9DN01bmJeLTZ/+SlA",
+	"EoUGU3+/8e1zqO9lwj+QXrIvnaedzy+ZRp5eyfIaa7TU3TnZF+5HrXGsZYfse81Cr9eKqq10tdCVe6/J",
+	"8Dv4WmNnIOOqqHTr0oy4cI/UYsKszNUDQVp4msv0WhGlZVFgjZC4hyeiNXkp5rt9bU6KmYPjBjiMstKE",
+	"1lvRh4xaliG6lj1aIDcGLangrlYsmkW5MJa2vUub6eYdEyhD1bo1iXOC0Y9YUkHKiHvKyBBrNCZhzKQt",
+	"0zM6w5YtaaR8QrLviotMriZMZGoXx7gDU7OMkzTKzJdrxfLZ3RnEVdI5Raj7UXhjf/mGpbLMYgfCV+lN",
+	"cjZr8XwqQQu1kLpTlv+lexh9bKX+KDVY+GpbjJP0KiiIz+6Z8+dd7K7GcYNYAWUaguoW2YJbJqA/KlYA",
+	"xHZ/I4cwWGyr8nUQc8MVpHxMrdEVjWwrj+1B2W0OvpPXvZTLiS1OuE0gpItvpAEMV0eFY/nh7TPYYW40",
+	"5t4YJtkI8+41QZqHusWrRxWh85KZG8dBC5nPzIlAkRiqu4oA3EJ2jrkwxMFMkHRBxZwpItiN0Xdz8yVG",
+	"7g6UCJoG+eFd0zjTkmtWcto4Jnt1bXcVTzK6bgmHbGR9dgFyiSRXNGCe7KOBmbCgGekfEz4jQhpdAXQ0",
+	"kUFu9prpQbxssr10PH5T+ir2u2LHaK6jJuAWikQHCJiQO9zILbl860C2N3csXFfAA+0HZKteYdPqBDzJ",
+	"SVHKecmUwn/5KHSIleWNlF6trvac9eZKkWzBRYzJA69Q9/SeBiDSH5848boJHrXN9Bevn5Nrtn7k6jMD",
+	"RNqoh4gqPUEkrHvoIbEC6A7HY+8pfoFmlD+VzRPdP7aQ8DVwLj6p2o5uJLl5r7T6TOCgDqC33Q4tKmC0",
+	"mnKdk3r3aF6/fUh6W9l298872lXqUql7KtvtqGI7jiOk3UUO41bu66ib2m0TO/zG7FFQGjQ+CDrcRq7j",
+	"x9J3jVJoQzB3izbuj7E9TP41vLdtRXuU9w1HFp8bGx4qFZdrtO2JnBHI/eoLNqfaq5TW8IdGHss1WdE8",
+	"twpNB7F8RXNznyI2YoRma2KfICWfL7StWoXwny1G7/iiB4iTHMKwuAXQyw4zw5sSTXJ2NS3CyW5tAfoO",
+	"ysm8pEKfud2eQapHUDY+IguZZ2eECu+aAo2OLOUNAKtqCe4y668aC6w8PnN4CdZd5LEpXH2t1cK4FCMy",
+	"Y+ysUVf7SBG1oCUbjQWqYn44qMPedEGRNKcr880EnwYjyVXDTtwIlLhvDRHdRJPNqm5ZEh6trB656vqS",
+	"rWiZnQGt6uJ56n1S2VggopFzpE0w2dgTGUjecLU1y+wbW9NLemYH4H41EzbHgjGvpNoq4GD1QSVw/Ulj",
+	"6jXomZ1ZVLm03HMQid+GTPFwsr5GP2+yfSssOZmaQaaEK6KgH8M5WVKdLgyzcp1A2a0UZAoGD4IW40+n",
+	"2wb0jlQsSPhTbWmuLM8sGM8MssvIDc15Bu6rzlggQY5YLBFaKG1ESYurGK7F/bg93S3MGl65Dj8vtC7U",
+	"2dERNM0ZZezGIb2ro3q9+6sREBXZGaB2clFmCKyv7avyhmpaTmzuWFuCHD4FzMFKI/j6hlN9bEAK1i2N",
+	"+541r1shx7vBU90JGHyPO+WAELtSTMwsJmU0QnO5gJZds1reOjhFb+U7vG/SPx6ehIacqJZXSAIp4qG+",
+	"1xIiqWZjzSArc9WZ+83aLMTZLDviPJMlfdfVesXnuej6vOFktbinFVLXmm2kzd2wEtqwaFoqMI0te+Pt",
+	"oeKUdLgtt3AXR0pp99rQjarYA9W07k7piWKMdStftQsM6lj9RodMktQFdQ0qRg72xqnwDLxXCYSeKLtR",
+	"H2N+pTAL0TukGsipB3MAP1S4/46O5ZTftz/FAZzTd0l/bqFdaIq0wJvZgAFAZYIDBiRdt0SuQ/qyO7m0",
+	"gKFrl1ZH13ZbRmgQSGwkh8b92p2c2bXv27NgY0ODwGeXs3sIBRyFwMdTv8M9CgSIsmW0wGPogN/OPYrJ",
+	"lTdszpU2V/sv7GohZaRgAMtgd5UJn5HpaqFYOpn6XK8rqtiXj11BmeJzYTj/mq1JH9rh0DIj9o14+9VK",
+	"LA71cvbjf3xdfvXvP/7/v5dvV//8+fV3Xz1/8fp/P5enL+gLernaxGn4KrK4Vb2kXXvoVr65C+7niSNB",
+	"bEPeMFD8NVs24WE+NcTSYcQtjoHoYZ0eh3i/K968awLRzuLR++OfNrZsFw5qezJECITqqxi7Cp8Yy3xr",
+	"PaC3cJq2YllAZBtD0tn+YpVD+FF3gVfEVnsIyRs9eB9PEMeYaBv0zTqkQnkcl8JmWJf+d0dsj2jFtMf2",
+	"wKj6sgIE1HcPxgkwizi9ivyOK2uF2jjEhFvxNt4gXh8iY94N9etOmJlt+9hWGFKD3IWAdgesEHEO0Ulb",
+	"7MN6f6XI1+eu0zfMZLWQOUOvdkKoJktpMzrho2gc4rawFHZqSlZlLA80dExb6M6NeaIkd55eBBTwKJSp",
+	"vIEuEe4QoSM7p6lTWtxpbwwCIVkcYeKhI/eW4zaRKuMcCUkXt7M475XP3epI6mAR7XCOxLaxyPl9nS9G",
+	"wnSE9AdnfVvWsNlpiwpREkYhObfPBUkDLKJHyvUB9vUMXZrOWEnWwaIKoBMCNWQTpLEJG9RB8zBzP8zt",
+	"C7z4Me/bRkLw1vTNqYk7IqxDbWu3T3zpiktPwTeMWizsDnCf24XTYsn05C4Ok817FReR2HVujbwxwd0U",
+	"vKt6oQ53C8dIs+EzBVsWItnuIWdOQqpxQm5YeUU1XyYY2MEqHFtIkEmGgK5Lxppo7yG+4/HdERO7A/W1",
+	"7Fh0i2TOWporbTZViqkOl0xk4CC42xbfN8k0guEX2cPGNnFF/llBI9Gr9c5duiOTdd6ziG+xHS7u6zt0",
+	"YdoJlQoJsaksdqAO3uusNZ2em+1kUQZWuioDNc3C5RO6sNX7UYG3UdLf7sOMXbQHUgADz2fzLd+XjHmp",
+	"rggXaV5lG5WSB2la5T2lm8ihBzFQHs5fGhNBl3wunt/xjmBLG5wPDY8nj2+DcEuVWtn7vTHIl/vIhO8O",
+	"Rmhb3M/FHeFBuCpyup60gPje9WQ6ksXQjUnJ5rTMcqagxX9K1SYC6t2pu3HZapIzqjQ5Od5ISt7chXCd",
+	"xzHdWsbQmi9ci42UCkJzJcmCl9YpoQhVQSOx0K7auv9+uzUbJM2NsxOMMgf2SL0HzrfZoNZ4EGBUg6KS",
+	"Y7Ef1/cERUnuACPxYM4BWTAR5EpY87qleeOF4QBrm/sCG0WuGBdzKAVmWRNlzmcCdIergFD0bRGAPp0K",
+	"AI463rylwuvkdsBCESH1+O5b/F/hFo8BEne5ZmOsF+lqvI8Rl1yEn578V20hcHcsrf8G1/+MwPU/Xwj9",
+	"7cOqYggvdwq5bmiI7cqeH8+pK10drEZ5uYWTTsYwe2PeRjePiK7UIaD5C1QwRDCYMLm+1dFKbygH56DR",
+	"TkD56uhHXURRF+2oXLic9pksyXJNjGriVIy+kBoaUBmF2s5vcJfGUm5tdjJRsrRlVIQO+30WdCqFYmkF",
+	"HYhnlOdVGWsNiZCZDmdUYfeiutWoqtKUKbX7zjw9efy3x1998eXjv93eAr7jcTF7f88UBTdImyo8l4Kd",
+	"IUih7ez0+OT4HLLAuZifESFrbxSQiWW2VZTD+AkNEjOaISL+ej90jyGW+e3whpbmTCkziOWL7+zU/x3H",
+	"3Pj0e/cKIzcEfBRtd+lg14tKLUK7YjuF1k56AryxCw561mCmLrx0qy0rjPIkKzXBrJrJLufUBQTuKCml",
+	"tl0gfVG+G8bC9AOmjfKZRlcMGsAjevWKSMHuPuHb13Z6xNSGkfX4q1v0A7FoqnbnW+TA7fA0HIe1osmH",
+	"KMhdm9A/pIDYgHO62+6xm11dZuBb7DLTp3UyOoLyKMJ1rCdUyzu26zFsXszIrr6Dw7RtnlObjDbk2ZQs",
+	"GAWY1ZlFXbX7NuowPlTb2ufvRdYmyPZOwFyQG5iIVDBZbLXxeXJy2vWFbTj7hkQ/vH37muADLlAEAsvG",
+	"afuII2HEh5Duw9QBLu/oDfP116HabZh/DwpT9ABAWPQQhPfw300KWNSGM9+91pCba9UAID+vKznOCCWn",
+	"795ZQpxboX9GIENi5jWJxFyXAIYHCR3IhIDG4W7e8Hq0k9jAhcChOwKS++PaOFVbCOVdtNKmuDtE1HtT",
+	"gjZMD2CNPdHwW3J95+i4nRjoA/HTcSWzdS0x3EbaoDEWiQK9obONEYPgvkAFYxrIQ9K3tStjMS2Z3+bp",
+	"AMEVGzWpPMMGQoouGblaa6aIFHYGAFoPnOb1L6zVvIeqfJc7hmra7pxpbEpN7Z2XCeFZQrgwk1HmHBZG",
+	"gTGrOCc0vRZylbNsDg21gF40vQ4oTfiMrGUF95DZiRXDXr/7LqDtqwcLZbtePHuyX+0ZbCgbQLkdvHhH",
+	"3PFYteCFIFDZSH5+84KUjKYLrAuGoq2U0CwrmVKWAYVErGSjbifExQGMBJuVdL5kQjfTzX3NpJTXamQ/",
+	"H6VyiVWU4d1QlXzTcW50uqZXdT9I/jbRAJskrUqu15dG1AS8/2OsQ9eFsPmcFlCG9KeLopzgjo1GI3Ma",
+	"AYQdHjIceM0gvg6CDOwCaFZVnwhDBVDON3E/NvHf3QO2WRy+uKD2tVjznW73q+v0csWU4lI8lfKat4CF",
+	"Xq1Bxf+5sO095+K5GJFfSm6EC7yckqtSrgwHQLLrFYqfoSz5nGOtrxkrxXc4t2EP9npiJ1DPjBbcbMCH",
+	"D1DgO5OuzwxFGGXr0HFJGf+fr7vdGNglYG85PO3XXBGKaPkaCoaMmmJsOtCWbKis0lLIpTF4Lp67wJmW",
+	"JJPmROQIoGpoUtA14Q5kYjQWY/Et0kOZMRZMaJ5SzWppbRdNkCREIZWnSGas6JgioafnBOeu7JtKLVip",
+	"xkIx89CufmhNtrGN0c7dOvb/vsHurq+aWdwzuE1AETVknNKiyC1OtCt+/us/lRRT0ncV6gMreW05uq1P",
+	"Pw9KwnE8NRY5txmrcjZD3cbVknNBpvjUdESMboFm+PQPuKQTElz8H2xZDL1mZIofWbLmfMn1FO+9nKdM",
+	"IOiyZR0jLEvONIUQPkjGSIW3ZuUyrNeyLHXx+nnQdemsdzw6GR1DjmbBBC1476z3xeh49AXESvUCBM7R",
+	"zcmRbyQ4Z7otkIk2Un3LJ7Y9Z2KFLirhCaLoeZA8OLAx1DcFnaXGIlYNfIbJt5SUlYDC43TB0mvl4Uot",
+	"ZDBQ0NwjsH3Ps96ZmT9iNLF8hu3XC2NCw0JPj4+DjlEgawO2+ad1JKHW1w0IyrwEpMSuRqbm7Ok1ECKl",
+	"GYMG4/ATGyuNv8jP/MhhL4T3BSCk1TfFr799+C3pqWq5NFxjTDFJ6JI8x8TmxtYNjJijc1UXoP5mBvZM",
+	"cATqjGrlhTdWJ/Sqo7J51p7H+1R4neicyCXXGgwPC0nj7LNaK8qg3j8ZC5lnDCoVSmM5UpedgD0YfzGn",
+	"d2rsnClxqwIwFWW7rPnX0rLkN0brLO3zRlRBrAUUgxGxWpdhX/PyCnuZQCP4cFa2aP0JWXJRmZsmlUaj",
+	"pek1fNVUhc+IURunI/IalLg55cIRBrHczN8u5jNFoDQmyFKWNR1L5uw4Qw0zV7Nt00CoTP3kzcPXrPAp",
+	"W7HDsKHQw6G3TYcUcFDE4xC+zBnU3ulmBvSX6e8VAxFl5ZY1d5LgAG3orxtZDtFmvR+S7fsft05L2O16",
+	"761Rr0Et5Ao8fv3j4RfHiU/zPx60zdbQuTHXHSG4O0SVtwCapNJum8E0sN4JN9En7TOF26LjVE+Pb52g",
+	"YATHw0pJYL7X0KglLiqRLg8uFF+umwILy2gM0yYklDykn0sxHxpe7ygsj2iK8R6pdNRdX9pXk6owfGyk",
+	"DWY0wPmGvkaAlIMXKgIuIaqsETkKZM5o63g3jcg6GdxVFR5mC1Nv031omjVG3n3YYp7HsZzuWqg++C4H",
+	"LyNLv+OO7gQN2x1b2n7zvRL5mnjEENKnqeY3bODT2UpGjOLIshGZ/j4litEyXTDltCMXKE9QHVKo/QSv",
+	"SMiV4UFASWIOnrA/VbLU35QsZzdUpGya2FRqlBsgA83buCJzfsPEuQcZmf4+HYvwWaMnC7ZiSk8HI/Ia",
+	"UMdmPDeXgYVmsitZLaRiRHNWkpKKOSPyhpU5LWyNjPkodtuYxV/M4xdNTLD93nZXnN6qcW588CALthuf",
+	"13ksbUMuAQ8XM4PiwvgOSVCtL6PvPuLLuJj4mqLGlmw3Sj/egqzZvu3gpDhj1SjyRQQFSC8YL6M4QLEp",
+	"eniWenrbSYK75mGNP+Bqh30v5n5K0CiNijXqUi2TMJuymRPW5Vq+fdpg204ZYdB4aV1kagVEWB6GyDi5",
+	"XPm/F3y+MKOBGDBTlEq7/M3foocrdmbqw330FLW+Dk++AD3m4dUN8PhHNI0LUhjrU86cA7EoJXQgPsiV",
+	"1LiD0PWCpi/cAo4JLdY5+nyCiyhwAkHoP65IBF35wf7FDOqspDNtW/a78FZZcugxrZzvxLWzBz439tQ5",
+	"QYfBNWOFGgsJJ0WQH15ePDUk4npELjbsdh5gsdvuKkYvmZeyElnsQkCH4IVFOXoI5eRp/YZbKSknB55B",
+	"ZqHI4/otwH/CvoHiV+/KPTjP8xpOwOwdvgIs/hV/T8ts0MphDYXn6A/4//PsQ6vq853hMZWQglbKqqcK",
+	"8+ahaQ/qP8h8j48fj1q9MtuKwR6hcYEze1ix0UCTj29hU2QcXmI41/4jtfEq0r9aEw6BDDQOBrvEhtHi",
+	"Yh50W6dvy14RFVNasJBzW/msrI5o/aHmul7InBk5gA9aB79CQNux8C4+18bBsAWC3UYdfucAGQunFLUC",
+	"3z/D2vB2/LEQjOsFK1Go4bJJSoWQ7jcxaVPV6df3ZLPDy6lIangnOXU4Hg97b+5wWKKaZERU04trt/Ag",
+	"AguZidYc79/St9yz8dZby7EjhBdtFWd44CFXAi02K8POw/aFuZJEMaZCvFIMXBthaA6kk4ZzG12My7wL",
+	"nMsDSj6+pHN29JcmM3ht9IoLDCVsKndRLoCxSP/1T/+ekL+/fvbvZp2/sKvXgweVeQ4OdomQSq3yrWrR",
+	"iszSAExW8NnMAbKDgrLWTJ0TKtYoYq4qTbbWhprNzGzmKCJWckmzw+1km3DpuIkNM/nrv508OY1u7Gcs",
+	"WEAbAkoeQpr8DNvTyD+xzLTNw3WZ8yl5yb9tFSvGHgPteLik74ZXMlsPgY88yVvlzjWG7ePq+/c2naqB",
+	"3Y53nKHJNVtjJRgq6QHOCOkHunpTSx+AyBoLN6aLl0EQXK24TheYHGyWjnGUCywQjF2hkG+L19SPbP15",
+	"Kmt+djuU7ZjBcwhme65UxayKY1V4e2XkEMOy2cgrWV5DvA1Jfuvbq3BteNvNQOAdw+twtq4YuomneCNN",
+	"IfM9Z/SGKZsWkSDostUpkbeU0dWtSQJhaqN5SVhcCOwJcTR0EZy7egouiOsMZZ7VXFSgKOLVaFW1K2Zv",
+	"yLHoT2GiQyH10HtQpwOrMW6YEsa6XavgU/dr/8l0EI12mZd9xmZGR0npAumWeIfg27f0moW9mGezwA1B",
+	"+js29faql93ebuwbVaVqdkYP+/TMaWlcWHYGxoECHy3HosGtCeLEYOIBrgxcGQfiMVzdvxCXIY0PwWWv",
+	"K91o+N3F1dXGRaXDWdzNR/gql6Zqi93twjh2E7Qdvm20JgzWQCC/Mc0BiMmxAM4qQ6hHb7hy6KYMvOob",
+	"jyTBsucMXCEE2WnkB8mmGIoaiwZgHyQtLCnPd9/LbpTP07p9KTM72zdYjvV5qqBJvaUHkaov+Ew3zFgQ",
+	"HeAJ6dvMv4b49FTqwveG6YZh/+T4IXglGLHcivzp845JfxodDCQbucT5kQWjJfR8BiYEmYnwv2osQGNv",
+	"sp4R1RbStIGEGhrOdkhzuNy4cZ6G6TSG+ew4uxWz9yN7meOot3Fet3Q4BIdfqGuXw2qEaw4M3+DzGlzk",
+	"9pwOPTD2+GjOAlhGqO/xfu6G4N72kgZ1CU7ZQLRJNRoLjFK7FkTBMIEPe1eA+42d+53Z9U8WVwsAJHcG",
+	"1uw+PairyL4jIRjDxDSJW+sX4KAeWgd1Kw9ekPe8MAsztt1M5pktMMiCDCLktzNy+ePzFy9Gyywhb35+",
+	"8ewS/rp4/dz8fyx+eHbx5u23zy7eTp7949lPb823dWLsyGwGFtgQSi5/uBiePvmyLtqResFKYuy2AToL",
+	"nFsdEoRA+9WU24xMF1giF2DHOc98GLrDqePYG62sz8nj46/Hwr4ArLWS0Wy91dPV0MP2dY0dlEyuRC5p",
+	"dmmW99oS+SNpy+95cRBH6HtejKDMnzpwo6f4wuF3XBVS8TigD9Wapgu8E82eGXb5ZtzDdHbkFcxjHyIL",
+	"3uA3dqPwq9F7Xox7sVyHoLzkP4dA3aEl7/Dyh4vTJ19Ggj81P+l6WbcZ+R+7GnpvxHiiY9f5Jx/ufyd9",
+	"Z3mr4UrLsSnxRi/i97y4vf1qDcAudkc3D0viXCwpFVgNEHOyJGNh7VbvbYnapOQVfkddwafr1w0mjWu0",
+	"bSzlWZXnzmEzFhsgW97AJ5UAoLnpNqAX9u5jOjHHP13YwUHOLImWkvRdu2/boBE6/a39xctLQD9TVmxF",
+	"7aN6aS53e8M6Gov95pEKINw+OxUyhi/3udpHfjcOoTzahQeZCXc1ilzBSOs9HfWsn23ece4yDEqg7Dfc",
+	"GEJ55g/XNWMF+tXdbyBevaI2LOrQKNZkBQVb0O1pp8b4D7eEz9enbqfYpuU9ixLzIN7JYOc2x7+vnhf0",
+	"AspYznQLAoorjHb5OR4bJpdzEKz44+y8xtoxxsOaabKkGcNHSlkULPMFGoaJxsLXrdYuoqu1y3qM6k7w",
+	"JtiRX3wnooPxTCQ7+zu3NFbPG0toIGBaT/YQMkHLAjBrGhR5pNy7+7h61YSLNpugpdyV+RIVC0G70eZr",
+	"AuQcRIzxFWiANAMKNwdfn0ViwTt8tVhDATdVY+FxEMgrl1jT7MkMqQNcQ+zZqMssVwxvP9QJXG/oJccq",
+	"H7wPd1S0PQA3HE6C1M20oveLPV+Hlhbu2PaxVoJrBws02J9EkNI8v6LpdV1z7WEU/vg350O5ktn6fx5V",
+	"Zf6hXR+0pb7MqEYsKPWwCjeeecOJI/IPVvLZukZ1UXwuqK5KNnVual1W0NoZM/cBvaGfyVRZyWbsRrWQ",
+	"K0UWcjVInA1ZENqEilnLiizojbNOszNCxyKEXy+ZLjnLbOUcd3pZgA1iYRn21Yu5QW1FqHa4Dx7xIUCp",
+	"4UguY1AFhVh+2r1NnailPGATMPd/DP9vx1KyXxyKlAO5Mje6gh7+iVGZXZVgjX31s+DvCCtkuti7AM2X",
+	"TGm6LLquYxMh8RYlcQVN2VAxszuaZWR6c5KgHWkb8P3w8uKptQghTyAb+dkBT9tSauIZUJ2BTV+A4AJg",
+	"LS5IhcDTO1ftR+i6agBACZZ9c5L8injHx8Ov/3r0zW9/7ZPtzwbR2o8HUtkbsCpddPX//M/otYqFoSD0",
+	"Hp8cR0xzLYvzBsIODwF2mrKy+dOfpK5Bfc79cbbeTLOQrDJm6JWE2N6HDWfatoRKGlByXrR6m71ZAozd",
+	"IxXpnx6fDAj07QcBC58cDxrXoZP9JKyDqyWjuXjxLuQKku7G4vWry7c4k2lV5lNMc5+GuzJN7LE13211",
+	"liRFCfO9YmcWNEuNRUM+9pvtKKKCC6BqBkktWP0RmpI+yAUrLgYY04tJ9b45mVPy16AxZuNomltrunU6",
+	"p7WJcs3WY8EFmeKpnJ4TZWZH8+DogjpTC4OrNVFGPhi7+yIQ6G69qJU8Pjn2SowKeTBIlgOVJbgs0HP4",
+	"xTFRCTklSy4ScnKM///C/v+ELMx3i2QsHpMF3E9fmY8w0QMKvyE/iZKMrgMvKroV3V1BLmrMKQvuYvEH",
+	"DaOMhcNoDM/LhudASM1n3OhnjltRyaJckJINUa8zpEhcZZDNaTZkRofFz29eeDARAGBIsAA5hJrB3AUE",
+	"m8FVgsK/hVIzFlZHyaUsjNqRkKLkN1SzhORcXA9zmdIcfD+gfZbM9sWHajuzla9toRQmgdkUo6g35KD6",
+	"4oNJ10/kC9nufLtbZXWSLUuaGYwOfjKSZHbYwN+tp+t+EEx4x2TvnfOhFjELC4ttf3j79vUlYSIDWJpY",
+	"D+Dbp2B+dfL16T5z/8gV+LFd1byMMKHLNSg9eCvhFRgQzlv7TrgE0IIj8mMIv9Du+2nCx2FD+/8accMY",
+	"Ft/OAGK9b4cyFS1HPGr6dA7jVTqqe2S3Z/z6uwq1CosN6mv09EqGV3k/kC0wt0FClLRB8JTxG2ymMhZ1",
+	"bq8Du7W/cuXfJTSXRcQ0B0i6O+XX7tYlLuqzdDPcWhxGZPaDZwa7d+PrmgnCeHtvwBVz3UCe3suOVcb1",
+	"cA9Mj3XX2uQN7DJqC1IxxD60FcOupIr0S5kzV5OVWKC3kt3I1CVWgjLqMJlVQkajkcuzWC0kyXiG+tSC",
+	"CfN7i+GEjrMReSY0cLzRVmlRMJENbdVpNhYLqhbDdEG5MObMFH0qNFtyQWC55AZcJ1MHBAXYHebxVq+7",
+	"+VU32Btw4DE7u6u1Tb9PtSxJf2o0vTO0rXlmzebERq8in6u10mw5bQVzgWHbcA9ONnAP+r/S4fvJb3/t",
+	"nzWaAv118L8G/6uTn6CxMnolIUGTK6JpOWf69quDKN/254YP2haMr3rAFf+p6tM9U+6/Cu22HcxlCqdo",
+	"6+rrHpSr9OLIyK0hF+0X3oWFfvb4mxQDgJW4FkbmYpah4T1vbztl6g3VbAhYRywDlSzNOQSEnQEF2ING",
+	"VWvLKES0wgeqNG82yPvIRgs0K2m56cwR9t4QLgJr1kE8bqSxGEIjr7e81T57VD/4Ial/NXwtc56uO//Y",
+	"Pg59SvWwBvnc9ePLBiIoLPzx6df72d+/lGUHT0EzDODpW2fLBh3n3PFxiH+xwyOrHeriM5td4bE5rYPO",
+	"QnT26SYMK/hmbuS1hVYhU/xXA4IV76Ltk/Kq0r0u4cFL5CxZWU3GTgby4BktsWQyYK977fI9Bd0za6Wl",
+	"VVlCkUcN7Nphb6qifWue+tL3uvF+mspKaEBJp67Rof2Q9DFlJtb3cDAizwz7gCY0FlVrz8d9IrFNBv5c",
+	"PKAMrPtofuQU6F0y0Ai7DTn430LvEEIvABexjO3wlwnffawg86vVOnlqvoXCBXRYu0OlHpFZTi1q7NUa",
+	"4I+XVPMUbeRckX7JCkBcgcA5y0jGaJZzwVQyFkpTwJnCs+gzhfGPIaQhmlWSNK8gfjFosx5gft1QzGxv",
+	"iu4wY4pd4k9aQZ5sU6PbDOkLb+I2QBrS2+Oq1qBX6KGgc9mKfMXFhM7ZxBmoXVCvvvrbl3dCzvwzafSG",
+	"9vt1eSD/oTR56Cj7e8Uqtglb2VGVh9kc/WH+twvzx7/L+1DA/MPYmRK0UAupk8Bl55ykHLPVlcsbdU6I",
+	"JV2PhUsND1LKcVgM5UA66SCxmkadH5vUTz5SxNzRXMxVErqex6JkqbE5+puSwaFVgfPW+msH3qXrPde0",
+	"zDmzOastiThmu2/tGXsKhH54PvyOacrztjsStvKe4EW1onXDShskpDiyYCxTd2RB8zqZ3+yo9bTZyVPS",
+	"N9cDIEZjpqYU+XrgC0BdEjNdmrtq6uF1sYoI4IwI4OANrON0LGp1TmSEOQUcWZL6EVk2HZFvMUWnoGtZ",
+	"aUjohipljzVi2w86viqZ0mNhVXj73Vwy1ejJfG5joPWgoFjTlbkXaXpdj453GuKYwsxdWZNtSYhnocip",
+	"NhKZpNICHLqpQL2qlNmK5znUBgKllKzKlJ2NhfvhxD0zRUgAgI7I83oe7sHBiEwzrsxZm9rsp5pyiJEN",
+	"6Xdcj8WKKkyPT3OZXisAm1pCth3GhQ3nQRJifcKRHkAvajSkEXm7kkYkWN3enHYl8wpckZi8suLCSgSM",
+	"oUJK09Tw2NAymNnFnWW28NS9Dvn+W+l5xpaF1Eyka4CxeLDSRb+YT+S1ADrukEZGMcNtOUhqKdM6Z04c",
+	"WS+IbTYOiZaWWWm+V0rVwUfu9kpbcjn5FZZu7Cgf89LFA0npRckonpW1VcjOA/OxATrlnkUZwkuPUkWF",
+	"RXyxVWMc0nbXA5d0CjmoIzKlakoELUu5MpYrOg8eKYLtLSQilvCsFcz3aWOVXbzo4azx+D8ndGltciQF",
+	"2MsWjE4qUI+WDqS11WuuopinbkgzeUO+fwEE05DkHfTKcIMOhKy90Y3n198MYTb6A+GHO5HWNzA5bIEW",
+	"gDAYC2wz7gpy3zU+bSl1L5gwbIz8ZU/47aqBqdWUXRBWL6i2KfoO521um6FRMt1o42grlEaktXq4D3Am",
+	"DiXT2KOunmYQVBYHx91hGmJrIXvI5coXzEwVy2fDjNGci/l0MCLPKDiV8hwxKiwUoyVJOwRryFUPisQa",
+	"vuhTAbKGa93hLwoZ9CCwhnYTHUvGmTt2fxz9Ef5zl0l20Zi174TBSqurQYdrLs4MA4O65WUuVYESCchh",
+	"yuV9mstRYb557E4ZkQvhipCDqsY2A6nJabfUoRpk+HiCtlVJOQyLHFq6vhLNqd2D044W1ZLuiOe9pOV1",
+	"qIuEOB+ukpOLIS0Km3CJe+HCfhAmSZqWNqFjMYXXjmpEEida3waVn8hq1nS3Qr9PoVkYueYiI1N40ojF",
+	"C3XtszvHovYsBKA9AJKyATi7A5bkB6DLvxIDJ3hLZYfCBZlt1FzCluLm3Ych7aWrdrql3EOIx9pJJiZB",
+	"wxVwYEGiRj0SqgLmPq5EykIMMXsrV9qY+22q8ks37fuyzK301Q3EFKPSKP6e/cu3FbLU3q8gu+39jKR3",
+	"8w5/pPwcm97c2+nGbxsGVttVTmJl0mQFXTRRsjvFGD2pCh24zom1tMWPrpKj1qLd6zKOXdRgSBLXq8ei",
+	"TbGONjDzR+swwvjwiu/reoqfSON1BGq5BBy1P58jAH1bzc1OD6bHoLzeeWk4eI1bXBlQylFn0SOuYF+B",
+	"2kzTlBUazDyLiJYlhL0rzJ63xhX/A6f5US+JT+/UgFW3Cet6az5nIY0zbE0b7yiiYRR08tGiAJy8pn4L",
+	"jgd3YMlzxIy5Yp7ZbL3uFPlMTaiejkXfoVrb0BY6zAcO2QVjCo5HcerxuiGRwU59rpL20k3wE8lZJM4u",
+	"Fv6MOBh6flDLcf0AlrV0/uEmZt+2xK0Du0d/uNoJDNZB9/Ld+L4QBYLoDYSCtCRT6J6G8MLTDZPQFp9P",
+	"3WtG+I4aFcjXQwpD5bF4DjwNDVshu0NB6+jQzWzbJyq6amJJYKNX/yMzDKAsg+kJpYkQXPPPryhkXzlr",
+	"B1UmrgjNMixRDRUqF3GOG5ZmSa4U5tZn7Du/Aw8YMQpn+KmwigzntB0yYKvDBIvgdPhddkyqm+0KKPBb",
+	"C8rlbU5MzuheRHcMnDroa1/cPT1v8jXyPdS2BqHmG85WZMVFJlekP/3h2bPXbyZvnv3j+bNfJr88/+m7",
+	"V79MQU9Bq/Bvp5jwM7B9xM580RAVzlENdRAWLQGn5oK0UCPBtWL57GOcGiDd4Y7Nn5pt3yA1Qs61tPTs",
+	"0ZVXIUPn6A/zv10eZ4es5eLy9Xukg8howorABF0GT8PQTEKwASj6cYlBUmB4FpJ/8FVx2JwRecbREV0Z",
+	"5tRmrxh4sCugSs4FZkyMxRSNy+95zl5wcT0lfXPtOcVpmhCofbEN+RWfT0nNNYMzN9ZKltfKszFUfTsA",
+	"IMB9Mt94CBU7Nvo7zTcCQ6xmCSPyBoqsHKIz1uzj+t3tY08eV2NB8xUocoLUeJKkP40gUJ4FT5hVCQk9",
+	"cPDPodKyZHEke5eIZSh062P1PbBNxAcV4iKQPiSNNDei1R9lqdex3enpky8eH59+cXz8t6+/3pljGMmI",
+	"dFUTmBMG20wV8ft5q1mbcXodcWrCiqa/dKrfemsn+EjVNaK3m5/i89baq9Ov2uY3apngfgn6lwO1oTJy",
+	"KYBwXrKMU+zy5Fo8AQYfHsYaCcWecjuhifnB1JpY9e2UEDaaj8hUs3f6qMgpF+ckXdBSMf1NpWfDr8zh",
+	"wXZMhZhDPVwTXxYPFFT6f/lA6/ehEdeBeWZhMnJG+lA3FZDEBvcwvw2Bgg9iiBiGPIQt4iFbabBTM5Q7",
+	"XW+oI3MO1G4VakNkPyFLLiow2yHfpCHGVwuJR55HWrc1D9edpeNvD2iM+sm1MJChxUFCPUQtZKmHZtsy",
+	"4rN38aaFvCo8qleyEqDZLXfv6j/llTqaUZ6zrFXp+Lu8UsTh22qJSDw2UZIKwspSYr6mGcwoDiktsxCU",
+	"m5cWqAHhG5zbZizA+ZGECLXwHIzY5rP7HiZr5tS9IIC19GjW5ZpeAd/7Wf8LJC15Cu0PyJgdOwRbfusb",
+	"DyMTAD4rslXnJOQl2+kvdhUvV2zBrZ3l6vJsDZwsNwryzsC3wrPERb6NUpvTNUIFgc5bypypEXGA9oSq",
+	"a0UcxOMly2eEC6VbsnnmTL9kvU9UaIqlVUPEhSsPVc3QHHVnSdGSWSSOPaAHSNjAqy9XAooRqK5hIq0v",
+	"32ZsYXMgn7lVAyHbzLGxMD+a8TnibYkMuvUVJZvxdyPyk9TA4K0QwC/XmDP2kFtn37HLzd5oGmc74rsu",
+	"UMZkweUdYmdfuozOxIEwuyqpncgWS3YEcxyaU7KjyjzLwnQmwK3QMlKbOSI+2RpAxey5dcfYGKwAf5KR",
+	"K5aarbdpUPjrRwowunjO5sx1SIhuMYKJAcr2G5l/sgOKFZBCrjZanwCBPqMq3bdVKVzmZLCD/XHv+aOl",
+	"jY7YTJJxb7BPJIDgVXuqmIwYMNvZkNb21jCWuJDaVVI3YzybMUA88ijKQwsE1IjakewwNMFLBjD6ADkD",
+	"aqiEYo2rtTXhGsXabQKk8dAd4oefk7bQWMt+jQG3qrkrBxJRm+xgIfpQMcQtVC38tyvK52vz3aab/W62",
+	"dT0nYUdXC4MTtHVtM0katHvQTN7Gmz5VKi/mhzQXvSOlFwifBGQ/SF6vLYHexF4wxg9OQnUTUUd/wP+t",
+	"t7UNjf5CrCFZvvTJi16Y43vrHNwTc6XhhyDIbERMhxIv7EMyFuwdTXW+Jjm/ZgH0uBR72gJvo0q0mEIF",
+	"1YsA+wfXe1dc5wYCUDd3VAS/4g2K9fOAhNEuvYfxz5t3gdMXy1o2JMxORgkTaDveZ5HUWyh3pxgaqgSU",
+	"BURvlJ8ab/tTXyjhUvbfJw1iHegi2diAliSR8KmWbT8yG7YvHRv2t3HKG7nX06qYaImRDdtBDBqXmVO+",
+	"xQpGDW+wwhszgQdqE0rLazP8rW6Tx3EqHCaP2YxkjmljD4C+ia20lYLt3UEsRe5cBQioeFD+dyWr+UK3",
+	"lv+5Eudm9Z9N5rBdn8YCkACM7J+ijfWNMVy5mE/8I9Xx8emXVH1j0+XP66qpRrlgi+qJLXEeBAsDhg7B",
+	"MCIVhZYIzy2x6urBmjr/XT7YpOh+GWjbYn9WBYM4py4Zdo1jd/QH/H9n1ZSwGQxtiZ4YNYrkT9eh6zBz",
+	"2luDY3HN1oMQZ9miYtg+uh7L9lYlVJhKcNsb+RVS4U+c5fAQZVLS0rI7Fx1hqmWXXB2fEHMeQjxww1Yc",
+	"ANMaSA8AZwSJRrXfOrGa5yYX4BzunPTieeGOYASfjHuSGgniILErIGOYpMIyUPvxDnUHPp4osx8EYJt1",
+	"4MbtlOeFiVdEyNW5bTiGOVBoxK1IkVeq2YksDjJuX3lPmfHn4xMuiEsmPQinIBlBE4P9cdFHY+Uv92cA",
+	"3oFZUipSlu9wcue5XDGHkwRuRohByNIrf5hpBIlYmOTtscYLqnSTr3yGX50HgWIL8HAwd6vZO3REXpkb",
+	"a8UVI1OcLXQEpjixKVF0reo0DJ7n5Cqaw4e//S/Horjs/DCi7CkMVvPnwwgwWyTQRYBxVS/Q56F6Q2eL",
+	"lyJtDuFVn4YrDm/bfhcsJ7BvP/wr8aBd48cUks0+Hm2Y09NllWtulPmjmSyXw4xqOoXmeWcBjscU1f3+",
+	"kpbXmVyJhLi6mdPj5Pj4GHLAaAoJoOg+K4iWY3FyTKaQi4QDKBsScj+2ydYvL/5z8vPrF68uvpu8/LZG",
+	"HiMnx8cD8vLbEfneDIFpn7pk0ETejG67ABGlZUnnLCELCm24+rZv9yCoQW7kvzlALm40S1RC2TudEEhc",
+	"U8lY0CrjMiE3PGMyIa+/+z4hf7989ROM954XR/P3vCC0TBf8xqHyuyqjPnwVtoGyPZzd1TEWkJKLrSfe",
+	"ad9aV1TLK4ultgV15nv3k/6Uiwn+PR1spLcrxtRY2AJ9m1sbBAoxv9ioRiNyAWJGMbNTkJQE2a47q/vt",
+	"/A9hYrXJkAgvNs90UZo5acvTwFnmD67ZUnXKGIQ02Of4+Emd8UrLkgLkrOX3rW6Dx8fHEQdH4IH71f+0",
+	"9oTIK6j2+ciRH2/6tIi3OpXT90Hf5rMD2aI78hpxFmhSzCwMNN6OtXoaFF+FYhExYgKZiFIBWh3tEYqz",
+	"nM676o0NfM3GrHIjdSBJXQ8SV4a4cVBlWRtONmffLHNaALzx5IbLHHZ3ar2lJ49tASIk4iFCojXnSKzG",
+	"xab8T8/Qm+JAEAFT8T0Tvh2zhQ3sO202aSD8Js36lwHEd6zosKlgY6EAHs42DgF07bdhYcpWSc1Gt3p0",
+	"bvgJeygoYVvfG7HtrwSI/wDeCFWM9BGC0HwQz8Q3+/mQEukeiX05nX+q2O8e8EAHZgxhWNzkQ+g4ZsX1",
+	"MQ4Gb9e4Y6mFW2cWObT91L4SvoqrCFxLvhqmrvJiJWG0FCos/CrZipZZizMJMwfe4AT+/Jr202A5n4g3",
+	"LS1bU/fvefmE4WSzu1v4qA9k/bma2HYu/RlQxIUvR3BVYbOSMV9SqwBd1v49ydlMQ8xJk/eslJuwTFaD",
+	"G4v+VMih/9kQfnYGYPDhHYapsVYZFYDnoOjahtSk62QFF9W0EkumJ2nJNSs5nUIOLp4aKIp+pKy+a0wk",
+	"4h7DQgpzn2cSVUmyZAw6/YdXmFFuxyJe2hw0YPHel/6C5rNmtZy5KJMai91QNaPrBPV6IVe2q+x2kbQj",
+	"0jZ8Vjuc1Ru3tZ/bDeMm9tlWGydYG3xof6Ny1RO+EF3O7uioducZISqO/oD/70YRRFSA7kgoUI0ZCWDF",
+	"wld3g5D4D5z0R8Ah+bMAOBiN4HdLy+6bvjd89VyAqNElFQq7Ap7VMhFKtB2uTeAdXsobB3S+XJOV4RDD",
+	"Fs66x1tgLDACVuP91Z5CTOSrU9lcdNXwOjGqORe26Ye65nlOCppe0zlzfgUFCJVhhHVEngvoDkKM+hUa",
+	"XtBRkdmqfjMgRlpslhf6HrywToJYrhPWg3PkdHB8N/zutR+iP93Mspha8B/0WtiwjC1JGovHX1nHvIOh",
+	"rfLcOkkHI/LGXII0dznmzoFxZi4WVc1mPOVM6CE00VXTZCymsFtDizY0TYj9wIG81J/QvGQ0Ww/drvru",
+	"fsNK0BvKc3qVs2ns5sBf3PM0H8Jrf/InK9K3UUeHvQJNwnKaBrb4HRW2rbPeyV2/AWTkHW32x8pP1OWQ",
+	"Km1OINivFurKaEEe2cpoQWNh8YqsTtIEU9zE+7S8OPLc2a6u2Ef+1HdI4rGWDup073AZlMwoyFSzpTng",
+	"DmqgVQ+4RMsW0K1YhYlBRrqpRzVMgZYk57Ma1fiRsrVRCiBFJYxF83wNvxbMFvq0JZO9CWf4xk3wIXLL",
+	"Gm8Kc8z+TOlcMXLtz+5ym3cI9nvlGSKYiX/DHRsQxfn06A/7V2fRZpMYNV2rumJvC6LYwUaRq7XtHepz",
+	"3dvkT4PunVLd/dQfNtn9AZJy/f74FmIf1QKLsfgeUITDClhQvhhYYhEWvwVPQ7M5w8TmD/SnFPl6Tyzd",
+	"4bEH/r3M3ZvW0LJqq9PkzKjcXKKu2p3qgfMPFvka4GOwAsZr29YjBQEz9OvPiJJL5sBpXEnovuREeMFb",
+	"2eZKjB4LJMaf7VS8MSv9RD6JLt7FcG+LfH0QtRXRh2jAIy6xOrE82BFaqlLgVzT/g0SnkmVc7wjgWz2E",
+	"cKUqpgiaOVjQC1AdstJg1IEPAv2fvpGVi7pVGoLnlKSyLBnYtYPRWBiK2WZxgLS8lC5rCZEAfZGeNWWh",
+	"sn1XKRQu5jVMsdMJQCo8GP9/Tm75jOtP5JB/jVvcdmYsB0AXDMWYqJuZmd15pKxH40DVghnX2zwcu0Zy",
+	"ls2x6mCf5bdxovxNtSMK3Kbh+N/+rO4QcPxZPag3+FMrIxdY+H+pKTh32vjJd37mAlrqGRUUfnAIDnoB",
+	"5pbjzNrY6qyJbDCLVYx36yHAoykV1vi3DX5BRLpqM16SjGp67mrKwBmMQO+12vDFWEwtdYZeI9/ddM8+",
+	"9t/seH929BQ/CEQqDuYEmG9s3pELUaR2K2O1HSxJvxab8O66R6v9YsFySCm1pRbWJ8tL9FbZqqZ4Vc0v",
+	"OJ8H3C37hpZNcmt0a+uwtOW6sa4DYR441WXzFmpu3JFrsbsHa2cpb9BesjaM31McJoDww56srkG7v4Hx",
+	"uUdW7SNyNhYY9LbkcXRzKUXnZMZzjeU00AVIwp/ovSXsneFNqw4oMofURkBuoks2FtgIUZGnl/9oRdpw",
+	"637wkuj9D9q5/MhF9j0susuPwMntHn9QHA+c3X5/lGOlpvrlA0kHY2zXE7qlgnAPox8h7+zhd/u0tY5s",
+	"JKzvmRyQGZFBYbkhRw02kWXcr8YilXm1FIgcZmNlE6oTYPAEeXtivsMzlLhDMYFDkYBdE8UlapyGW3P0",
+	"x2A/wOBM1U2T7TpBZD69/IftZ91ANopg5G5vZo2ZC/KEGWPtm3EPtXDHEaNU3Yx7DY/z1sQOyrpWNEV5",
+	"9o4h5t/Mz8qbeMtWQ0XEoTHPYBItVySTaYWAw0UpsyrF7mFK0zlwfklymdJ8cE6MpYuZ4yXLqeY3cL1B",
+	"a8Esw1SJpFeVee+sdwQ9orgwli3Ne2czmitmZmdXumW/oLqhEgfWhdHhDTyNUW1nezyN7Tpy26+z0avz",
+	"rJHuimeOrPh7WuLN7GPSfVR3bWSWu46b7vuxsCHqc1eQfs1YAYO7nHiIca8slvqarFjJMCCYDRJSVFc5",
+	"VwuwTq/M9cTs62mZLhLX5ffi9XNyzdZWt7ErDhHUIsXzThKoutzfXM6qrla2o5L+9AK66vH3FPMBvmW0",
+	"ZCVZFOUEfjgZjUbQZg9GMRMZC8hOQZJiMqZ7mxT5+twirUU3jWSSCKkba8Fs6O1VNDoQkyumV+b+CIHe",
+	"sNGgdVO5Li1QFodaEwngF2yfVVX3T270ymq0xrAtzamL6cGLILLrks0xagr0D/AazlCi+6o6p9eF6XIb",
+	"jeJvnwxRsrG4ZoXvP+vb1TdTJF5B7v4GzNka8hDqdrQJaaACBZhATXbzfr7tXXoegaEhfaySQUQLoX30",
+	"ZRAc2gaeRgT+uqwU1tIrOmN63cjHVZrOZiPyVmYU+05TY2OSXM6DFwSWSaRfHqjCvpuZ02ThjGeyusrZ",
+	"kAkdXPqO//RKOntIkT71uq7LQglzYcKW+fivJRd64LyPiDjGwDq26faYLo+TGy4lyGUfj7XG51hQQaaB",
+	"a2/4I1tPCV6DZ+DENRNv6iXmrJvXXslsDX5julYWVbpUzvk/Fn3sExkMr4dv4GmWnRFj804tvL8f1fZi",
+	"Rp8ADO9dAqenrsk/TCnszomv9RkHZSUE4DF5b8LXI/IjW+MNA+zu6lsbjGnvyA+/ffh/AQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

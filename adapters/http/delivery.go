@@ -178,8 +178,39 @@ func (fr fileResponse) VisitDownloadFileResponse(w http.ResponseWriter) error {
 	h.Set("Cache-Control", "no-store")
 	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
 	h.Set("ETag", `"`+fr.f.SHA256+`"`)
-	http.ServeContent(w, fr.req, "", time.Time{}, fr.r)
+	http.ServeContent(&contentErrors{ResponseWriter: w, r: fr.req}, fr.req, "", time.Time{}, fr.r)
 	return nil
+}
+
+// contentErrors answers the errors of http.ServeContent (416 for a Range
+// outside the file, 412 for a failed If-Match) as problems, like every
+// other error, instead of its plain text.
+type contentErrors struct {
+	http.ResponseWriter
+	r      *http.Request
+	failed bool
+}
+
+func (w *contentErrors) WriteHeader(code int) {
+	if code < 400 {
+		w.ResponseWriter.WriteHeader(code)
+		return
+	}
+	w.failed = true
+	w.Header().Del("Content-Disposition")
+	p := problem{Status: code, Code: "precondition-failed", Detail: "the file does not match If-Match or If-Unmodified-Since"}
+	if code == http.StatusRequestedRangeNotSatisfiable {
+		p = problem{Status: code, Code: "range-not-satisfiable",
+			Detail: "the Range lies outside the file: Content-Range gives its size (" + w.Header().Get("Content-Range") + ")"}
+	}
+	writeProblem(w.ResponseWriter, w.r, p)
+}
+
+func (w *contentErrors) Write(b []byte) (int, error) {
+	if w.failed { // ServeContent's own text after the problem
+		return len(b), nil
+	}
+	return w.ResponseWriter.Write(b)
 }
 
 // DownloadFile implements downloadFile: as the signed-in party, or by a signed link.

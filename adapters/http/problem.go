@@ -50,6 +50,11 @@ var titles = map[string]string{
 	"internal":            "Internal error",
 	"insufficient-points": "Not enough points",
 	"account-suspended":   "Account suspended",
+
+	"webhook-url-not-allowed": "Webhook URL not allowed",
+
+	"range-not-satisfiable": "Range not satisfiable",
+	"precondition-failed":   "Precondition failed",
 }
 
 func title(code string, status int) string {

@@ -31,6 +31,7 @@ import (
 	"github.com/heepr/heepr/modules/notification"
 	"github.com/heepr/heepr/modules/ordering"
 	"github.com/heepr/heepr/modules/skills"
+	"github.com/heepr/heepr/modules/webhooks"
 )
 
 // Options configure the HTTP adapter.
@@ -42,6 +43,7 @@ type Options struct {
 	Ordering   *ordering.Service
 	Notify     *notification.Service
 	Moderation *moderation.Service
+	Webhooks   *webhooks.Service
 	// Jobs lists failed background jobs for support (the queue).
 	Jobs FailedJobs
 	// Tx runs a points-moving request and the storage of its answer in one transaction.
@@ -88,6 +90,7 @@ type Server struct {
 	ordering      *ordering.Service
 	notify        *notification.Service
 	moderation    *moderation.Service
+	webhooks      *webhooks.Service
 	jobs          FailedJobs
 	tx            kernel.Tx
 	idem          IdempotencyStore
@@ -111,8 +114,37 @@ type Server struct {
 // /openapi.yaml, its readable reference at /docs, health at /healthz and
 // /readyz, metrics at /metrics.
 func New(o Options) (http.Handler, error) {
+	h, _, err := newHandler(o)
+	return h, err
+}
+
+// routes are the muxes of a handler: root serves every path (/v1/ goes to
+// the API chain), api the operations of the spec behind the validator.
+// TestRoutesMatchSpec holds them against openapi.yaml.
+type routes struct {
+	root, api *routeMux
+}
+
+// routeMux is an http.ServeMux that remembers the patterns registered on it.
+type routeMux struct {
+	*http.ServeMux
+	patterns []string
+}
+
+func newRouteMux() *routeMux { return &routeMux{ServeMux: http.NewServeMux()} }
+
+func (m *routeMux) Handle(pattern string, h http.Handler) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.Handle(pattern, h)
+}
+
+func (m *routeMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	m.Handle(pattern, http.HandlerFunc(h))
+}
+
+func newHandler(o Options) (http.Handler, routes, error) {
 	s := &Server{
-		identity: o.Identity, ledger: o.Ledger, market: o.Market, skills: o.Skills, ordering: o.Ordering, notify: o.Notify, moderation: o.Moderation, jobs: o.Jobs, tx: o.Tx, idem: o.Idempotency, idemOps: map[string]bool{}, enforcer: o.Enforcer, metrics: o.Metrics, log: o.Logger, ready: o.Ready,
+		identity: o.Identity, ledger: o.Ledger, market: o.Market, skills: o.Skills, ordering: o.Ordering, notify: o.Notify, moderation: o.Moderation, webhooks: o.Webhooks, jobs: o.Jobs, tx: o.Tx, idem: o.Idempotency, idemOps: map[string]bool{}, enforcer: o.Enforcer, metrics: o.Metrics, log: o.Logger, ready: o.Ready,
 		secureCookies: SecureCookies(o.BaseURL), maxBody: o.MaxBodyBytes, maxUpload: o.MaxUploadBytes, rateLimits: o.RateLimits,
 		signInEmail: o.SignInPerEmail, limits: newLimiter(), agentAuth: o.AgentAuth, clock: o.Clock,
 	}
@@ -139,7 +171,7 @@ func New(o Options) (http.Handler, error) {
 	}
 	spec, err := api.GetSwagger()
 	if err != nil {
-		return nil, fmt.Errorf("load embedded spec: %w", err)
+		return nil, routes{}, fmt.Errorf("load embedded spec: %w", err)
 	}
 	s.ops = map[string]string{}
 	for path, item := range spec.Paths.Map() {
@@ -152,7 +184,7 @@ func New(o Options) (http.Handler, error) {
 	}
 	validate, router, err := validator(spec)
 	if err != nil {
-		return nil, err
+		return nil, routes{}, err
 	}
 	strict := api.NewStrictHandlerWithOptions(s, nil, api.StrictHTTPServerOptions{
 		RequestErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
@@ -162,8 +194,9 @@ func New(o Options) (http.Handler, error) {
 			writeError(w, r, s.log, err)
 		},
 	})
+	mux := routes{root: newRouteMux(), api: newRouteMux()}
 	apiMux := api.HandlerWithOptions(strict, api.StdHTTPServerOptions{
-		BaseRouter:  http.NewServeMux(),
+		BaseRouter:  mux.api,
 		Middlewares: []api.MiddlewareFunc{s.operation},
 		ErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
 			writeProblem(w, r, problem{Status: http.StatusBadRequest, Code: "validation", Detail: cleanReason(err)})
@@ -181,7 +214,7 @@ func New(o Options) (http.Handler, error) {
 	v1 = noStore(v1)
 	v1 = nameRoute(router, v1)
 
-	root := http.NewServeMux()
+	root := mux.root
 	root.Handle("/v1/", v1)
 	root.Handle("GET /openapi.yaml", telemetry.TagRoute(http.HandlerFunc(serveSpec)))
 	for pattern, h := range apidocs.Routes() {
@@ -217,7 +250,7 @@ func New(o Options) (http.Handler, error) {
 	h = otelhttp.NewHandler(h, "heepr", otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
 		return r.Method
 	}))
-	return h, nil
+	return h, mux, nil
 }
 
 // A suspended account reads and signs in and out; nothing else.

@@ -15,6 +15,7 @@ import (
 	"github.com/heepr/heepr/modules/notification"
 	"github.com/heepr/heepr/modules/ordering"
 	"github.com/heepr/heepr/modules/skills"
+	"github.com/heepr/heepr/modules/webhooks"
 )
 
 // Facades are the module services the workers call. Register takes a pointer
@@ -31,6 +32,7 @@ type Facades struct {
 	Ordering   *ordering.Service
 	Moderation *moderation.Service
 	Skills     *skills.Service
+	Webhooks   *webhooks.Service
 	Blobs      kernel.Blobs
 	BaseURL    string
 	Clock      kernel.Clock
@@ -58,6 +60,9 @@ func Register(f *Facades) Registry {
 	river.AddWorker(w, &timersWorker{f: f})
 	river.AddWorker(w, &supportEmailWorker{f: f})
 	river.AddWorker(w, &signalsWorker{f: f})
+	river.AddWorker(w, &webhookDeliverWorker{f: f})
+	river.AddWorker(w, &webhookSweepWorker{f: f})
+	river.AddWorker(w, &webhookPurgeWorker{f: f})
 
 	periodic := []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
@@ -77,6 +82,13 @@ func Register(f *Facades) Registry {
 			&river.PeriodicJobOpts{RunOnStart: true}),
 		river.NewPeriodicJob(river.PeriodicInterval(15*time.Minute),
 			func() (river.JobArgs, *river.InsertOpts) { return moderation.SignalsArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}),
+		// Webhook retries fall due by heepr's clock; the shortest wait is 30 s.
+		river.NewPeriodicJob(river.PeriodicInterval(15*time.Second),
+			func() (river.JobArgs, *river.InsertOpts) { return webhooks.SweepArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+			func() (river.JobArgs, *river.InsertOpts) { return webhooks.PurgeArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true}),
 	}
 	return Registry{Workers: w, Periodic: periodic}
@@ -217,5 +229,39 @@ func (w *signalsWorker) Work(ctx context.Context, _ *river.Job[moderation.Signal
 	if run != (moderation.SignalsRun{}) {
 		w.f.Log.InfoContext(ctx, "automatic signals opened cases", "missed_deadlines", run.MissedDeadlines, "review_clusters", run.ReviewClusters)
 	}
+	return err
+}
+
+// webhookDeliverWorker makes one attempt of a webhook delivery. A failed
+// attempt is not a failed job: the module records it and the sweep
+// enqueues the next one when it falls due (ADR 11).
+type webhookDeliverWorker struct {
+	river.WorkerDefaults[webhooks.DeliverArgs]
+	f *Facades
+}
+
+func (w *webhookDeliverWorker) Work(ctx context.Context, job *river.Job[webhooks.DeliverArgs]) error {
+	return w.f.Webhooks.Deliver(ctx, job.Args.DeliveryID)
+}
+
+// webhookSweepWorker enqueues the webhook deliveries whose next attempt is due.
+type webhookSweepWorker struct {
+	river.WorkerDefaults[webhooks.SweepArgs]
+	f *Facades
+}
+
+func (w *webhookSweepWorker) Work(ctx context.Context, _ *river.Job[webhooks.SweepArgs]) error {
+	_, err := w.f.Webhooks.Sweep(ctx)
+	return err
+}
+
+// webhookPurgeWorker deletes webhook delivery log entries past their retention.
+type webhookPurgeWorker struct {
+	river.WorkerDefaults[webhooks.PurgeArgs]
+	f *Facades
+}
+
+func (w *webhookPurgeWorker) Work(ctx context.Context, _ *river.Job[webhooks.PurgeArgs]) error {
+	_, err := w.f.Webhooks.Purge(ctx)
 	return err
 }

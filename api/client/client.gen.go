@@ -561,6 +561,45 @@ func (e UpdateAgentRequestAcceptMode) Valid() bool {
 	}
 }
 
+// Defines values for WebhookDisabledReason.
+const (
+	WebhookDisabledFailing WebhookDisabledReason = "failing"
+	WebhookDisabledGone    WebhookDisabledReason = "gone"
+)
+
+// Valid indicates whether the value is a known member of the WebhookDisabledReason enum.
+func (e WebhookDisabledReason) Valid() bool {
+	switch e {
+	case WebhookDisabledFailing:
+		return true
+	case WebhookDisabledGone:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookDeliveryState.
+const (
+	WebhookDeliveryStateDelivered WebhookDeliveryState = "delivered"
+	WebhookDeliveryStateFailed    WebhookDeliveryState = "failed"
+	WebhookDeliveryStatePending   WebhookDeliveryState = "pending"
+)
+
+// Valid indicates whether the value is a known member of the WebhookDeliveryState enum.
+func (e WebhookDeliveryState) Valid() bool {
+	switch e {
+	case WebhookDeliveryStateDelivered:
+		return true
+	case WebhookDeliveryStateFailed:
+		return true
+	case WebhookDeliveryStatePending:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListAgentsParamsSort.
 const (
 	MostOrders ListAgentsParamsSort = "most_orders"
@@ -896,7 +935,7 @@ type CreateAgentRequest struct {
 	// Description Markdown.
 	Description string `json:"description"`
 
-	// Handle Unique; lowercase letters, digits and single hyphens.
+	// Handle Unique; lowercase letters, digits and single hyphens (surrounding spaces are trimmed).
 	Handle                 string    `json:"handle"`
 	Name                   string    `json:"name"`
 	Plugins                *[]string `json:"plugins,omitempty"`
@@ -1390,6 +1429,15 @@ type QuoteList struct {
 // QuoteStatus defines model for QuoteStatus.
 type QuoteStatus string
 
+// RegisteredWebhook defines model for RegisteredWebhook.
+type RegisteredWebhook struct {
+	// Secret Shown once: `whsec_` and the base64 of the signing key (Standard Webhooks).
+	//
+	// Example: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+	Secret  string  `json:"secret"`
+	Webhook Webhook `json:"webhook"`
+}
+
 // ReinstatementRequest defines model for ReinstatementRequest.
 type ReinstatementRequest struct {
 	AgentHandle  string              `json:"agent_handle"`
@@ -1602,6 +1650,91 @@ type Wallet struct {
 	Held int64 `json:"held"`
 }
 
+// Webhook defines model for Webhook.
+type Webhook struct {
+	AgentId string `json:"agent_id"`
+
+	// ConsecutiveFailures Failed attempts since the last success.
+	ConsecutiveFailures int        `json:"consecutive_failures"`
+	CreatedAt           time.Time  `json:"created_at"`
+	DisabledAt          *time.Time `json:"disabled_at,omitempty"`
+
+	// DisabledReason gone: it answered 410; failing: no delivery succeeded for 24 hours.
+	DisabledReason *WebhookDisabledReason `json:"disabled_reason,omitempty"`
+
+	// Enabled Events are pushed to it.
+	Enabled bool `json:"enabled"`
+
+	// FailingSince The first failed attempt since the last success.
+	FailingSince *time.Time `json:"failing_since,omitempty"`
+
+	// PreviousSecretExpiresAt After a rotation, when the previous secret stops signing beside the new one.
+	PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at,omitempty"`
+	UpdatedAt               time.Time  `json:"updated_at"`
+	Url                     string     `json:"url"`
+}
+
+// WebhookDisabledReason gone: it answered 410; failing: no delivery succeeded for 24 hours.
+type WebhookDisabledReason string
+
+// WebhookDelivery defines model for WebhookDelivery.
+type WebhookDelivery struct {
+	Attempts    int        `json:"attempts"`
+	CreatedAt   time.Time  `json:"created_at"`
+	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
+
+	// EventId The event's id (as polling returns it).
+	EventId string `json:"event_id"`
+
+	// EventType Example: message.created
+	EventType string `json:"event_type"`
+
+	// Id The `webhook-id` header of every attempt.
+	Id            string     `json:"id"`
+	LastAttemptAt *time.Time `json:"last_attempt_at,omitempty"`
+
+	// LastError What went wrong last, for people.
+	LastError *string `json:"last_error,omitempty"`
+
+	// LastStatus The HTTP status of the last answer (none when no answer came).
+	LastStatus    *int       `json:"last_status,omitempty"`
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+
+	// State pending: waiting for its next attempt; delivered: a 2xx answer; failed: out of attempts, 410, or the webhook was disabled.
+	State WebhookDeliveryState `json:"state"`
+}
+
+// WebhookDeliveryState pending: waiting for its next attempt; delivered: a 2xx answer; failed: out of attempts, 410, or the webhook was disabled.
+type WebhookDeliveryState string
+
+// WebhookDeliveryList defines model for WebhookDeliveryList.
+type WebhookDeliveryList struct {
+	Items      []WebhookDelivery `json:"items"`
+	NextCursor *string           `json:"next_cursor,omitempty"`
+}
+
+// WebhookEvent The body of every webhook request: the event as `pollAgentEvents` returns it (without
+// `redelivered`), with the agent's id. The same bytes on every retry of a delivery.
+type WebhookEvent struct {
+	AgentId   string                 `json:"agent_id"`
+	CreatedAt time.Time              `json:"created_at"`
+	Data      map[string]interface{} `json:"data"`
+
+	// Id The event id, increasing per agent; acknowledge it with ackAgentEvents if you poll as well.
+	Id string `json:"id"`
+
+	// Type Example: order.created
+	Type string `json:"type"`
+}
+
+// WebhookRequest defines model for WebhookRequest.
+type WebhookRequest struct {
+	// Url An https URL reaching a public address, with no user name, password or fragment.
+	//
+	// Example: https://hooks.example.com/heepr
+	Url string `json:"url"`
+}
+
 // AgentId defines model for AgentId.
 type AgentId = string
 
@@ -1645,6 +1778,9 @@ type QuoteId = string
 // UserId defines model for UserId.
 type UserId = string
 
+// RateLimited RFC 9457 problem details. `type` is stable; match on it, not on `title` or `detail`.
+type RateLimited = Problem
+
 // PollAgentEventsParams defines parameters for PollAgentEvents.
 type PollAgentEventsParams struct {
 	// Cursor The `next_cursor` of the previous poll.
@@ -1684,6 +1820,15 @@ type ListAgentsParamsSort string
 
 // ListAgentReviewsParams defines parameters for ListAgentReviews.
 type ListAgentReviewsParams struct {
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size (default 20).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListAgentWebhookDeliveriesParams defines parameters for ListAgentWebhookDeliveries.
+type ListAgentWebhookDeliveriesParams struct {
 	// Cursor The `next_cursor` of the previous page.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 
@@ -1763,9 +1908,14 @@ type ListQuotesParams struct {
 
 // DownloadFileParams defines parameters for DownloadFile.
 type DownloadFileParams struct {
-	Expires *int64  `form:"expires,omitempty" json:"expires,omitempty"`
-	User    *string `form:"user,omitempty" json:"user,omitempty"`
-	Sig     *string `form:"sig,omitempty" json:"sig,omitempty"`
+	// Expires Unix seconds (from createFileLink).
+	Expires *int64 `form:"expires,omitempty" json:"expires,omitempty"`
+
+	// User The user the link was made for (from createFileLink).
+	User *string `form:"user,omitempty" json:"user,omitempty"`
+
+	// Sig The link's signature (from createFileLink).
+	Sig *string `form:"sig,omitempty" json:"sig,omitempty"`
 }
 
 // ListFailedJobsParams defines parameters for ListFailedJobs.
@@ -1907,6 +2057,18 @@ type ExportPostingsParams struct {
 	OrderId *OrderFilter `form:"order_id,omitempty" json:"order_id,omitempty"`
 }
 
+// AgentEventParams defines parameters for AgentEvent.
+type AgentEventParams struct {
+	// WebhookId The delivery's id, the same on every attempt.
+	WebhookId string `json:"webhook-id"`
+
+	// WebhookTimestamp When the attempt was signed, in seconds since the Unix epoch.
+	WebhookTimestamp string `json:"webhook-timestamp"`
+
+	// WebhookSignature Space-separated `v1,<base64 HMAC-SHA256 of id.timestamp.body>` signatures: one per secret in use.
+	WebhookSignature string `json:"webhook-signature"`
+}
+
 // AckAgentEventsJSONRequestBody defines body for AckAgentEvents for application/json ContentType.
 type AckAgentEventsJSONRequestBody = AckRequest
 
@@ -1924,6 +2086,9 @@ type RequestReinstatementJSONRequestBody = ReinstatementRequestBody
 
 // SuspendAgentJSONRequestBody defines body for SuspendAgent for application/json ContentType.
 type SuspendAgentJSONRequestBody = SuspendAgentRequest
+
+// SetAgentWebhookJSONRequestBody defines body for SetAgentWebhook for application/json ContentType.
+type SetAgentWebhookJSONRequestBody = WebhookRequest
 
 // SignInJSONRequestBody defines body for SignIn for application/json ContentType.
 type SignInJSONRequestBody = SignInRequest
@@ -1981,6 +2146,9 @@ type ReinstateUserJSONRequestBody = ModerationReason
 
 // SuspendUserJSONRequestBody defines body for SuspendUser for application/json ContentType.
 type SuspendUserJSONRequestBody = ModerationReason
+
+// AgentEventJSONRequestBody defines body for AgentEvent for application/json ContentType.
+type AgentEventJSONRequestBody = WebhookEvent
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -2057,6 +2225,9 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 type ClientInterface interface {
 
 	// GetAgentSelf Who am I (the calling agent)
+	//
+	// The calling agent's id, handle, name, status, live settings and skill package versions, and
+	// its polling interval: what a runtime checks when it starts.
 	//
 	// Corresponds with GET /v1/agent (the `GetAgentSelf` operationId).
 	GetAgentSelf(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2166,15 +2337,25 @@ type ClientInterface interface {
 
 	// RotateAgentKey Issue a new API key; the old one stops working at once
 	//
+	// For the agent's owner. The new key is in this answer only (heepr keeps an HMAC of it); the
+	// agent's runtime must switch to it at once. Audited.
+	//
 	// Corresponds with POST /v1/agents/{agentId}/key (the `RotateAgentKey` operationId).
 	RotateAgentKey(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PauseAgent Take the agent off the market (orders in progress continue)
 	//
+	// The owner's agent becomes `paused`: it leaves browse, its profile answers 404 and it takes
+	// no new conversations or orders; orders in progress continue. A draft cannot be paused
+	// (`agent-not-published`) and a suspended agent stays suspended (`agent-suspended`).
+	//
 	// Corresponds with POST /v1/agents/{agentId}/pause (the `PauseAgent` operationId).
 	PauseAgent(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PublishAgent Put the agent on the market
+	//
+	// The owner's draft or paused agent becomes `active`: listed in browse and open to
+	// conversations, quotes and orders. A suspended agent stays suspended (`agent-suspended`).
 	//
 	// Corresponds with POST /v1/agents/{agentId}/publish (the `PublishAgent` operationId).
 	PublishAgent(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2223,6 +2404,9 @@ type ClientInterface interface {
 
 	// ListAgentReviews An agent's reviews, newest first
 	//
+	// Public: the reviews of an agent on the market (by id or handle), with the owner's replies.
+	// Agents not on the market answer 404.
+	//
 	// Corresponds with GET /v1/agents/{agentId}/reviews (the `ListAgentReviews` operationId).
 	ListAgentReviews(ctx context.Context, agentId AgentId, params *ListAgentReviewsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -2264,8 +2448,78 @@ type ClientInterface interface {
 
 	// ListAgentVersions The agent's settings versions, newest first
 	//
+	// For the agent's owner: every settings version with the settings it held. Orders keep the
+	// version that was live when they were placed.
+	//
 	// Corresponds with GET /v1/agents/{agentId}/versions (the `ListAgentVersions` operationId).
 	ListAgentVersions(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteAgentWebhook Stop pushing the agent's events (deletes the delivery log too)
+	//
+	// The webhook and its delivery log are deleted; attempts not yet made are dropped. Events keep
+	// reaching the agent by polling.
+	//
+	// Corresponds with DELETE /v1/agents/{agentId}/webhook (the `DeleteAgentWebhook` operationId).
+	DeleteAgentWebhook(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetAgentWebhook The agent's webhook (never its secret)
+	//
+	// Where the agent's events are pushed besides polling, whether it is enabled, and why it was
+	// disabled. Only the agent's owner sees it; anyone else gets 404, as for a missing agent.
+	//
+	// Corresponds with GET /v1/agents/{agentId}/webhook (the `GetAgentWebhook` operationId).
+	GetAgentWebhook(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetAgentWebhookWithBody Push the agent's events to an HTTPS endpoint (Standard Webhooks)
+	//
+	// Registers (201) or replaces (200) the agent's webhook. Every event the agent polls for is also
+	// POSTed to `url` as a `WebhookEvent`, signed as Standard Webhooks prescribe: headers
+	// `webhook-id` (the delivery id, the same on every retry), `webhook-timestamp` (Unix seconds)
+	// and `webhook-signature` (`v1,` + base64 of HMAC-SHA256 over `id.timestamp.body` with the key
+	// in `secret`; several signatures are separated by spaces). A 2xx answer delivers it; 410
+	// disables the webhook; anything else is retried after 30 s, 2 min, 10 min, 30 min, 1 h, 2 h,
+	// 4 h and 8 h, and a last time a day after the first attempt. A webhook with no success for
+	// 24 hours is disabled and the owner notified. Registering again re-enables it, with a new
+	// secret. The URL must be https, hold no user name or password, and reach a public address
+	// (never loopback, private, link-local or other reserved ranges). Polling keeps working.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/agents/{agentId}/webhook (the `SetAgentWebhook` operationId).
+	SetAgentWebhookWithBody(ctx context.Context, agentId AgentId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetAgentWebhook Push the agent's events to an HTTPS endpoint (Standard Webhooks)
+	//
+	// Registers (201) or replaces (200) the agent's webhook. Every event the agent polls for is also
+	// POSTed to `url` as a `WebhookEvent`, signed as Standard Webhooks prescribe: headers
+	// `webhook-id` (the delivery id, the same on every retry), `webhook-timestamp` (Unix seconds)
+	// and `webhook-signature` (`v1,` + base64 of HMAC-SHA256 over `id.timestamp.body` with the key
+	// in `secret`; several signatures are separated by spaces). A 2xx answer delivers it; 410
+	// disables the webhook; anything else is retried after 30 s, 2 min, 10 min, 30 min, 1 h, 2 h,
+	// 4 h and 8 h, and a last time a day after the first attempt. A webhook with no success for
+	// 24 hours is disabled and the owner notified. Registering again re-enables it, with a new
+	// secret. The URL must be https, hold no user name or password, and reach a public address
+	// (never loopback, private, link-local or other reserved ranges). Polling keeps working.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/agents/{agentId}/webhook (the `SetAgentWebhook` operationId).
+	SetAgentWebhook(ctx context.Context, agentId AgentId, body SetAgentWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListAgentWebhookDeliveries The webhook's delivery log, newest first
+	//
+	// One entry per event pushed, with its attempts and the last answer. Kept 30 days.
+	//
+	// Corresponds with GET /v1/agents/{agentId}/webhook/deliveries (the `ListAgentWebhookDeliveries` operationId).
+	ListAgentWebhookDeliveries(ctx context.Context, agentId AgentId, params *ListAgentWebhookDeliveriesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RotateAgentWebhookSecret Issue a new webhook secret; the old one keeps signing beside it for 24 hours
+	//
+	// For 24 hours every message carries two signatures (new secret first), so the receiver can
+	// switch to the new secret without rejecting a message.
+	//
+	// Corresponds with POST /v1/agents/{agentId}/webhook/secret (the `RotateAgentWebhookSecret` operationId).
+	RotateAgentWebhookSecret(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListAuditEvents The audit log, newest first (support)
 	//
@@ -2404,6 +2658,9 @@ type ClientInterface interface {
 
 	// GetConversation One conversation
 	//
+	// A conversation the caller takes part in: as its customer, as the owner of its agent, or as
+	// the agent (with its key). Any other answers 404.
+	//
 	// Corresponds with GET /v1/conversations/{conversationId} (the `GetConversation` operationId).
 	GetConversation(ctx context.Context, conversationId ConversationId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -2417,6 +2674,9 @@ type ClientInterface interface {
 	RequestHuman(ctx context.Context, conversationId ConversationId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListMessages A conversation's messages, oldest first
+	//
+	// The messages of a conversation the caller takes part in, including the system messages that
+	// announce quotes and their outcome.
 	//
 	// Corresponds with GET /v1/conversations/{conversationId}/messages (the `ListMessages` operationId).
 	ListMessages(ctx context.Context, conversationId ConversationId, params *ListMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2444,6 +2704,9 @@ type ClientInterface interface {
 	PostMessage(ctx context.Context, conversationId ConversationId, body PostMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListQuotes A conversation's quotes, newest first
+	//
+	// The quotes of a conversation the caller takes part in, each with its status (sent, accepted,
+	// declined, expired).
 	//
 	// Corresponds with GET /v1/conversations/{conversationId}/quotes (the `ListQuotes` operationId).
 	ListQuotes(ctx context.Context, conversationId ConversationId, params *ListQuotesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2527,10 +2790,16 @@ type ClientInterface interface {
 
 	// GetMe The signed-in user
 	//
+	// The account behind the session cookie or personal token: its id, email, display name and
+	// roles. An agent asks getAgentSelf instead.
+	//
 	// Corresponds with GET /v1/me (the `GetMe` operationId).
 	GetMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListMyAgents My agents, every status
+	//
+	// Every agent the caller owns, whatever its status (draft, active, paused, suspended), with
+	// its figures and key prefix. Not paged.
 	//
 	// Corresponds with GET /v1/me/agents (the `ListMyAgents` operationId).
 	ListMyAgents(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2544,6 +2813,9 @@ type ClientInterface interface {
 	EnableOwnerRole(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListPersonalTokens My personal tokens (never their secrets)
+	//
+	// The caller's personal tokens that are not revoked, newest first, each with its prefix and
+	// when it was last used. The secret itself is shown only once, by createPersonalToken.
 	//
 	// Corresponds with GET /v1/me/tokens (the `ListPersonalTokens` operationId).
 	ListPersonalTokens(ctx context.Context, params *ListPersonalTokensParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2568,15 +2840,22 @@ type ClientInterface interface {
 
 	// RevokePersonalToken Revoke one of my personal tokens
 	//
+	// Any later request with the token answers 401. A token that is not the caller's answers 404,
+	// exactly like a missing one. Audited.
+	//
 	// Corresponds with DELETE /v1/me/tokens/{tokenId} (the `RevokePersonalToken` operationId).
 	RevokePersonalToken(ctx context.Context, tokenId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListNotifications My notifications, newest first
 	//
+	// The caller's in-app notifications, read and unread.
+	//
 	// Corresponds with GET /v1/notifications (the `ListNotifications` operationId).
 	ListNotifications(ctx context.Context, params *ListNotificationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// MarkNotificationsReadWithBody Mark my notifications read, up to one
+	//
+	// Marks read the caller's notification `up_to` and every older one.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2584,6 +2863,8 @@ type ClientInterface interface {
 	MarkNotificationsReadWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// MarkNotificationsRead Mark my notifications read, up to one
+	//
+	// Marks read the caller's notification `up_to` and every older one.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2599,6 +2880,9 @@ type ClientInterface interface {
 	ListOrders(ctx context.Context, params *ListOrdersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetOrder One order
+	//
+	// An order the caller takes part in (its customer, the agent's owner, or the agent with its
+	// key), with its snapshot and deliveries. Any other answers 404.
 	//
 	// Corresponds with GET /v1/orders/{orderId} (the `GetOrder` operationId).
 	GetOrder(ctx context.Context, orderId OrderId, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2729,6 +3013,8 @@ type ClientInterface interface {
 
 	// GetQuote One quote
 	//
+	// A quote of a conversation the caller takes part in; any other answers 404.
+	//
 	// Corresponds with GET /v1/quotes/{quoteId} (the `GetQuote` operationId).
 	GetQuote(ctx context.Context, quoteId QuoteId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -2746,10 +3032,15 @@ type ClientInterface interface {
 
 	// DeclineQuote Decline a quote
 	//
+	// The conversation's customer declines a quote that is still open (sent, not expired). The
+	// thread gets a system message and the agent a `quote.declined` event.
+	//
 	// Corresponds with POST /v1/quotes/{quoteId}/decline (the `DeclineQuote` operationId).
 	DeclineQuote(ctx context.Context, quoteId QuoteId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListReinstatementRequests Owners' reinstatement requests, oldest first (support)
+	//
+	// Support's queue of owners' requests to lift an agent's suspension, optionally of one status.
 	//
 	// Corresponds with GET /v1/reinstatement-requests (the `ListReinstatementRequests` operationId).
 	ListReinstatementRequests(ctx context.Context, params *ListReinstatementRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2774,12 +3065,18 @@ type ClientInterface interface {
 
 	// ReplyToReviewWithBody Answer a review of my agent, once (the owner)
 	//
+	// The owner of the reviewed agent answers once (`already-replied` after that); the reply is
+	// shown with the review. A review of someone else's agent answers 404.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/reviews/{reviewId}/reply (the `ReplyToReview` operationId).
 	ReplyToReviewWithBody(ctx context.Context, reviewId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ReplyToReview Answer a review of my agent, once (the owner)
+	//
+	// The owner of the reviewed agent answers once (`already-replied` after that); the reply is
+	// shown with the review. A review of someone else's agent answers 404.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2846,10 +3143,16 @@ type ClientInterface interface {
 
 	// GetWallet My points
 	//
+	// The caller's balance (points to spend) and the points held in escrow for their open orders.
+	//
 	// Corresponds with GET /v1/wallet (the `GetWallet` operationId).
 	GetWallet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListPostings My postings, newest first
+	//
+	// Every movement of the caller's wallet, with the amount signed from the wallet's point of
+	// view and the balance after it; filter by kind or by order. exportPostings gives the same
+	// rows as CSV.
 	//
 	// Corresponds with GET /v1/wallet/postings (the `ListPostings` operationId).
 	ListPostings(ctx context.Context, params *ListPostingsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2864,6 +3167,9 @@ type ClientInterface interface {
 }
 
 // GetAgentSelf Who am I (the calling agent)
+//
+// The calling agent's id, handle, name, status, live settings and skill package versions, and
+// its polling interval: what a runtime checks when it starts.
 //
 // Corresponds with GET /v1/agent (the `GetAgentSelf` operationId).
 func (c *Client) GetAgentSelf(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3093,6 +3399,9 @@ func (c *Client) UploadAgentAvatarWithBody(ctx context.Context, agentId AgentId,
 
 // RotateAgentKey Issue a new API key; the old one stops working at once
 //
+// For the agent's owner. The new key is in this answer only (heepr keeps an HMAC of it); the
+// agent's runtime must switch to it at once. Audited.
+//
 // Corresponds with POST /v1/agents/{agentId}/key (the `RotateAgentKey` operationId).
 func (c *Client) RotateAgentKey(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRotateAgentKeyRequest(c.Server, agentId)
@@ -3108,6 +3417,10 @@ func (c *Client) RotateAgentKey(ctx context.Context, agentId AgentId, reqEditors
 
 // PauseAgent Take the agent off the market (orders in progress continue)
 //
+// The owner's agent becomes `paused`: it leaves browse, its profile answers 404 and it takes
+// no new conversations or orders; orders in progress continue. A draft cannot be paused
+// (`agent-not-published`) and a suspended agent stays suspended (`agent-suspended`).
+//
 // Corresponds with POST /v1/agents/{agentId}/pause (the `PauseAgent` operationId).
 func (c *Client) PauseAgent(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPauseAgentRequest(c.Server, agentId)
@@ -3122,6 +3435,9 @@ func (c *Client) PauseAgent(ctx context.Context, agentId AgentId, reqEditors ...
 }
 
 // PublishAgent Put the agent on the market
+//
+// The owner's draft or paused agent becomes `active`: listed in browse and open to
+// conversations, quotes and orders. A suspended agent stays suspended (`agent-suspended`).
 //
 // Corresponds with POST /v1/agents/{agentId}/publish (the `PublishAgent` operationId).
 func (c *Client) PublishAgent(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3220,6 +3536,9 @@ func (c *Client) RequestReinstatement(ctx context.Context, agentId AgentId, body
 
 // ListAgentReviews An agent's reviews, newest first
 //
+// Public: the reviews of an agent on the market (by id or handle), with the owner's replies.
+// Agents not on the market answer 404.
+//
 // Corresponds with GET /v1/agents/{agentId}/reviews (the `ListAgentReviews` operationId).
 func (c *Client) ListAgentReviews(ctx context.Context, agentId AgentId, params *ListAgentReviewsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListAgentReviewsRequest(c.Server, agentId, params)
@@ -3301,9 +3620,139 @@ func (c *Client) SuspendAgent(ctx context.Context, agentId AgentId, body Suspend
 
 // ListAgentVersions The agent's settings versions, newest first
 //
+// For the agent's owner: every settings version with the settings it held. Orders keep the
+// version that was live when they were placed.
+//
 // Corresponds with GET /v1/agents/{agentId}/versions (the `ListAgentVersions` operationId).
 func (c *Client) ListAgentVersions(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListAgentVersionsRequest(c.Server, agentId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteAgentWebhook Stop pushing the agent's events (deletes the delivery log too)
+//
+// The webhook and its delivery log are deleted; attempts not yet made are dropped. Events keep
+// reaching the agent by polling.
+//
+// Corresponds with DELETE /v1/agents/{agentId}/webhook (the `DeleteAgentWebhook` operationId).
+func (c *Client) DeleteAgentWebhook(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteAgentWebhookRequest(c.Server, agentId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetAgentWebhook The agent's webhook (never its secret)
+//
+// Where the agent's events are pushed besides polling, whether it is enabled, and why it was
+// disabled. Only the agent's owner sees it; anyone else gets 404, as for a missing agent.
+//
+// Corresponds with GET /v1/agents/{agentId}/webhook (the `GetAgentWebhook` operationId).
+func (c *Client) GetAgentWebhook(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAgentWebhookRequest(c.Server, agentId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetAgentWebhookWithBody Push the agent's events to an HTTPS endpoint (Standard Webhooks)
+//
+// Registers (201) or replaces (200) the agent's webhook. Every event the agent polls for is also
+// POSTed to `url` as a `WebhookEvent`, signed as Standard Webhooks prescribe: headers
+// `webhook-id` (the delivery id, the same on every retry), `webhook-timestamp` (Unix seconds)
+// and `webhook-signature` (`v1,` + base64 of HMAC-SHA256 over `id.timestamp.body` with the key
+// in `secret`; several signatures are separated by spaces). A 2xx answer delivers it; 410
+// disables the webhook; anything else is retried after 30 s, 2 min, 10 min, 30 min, 1 h, 2 h,
+// 4 h and 8 h, and a last time a day after the first attempt. A webhook with no success for
+// 24 hours is disabled and the owner notified. Registering again re-enables it, with a new
+// secret. The URL must be https, hold no user name or password, and reach a public address
+// (never loopback, private, link-local or other reserved ranges). Polling keeps working.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/agents/{agentId}/webhook (the `SetAgentWebhook` operationId).
+func (c *Client) SetAgentWebhookWithBody(ctx context.Context, agentId AgentId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetAgentWebhookRequestWithBody(c.Server, agentId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetAgentWebhook Push the agent's events to an HTTPS endpoint (Standard Webhooks)
+//
+// Registers (201) or replaces (200) the agent's webhook. Every event the agent polls for is also
+// POSTed to `url` as a `WebhookEvent`, signed as Standard Webhooks prescribe: headers
+// `webhook-id` (the delivery id, the same on every retry), `webhook-timestamp` (Unix seconds)
+// and `webhook-signature` (`v1,` + base64 of HMAC-SHA256 over `id.timestamp.body` with the key
+// in `secret`; several signatures are separated by spaces). A 2xx answer delivers it; 410
+// disables the webhook; anything else is retried after 30 s, 2 min, 10 min, 30 min, 1 h, 2 h,
+// 4 h and 8 h, and a last time a day after the first attempt. A webhook with no success for
+// 24 hours is disabled and the owner notified. Registering again re-enables it, with a new
+// secret. The URL must be https, hold no user name or password, and reach a public address
+// (never loopback, private, link-local or other reserved ranges). Polling keeps working.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/agents/{agentId}/webhook (the `SetAgentWebhook` operationId).
+func (c *Client) SetAgentWebhook(ctx context.Context, agentId AgentId, body SetAgentWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetAgentWebhookRequest(c.Server, agentId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListAgentWebhookDeliveries The webhook's delivery log, newest first
+//
+// One entry per event pushed, with its attempts and the last answer. Kept 30 days.
+//
+// Corresponds with GET /v1/agents/{agentId}/webhook/deliveries (the `ListAgentWebhookDeliveries` operationId).
+func (c *Client) ListAgentWebhookDeliveries(ctx context.Context, agentId AgentId, params *ListAgentWebhookDeliveriesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListAgentWebhookDeliveriesRequest(c.Server, agentId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RotateAgentWebhookSecret Issue a new webhook secret; the old one keeps signing beside it for 24 hours
+//
+// For 24 hours every message carries two signatures (new secret first), so the receiver can
+// switch to the new secret without rejecting a message.
+//
+// Corresponds with POST /v1/agents/{agentId}/webhook/secret (the `RotateAgentWebhookSecret` operationId).
+func (c *Client) RotateAgentWebhookSecret(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRotateAgentWebhookSecretRequest(c.Server, agentId)
 	if err != nil {
 		return nil, err
 	}
@@ -3581,6 +4030,9 @@ func (c *Client) CreateConversation(ctx context.Context, body CreateConversation
 
 // GetConversation One conversation
 //
+// A conversation the caller takes part in: as its customer, as the owner of its agent, or as
+// the agent (with its key). Any other answers 404.
+//
 // Corresponds with GET /v1/conversations/{conversationId} (the `GetConversation` operationId).
 func (c *Client) GetConversation(ctx context.Context, conversationId ConversationId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetConversationRequest(c.Server, conversationId)
@@ -3614,6 +4066,9 @@ func (c *Client) RequestHuman(ctx context.Context, conversationId ConversationId
 }
 
 // ListMessages A conversation's messages, oldest first
+//
+// The messages of a conversation the caller takes part in, including the system messages that
+// announce quotes and their outcome.
 //
 // Corresponds with GET /v1/conversations/{conversationId}/messages (the `ListMessages` operationId).
 func (c *Client) ListMessages(ctx context.Context, conversationId ConversationId, params *ListMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3671,6 +4126,9 @@ func (c *Client) PostMessage(ctx context.Context, conversationId ConversationId,
 }
 
 // ListQuotes A conversation's quotes, newest first
+//
+// The quotes of a conversation the caller takes part in, each with its status (sent, accepted,
+// declined, expired).
 //
 // Corresponds with GET /v1/conversations/{conversationId}/quotes (the `ListQuotes` operationId).
 func (c *Client) ListQuotes(ctx context.Context, conversationId ConversationId, params *ListQuotesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3844,6 +4302,9 @@ func (c *Client) ListFailedJobs(ctx context.Context, params *ListFailedJobsParam
 
 // GetMe The signed-in user
 //
+// The account behind the session cookie or personal token: its id, email, display name and
+// roles. An agent asks getAgentSelf instead.
+//
 // Corresponds with GET /v1/me (the `GetMe` operationId).
 func (c *Client) GetMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetMeRequest(c.Server)
@@ -3858,6 +4319,9 @@ func (c *Client) GetMe(ctx context.Context, reqEditors ...RequestEditorFn) (*htt
 }
 
 // ListMyAgents My agents, every status
+//
+// Every agent the caller owns, whatever its status (draft, active, paused, suspended), with
+// its figures and key prefix. Not paged.
 //
 // Corresponds with GET /v1/me/agents (the `ListMyAgents` operationId).
 func (c *Client) ListMyAgents(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3891,6 +4355,9 @@ func (c *Client) EnableOwnerRole(ctx context.Context, reqEditors ...RequestEdito
 }
 
 // ListPersonalTokens My personal tokens (never their secrets)
+//
+// The caller's personal tokens that are not revoked, newest first, each with its prefix and
+// when it was last used. The secret itself is shown only once, by createPersonalToken.
 //
 // Corresponds with GET /v1/me/tokens (the `ListPersonalTokens` operationId).
 func (c *Client) ListPersonalTokens(ctx context.Context, params *ListPersonalTokensParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3945,6 +4412,9 @@ func (c *Client) CreatePersonalToken(ctx context.Context, body CreatePersonalTok
 
 // RevokePersonalToken Revoke one of my personal tokens
 //
+// Any later request with the token answers 401. A token that is not the caller's answers 404,
+// exactly like a missing one. Audited.
+//
 // Corresponds with DELETE /v1/me/tokens/{tokenId} (the `RevokePersonalToken` operationId).
 func (c *Client) RevokePersonalToken(ctx context.Context, tokenId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRevokePersonalTokenRequest(c.Server, tokenId)
@@ -3960,6 +4430,8 @@ func (c *Client) RevokePersonalToken(ctx context.Context, tokenId string, reqEdi
 
 // ListNotifications My notifications, newest first
 //
+// The caller's in-app notifications, read and unread.
+//
 // Corresponds with GET /v1/notifications (the `ListNotifications` operationId).
 func (c *Client) ListNotifications(ctx context.Context, params *ListNotificationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListNotificationsRequest(c.Server, params)
@@ -3974,6 +4446,8 @@ func (c *Client) ListNotifications(ctx context.Context, params *ListNotification
 }
 
 // MarkNotificationsReadWithBody Mark my notifications read, up to one
+//
+// Marks read the caller's notification `up_to` and every older one.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3991,6 +4465,8 @@ func (c *Client) MarkNotificationsReadWithBody(ctx context.Context, contentType 
 }
 
 // MarkNotificationsRead Mark my notifications read, up to one
+//
+// Marks read the caller's notification `up_to` and every older one.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4026,6 +4502,9 @@ func (c *Client) ListOrders(ctx context.Context, params *ListOrdersParams, reqEd
 }
 
 // GetOrder One order
+//
+// An order the caller takes part in (its customer, the agent's owner, or the agent with its
+// key), with its snapshot and deliveries. Any other answers 404.
 //
 // Corresponds with GET /v1/orders/{orderId} (the `GetOrder` operationId).
 func (c *Client) GetOrder(ctx context.Context, orderId OrderId, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4286,6 +4765,8 @@ func (c *Client) RequestRevision(ctx context.Context, orderId OrderId, body Requ
 
 // GetQuote One quote
 //
+// A quote of a conversation the caller takes part in; any other answers 404.
+//
 // Corresponds with GET /v1/quotes/{quoteId} (the `GetQuote` operationId).
 func (c *Client) GetQuote(ctx context.Context, quoteId QuoteId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetQuoteRequest(c.Server, quoteId)
@@ -4323,6 +4804,9 @@ func (c *Client) AcceptQuote(ctx context.Context, quoteId QuoteId, params *Accep
 
 // DeclineQuote Decline a quote
 //
+// The conversation's customer declines a quote that is still open (sent, not expired). The
+// thread gets a system message and the agent a `quote.declined` event.
+//
 // Corresponds with POST /v1/quotes/{quoteId}/decline (the `DeclineQuote` operationId).
 func (c *Client) DeclineQuote(ctx context.Context, quoteId QuoteId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeclineQuoteRequest(c.Server, quoteId)
@@ -4337,6 +4821,8 @@ func (c *Client) DeclineQuote(ctx context.Context, quoteId QuoteId, reqEditors .
 }
 
 // ListReinstatementRequests Owners' reinstatement requests, oldest first (support)
+//
+// Support's queue of owners' requests to lift an agent's suspension, optionally of one status.
 //
 // Corresponds with GET /v1/reinstatement-requests (the `ListReinstatementRequests` operationId).
 func (c *Client) ListReinstatementRequests(ctx context.Context, params *ListReinstatementRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4391,6 +4877,9 @@ func (c *Client) DeclineReinstatement(ctx context.Context, requestId string, bod
 
 // ReplyToReviewWithBody Answer a review of my agent, once (the owner)
 //
+// The owner of the reviewed agent answers once (`already-replied` after that); the reply is
+// shown with the review. A review of someone else's agent answers 404.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/reviews/{reviewId}/reply (the `ReplyToReview` operationId).
@@ -4407,6 +4896,9 @@ func (c *Client) ReplyToReviewWithBody(ctx context.Context, reviewId string, con
 }
 
 // ReplyToReview Answer a review of my agent, once (the owner)
+//
+// The owner of the reviewed agent answers once (`already-replied` after that); the reply is
+// shown with the review. A review of someone else's agent answers 404.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4543,6 +5035,8 @@ func (c *Client) SuspendUser(ctx context.Context, userId UserId, body SuspendUse
 
 // GetWallet My points
 //
+// The caller's balance (points to spend) and the points held in escrow for their open orders.
+//
 // Corresponds with GET /v1/wallet (the `GetWallet` operationId).
 func (c *Client) GetWallet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetWalletRequest(c.Server)
@@ -4557,6 +5051,10 @@ func (c *Client) GetWallet(ctx context.Context, reqEditors ...RequestEditorFn) (
 }
 
 // ListPostings My postings, newest first
+//
+// Every movement of the caller's wallet, with the amount signed from the wallet's point of
+// view and the balance after it; filter by kind or by order. exportPostings gives the same
+// rows as CSV.
 //
 // Corresponds with GET /v1/wallet/postings (the `ListPostings` operationId).
 func (c *Client) ListPostings(ctx context.Context, params *ListPostingsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4658,7 +5156,7 @@ func NewPollAgentEventsRequest(server string, params *PollAgentEventsParams) (*h
 
 		if params.Wait != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "wait", *params.Wait, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "wait", *params.Wait, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -4670,7 +5168,7 @@ func NewPollAgentEventsRequest(server string, params *PollAgentEventsParams) (*h
 
 		if params.Limit != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -4836,7 +5334,7 @@ func NewListAgentsRequest(server string, params *ListAgentsParams) (*http.Reques
 
 		if params.MaxDeliveryDays != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "max_delivery_days", *params.MaxDeliveryDays, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "max_delivery_days", *params.MaxDeliveryDays, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -4872,7 +5370,7 @@ func NewListAgentsRequest(server string, params *ListAgentsParams) (*http.Reques
 
 		if params.Limit != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -5332,7 +5830,7 @@ func NewListAgentReviewsRequest(server string, agentId AgentId, params *ListAgen
 
 		if params.Limit != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -5471,6 +5969,228 @@ func NewListAgentVersionsRequest(server string, agentId AgentId) (*http.Request,
 	return req, nil
 }
 
+// NewDeleteAgentWebhookRequest constructs an http.Request for the DeleteAgentWebhook method
+func NewDeleteAgentWebhookRequest(server string, agentId AgentId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "agentId", agentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/agents/%s/webhook", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetAgentWebhookRequest constructs an http.Request for the GetAgentWebhook method
+func NewGetAgentWebhookRequest(server string, agentId AgentId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "agentId", agentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/agents/%s/webhook", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSetAgentWebhookRequest calls the generic SetAgentWebhook builder with application/json body
+func NewSetAgentWebhookRequest(server string, agentId AgentId, body SetAgentWebhookJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetAgentWebhookRequestWithBody(server, agentId, "application/json", bodyReader)
+}
+
+// NewSetAgentWebhookRequestWithBody constructs an http.Request for the SetAgentWebhook method, with any body, and a specified content type
+func NewSetAgentWebhookRequestWithBody(server string, agentId AgentId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "agentId", agentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/agents/%s/webhook", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListAgentWebhookDeliveriesRequest constructs an http.Request for the ListAgentWebhookDeliveries method
+func NewListAgentWebhookDeliveriesRequest(server string, agentId AgentId, params *ListAgentWebhookDeliveriesParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "agentId", agentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/agents/%s/webhook/deliveries", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRotateAgentWebhookSecretRequest constructs an http.Request for the RotateAgentWebhookSecret method
+func NewRotateAgentWebhookSecretRequest(server string, agentId AgentId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "agentId", agentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/agents/%s/webhook/secret", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListAuditEventsRequest constructs an http.Request for the ListAuditEvents method
 func NewListAuditEventsRequest(server string, params *ListAuditEventsParams) (*http.Request, error) {
 	var err error
@@ -5537,7 +6257,7 @@ func NewListAuditEventsRequest(server string, params *ListAuditEventsParams) (*h
 
 		if params.Limit != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -5722,7 +6442,7 @@ func NewListCasesRequest(server string, params *ListCasesParams) (*http.Request,
 
 		if params.MinAgeHours != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "min_age_hours", *params.MinAgeHours, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "min_age_hours", *params.MinAgeHours, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -5746,7 +6466,7 @@ func NewListCasesRequest(server string, params *ListCasesParams) (*http.Request,
 
 		if params.Limit != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -5918,7 +6638,7 @@ func NewListConversationsRequest(server string, params *ListConversationsParams)
 
 		if params.Limit != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -6099,7 +6819,7 @@ func NewListMessagesRequest(server string, conversationId ConversationId, params
 
 		if params.Limit != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -6219,7 +6939,7 @@ func NewListQuotesRequest(server string, conversationId ConversationId, params *
 
 		if params.Limit != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -6544,7 +7264,7 @@ func NewListFailedJobsRequest(server string, params *ListFailedJobsParams) (*htt
 
 		if params.Limit != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -6691,7 +7411,7 @@ func NewListPersonalTokensRequest(server string, params *ListPersonalTokensParam
 
 		if params.Limit != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -6831,7 +7551,7 @@ func NewListNotificationsRequest(server string, params *ListNotificationsParams)
 
 		if params.Limit != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -6961,7 +7681,7 @@ func NewListOrdersRequest(server string, params *ListOrdersParams) (*http.Reques
 
 		if params.Limit != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -7579,7 +8299,7 @@ func NewListReinstatementRequestsRequest(server string, params *ListReinstatemen
 
 		if params.Limit != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -7920,7 +8640,7 @@ func NewListPostingsRequest(server string, params *ListPostingsParams) (*http.Re
 
 		if params.Limit != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -8080,6 +8800,9 @@ type ClientWithResponsesInterface interface {
 
 	// GetAgentSelfWithResponse Who am I (the calling agent)
 	//
+	// The calling agent's id, handle, name, status, live settings and skill package versions, and
+	// its polling interval: what a runtime checks when it starts.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/agent (the `GetAgentSelf` operationId).
@@ -8198,6 +8921,9 @@ type ClientWithResponsesInterface interface {
 
 	// RotateAgentKeyWithResponse Issue a new API key; the old one stops working at once
 	//
+	// For the agent's owner. The new key is in this answer only (heepr keeps an HMAC of it); the
+	// agent's runtime must switch to it at once. Audited.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/agents/{agentId}/key (the `RotateAgentKey` operationId).
@@ -8205,12 +8931,19 @@ type ClientWithResponsesInterface interface {
 
 	// PauseAgentWithResponse Take the agent off the market (orders in progress continue)
 	//
+	// The owner's agent becomes `paused`: it leaves browse, its profile answers 404 and it takes
+	// no new conversations or orders; orders in progress continue. A draft cannot be paused
+	// (`agent-not-published`) and a suspended agent stays suspended (`agent-suspended`).
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/agents/{agentId}/pause (the `PauseAgent` operationId).
 	PauseAgentWithResponse(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*PauseAgentResponse, error)
 
 	// PublishAgentWithResponse Put the agent on the market
+	//
+	// The owner's draft or paused agent becomes `active`: listed in browse and open to
+	// conversations, quotes and orders. A suspended agent stays suspended (`agent-suspended`).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -8261,6 +8994,9 @@ type ClientWithResponsesInterface interface {
 
 	// ListAgentReviewsWithResponse An agent's reviews, newest first
 	//
+	// Public: the reviews of an agent on the market (by id or handle), with the owner's replies.
+	// Agents not on the market answer 404.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/agents/{agentId}/reviews (the `ListAgentReviews` operationId).
@@ -8306,10 +9042,88 @@ type ClientWithResponsesInterface interface {
 
 	// ListAgentVersionsWithResponse The agent's settings versions, newest first
 	//
+	// For the agent's owner: every settings version with the settings it held. Orders keep the
+	// version that was live when they were placed.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/agents/{agentId}/versions (the `ListAgentVersions` operationId).
 	ListAgentVersionsWithResponse(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*ListAgentVersionsResponse, error)
+
+	// DeleteAgentWebhookWithResponse Stop pushing the agent's events (deletes the delivery log too)
+	//
+	// The webhook and its delivery log are deleted; attempts not yet made are dropped. Events keep
+	// reaching the agent by polling.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/agents/{agentId}/webhook (the `DeleteAgentWebhook` operationId).
+	DeleteAgentWebhookWithResponse(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*DeleteAgentWebhookResponse, error)
+
+	// GetAgentWebhookWithResponse The agent's webhook (never its secret)
+	//
+	// Where the agent's events are pushed besides polling, whether it is enabled, and why it was
+	// disabled. Only the agent's owner sees it; anyone else gets 404, as for a missing agent.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/agents/{agentId}/webhook (the `GetAgentWebhook` operationId).
+	GetAgentWebhookWithResponse(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*GetAgentWebhookResponse, error)
+
+	// SetAgentWebhookWithBodyWithResponse Push the agent's events to an HTTPS endpoint (Standard Webhooks)
+	//
+	// Registers (201) or replaces (200) the agent's webhook. Every event the agent polls for is also
+	// POSTed to `url` as a `WebhookEvent`, signed as Standard Webhooks prescribe: headers
+	// `webhook-id` (the delivery id, the same on every retry), `webhook-timestamp` (Unix seconds)
+	// and `webhook-signature` (`v1,` + base64 of HMAC-SHA256 over `id.timestamp.body` with the key
+	// in `secret`; several signatures are separated by spaces). A 2xx answer delivers it; 410
+	// disables the webhook; anything else is retried after 30 s, 2 min, 10 min, 30 min, 1 h, 2 h,
+	// 4 h and 8 h, and a last time a day after the first attempt. A webhook with no success for
+	// 24 hours is disabled and the owner notified. Registering again re-enables it, with a new
+	// secret. The URL must be https, hold no user name or password, and reach a public address
+	// (never loopback, private, link-local or other reserved ranges). Polling keeps working.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/agents/{agentId}/webhook (the `SetAgentWebhook` operationId).
+	SetAgentWebhookWithBodyWithResponse(ctx context.Context, agentId AgentId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetAgentWebhookResponse, error)
+
+	// SetAgentWebhookWithResponse Push the agent's events to an HTTPS endpoint (Standard Webhooks)
+	//
+	// Registers (201) or replaces (200) the agent's webhook. Every event the agent polls for is also
+	// POSTed to `url` as a `WebhookEvent`, signed as Standard Webhooks prescribe: headers
+	// `webhook-id` (the delivery id, the same on every retry), `webhook-timestamp` (Unix seconds)
+	// and `webhook-signature` (`v1,` + base64 of HMAC-SHA256 over `id.timestamp.body` with the key
+	// in `secret`; several signatures are separated by spaces). A 2xx answer delivers it; 410
+	// disables the webhook; anything else is retried after 30 s, 2 min, 10 min, 30 min, 1 h, 2 h,
+	// 4 h and 8 h, and a last time a day after the first attempt. A webhook with no success for
+	// 24 hours is disabled and the owner notified. Registering again re-enables it, with a new
+	// secret. The URL must be https, hold no user name or password, and reach a public address
+	// (never loopback, private, link-local or other reserved ranges). Polling keeps working.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/agents/{agentId}/webhook (the `SetAgentWebhook` operationId).
+	SetAgentWebhookWithResponse(ctx context.Context, agentId AgentId, body SetAgentWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*SetAgentWebhookResponse, error)
+
+	// ListAgentWebhookDeliveriesWithResponse The webhook's delivery log, newest first
+	//
+	// One entry per event pushed, with its attempts and the last answer. Kept 30 days.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/agents/{agentId}/webhook/deliveries (the `ListAgentWebhookDeliveries` operationId).
+	ListAgentWebhookDeliveriesWithResponse(ctx context.Context, agentId AgentId, params *ListAgentWebhookDeliveriesParams, reqEditors ...RequestEditorFn) (*ListAgentWebhookDeliveriesResponse, error)
+
+	// RotateAgentWebhookSecretWithResponse Issue a new webhook secret; the old one keeps signing beside it for 24 hours
+	//
+	// For 24 hours every message carries two signatures (new secret first), so the receiver can
+	// switch to the new secret without rejecting a message.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/agents/{agentId}/webhook/secret (the `RotateAgentWebhookSecret` operationId).
+	RotateAgentWebhookSecretWithResponse(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*RotateAgentWebhookSecretResponse, error)
 
 	// ListAuditEventsWithResponse The audit log, newest first (support)
 	//
@@ -8458,6 +9272,9 @@ type ClientWithResponsesInterface interface {
 
 	// GetConversationWithResponse One conversation
 	//
+	// A conversation the caller takes part in: as its customer, as the owner of its agent, or as
+	// the agent (with its key). Any other answers 404.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/conversations/{conversationId} (the `GetConversation` operationId).
@@ -8475,6 +9292,9 @@ type ClientWithResponsesInterface interface {
 	RequestHumanWithResponse(ctx context.Context, conversationId ConversationId, reqEditors ...RequestEditorFn) (*RequestHumanResponse, error)
 
 	// ListMessagesWithResponse A conversation's messages, oldest first
+	//
+	// The messages of a conversation the caller takes part in, including the system messages that
+	// announce quotes and their outcome.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -8504,6 +9324,9 @@ type ClientWithResponsesInterface interface {
 	PostMessageWithResponse(ctx context.Context, conversationId ConversationId, body PostMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*PostMessageResponse, error)
 
 	// ListQuotesWithResponse A conversation's quotes, newest first
+	//
+	// The quotes of a conversation the caller takes part in, each with its status (sent, accepted,
+	// declined, expired).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -8597,12 +9420,18 @@ type ClientWithResponsesInterface interface {
 
 	// GetMeWithResponse The signed-in user
 	//
+	// The account behind the session cookie or personal token: its id, email, display name and
+	// roles. An agent asks getAgentSelf instead.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/me (the `GetMe` operationId).
 	GetMeWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetMeResponse, error)
 
 	// ListMyAgentsWithResponse My agents, every status
+	//
+	// Every agent the caller owns, whatever its status (draft, active, paused, suspended), with
+	// its figures and key prefix. Not paged.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -8620,6 +9449,9 @@ type ClientWithResponsesInterface interface {
 	EnableOwnerRoleWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*EnableOwnerRoleResponse, error)
 
 	// ListPersonalTokensWithResponse My personal tokens (never their secrets)
+	//
+	// The caller's personal tokens that are not revoked, newest first, each with its prefix and
+	// when it was last used. The secret itself is shown only once, by createPersonalToken.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -8646,12 +9478,17 @@ type ClientWithResponsesInterface interface {
 
 	// RevokePersonalTokenWithResponse Revoke one of my personal tokens
 	//
+	// Any later request with the token answers 401. A token that is not the caller's answers 404,
+	// exactly like a missing one. Audited.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /v1/me/tokens/{tokenId} (the `RevokePersonalToken` operationId).
 	RevokePersonalTokenWithResponse(ctx context.Context, tokenId string, reqEditors ...RequestEditorFn) (*RevokePersonalTokenResponse, error)
 
 	// ListNotificationsWithResponse My notifications, newest first
+	//
+	// The caller's in-app notifications, read and unread.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -8660,12 +9497,16 @@ type ClientWithResponsesInterface interface {
 
 	// MarkNotificationsReadWithBodyWithResponse Mark my notifications read, up to one
 	//
+	// Marks read the caller's notification `up_to` and every older one.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/notifications/read (the `MarkNotificationsRead` operationId).
 	MarkNotificationsReadWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MarkNotificationsReadResponse, error)
 
 	// MarkNotificationsReadWithResponse Mark my notifications read, up to one
+	//
+	// Marks read the caller's notification `up_to` and every older one.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -8683,6 +9524,9 @@ type ClientWithResponsesInterface interface {
 	ListOrdersWithResponse(ctx context.Context, params *ListOrdersParams, reqEditors ...RequestEditorFn) (*ListOrdersResponse, error)
 
 	// GetOrderWithResponse One order
+	//
+	// An order the caller takes part in (its customer, the agent's owner, or the agent with its
+	// key), with its snapshot and deliveries. Any other answers 404.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -8821,6 +9665,8 @@ type ClientWithResponsesInterface interface {
 
 	// GetQuoteWithResponse One quote
 	//
+	// A quote of a conversation the caller takes part in; any other answers 404.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/quotes/{quoteId} (the `GetQuote` operationId).
@@ -8842,12 +9688,17 @@ type ClientWithResponsesInterface interface {
 
 	// DeclineQuoteWithResponse Decline a quote
 	//
+	// The conversation's customer declines a quote that is still open (sent, not expired). The
+	// thread gets a system message and the agent a `quote.declined` event.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/quotes/{quoteId}/decline (the `DeclineQuote` operationId).
 	DeclineQuoteWithResponse(ctx context.Context, quoteId QuoteId, reqEditors ...RequestEditorFn) (*DeclineQuoteResponse, error)
 
 	// ListReinstatementRequestsWithResponse Owners' reinstatement requests, oldest first (support)
+	//
+	// Support's queue of owners' requests to lift an agent's suspension, optionally of one status.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -8874,12 +9725,18 @@ type ClientWithResponsesInterface interface {
 
 	// ReplyToReviewWithBodyWithResponse Answer a review of my agent, once (the owner)
 	//
+	// The owner of the reviewed agent answers once (`already-replied` after that); the reply is
+	// shown with the review. A review of someone else's agent answers 404.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/reviews/{reviewId}/reply (the `ReplyToReview` operationId).
 	ReplyToReviewWithBodyWithResponse(ctx context.Context, reviewId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReplyToReviewResponse, error)
 
 	// ReplyToReviewWithResponse Answer a review of my agent, once (the owner)
+	//
+	// The owner of the reviewed agent answers once (`already-replied` after that); the reply is
+	// shown with the review. A review of someone else's agent answers 404.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -8946,12 +9803,18 @@ type ClientWithResponsesInterface interface {
 
 	// GetWalletWithResponse My points
 	//
+	// The caller's balance (points to spend) and the points held in escrow for their open orders.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/wallet (the `GetWallet` operationId).
 	GetWalletWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetWalletResponse, error)
 
 	// ListPostingsWithResponse My postings, newest first
+	//
+	// Every movement of the caller's wallet, with the amount signed from the wallet's point of
+	// view and the balance after it; filter by kind or by order. exportPostings gives the same
+	// rows as CSV.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -9821,6 +10684,246 @@ func (r ListAgentVersionsResponse) ContentType() string {
 	return ""
 }
 
+type DeleteAgentWebhookResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DeleteAgentWebhookResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteAgentWebhookResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteAgentWebhookResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteAgentWebhookResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteAgentWebhookResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetAgentWebhookResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Webhook
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAgentWebhookResponse) GetJSON200() *Webhook {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetAgentWebhookResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAgentWebhookResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAgentWebhookResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAgentWebhookResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAgentWebhookResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SetAgentWebhookResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RegisteredWebhook
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *RegisteredWebhook
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetAgentWebhookResponse) GetJSON200() *RegisteredWebhook {
+	return r.JSON200
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r SetAgentWebhookResponse) GetJSON201() *RegisteredWebhook {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SetAgentWebhookResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SetAgentWebhookResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetAgentWebhookResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetAgentWebhookResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetAgentWebhookResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListAgentWebhookDeliveriesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebhookDeliveryList
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListAgentWebhookDeliveriesResponse) GetJSON200() *WebhookDeliveryList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListAgentWebhookDeliveriesResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListAgentWebhookDeliveriesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListAgentWebhookDeliveriesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListAgentWebhookDeliveriesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListAgentWebhookDeliveriesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RotateAgentWebhookSecretResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RegisteredWebhook
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RotateAgentWebhookSecretResponse) GetJSON200() *RegisteredWebhook {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RotateAgentWebhookSecretResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RotateAgentWebhookSecretResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RotateAgentWebhookSecretResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RotateAgentWebhookSecretResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RotateAgentWebhookSecretResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListAuditEventsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -9871,7 +10974,16 @@ func (r ListAuditEventsResponse) ContentType() string {
 
 // SignInResponse200Headers the declared response headers of an HTTP 200 response for SignIn
 type SignInResponse200Headers struct {
-	SetCookie *string
+	RateLimit       *string
+	RateLimitPolicy *string
+	SetCookie       *string
+}
+
+// SignInResponse429Headers the declared response headers of an HTTP 429 response for SignIn
+type SignInResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *int32
 }
 
 type SignInResponse struct {
@@ -9879,15 +10991,24 @@ type SignInResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *User
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *SignInResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SignInResponse429Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r SignInResponse) GetJSON200() *User {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SignInResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -9974,7 +11095,16 @@ func (r SignOutResponse) ContentType() string {
 
 // SignUpResponse201Headers the declared response headers of an HTTP 201 response for SignUp
 type SignUpResponse201Headers struct {
-	SetCookie *string
+	RateLimit       *string
+	RateLimitPolicy *string
+	SetCookie       *string
+}
+
+// SignUpResponse429Headers the declared response headers of an HTTP 429 response for SignUp
+type SignUpResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *int32
 }
 
 type SignUpResponse struct {
@@ -9982,15 +11112,24 @@ type SignUpResponse struct {
 	HTTPResponse *http.Response
 	// JSON201 the response for an HTTP 201 `application/json` response
 	JSON201 *User
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *SignUpResponse201Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SignUpResponse429Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
 func (r SignUpResponse) GetJSON201() *User {
 	return r.JSON201
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SignUpResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -12223,6 +13362,9 @@ func (r ExportPostingsResponse) ContentType() string {
 
 // GetAgentSelfWithResponse Who am I (the calling agent)
 //
+// The calling agent's id, handle, name, status, live settings and skill package versions, and
+// its polling interval: what a runtime checks when it starts.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/agent (the `GetAgentSelf` operationId).
@@ -12413,6 +13555,9 @@ func (c *ClientWithResponses) UploadAgentAvatarWithBodyWithResponse(ctx context.
 
 // RotateAgentKeyWithResponse Issue a new API key; the old one stops working at once
 //
+// For the agent's owner. The new key is in this answer only (heepr keeps an HMAC of it); the
+// agent's runtime must switch to it at once. Audited.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/agents/{agentId}/key (the `RotateAgentKey` operationId).
@@ -12426,6 +13571,10 @@ func (c *ClientWithResponses) RotateAgentKeyWithResponse(ctx context.Context, ag
 
 // PauseAgentWithResponse Take the agent off the market (orders in progress continue)
 //
+// The owner's agent becomes `paused`: it leaves browse, its profile answers 404 and it takes
+// no new conversations or orders; orders in progress continue. A draft cannot be paused
+// (`agent-not-published`) and a suspended agent stays suspended (`agent-suspended`).
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/agents/{agentId}/pause (the `PauseAgent` operationId).
@@ -12438,6 +13587,9 @@ func (c *ClientWithResponses) PauseAgentWithResponse(ctx context.Context, agentI
 }
 
 // PublishAgentWithResponse Put the agent on the market
+//
+// The owner's draft or paused agent becomes `active`: listed in browse and open to
+// conversations, quotes and orders. A suspended agent stays suspended (`agent-suspended`).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -12518,6 +13670,9 @@ func (c *ClientWithResponses) RequestReinstatementWithResponse(ctx context.Conte
 
 // ListAgentReviewsWithResponse An agent's reviews, newest first
 //
+// Public: the reviews of an agent on the market (by id or handle), with the owner's replies.
+// Agents not on the market answer 404.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/agents/{agentId}/reviews (the `ListAgentReviews` operationId).
@@ -12587,6 +13742,9 @@ func (c *ClientWithResponses) SuspendAgentWithResponse(ctx context.Context, agen
 
 // ListAgentVersionsWithResponse The agent's settings versions, newest first
 //
+// For the agent's owner: every settings version with the settings it held. Orders keep the
+// version that was live when they were placed.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/agents/{agentId}/versions (the `ListAgentVersions` operationId).
@@ -12596,6 +13754,117 @@ func (c *ClientWithResponses) ListAgentVersionsWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParseListAgentVersionsResponse(rsp)
+}
+
+// DeleteAgentWebhookWithResponse Stop pushing the agent's events (deletes the delivery log too)
+//
+// The webhook and its delivery log are deleted; attempts not yet made are dropped. Events keep
+// reaching the agent by polling.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/agents/{agentId}/webhook (the `DeleteAgentWebhook` operationId).
+func (c *ClientWithResponses) DeleteAgentWebhookWithResponse(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*DeleteAgentWebhookResponse, error) {
+	rsp, err := c.DeleteAgentWebhook(ctx, agentId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteAgentWebhookResponse(rsp)
+}
+
+// GetAgentWebhookWithResponse The agent's webhook (never its secret)
+//
+// Where the agent's events are pushed besides polling, whether it is enabled, and why it was
+// disabled. Only the agent's owner sees it; anyone else gets 404, as for a missing agent.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/agents/{agentId}/webhook (the `GetAgentWebhook` operationId).
+func (c *ClientWithResponses) GetAgentWebhookWithResponse(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*GetAgentWebhookResponse, error) {
+	rsp, err := c.GetAgentWebhook(ctx, agentId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAgentWebhookResponse(rsp)
+}
+
+// SetAgentWebhookWithBodyWithResponse Push the agent's events to an HTTPS endpoint (Standard Webhooks)
+//
+// Registers (201) or replaces (200) the agent's webhook. Every event the agent polls for is also
+// POSTed to `url` as a `WebhookEvent`, signed as Standard Webhooks prescribe: headers
+// `webhook-id` (the delivery id, the same on every retry), `webhook-timestamp` (Unix seconds)
+// and `webhook-signature` (`v1,` + base64 of HMAC-SHA256 over `id.timestamp.body` with the key
+// in `secret`; several signatures are separated by spaces). A 2xx answer delivers it; 410
+// disables the webhook; anything else is retried after 30 s, 2 min, 10 min, 30 min, 1 h, 2 h,
+// 4 h and 8 h, and a last time a day after the first attempt. A webhook with no success for
+// 24 hours is disabled and the owner notified. Registering again re-enables it, with a new
+// secret. The URL must be https, hold no user name or password, and reach a public address
+// (never loopback, private, link-local or other reserved ranges). Polling keeps working.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/agents/{agentId}/webhook (the `SetAgentWebhook` operationId).
+func (c *ClientWithResponses) SetAgentWebhookWithBodyWithResponse(ctx context.Context, agentId AgentId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetAgentWebhookResponse, error) {
+	rsp, err := c.SetAgentWebhookWithBody(ctx, agentId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetAgentWebhookResponse(rsp)
+}
+
+// SetAgentWebhookWithResponse Push the agent's events to an HTTPS endpoint (Standard Webhooks)
+//
+// Registers (201) or replaces (200) the agent's webhook. Every event the agent polls for is also
+// POSTed to `url` as a `WebhookEvent`, signed as Standard Webhooks prescribe: headers
+// `webhook-id` (the delivery id, the same on every retry), `webhook-timestamp` (Unix seconds)
+// and `webhook-signature` (`v1,` + base64 of HMAC-SHA256 over `id.timestamp.body` with the key
+// in `secret`; several signatures are separated by spaces). A 2xx answer delivers it; 410
+// disables the webhook; anything else is retried after 30 s, 2 min, 10 min, 30 min, 1 h, 2 h,
+// 4 h and 8 h, and a last time a day after the first attempt. A webhook with no success for
+// 24 hours is disabled and the owner notified. Registering again re-enables it, with a new
+// secret. The URL must be https, hold no user name or password, and reach a public address
+// (never loopback, private, link-local or other reserved ranges). Polling keeps working.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/agents/{agentId}/webhook (the `SetAgentWebhook` operationId).
+func (c *ClientWithResponses) SetAgentWebhookWithResponse(ctx context.Context, agentId AgentId, body SetAgentWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*SetAgentWebhookResponse, error) {
+	rsp, err := c.SetAgentWebhook(ctx, agentId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetAgentWebhookResponse(rsp)
+}
+
+// ListAgentWebhookDeliveriesWithResponse The webhook's delivery log, newest first
+//
+// One entry per event pushed, with its attempts and the last answer. Kept 30 days.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/agents/{agentId}/webhook/deliveries (the `ListAgentWebhookDeliveries` operationId).
+func (c *ClientWithResponses) ListAgentWebhookDeliveriesWithResponse(ctx context.Context, agentId AgentId, params *ListAgentWebhookDeliveriesParams, reqEditors ...RequestEditorFn) (*ListAgentWebhookDeliveriesResponse, error) {
+	rsp, err := c.ListAgentWebhookDeliveries(ctx, agentId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListAgentWebhookDeliveriesResponse(rsp)
+}
+
+// RotateAgentWebhookSecretWithResponse Issue a new webhook secret; the old one keeps signing beside it for 24 hours
+//
+// For 24 hours every message carries two signatures (new secret first), so the receiver can
+// switch to the new secret without rejecting a message.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/agents/{agentId}/webhook/secret (the `RotateAgentWebhookSecret` operationId).
+func (c *ClientWithResponses) RotateAgentWebhookSecretWithResponse(ctx context.Context, agentId AgentId, reqEditors ...RequestEditorFn) (*RotateAgentWebhookSecretResponse, error) {
+	rsp, err := c.RotateAgentWebhookSecret(ctx, agentId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRotateAgentWebhookSecretResponse(rsp)
 }
 
 // ListAuditEventsWithResponse The audit log, newest first (support)
@@ -12823,6 +14092,9 @@ func (c *ClientWithResponses) CreateConversationWithResponse(ctx context.Context
 
 // GetConversationWithResponse One conversation
 //
+// A conversation the caller takes part in: as its customer, as the owner of its agent, or as
+// the agent (with its key). Any other answers 404.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/conversations/{conversationId} (the `GetConversation` operationId).
@@ -12852,6 +14124,9 @@ func (c *ClientWithResponses) RequestHumanWithResponse(ctx context.Context, conv
 }
 
 // ListMessagesWithResponse A conversation's messages, oldest first
+//
+// The messages of a conversation the caller takes part in, including the system messages that
+// announce quotes and their outcome.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -12899,6 +14174,9 @@ func (c *ClientWithResponses) PostMessageWithResponse(ctx context.Context, conve
 }
 
 // ListQuotesWithResponse A conversation's quotes, newest first
+//
+// The quotes of a conversation the caller takes part in, each with its status (sent, accepted,
+// declined, expired).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -13046,6 +14324,9 @@ func (c *ClientWithResponses) ListFailedJobsWithResponse(ctx context.Context, pa
 
 // GetMeWithResponse The signed-in user
 //
+// The account behind the session cookie or personal token: its id, email, display name and
+// roles. An agent asks getAgentSelf instead.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/me (the `GetMe` operationId).
@@ -13058,6 +14339,9 @@ func (c *ClientWithResponses) GetMeWithResponse(ctx context.Context, reqEditors 
 }
 
 // ListMyAgentsWithResponse My agents, every status
+//
+// Every agent the caller owns, whatever its status (draft, active, paused, suspended), with
+// its figures and key prefix. Not paged.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -13087,6 +14371,9 @@ func (c *ClientWithResponses) EnableOwnerRoleWithResponse(ctx context.Context, r
 }
 
 // ListPersonalTokensWithResponse My personal tokens (never their secrets)
+//
+// The caller's personal tokens that are not revoked, newest first, each with its prefix and
+// when it was last used. The secret itself is shown only once, by createPersonalToken.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -13131,6 +14418,9 @@ func (c *ClientWithResponses) CreatePersonalTokenWithResponse(ctx context.Contex
 
 // RevokePersonalTokenWithResponse Revoke one of my personal tokens
 //
+// Any later request with the token answers 401. A token that is not the caller's answers 404,
+// exactly like a missing one. Audited.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /v1/me/tokens/{tokenId} (the `RevokePersonalToken` operationId).
@@ -13143,6 +14433,8 @@ func (c *ClientWithResponses) RevokePersonalTokenWithResponse(ctx context.Contex
 }
 
 // ListNotificationsWithResponse My notifications, newest first
+//
+// The caller's in-app notifications, read and unread.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -13157,6 +14449,8 @@ func (c *ClientWithResponses) ListNotificationsWithResponse(ctx context.Context,
 
 // MarkNotificationsReadWithBodyWithResponse Mark my notifications read, up to one
 //
+// Marks read the caller's notification `up_to` and every older one.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/notifications/read (the `MarkNotificationsRead` operationId).
@@ -13169,6 +14463,8 @@ func (c *ClientWithResponses) MarkNotificationsReadWithBodyWithResponse(ctx cont
 }
 
 // MarkNotificationsReadWithResponse Mark my notifications read, up to one
+//
+// Marks read the caller's notification `up_to` and every older one.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -13198,6 +14494,9 @@ func (c *ClientWithResponses) ListOrdersWithResponse(ctx context.Context, params
 }
 
 // GetOrderWithResponse One order
+//
+// An order the caller takes part in (its customer, the agent's owner, or the agent with its
+// key), with its snapshot and deliveries. Any other answers 404.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -13414,6 +14713,8 @@ func (c *ClientWithResponses) RequestRevisionWithResponse(ctx context.Context, o
 
 // GetQuoteWithResponse One quote
 //
+// A quote of a conversation the caller takes part in; any other answers 404.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/quotes/{quoteId} (the `GetQuote` operationId).
@@ -13447,6 +14748,9 @@ func (c *ClientWithResponses) AcceptQuoteWithResponse(ctx context.Context, quote
 
 // DeclineQuoteWithResponse Decline a quote
 //
+// The conversation's customer declines a quote that is still open (sent, not expired). The
+// thread gets a system message and the agent a `quote.declined` event.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/quotes/{quoteId}/decline (the `DeclineQuote` operationId).
@@ -13459,6 +14763,8 @@ func (c *ClientWithResponses) DeclineQuoteWithResponse(ctx context.Context, quot
 }
 
 // ListReinstatementRequestsWithResponse Owners' reinstatement requests, oldest first (support)
+//
+// Support's queue of owners' requests to lift an agent's suspension, optionally of one status.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -13503,6 +14809,9 @@ func (c *ClientWithResponses) DeclineReinstatementWithResponse(ctx context.Conte
 
 // ReplyToReviewWithBodyWithResponse Answer a review of my agent, once (the owner)
 //
+// The owner of the reviewed agent answers once (`already-replied` after that); the reply is
+// shown with the review. A review of someone else's agent answers 404.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/reviews/{reviewId}/reply (the `ReplyToReview` operationId).
@@ -13515,6 +14824,9 @@ func (c *ClientWithResponses) ReplyToReviewWithBodyWithResponse(ctx context.Cont
 }
 
 // ReplyToReviewWithResponse Answer a review of my agent, once (the owner)
+//
+// The owner of the reviewed agent answers once (`already-replied` after that); the reply is
+// shown with the review. A review of someone else's agent answers 404.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -13623,6 +14935,8 @@ func (c *ClientWithResponses) SuspendUserWithResponse(ctx context.Context, userI
 
 // GetWalletWithResponse My points
 //
+// The caller's balance (points to spend) and the points held in escrow for their open orders.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/wallet (the `GetWallet` operationId).
@@ -13635,6 +14949,10 @@ func (c *ClientWithResponses) GetWalletWithResponse(ctx context.Context, reqEdit
 }
 
 // ListPostingsWithResponse My postings, newest first
+//
+// Every movement of the caller's wallet, with the amount signed from the wallet's point of
+// view and the balance after it; filter by kind or by order. exportPostings gives the same
+// rows as CSV.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -14266,6 +15584,174 @@ func ParseListAgentVersionsResponse(rsp *http.Response) (*ListAgentVersionsRespo
 	return response, nil
 }
 
+// ParseDeleteAgentWebhookResponse parses an HTTP response from a DeleteAgentWebhookWithResponse call
+func ParseDeleteAgentWebhookResponse(rsp *http.Response) (*DeleteAgentWebhookResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteAgentWebhookResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetAgentWebhookResponse parses an HTTP response from a GetAgentWebhookWithResponse call
+func ParseGetAgentWebhookResponse(rsp *http.Response) (*GetAgentWebhookResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAgentWebhookResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Webhook
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSetAgentWebhookResponse parses an HTTP response from a SetAgentWebhookWithResponse call
+func ParseSetAgentWebhookResponse(rsp *http.Response) (*SetAgentWebhookResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetAgentWebhookResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RegisteredWebhook
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest RegisteredWebhook
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListAgentWebhookDeliveriesResponse parses an HTTP response from a ListAgentWebhookDeliveriesWithResponse call
+func ParseListAgentWebhookDeliveriesResponse(rsp *http.Response) (*ListAgentWebhookDeliveriesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListAgentWebhookDeliveriesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebhookDeliveryList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRotateAgentWebhookSecretResponse parses an HTTP response from a RotateAgentWebhookSecretWithResponse call
+func ParseRotateAgentWebhookSecretResponse(rsp *http.Response) (*RotateAgentWebhookSecretResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RotateAgentWebhookSecretResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RegisteredWebhook
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListAuditEventsResponse parses an HTTP response from a ListAuditEventsWithResponse call
 func ParseListAuditEventsResponse(rsp *http.Response) (*ListAuditEventsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -14320,6 +15806,13 @@ func ParseSignInResponse(rsp *http.Response) (*SignInResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -14332,6 +15825,20 @@ func ParseSignInResponse(rsp *http.Response) (*SignInResponse, error) {
 	switch {
 	case rsp.StatusCode == 200:
 		var headers SignInResponse200Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("Set-Cookie"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Set-Cookie", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -14340,6 +15847,30 @@ func ParseSignInResponse(rsp *http.Response) (*SignInResponse, error) {
 			headers.SetCookie = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers SignInResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -14408,6 +15939,13 @@ func ParseSignUpResponse(rsp *http.Response) (*SignUpResponse, error) {
 		}
 		response.JSON201 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -14420,6 +15958,20 @@ func ParseSignUpResponse(rsp *http.Response) (*SignUpResponse, error) {
 	switch {
 	case rsp.StatusCode == 201:
 		var headers SignUpResponse201Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("Set-Cookie"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Set-Cookie", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -14428,6 +15980,30 @@ func ParseSignUpResponse(rsp *http.Response) (*SignUpResponse, error) {
 			headers.SetCookie = &value
 		}
 		response.Headers201 = &headers
+	case rsp.StatusCode == 429:
+		var headers SignUpResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -15953,4 +17529,162 @@ func ParseExportPostingsResponse(rsp *http.Response) (*ExportPostingsResponse, e
 	}
 
 	return response, nil
+}
+
+// CallbackInitiator sends OpenAPI callback requests to target URLs.
+// Modeled on the generated Client, but with no stored Server -- the full
+// target URL is provided per-call by the caller (typically discovered
+// from a callback expression on the parent operation's request body,
+// e.g. `{$request.body#/callbackUrl}`).
+type CallbackInitiator struct {
+	// Doer for performing requests, typically a *http.Client with any
+	// customized settings, such as certificate chains.
+	Client HttpRequestDoer
+
+	// A list of callbacks for modifying requests which are generated before sending over
+	// the network.
+	RequestEditors []RequestEditorFn
+}
+
+// CallbackInitiatorOption allows setting custom parameters during construction.
+type CallbackInitiatorOption func(*CallbackInitiator) error
+
+// NewCallbackInitiator creates a new CallbackInitiator with reasonable defaults.
+func NewCallbackInitiator(opts ...CallbackInitiatorOption) (*CallbackInitiator, error) {
+	initiator := CallbackInitiator{}
+	for _, o := range opts {
+		if err := o(&initiator); err != nil {
+			return nil, err
+		}
+	}
+	if initiator.Client == nil {
+		initiator.Client = &http.Client{}
+	}
+	return &initiator, nil
+}
+
+// WithCallbackHTTPClient allows overriding the default Doer, which is
+// automatically created using http.Client. This is useful for tests.
+func WithCallbackHTTPClient(doer HttpRequestDoer) CallbackInitiatorOption {
+	return func(p *CallbackInitiator) error {
+		p.Client = doer
+		return nil
+	}
+}
+
+// WithCallbackRequestEditorFn allows setting up a callback function, which
+// will be called right before sending the callback request. This can be
+// used to mutate the request, e.g. to add signature headers.
+func WithCallbackRequestEditorFn(fn RequestEditorFn) CallbackInitiatorOption {
+	return func(p *CallbackInitiator) error {
+		p.RequestEditors = append(p.RequestEditors, fn)
+		return nil
+	}
+}
+
+func (p *CallbackInitiator) applyCallbackEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
+	for _, r := range p.RequestEditors {
+		if err := r(ctx, req); err != nil {
+			return err
+		}
+	}
+	for _, r := range additionalEditors {
+		if err := r(ctx, req); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CallbackInitiatorInterface is the interface specification for the callback initiator.
+type CallbackInitiatorInterface interface {
+	// AgentEventWithBody fires the agentEvent callback with any body
+	AgentEventWithBody(ctx context.Context, targetURL string, params *AgentEventParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	AgentEvent(ctx context.Context, targetURL string, params *AgentEventParams, body AgentEventJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+func (p *CallbackInitiator) AgentEventWithBody(ctx context.Context, targetURL string, params *AgentEventParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAgentEventCallbackRequestWithBody(targetURL, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyCallbackEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *CallbackInitiator) AgentEvent(ctx context.Context, targetURL string, params *AgentEventParams, body AgentEventJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAgentEventCallbackRequest(targetURL, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyCallbackEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+// NewAgentEventCallbackRequest builds a application/json POST request for the agentEvent callback
+func NewAgentEventCallbackRequest(targetURL string, params *AgentEventParams, body AgentEventJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAgentEventCallbackRequestWithBody(targetURL, params, "application/json", bodyReader)
+}
+
+// NewAgentEventCallbackRequestWithBody builds a POST request for the agentEvent callback with any body
+func NewAgentEventCallbackRequestWithBody(targetURL string, params *AgentEventParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook-id", params.WebhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-id", headerParam0)
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "webhook-timestamp", params.WebhookTimestamp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-timestamp", headerParam1)
+
+		var headerParam2 string
+
+		headerParam2, err = runtime.StyleParamWithOptions("simple", false, "webhook-signature", params.WebhookSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-signature", headerParam2)
+
+	}
+	return req, nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/heepr/heepr/adapters/store"
 	"github.com/heepr/heepr/adapters/telemetry"
 	"github.com/heepr/heepr/adapters/wake"
+	"github.com/heepr/heepr/adapters/webhook"
 	"github.com/heepr/heepr/modules/identity"
 	"github.com/heepr/heepr/modules/kernel"
 	"github.com/heepr/heepr/modules/ledger"
@@ -28,6 +29,7 @@ import (
 	"github.com/heepr/heepr/modules/notification"
 	"github.com/heepr/heepr/modules/ordering"
 	"github.com/heepr/heepr/modules/skills"
+	"github.com/heepr/heepr/modules/webhooks"
 )
 
 // app is heepr assembled: the composition root wires every adapter into
@@ -46,6 +48,7 @@ type app struct {
 	ordering   *ordering.Service
 	notify     *notification.Service
 	moderation *moderation.Service
+	webhooks   *webhooks.Service
 	hub        *wake.Hub
 	handler    http.Handler
 
@@ -142,7 +145,17 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, work bool, o opti
 			BaseURL: cfg.BaseURL},
 		// A stalled owner review opens a support case in the timer's transaction.
 		Escalate: func(ctx context.Context, o ordering.Order) error { return a.moderation.ReviewStalled(ctx, o) },
+		// Every event is queued for the agent's webhook in its own transaction (ADR 11).
+		OnEvent: func(ctx context.Context, agentID string, seq int64, typ string, data map[string]any, at time.Time) error {
+			return a.webhooks.OnEvent(ctx, agentID, seq, typ, data, at)
+		},
 	})
+	allow, err := webhooks.ParseAllow(cfg.WebhookAllow)
+	if err != nil {
+		return nil, fmt.Errorf("HEEPR_WEBHOOK_ALLOW: %w", err)
+	}
+	a.webhooks = webhooks.New(webhooks.Deps{Tx: db, Clock: o.clock, Store: store.NewWebhooks(db), Jobs: q, Agents: a.market,
+		Notifier: notify, Sender: webhook.New(allow), Allow: allow, Audit: a.moderation.Audit})
 	a.moderation.Connect(moderation.Deps{Cases: store.NewCases(db), Orders: a.ordering, Agents: a.market, Users: a.identity,
 		Ledger: a.ledger, Notifier: notify})
 	// Feed positions cached for polls are dropped before waiters wake.
@@ -153,7 +166,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, work bool, o opti
 		return nil, err
 	}
 	*facades = queue.Facades{Identity: a.identity, Notification: notify, Ledger: a.ledger, Idempotency: idem, Clock: o.clock, Log: log,
-		Market: a.market, Skills: a.skills, Blobs: a.blobs, BaseURL: cfg.BaseURL, Ordering: a.ordering, Moderation: a.moderation}
+		Market: a.market, Skills: a.skills, Blobs: a.blobs, BaseURL: cfg.BaseURL, Ordering: a.ordering, Moderation: a.moderation, Webhooks: a.webhooks}
 
 	enforcer, err := authz.New()
 	if err != nil {
@@ -166,7 +179,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, work bool, o opti
 		limits = map[string]httpapi.Limit{}
 	}
 	a.handler, err = httpapi.New(httpapi.Options{
-		Identity: a.identity, Ledger: a.ledger, Market: a.market, Skills: a.skills, Ordering: a.ordering, Notify: notify, Moderation: a.moderation, Jobs: q, AgentAuth: a.market.AuthenticateKey, Tx: db, Idempotency: idem, Enforcer: enforcer, Metrics: a.metrics, Logger: log, Ready: a.ready,
+		Identity: a.identity, Ledger: a.ledger, Market: a.market, Skills: a.skills, Ordering: a.ordering, Notify: notify, Moderation: a.moderation, Webhooks: a.webhooks, Jobs: q, AgentAuth: a.market.AuthenticateKey, Tx: db, Idempotency: idem, Enforcer: enforcer, Metrics: a.metrics, Logger: log, Ready: a.ready,
 		BaseURL: cfg.BaseURL, MaxBodyBytes: cfg.MaxBodyBytes, MaxUploadBytes: cfg.MaxUploadBytes, RateLimits: limits, Clock: o.clock,
 	})
 	if err != nil {

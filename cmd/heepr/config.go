@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/heepr/heepr/adapters/telemetry"
+	"github.com/heepr/heepr/modules/webhooks"
 )
 
 // config is everything heepr reads from its environment. The README's
@@ -33,6 +34,7 @@ type config struct {
 	MaxUploadBytes  int64         // HEEPR_MAX_UPLOAD_MB
 	ReviewWindow    time.Duration // HEEPR_REVIEW_WINDOW
 	S3URL           string        // HEEPR_S3_URL
+	WebhookAllow    string        // HEEPR_WEBHOOK_ALLOW
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -45,6 +47,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		MailFrom:     or(getenv("HEEPR_MAIL_FROM"), "heepr <no-reply@heepr.dev>"),
 		SupportEmail: or(getenv("HEEPR_SUPPORT_EMAIL"), "support@heepr.dev"),
 		S3URL:        getenv("HEEPR_S3_URL"),
+		WebhookAllow: getenv("HEEPR_WEBHOOK_ALLOW"),
 	}
 	c.BaseURL = strings.TrimRight(or(getenv("HEEPR_BASE_URL"), defaultBaseURL(c.Addr)), "/")
 	var errs []string
@@ -107,6 +110,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 	case "off", "false", "0":
 	default:
 		errs = append(errs, "HEEPR_RATE_LIMITS: want on or off")
+	}
+	if _, err := webhooks.ParseAllow(c.WebhookAllow); err != nil {
+		errs = append(errs, "HEEPR_WEBHOOK_ALLOW: "+err.Error())
 	}
 	if c.SecretKey != "" && len(c.SecretKey) < 32 {
 		errs = append(errs, "HEEPR_SECRET_KEY: want at least 32 characters")

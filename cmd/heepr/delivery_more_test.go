@@ -267,6 +267,13 @@ func TestDeliveredFileAccessMatrix(t *testing.T) {
 		rg = e.download(t, s.agentC, f2, http.Header{"Range": {"bytes=-4"}})
 		require.Equal(t, http.StatusPartialContent, rg.StatusCode(), "%s", rg.Body)
 		require.Equal(t, content[len(content)-4:], rg.Body)
+		// A range outside the file, or a failed If-Match: problems like every other error.
+		rg = e.download(t, s.custC, f2, http.Header{"Range": {"bytes=999999-"}})
+		requireProblem(t, rg.HTTPResponse, rg.Body, http.StatusRequestedRangeNotSatisfiable, "range-not-satisfiable")
+		require.Equal(t, "bytes */"+strconv.Itoa(len(content)), rg.HTTPResponse.Header.Get("Content-Range"))
+		require.Empty(t, rg.HTTPResponse.Header.Get("Content-Disposition"))
+		rg = e.download(t, s.custC, f2, http.Header{"If-Match": {`"not-this-file"`}})
+		requireProblem(t, rg.HTTPResponse, rg.Body, http.StatusPreconditionFailed, "precondition-failed")
 
 		// The customer's signed link: anonymously, and signed in as its user.
 		link := e.fileLink(t, s.custC, f2)

@@ -100,7 +100,7 @@ func (e *env) getBody(t *testing.T, url string, header http.Header) (*http.Respo
 	for k, v := range header {
 		req.Header[k] = v
 	}
-	resp, err := e.srv.Client().Do(req)
+	resp, err := e.httpClient(t).Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)

@@ -218,7 +218,7 @@ func TestBodyTooLarge(t *testing.T) {
 
 func requireTooLarge(t *testing.T, e *env, req *http.Request, limit int) {
 	t.Helper()
-	resp, err := e.srv.Client().Do(req)
+	resp, err := e.httpClient(t).Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)

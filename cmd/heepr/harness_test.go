@@ -20,7 +20,12 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -28,6 +33,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
+	"github.com/heepr/heepr"
 	httpapi "github.com/heepr/heepr/adapters/http"
 	"github.com/heepr/heepr/adapters/store/storetest"
 	"github.com/heepr/heepr/adapters/telemetry"
@@ -226,13 +232,21 @@ func (e *env) close(t *testing.T) {
 
 func (e *env) newClient(t *testing.T, edit client.RequestEditorFn) *client.ClientWithResponses {
 	t.Helper()
-	opts := []client.ClientOption{client.WithHTTPClient(e.srv.Client())}
+	opts := []client.ClientOption{client.WithHTTPClient(e.httpClient(t))}
 	if edit != nil {
 		opts = append(opts, client.WithRequestEditorFn(edit))
 	}
 	c, err := client.NewClientWithResponses(e.url, opts...)
 	require.NoError(t, err)
 	return c
+}
+
+// httpClient is the test server's client, with every answer under /v1
+// held to openapi.yaml: one the spec does not describe fails t.
+func (e *env) httpClient(t testing.TB) *http.Client {
+	c := *e.srv.Client()
+	c.Transport = &specCheck{t: t, next: c.Transport}
+	return &c
 }
 
 // anon is a client with no credentials.
@@ -346,7 +360,7 @@ func (e *env) do(t *testing.T, method, path string, body io.Reader, header http.
 			req.Header.Add(k, v)
 		}
 	}
-	resp, err := e.srv.Client().Do(req)
+	resp, err := e.httpClient(t).Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
@@ -564,3 +578,74 @@ func (e *env) postingsOf(t *testing.T, user string, kind client.PostingKind) int
 	require.NoError(t, err)
 	return int(n)
 }
+
+// --- the contract ----------------------------------------------------------
+
+// contract is openapi.yaml as served (heepr.OpenAPI) and a router over its
+// operations, to validate answers against.
+var contract = sync.OnceValues(func() (routers.Router, error) {
+	spec, err := openapi3.NewLoader().LoadFromData(heepr.OpenAPI)
+	if err != nil {
+		return nil, err
+	}
+	if err := spec.Validate(context.Background()); err != nil {
+		return nil, err
+	}
+	spec.Servers = nil // match on the path alone, whatever host the test server has
+	return gorillamux.NewRouter(spec)
+})
+
+// specCheck validates every answer to an operation of the spec: its status
+// must be one the operation lists (or its default), its headers and its
+// body (media type and schema) what the spec says for that status.
+// Requests that match no operation (tests of the 404 and 405 answers) have
+// nothing to be held to and pass through. No body is exempt: kin-openapi
+// reads a `format: binary` body (zips, images, delivered files) as raw
+// bytes, so those answers are checked for their media type and status too.
+type specCheck struct {
+	t    testing.TB
+	next http.RoundTripper
+}
+
+func (c *specCheck) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := c.next.RoundTrip(req)
+	if err != nil || !strings.HasPrefix(req.URL.Path, "/v1/") {
+		return resp, err
+	}
+	router, err := contract()
+	if err != nil {
+		c.t.Errorf("load openapi.yaml: %v", err)
+		return resp, nil
+	}
+	route, params, err := router.FindRoute(req)
+	if err != nil {
+		return resp, nil
+	}
+	body, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil { // cut off (a cancelled long-poll): hand the caller the same failure
+		resp.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{err}))
+		return resp, nil
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route},
+		Status:                 resp.StatusCode,
+		Header:                 resp.Header,
+		Options:                &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
+	}
+	in.SetBodyBytes(body)
+	if err := openapi3filter.ValidateResponse(req.Context(), in); err != nil {
+		shown := body
+		if len(shown) > 2000 || !utf8.Valid(shown) {
+			shown = []byte(fmt.Sprintf("(%d bytes of %s)", len(body), resp.Header.Get("Content-Type")))
+		}
+		c.t.Errorf("the answer of %s (%s %s) does not match openapi.yaml: status %d: %v\nbody: %s",
+			route.Operation.OperationID, req.Method, req.URL.Path, resp.StatusCode, err, shown)
+	}
+	return resp, nil
+}
+
+type errReader struct{ err error }
+
+func (r errReader) Read([]byte) (int, error) { return 0, r.err }

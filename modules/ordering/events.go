@@ -2,6 +2,7 @@ package ordering
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -22,6 +23,24 @@ const (
 	cadenceTTL   = 30 * time.Second
 	cadenceSweep = 10 * time.Minute
 )
+
+// hookedEvents runs Deps.OnEvent after every append, in its transaction,
+// so no place that writes an event can forget it.
+type hookedEvents struct {
+	Events
+	onEvent func(ctx context.Context, agentID string, seq int64, typ string, data map[string]any, at time.Time) error
+}
+
+func (h hookedEvents) Append(ctx context.Context, agentID, typ string, data map[string]any, at time.Time) (int64, error) {
+	seq, err := h.Events.Append(ctx, agentID, typ, data, at)
+	if err != nil {
+		return 0, err
+	}
+	if err := h.onEvent(ctx, agentID, seq, typ, data, at); err != nil {
+		return 0, fmt.Errorf("after %s event: %w", typ, err)
+	}
+	return seq, nil
+}
 
 // parseSeq reads an event id.
 func parseSeq(field, v string) (int64, error) {

@@ -35,6 +35,10 @@ type Deps struct {
 	// domain.ReviewEscalationAfter, in the timer's transaction (the
 	// moderation module; nil: support is emailed instead).
 	Escalate func(ctx context.Context, o domain.Order) error
+	// OnEvent runs inside the transaction that appends an event to an
+	// agent's feed, right after the append (the webhooks module queues the
+	// event for the agent's endpoint, ADR 11; nil: nothing).
+	OnEvent func(ctx context.Context, agentID string, seq int64, typ string, data map[string]any, at time.Time) error
 }
 
 // Config holds the second half of an order's life's settings.
@@ -72,6 +76,9 @@ func New(d Deps) *Service {
 	}
 	if d.Config.MaxUploadBytes <= 0 {
 		d.Config.MaxUploadBytes = 100 << 20
+	}
+	if d.OnEvent != nil {
+		d.Events = hookedEvents{Events: d.Events, onEvent: d.OnEvent}
 	}
 	return &Service{d: d, cadence: map[string]cadence{}, draining: make(chan struct{}),
 		feeds: feedCache{entries: map[string]cachedFeed{}, gens: map[string]uint64{}}}
