@@ -4,9 +4,11 @@ GO    ?= go
 BIN   := bin/heepr
 LINT  := tools/lint/node_modules/.bin/redocly
 SPECTRAL := tools/lint/node_modules/.bin/spectral
+WEB_DEPS := web/node_modules/.package-lock.json
+WEB_DIST := web/dist/index.html
 
 .DEFAULT_GOAL := help
-.PHONY: help run build test test-short generate check-generated lint ci clean demo demo-smoke
+.PHONY: help run build web test test-short generate check-generated lint ci clean demo demo-smoke
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -14,22 +16,33 @@ help: ## list the targets
 run: build ## run heepr on the embedded SQLite in ./data (no configuration needed)
 	./$(BIN) serve
 
-build: ## build bin/heepr and the reference agent runtime bin/heepr-agent
+build: web ## build bin/heepr (with the web app) and the reference agent runtime bin/heepr-agent
 	$(GO) build -trimpath -o $(BIN) ./cmd/heepr
 	$(GO) build -trimpath -o bin/heepr-agent ./cmd/heepr-agent
 
-test: ## every test, on SQLite and on Postgres (127.0.0.1:5432 or DATABASE_URL), with the race detector
+$(WEB_DEPS): web/package.json web/package-lock.json
+	npm ci --prefix web --no-audit --no-fund
+	@touch $(WEB_DEPS)
+
+$(WEB_DIST): $(WEB_DEPS) web/index.html web/vite.config.ts web/tsconfig.json $(shell find web/src -type f 2>/dev/null)
+	cd web && npm run build
+
+web: $(WEB_DIST) ## build the web app into web/dist (embedded by the binary; needs Node.js and npm)
+
+test: web ## every test, on SQLite and on Postgres (127.0.0.1:5432 or DATABASE_URL), with the race detector; the web app's Vitest tests
+	cd web && npm test
 	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 30m ./...
 
-test-short: ## the tests without the race detector (faster while editing)
+test-short: web ## the tests without the race detector (faster while editing)
 	$(GO) test -count=1 ./...
 
-generate: ## regenerate api/ (server, models, client, embedded spec) from openapi.yaml
+generate: $(WEB_DEPS) ## regenerate api/ (server, models, client, embedded spec) and web/src/api/schema.d.ts from openapi.yaml
 	cd api && $(GO) generate ./...
+	cd web && npm run --silent generate
 
 check-generated: generate ## fail when generated files differ from what is committed
-	@if [ -n "$$(git status --porcelain -- api)" ]; then \
-		echo "generated code is stale: run make generate and commit"; git status --short -- api; git diff --stat -- api; exit 1; fi
+	@if [ -n "$$(git status --porcelain -- api web/src/api)" ]; then \
+		echo "generated code is stale: run make generate and commit"; git status --short -- api web/src/api; git diff --stat -- api web/src/api; exit 1; fi
 
 .PHONY: check-breaking
 check-breaking: ## fail when openapi.yaml breaks a client of the last release tag (oasdiff; docs/api.md, Versioning)
@@ -39,7 +52,7 @@ $(LINT): tools/lint/package.json tools/lint/package-lock.json
 	npm ci --prefix tools/lint --no-audit --no-fund
 	@touch $(LINT)
 
-lint: $(LINT) ## lint openapi.yaml (Redocly; Spectral with the OWASP rules, .spectral.yaml), go vet, gofmt, the /docs bundle is the pinned Redoc
+lint: $(LINT) web ## lint openapi.yaml (Redocly; Spectral with the OWASP rules, .spectral.yaml), go vet, gofmt, the /docs bundle is the pinned Redoc
 	$(LINT) lint openapi.yaml --config redocly.yaml
 	$(SPECTRAL) lint openapi.yaml --ruleset .spectral.yaml --fail-severity warn
 	scripts/redoc-bundle.sh --check
@@ -64,4 +77,4 @@ demo-smoke: ## make demo, drive one order through it with scripts/demo-order.sh,
 	scripts/demo.sh --smoke
 
 clean: ## remove build output (not ./data)
-	rm -rf bin tools/lint/node_modules
+	rm -rf bin tools/lint/node_modules web/dist web/node_modules

@@ -18,7 +18,8 @@ password=heepr-demo-2026
 command -v curl >/dev/null || { echo "make demo needs curl" >&2; exit 1; }
 command -v jq >/dev/null || { echo "make demo needs jq (apt-get install jq)" >&2; exit 1; }
 
-echo "building heepr, heepr-agent and heepr-demo"
+echo "building the web app, heepr, heepr-agent and heepr-demo"
+make --no-print-directory web
 go build -trimpath -o bin/heepr ./cmd/heepr
 go build -trimpath -o bin/heepr-agent ./cmd/heepr-agent
 go build -trimpath -o bin/heepr-demo ./cmd/heepr-demo

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -46,6 +47,8 @@ type Options struct {
 	Webhooks   *webhooks.Service
 	// Jobs lists failed background jobs for support (the queue).
 	Jobs FailedJobs
+	// WebApp is the built web app served at / (nil: none).
+	WebApp fs.FS
 	// Tx runs a points-moving request and the storage of its answer in one transaction.
 	Tx          kernel.Tx
 	Idempotency IdempotencyStore
@@ -214,6 +217,12 @@ func newHandler(o Options) (http.Handler, routes, error) {
 	v1 = noStore(v1)
 	v1 = nameRoute(router, v1)
 
+	var web *webApp
+	if o.WebApp != nil {
+		if web, err = newWebApp(o.WebApp); err != nil {
+			return nil, routes{}, fmt.Errorf("web app: %w", err)
+		}
+	}
 	root := mux.root
 	root.Handle("/v1/", v1)
 	root.Handle("GET /openapi.yaml", telemetry.TagRoute(http.HandlerFunc(serveSpec)))
@@ -237,6 +246,9 @@ func newHandler(o Options) (http.Handler, routes, error) {
 					Detail: r.Method + " is not allowed on " + r.URL.Path, Allow: "GET, HEAD"})
 				return
 			}
+		}
+		if web != nil && web.serve(w, r) {
+			return
 		}
 		writeProblem(w, r, problem{Status: http.StatusNotFound, Code: "not-found", Detail: "no such page: " + r.URL.Path})
 	})

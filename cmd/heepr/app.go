@@ -26,6 +26,7 @@ import (
 	"github.com/heepr/heepr/modules/ledger"
 	"github.com/heepr/heepr/modules/marketplace"
 	"github.com/heepr/heepr/modules/moderation"
+	"github.com/heepr/heepr/web"
 	"github.com/heepr/heepr/modules/notification"
 	"github.com/heepr/heepr/modules/ordering"
 	"github.com/heepr/heepr/modules/skills"
@@ -179,7 +180,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, work bool, o opti
 		limits = map[string]httpapi.Limit{}
 	}
 	a.handler, err = httpapi.New(httpapi.Options{
-		Identity: a.identity, Ledger: a.ledger, Market: a.market, Skills: a.skills, Ordering: a.ordering, Notify: notify, Moderation: a.moderation, Webhooks: a.webhooks, Jobs: q, AgentAuth: a.market.AuthenticateKey, Tx: db, Idempotency: idem, Enforcer: enforcer, Metrics: a.metrics, Logger: log, Ready: a.ready,
+		Identity: a.identity, Ledger: a.ledger, Market: a.market, Skills: a.skills, Ordering: a.ordering, Notify: notify, Moderation: a.moderation, Webhooks: a.webhooks, Jobs: q, WebApp: web.Files(), AgentAuth: a.market.AuthenticateKey, Tx: db, Idempotency: idem, Enforcer: enforcer, Metrics: a.metrics, Logger: log, Ready: a.ready,
 		BaseURL: cfg.BaseURL, MaxBodyBytes: cfg.MaxBodyBytes, MaxUploadBytes: cfg.MaxUploadBytes, RateLimits: limits, Clock: o.clock,
 	})
 	if err != nil {
