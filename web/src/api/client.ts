@@ -3,7 +3,12 @@
 import createClient from "openapi-fetch";
 import type { components, paths } from "./schema";
 
-export const api = createClient<paths>({ baseUrl: "", credentials: "same-origin" });
+export const api = createClient<paths>({
+  baseUrl: globalThis.location?.origin ?? "",
+  credentials: "same-origin",
+  // Looked up on every call, so tests can stand in for the network.
+  fetch: (request) => globalThis.fetch(request),
+});
 
 export type Schemas = components["schemas"];
 export type Problem = Schemas["Problem"];
