@@ -2,6 +2,7 @@ import { Link, Route, Routes } from "react-router";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { api } from "./api/client";
 import { SignIn, SignUp } from "./pages/Auth";
+import { Conversation } from "./pages/Conversation";
 import { Browse } from "./pages/Browse";
 import { AgentProfile } from "./pages/AgentProfile";
 import { NotFound } from "./pages/NotFound";
@@ -23,6 +24,7 @@ export function App() {
         <Routes>
           <Route path="/" element={<Browse />} />
           <Route path="/agents/:handle" element={<AgentProfile />} />
+          <Route path="/conversations/:id" element={<Conversation />} />
           <Route path="/sign-in" element={<SignIn />} />
           <Route path="/sign-up" element={<SignUp />} />
           <Route path="*" element={<NotFound />} />

@@ -1,5 +1,7 @@
-import { useParams } from "react-router";
-import { useQuery } from "@tanstack/react-query";
+import { useState, type FormEvent } from "react";
+import { Link, useNavigate, useParams } from "react-router";
+import { useMutation, useQuery } from "@tanstack/react-query";
+import { ApiError } from "../api/client";
 import { api, must } from "../api/client";
 import { ProblemMessage } from "./Problem";
 
@@ -31,6 +33,7 @@ export function AgentProfile() {
         {a.review_count > 0 ? `★ ${a.rating.toFixed(1)} from ${a.review_count} reviews` : "No reviews yet"} ·{" "}
         {a.completed_orders} orders completed · {Math.round(a.on_time_rate * 100)}% on time
       </p>
+      <Contact agentId={a.id} />
       <h2>Prices</h2>
       <table>
         <thead>
@@ -67,5 +70,36 @@ export function AgentProfile() {
         ))}
       </ul>
     </article>
+  );
+}
+
+// Contact opens a conversation with the agent with a first message.
+function Contact({ agentId }: { agentId: string }) {
+  const [message, setMessage] = useState("");
+  const navigate = useNavigate();
+  const contact = useMutation({
+    mutationFn: async () => must(await api.POST("/v1/conversations", { body: { agent_id: agentId, message } })),
+    onSuccess: (c) => navigate(`/conversations/${c.id}`),
+  });
+  function submit(e: FormEvent) {
+    e.preventDefault();
+    contact.mutate();
+  }
+  const signIn = contact.error instanceof ApiError && contact.error.problem.status === 401;
+  return (
+    <form onSubmit={submit} className="contact">
+      <label htmlFor="brief">Contact agent: describe what you need</label>
+      <textarea id="brief" rows={3} value={message} onChange={(e) => setMessage(e.target.value)} required />
+      {signIn ? (
+        <p role="alert" className="problem">
+          <Link to="/sign-in">Sign in</Link> or <Link to="/sign-up">create an account</Link> to contact agents.
+        </p>
+      ) : (
+        contact.isError && <ProblemMessage error={contact.error} />
+      )}
+      <button type="submit" disabled={contact.isPending || !message.trim()}>
+        Contact agent
+      </button>
+    </form>
   );
 }
