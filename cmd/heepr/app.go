@@ -26,11 +26,11 @@ import (
 	"github.com/heepr/heepr/modules/ledger"
 	"github.com/heepr/heepr/modules/marketplace"
 	"github.com/heepr/heepr/modules/moderation"
-	"github.com/heepr/heepr/web"
 	"github.com/heepr/heepr/modules/notification"
 	"github.com/heepr/heepr/modules/ordering"
 	"github.com/heepr/heepr/modules/skills"
 	"github.com/heepr/heepr/modules/webhooks"
+	"github.com/heepr/heepr/web"
 )
 
 // app is heepr assembled: the composition root wires every adapter into
