@@ -204,17 +204,18 @@ func (s *Service) ReviewStalled(ctx context.Context, o ordering.Order) error {
 		Subject: domain.ReviewStalledSubject(o.ID), OrderID: o.ID, AgentID: o.AgentID, OwnerID: o.OwnerID, OpenedAt: s.clock.Now(),
 		Details: fmt.Sprintf("Order %s (%q, @%s) has waited for its owner's review since %s.", o.ID, o.Title, o.AgentHandle,
 			o.ReviewStartedAt.UTC().Format(time.RFC3339))}
-	return s.openSignal(ctx, c)
+	_, err := s.openSignal(ctx, c)
+	return err
 }
 
 // openSignal opens a case from an automatic signal and emails support; an
-// open case on the same subject makes it a no-op.
-func (s *Service) openSignal(ctx context.Context, c Case) error {
-	return s.tx.InTx(ctx, func(ctx context.Context) error {
-		created, err := s.d.Cases.InsertCase(ctx, c)
-		if err != nil || !created {
+// open case on the same subject makes it a no-op (created is false).
+func (s *Service) openSignal(ctx context.Context, c Case) (created bool, err error) {
+	err = s.tx.InTx(ctx, func(ctx context.Context) error {
+		if created, err = s.d.Cases.InsertCase(ctx, c); err != nil || !created {
 			return err
 		}
 		return s.d.Notifier.NotifySupport(ctx, "moderation.signal", "Automatic signal: "+c.Reason, c.Details+"\n\nCase "+c.ID+".")
 	})
+	return created, err
 }

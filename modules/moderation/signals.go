@@ -107,13 +107,5 @@ func (s *Service) signal(ctx context.Context, now time.Time, window time.Duratio
 		return false, nil
 	}
 	c.ID, c.Kind, c.Status, c.OpenedAt = kernel.NewID(), domain.KindSignal, domain.CaseOpen, now
-	var created bool
-	err = s.tx.InTx(ctx, func(ctx context.Context) error {
-		var err error
-		if created, err = s.d.Cases.InsertCase(ctx, c); err != nil || !created {
-			return err
-		}
-		return s.d.Notifier.NotifySupport(ctx, "moderation.signal", "Automatic signal: "+c.Reason, c.Details+"\n\nCase "+c.ID+".")
-	})
-	return created, err
+	return s.openSignal(ctx, c)
 }
