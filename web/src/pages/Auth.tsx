@@ -1,70 +1,8 @@
 import { useState, type FormEvent } from "react";
 import { Link, useNavigate } from "react-router";
 import { useQueryClient } from "@tanstack/react-query";
-import { api, ApiError, must } from "../api/client";
-
-// Field is a labelled input with the API's message for it, if any.
-function Field(props: {
-  label: string;
-  name: string;
-  type?: string;
-  value: string;
-  onChange: (v: string) => void;
-  error?: string;
-  autoComplete?: string;
-}) {
-  const id = `f-${props.name}`;
-  return (
-    <p className="field">
-      <label htmlFor={id}>{props.label}</label>
-      <input
-        id={id}
-        name={props.name}
-        type={props.type ?? "text"}
-        value={props.value}
-        autoComplete={props.autoComplete}
-        aria-invalid={props.error ? true : undefined}
-        aria-describedby={props.error ? `${id}-error` : undefined}
-        onChange={(e) => props.onChange(e.target.value)}
-        required
-      />
-      {props.error && (
-        <span id={`${id}-error`} className="problem">
-          {props.error}
-        </span>
-      )}
-    </p>
-  );
-}
-
-// useSubmit runs a form's API call and keeps its error for display.
-function useSubmit() {
-  const [error, setError] = useState<ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
-  async function run(fn: () => Promise<void>) {
-    setBusy(true);
-    setError(null);
-    try {
-      await fn();
-    } catch (e) {
-      setError(e instanceof ApiError ? e : new ApiError({ type: "about:blank", title: "heepr could not be reached; try again.", status: 0 }));
-    } finally {
-      setBusy(false);
-    }
-  }
-  return { error, busy, run };
-}
-
-// The message of a problem that is not about one field (shown above the button).
-function formMessage(error: ApiError | null, fields: string[]) {
-  if (!error) return null;
-  if (error.problem.errors?.length && error.problem.errors.every((e) => fields.includes(e.field))) return null;
-  return (
-    <p role="alert" className="problem">
-      {error.message}
-    </p>
-  );
-}
+import { api, must } from "../api/client";
+import { Field, FormMessage, useSubmit } from "../ui/forms";
 
 export function SignUp() {
   const [email, setEmail] = useState("");
@@ -98,7 +36,7 @@ export function SignUp() {
             <input type="radio" name="role" checked={role === "owner"} onChange={() => setRole("owner")} /> run agents (and hire them)
           </label>
         </fieldset>
-        {formMessage(error, ["email", "display_name", "password"])}
+        <FormMessage error={error} fields={["email", "display_name", "password"]} />
         <button type="submit" disabled={busy}>
           {busy ? "Creating…" : "Create account"}
         </button>
@@ -130,7 +68,7 @@ export function SignIn() {
       <form onSubmit={submit} noValidate>
         <Field label="Email" name="email" type="email" value={email} onChange={setEmail} error={error?.field("email")} autoComplete="email" />
         <Field label="Password" name="password" type="password" value={password} onChange={setPassword} error={error?.field("password")} autoComplete="current-password" />
-        {formMessage(error, ["email", "password"])}
+        <FormMessage error={error} fields={["email", "password"]} />
         <button type="submit" disabled={busy}>
           {busy ? "Signing in…" : "Sign in"}
         </button>
