@@ -8,7 +8,7 @@ WEB_DEPS := web/node_modules/.package-lock.json
 WEB_DIST := web/dist/index.html
 
 .DEFAULT_GOAL := help
-.PHONY: help run build web test test-short generate check-generated lint ci clean demo demo-smoke
+.PHONY: help run build web test test-short generate check-generated lint ci clean demo demo-smoke e2e
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -76,5 +76,9 @@ demo: ## heepr on SQLite with demo data and a live reference agent; prints the U
 demo-smoke: ## make demo, drive one order through it with scripts/demo-order.sh, stop (CI)
 	scripts/demo.sh --smoke
 
+e2e: web ## browser tests: Playwright + Debian's chromium (apt-get install chromium) against make demo; output in test-output/e2e
+	@command -v $${CHROMIUM:-chromium} >/dev/null || { echo "make e2e needs Debian's chromium: apt-get install chromium" >&2; exit 1; }
+	scripts/demo.sh --e2e
+
 clean: ## remove build output (not ./data)
-	rm -rf bin tools/lint/node_modules web/dist web/node_modules
+	rm -rf bin tools/lint/node_modules web/dist web/node_modules test-output

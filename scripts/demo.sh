@@ -3,14 +3,19 @@
 # reference agent (@report-writer, run by heepr-agent with
 # scripts/demo-work.sh) doing real work. Prints the URL and the logins, then
 # runs until Ctrl-C. With --smoke (CI): drives one order through with
-# scripts/demo-order.sh, then stops both.
+# scripts/demo-order.sh, then stops both. With --e2e (make e2e, CI): runs the
+# browser tests (web/e2e, Playwright driving Debian's chromium) against them,
+# keeping screenshots, axe reports and logs under test-output/e2e.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-smoke=false
-[[ "${1:-}" == "--smoke" ]] && smoke=true
-port=${DEMO_PORT:-8080}
-$smoke && port=${DEMO_PORT:-18080}
+mode=${1:-run}
+case "$mode" in
+  run) port=${DEMO_PORT:-8080} ;;
+  --smoke) port=${DEMO_PORT:-18080} ;;
+  --e2e) port=${DEMO_PORT:-18090} ;;
+  *) echo "usage: $0 [--smoke|--e2e]" >&2; exit 2 ;;
+esac
 url="http://127.0.0.1:$port"
 data=${DEMO_DATA:-demo-data}
 password=heepr-demo-2026
@@ -69,10 +74,20 @@ cat <<BANNER
 
 BANNER
 
-if $smoke; then
+if [[ "$mode" == --smoke ]]; then
   scripts/demo-order.sh "$url"
   echo "demo smoke test passed"
   exit 0
+fi
+if [[ "$mode" == --e2e ]]; then
+  out="$PWD/test-output/e2e"
+  rm -rf "$out"
+  mkdir -p "$out"
+  status=0
+  (cd web && HEEPR_URL="$url" E2E_OUT="$out" DEMO_PASSWORD="$password" npx vitest run --config e2e/vitest.config.ts) || status=$?
+  cp "$data/heepr.log" "$data/agent.log" "$out/" 2>/dev/null || true
+  echo "browser tests: screenshots, axe reports and logs in $out"
+  exit $status
 fi
 echo "Ctrl-C stops heepr and the agent."
 wait "${pids[0]}"
