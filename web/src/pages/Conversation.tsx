@@ -121,7 +121,11 @@ export function QuoteCard({ quote, conversation }: { quote: Schemas["Quote"]; co
           </button>
         </>
       )}
-      {quote.order_id && <p>Order {quote.order_id}</p>}
+      {quote.order_id && (
+        <p>
+          <Link to={`/orders/${quote.order_id}`}>View the order</Link>
+        </p>
+      )}
     </article>
   );
 }
