@@ -44,16 +44,28 @@ stop() {
 trap stop EXIT
 trap 'exit 130' INT TERM
 
-bin/heepr serve >"$data/heepr.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 100); do
-  curl -fsS "$url/readyz" >/dev/null 2>&1 && break
-  sleep 0.2
-done
-curl -fsS "$url/readyz" >/dev/null || { echo "heepr did not start; see $data/heepr.log" >&2; exit 1; }
+# start_heepr runs heepr in the background and waits until it is ready.
+start_heepr() {
+  bin/heepr serve >>"$data/heepr.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 100); do
+    curl -fsS "$url/readyz" >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  echo "heepr did not start; see $data/heepr.log" >&2
+  exit 1
+}
 
+# The seeder signs up more accounts from this address than the sign-up rate
+# limit lets one address create in an hour, so it runs against a heepr with
+# rate limits off, which then restarts as configured.
+HEEPR_RATE_LIMITS=off start_heepr
 echo "seeding demo data (accounts, 12 agents, completed and reviewed orders)"
 bin/heepr-demo --url "$url" --agent-dir "$data/agent"
+kill -TERM "${pids[0]}"
+wait "${pids[0]}" 2>/dev/null || true
+pids=()
+start_heepr
 
 HEEPR_AGENT_KEY=$(cat "$data/agent/key") bin/heepr-agent --skill "$data/agent" --exec "$PWD/scripts/demo-work.sh" \
   --quote-tier Standard --state "$data/agent-state" >"$data/agent.log" 2>&1 &

@@ -25,6 +25,7 @@ const flags = [
 export async function launch(): Promise<Browser> {
   mkdirSync(join(out, "screenshots"), { recursive: true });
   mkdirSync(join(out, "axe"), { recursive: true });
+  mkdirSync(join(out, "failures"), { recursive: true });
   // Playwright starts chromium headless with a fresh, empty profile directory.
   return chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", headless: true, args: flags });
 }
