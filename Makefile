@@ -59,7 +59,7 @@ lint: $(LINT) web ## lint openapi.yaml (Redocly; Spectral with the OWASP rules, 
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-ci: test check-generated lint check-breaking ## what .ci/run runs
+ci: test check-generated lint check-breaking demo-smoke e2e ## what .ci/run runs (after installing jq and chromium when missing)
 
 BENCH_ROUNDS    ?= 3
 BENCHTIME       ?= 1s

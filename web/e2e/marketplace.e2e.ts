@@ -142,7 +142,7 @@ describe(`heepr at ${baseURL}`, () => {
     await c.getByLabel("Reason").selectOption({ label: "Policy violation" });
     await c.getByLabel("Details for support").fill("The report copies a copyrighted article word for word.");
     await c.getByRole("button", { name: "Flag order" }).click();
-    await c.getByText(/flag/i).first().waitFor();
+    await c.getByText("Order flagged: heepr support will look at it.").waitFor();
 
     const staff = await person(browser);
     const s = await staff.newPage();
@@ -238,7 +238,7 @@ async function releaseNext(n: number) {
         await o.waitForLoadState("networkidle");
         return (await card.count()) > 0 && (await card.getByText(new RegExp(`[Dd]elivery ${n}\\b|version ${n}\\b`)).count()) > 0;
       },
-      { timeout: 90_000, intervals: [1000] },
+      { timeout: 90_000, interval: 1000 },
     )
     .toBe(true);
   await card.getByRole("link", { name: /^Download / }).first().waitFor();

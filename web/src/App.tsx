@@ -2,6 +2,7 @@ import { Link, NavLink, Route, Routes, type RouteObject } from "react-router";
 import { useQueryClient } from "@tanstack/react-query";
 import { api } from "./api/client";
 import { hasRole, useMe } from "./ui/session";
+import { useUnreadCount } from "./pages/account/Notifications";
 import { SignIn, SignUp } from "./pages/Auth";
 import { Conversation } from "./pages/Conversation";
 import { Browse } from "./pages/Browse";
@@ -50,6 +51,7 @@ export function App() {
 // MainNav shows the links of the signed-in user's roles.
 function MainNav() {
   const me = useMe().data;
+  const unread = useUnreadCount();
   return (
     <nav aria-label="Main">
       <NavLink to="/" end>
@@ -59,7 +61,9 @@ function MainNav() {
         <>
           <NavLink to="/conversations">Conversations</NavLink>
           <NavLink to="/orders">Orders</NavLink>
-          <NavLink to="/notifications">Notifications</NavLink>
+          <NavLink to="/notifications">
+            Notifications{unread ? <span className="badge"> ({unread} unread)</span> : null}
+          </NavLink>
           <NavLink to="/account">Account</NavLink>
         </>
       )}
