@@ -85,6 +85,9 @@ func (s *Server) toAPIOrder(p kernel.Principal, o domain.Order) api.Order {
 	if !o.CompletedAt.IsZero() {
 		out.CompletedAt = ptr(o.CompletedAt)
 	}
+	if o.ReviewID != "" {
+		out.ReviewId = ptr(o.ReviewID)
+	}
 	return out
 }
 
@@ -117,7 +120,7 @@ func (s *Server) ListConversations(ctx context.Context, req api.ListConversation
 	if req.Params.As != nil {
 		as = string(*req.Params.As)
 	}
-	rows, next, err := s.ordering.ListConversations(ctx, principalFrom(ctx), as, deref(req.Params.Cursor), pageSize(req.Params.Limit))
+	rows, next, err := s.ordering.ListConversations(ctx, principalFrom(ctx), as, req.Params.HumanRequested, deref(req.Params.Cursor), pageSize(req.Params.Limit))
 	if err != nil {
 		return nil, err
 	}

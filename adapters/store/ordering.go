@@ -122,6 +122,13 @@ func parties(q *bun.SelectQuery, f ordering.ListFilter) *bun.SelectQuery {
 func (s *Ordering) Conversations(ctx context.Context, f ordering.ListFilter) ([]ordering.Conversation, error) {
 	var rows []conversationRow
 	q := parties(s.db.Conn(ctx).NewSelect().Model(&rows), f)
+	if f.HumanRequested != nil {
+		if *f.HumanRequested {
+			q = q.Where("human_requested_at IS NOT NULL")
+		} else {
+			q = q.Where("human_requested_at IS NULL")
+		}
+	}
 	if f.After != nil {
 		q = q.Where("(last_message_us < ? OR (last_message_us = ? AND id < ?))", f.After.Key, f.After.Key, f.After.ID)
 	}
@@ -329,6 +336,15 @@ type orderRow struct {
 	DisputedFrom   *string    `bun:"disputed_from"`
 	DisputedAt     *time.Time `bun:"disputed_at"`
 	RefundedPoints *int64     `bun:"refunded_points"`
+
+	// ReviewID is read with the order (orderColumns), never written.
+	ReviewID *string `bun:"review_id,scanonly"`
+}
+
+// orderColumns selects an order's columns and the id of its review, if any
+// (reviews_order_key makes it one index lookup).
+func orderColumns(q *bun.SelectQuery) *bun.SelectQuery {
+	return q.ColumnExpr("?TableColumns").ColumnExpr("(SELECT r.id FROM reviews AS r WHERE r.order_id = o.id) AS review_id")
 }
 
 // orderSnapshot is what an order keeps of its quote and the agent's settings.
@@ -428,6 +444,9 @@ func (r *orderRow) toDomain() (domain.Order, error) {
 	if r.RefundedPoints != nil {
 		o.RefundedPoints = kernel.Points(*r.RefundedPoints)
 	}
+	if r.ReviewID != nil {
+		o.ReviewID = *r.ReviewID
+	}
 	return o, nil
 }
 
@@ -457,9 +476,9 @@ func (s *Ordering) InsertOrder(ctx context.Context, o domain.Order) error {
 // Order reads one order (locked with lock, on Postgres).
 func (s *Ordering) Order(ctx context.Context, id string, lock bool) (domain.Order, error) {
 	row := new(orderRow)
-	q := s.db.Conn(ctx).NewSelect().Model(row).Where("id = ?", id)
+	q := orderColumns(s.db.Conn(ctx).NewSelect().Model(row)).Where("o.id = ?", id)
 	if lock && s.db.Dialect == Postgres {
-		q = q.For("UPDATE")
+		q = q.For("UPDATE OF o")
 	}
 	err := q.Scan(ctx)
 	if IsNoRows(err) {
@@ -494,14 +513,14 @@ func (s *Ordering) SaveOrder(ctx context.Context, o domain.Order, from domain.St
 // Orders lists orders newest first.
 func (s *Ordering) Orders(ctx context.Context, f ordering.ListFilter) ([]domain.Order, error) {
 	var rows []orderRow
-	q := parties(s.db.Conn(ctx).NewSelect().Model(&rows), f)
+	q := parties(orderColumns(s.db.Conn(ctx).NewSelect().Model(&rows)), f)
 	if f.Status != "" {
-		q = q.Where("status = ?", string(f.Status))
+		q = q.Where("o.status = ?", string(f.Status))
 	}
 	if f.After != nil {
-		q = q.Where("id < ?", f.After.ID)
+		q = q.Where("o.id < ?", f.After.ID)
 	}
-	if err := q.OrderExpr("id DESC").Limit(int64(f.Limit)).Scan(ctx); err != nil {
+	if err := q.OrderExpr("o.id DESC").Limit(int64(f.Limit)).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("list orders: %w", err)
 	}
 	out := make([]domain.Order, len(rows))

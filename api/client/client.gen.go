@@ -1185,6 +1185,12 @@ type Order struct {
 	// RefundedPoints Once refunded by support, the points returned to the customer.
 	RefundedPoints *int64 `json:"refunded_points,omitempty"`
 
+	// ReviewId The id of the customer's review of this order (`createReview`), null or absent while it
+	// has none. Filled by every operation that answers an order (getOrder, listOrders, ...);
+	// a completed order with no `review_id` can still be reviewed, and the owner answers the
+	// review with `replyToReview` on this id.
+	ReviewId *string `json:"review_id,omitempty"`
+
 	// ReviewWindowEndsAt While delivered, when it completes by itself.
 	ReviewWindowEndsAt *time.Time       `json:"review_window_ends_at,omitempty"`
 	RevisionRequests   []RevisionRecord `json:"revision_requests"`
@@ -1877,6 +1883,11 @@ type ResolveCaseParams struct {
 type ListConversationsParams struct {
 	// As Only the threads where I am the customer, or only those of my agents.
 	As *ListConversationsParamsAs `form:"as,omitempty" json:"as,omitempty"`
+
+	// HumanRequested Only the threads where the customer asked for the agent's human owner and the owner has
+	// not answered since (`true`), or only the others (`false`); see the conversation's
+	// `human_requested`. Absent: both.
+	HumanRequested *bool `form:"human_requested,omitempty" json:"human_requested,omitempty"`
 
 	// Cursor The `next_cursor` of the previous page.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
@@ -2627,7 +2638,11 @@ type ClientInterface interface {
 	// ListConversations My conversations, latest activity first
 	//
 	// A customer sees the threads they opened; an owner also sees the threads of their agents; an
-	// agent (with its key) sees its own. `as` narrows a person's list to one side.
+	// agent (with its key) sees its own. `as` narrows a person's list to one side, and
+	// `human_requested` to the threads where the customer is (`true`) or is not (`false`) waiting
+	// for the agent's owner; the two combine (the owner's queue of human requests is
+	// `as=owner&human_requested=true`). Pass the same filters with `cursor` to read further: a
+	// cursor continues the list it came from.
 	//
 	// Corresponds with GET /v1/conversations (the `ListConversations` operationId).
 	ListConversations(ctx context.Context, params *ListConversationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2882,7 +2897,10 @@ type ClientInterface interface {
 	// GetOrder One order
 	//
 	// An order the caller takes part in (its customer, the agent's owner, or the agent with its
-	// key), with its snapshot and deliveries. Any other answers 404.
+	// key), with its snapshot and deliveries. Support reads any order, read-only, with every
+	// delivery and the owner's notes, as the agent's owner does (`awaiting_approval_because`
+	// excepted; the files open to support only while the order is disputed, see `downloadFile`);
+	// acting on it stays with its parties. Any other answers 404.
 	//
 	// Corresponds with GET /v1/orders/{orderId} (the `GetOrder` operationId).
 	GetOrder(ctx context.Context, orderId OrderId, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3969,7 +3987,11 @@ func (c *Client) ResolveCase(ctx context.Context, caseId CaseId, params *Resolve
 // ListConversations My conversations, latest activity first
 //
 // A customer sees the threads they opened; an owner also sees the threads of their agents; an
-// agent (with its key) sees its own. `as` narrows a person's list to one side.
+// agent (with its key) sees its own. `as` narrows a person's list to one side, and
+// `human_requested` to the threads where the customer is (`true`) or is not (`false`) waiting
+// for the agent's owner; the two combine (the owner's queue of human requests is
+// `as=owner&human_requested=true`). Pass the same filters with `cursor` to read further: a
+// cursor continues the list it came from.
 //
 // Corresponds with GET /v1/conversations (the `ListConversations` operationId).
 func (c *Client) ListConversations(ctx context.Context, params *ListConversationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4504,7 +4526,10 @@ func (c *Client) ListOrders(ctx context.Context, params *ListOrdersParams, reqEd
 // GetOrder One order
 //
 // An order the caller takes part in (its customer, the agent's owner, or the agent with its
-// key), with its snapshot and deliveries. Any other answers 404.
+// key), with its snapshot and deliveries. Support reads any order, read-only, with every
+// delivery and the owner's notes, as the agent's owner does (`awaiting_approval_because`
+// excepted; the files open to support only while the order is disputed, see `downloadFile`);
+// acting on it stays with its parties. Any other answers 404.
 //
 // Corresponds with GET /v1/orders/{orderId} (the `GetOrder` operationId).
 func (c *Client) GetOrder(ctx context.Context, orderId OrderId, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -6615,6 +6640,18 @@ func NewListConversationsRequest(server string, params *ListConversationsParams)
 		if params.As != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "as", *params.As, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.HumanRequested != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "human_requested", *params.HumanRequested, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -9239,7 +9276,11 @@ type ClientWithResponsesInterface interface {
 	// ListConversationsWithResponse My conversations, latest activity first
 	//
 	// A customer sees the threads they opened; an owner also sees the threads of their agents; an
-	// agent (with its key) sees its own. `as` narrows a person's list to one side.
+	// agent (with its key) sees its own. `as` narrows a person's list to one side, and
+	// `human_requested` to the threads where the customer is (`true`) or is not (`false`) waiting
+	// for the agent's owner; the two combine (the owner's queue of human requests is
+	// `as=owner&human_requested=true`). Pass the same filters with `cursor` to read further: a
+	// cursor continues the list it came from.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -9526,7 +9567,10 @@ type ClientWithResponsesInterface interface {
 	// GetOrderWithResponse One order
 	//
 	// An order the caller takes part in (its customer, the agent's owner, or the agent with its
-	// key), with its snapshot and deliveries. Any other answers 404.
+	// key), with its snapshot and deliveries. Support reads any order, read-only, with every
+	// delivery and the owner's notes, as the agent's owner does (`awaiting_approval_because`
+	// excepted; the files open to support only while the order is disputed, see `downloadFile`);
+	// acting on it stays with its parties. Any other answers 404.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -14041,7 +14085,11 @@ func (c *ClientWithResponses) ResolveCaseWithResponse(ctx context.Context, caseI
 // ListConversationsWithResponse My conversations, latest activity first
 //
 // A customer sees the threads they opened; an owner also sees the threads of their agents; an
-// agent (with its key) sees its own. `as` narrows a person's list to one side.
+// agent (with its key) sees its own. `as` narrows a person's list to one side, and
+// `human_requested` to the threads where the customer is (`true`) or is not (`false`) waiting
+// for the agent's owner; the two combine (the owner's queue of human requests is
+// `as=owner&human_requested=true`). Pass the same filters with `cursor` to read further: a
+// cursor continues the list it came from.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -14496,7 +14544,10 @@ func (c *ClientWithResponses) ListOrdersWithResponse(ctx context.Context, params
 // GetOrderWithResponse One order
 //
 // An order the caller takes part in (its customer, the agent's owner, or the agent with its
-// key), with its snapshot and deliveries. Any other answers 404.
+// key), with its snapshot and deliveries. Support reads any order, read-only, with every
+// delivery and the owner's notes, as the agent's owner does (`awaiting_approval_because`
+// excepted; the files open to support only while the order is disputed, see `downloadFile`);
+// acting on it stays with its parties. Any other answers 404.
 //
 // Returns a wrapper object for the known response body format(s).
 //

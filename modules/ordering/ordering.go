@@ -294,12 +294,15 @@ func decodePosition(cursor string) (*Position, error) {
 	return &pos, nil
 }
 
-// ListConversations pages through p's conversations, latest activity first.
-func (s *Service) ListConversations(ctx context.Context, p kernel.Principal, as, cursor string, limit int) ([]Conversation, string, error) {
+// ListConversations pages through p's conversations, latest activity
+// first; humanRequested (non-nil) keeps those where the customer waits for
+// the owner (true) or the others (false).
+func (s *Service) ListConversations(ctx context.Context, p kernel.Principal, as string, humanRequested *bool, cursor string, limit int) ([]Conversation, string, error) {
 	f, err := listFilter(p, as)
 	if err != nil {
 		return nil, "", err
 	}
+	f.HumanRequested = humanRequested
 	if f.After, err = decodePosition(cursor); err != nil {
 		return nil, "", err
 	}

@@ -103,8 +103,11 @@ type ListFilter struct {
 	Owner    kernel.UserID // "" for none
 	AgentID  string        // "" for none
 	Status   domain.Status // orders only; "" for any
-	After    *Position     // keyset position (newest first)
-	Limit    int
+	// HumanRequested keeps, for conversations only, those where the customer
+	// waits for the owner (true) or does not (false); nil keeps both.
+	HumanRequested *bool
+	After          *Position // keyset position (newest first)
+	Limit          int
 }
 
 // Position is a keyset position in a newest-first list.

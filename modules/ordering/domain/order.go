@@ -108,6 +108,8 @@ type Order struct {
 	DisputedFrom   Status        // while disputed: the status it was flagged in
 	DisputedAt     time.Time     // while disputed: when it was flagged
 	RefundedPoints kernel.Points // once refunded by support: what the customer got back
+
+	ReviewID string // the customer's review of the order, once written (read with the order, never saved with it)
 }
 
 // NewOrder builds the order for an accepted quote. The acceptance gate

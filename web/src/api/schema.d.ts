@@ -475,7 +475,11 @@ export interface paths {
         /**
          * My conversations, latest activity first
          * @description A customer sees the threads they opened; an owner also sees the threads of their agents; an
-         *     agent (with its key) sees its own. `as` narrows a person's list to one side.
+         *     agent (with its key) sees its own. `as` narrows a person's list to one side, and
+         *     `human_requested` to the threads where the customer is (`true`) or is not (`false`) waiting
+         *     for the agent's owner; the two combine (the owner's queue of human requests is
+         *     `as=owner&human_requested=true`). Pass the same filters with `cursor` to read further: a
+         *     cursor continues the list it came from.
          */
         get: operations["listConversations"];
         put?: never;
@@ -686,7 +690,10 @@ export interface paths {
         /**
          * One order
          * @description An order the caller takes part in (its customer, the agent's owner, or the agent with its
-         *     key), with its snapshot and deliveries. Any other answers 404.
+         *     key), with its snapshot and deliveries. Support reads any order, read-only, with every
+         *     delivery and the owner's notes, as the agent's owner does (`awaiting_approval_because`
+         *     excepted; the files open to support only while the order is disputed, see `downloadFile`);
+         *     acting on it stays with its parties. Any other answers 404.
          */
         get: operations["getOrder"];
         put?: never;
@@ -1896,6 +1903,13 @@ export interface components {
             review_window_ends_at?: string | null;
             /** Format: date-time */
             completed_at?: string | null;
+            /**
+             * @description The id of the customer's review of this order (`createReview`), null or absent while it
+             *     has none. Filled by every operation that answers an order (getOrder, listOrders, ...);
+             *     a completed order with no `review_id` can still be reviewed, and the owner answers the
+             *     review with `replyToReview` on this id.
+             */
+            review_id?: string | null;
             revision_requests: components["schemas"]["RevisionRecord"][];
             /** Format: date-time */
             created_at: string;
@@ -3036,6 +3050,12 @@ export interface operations {
             query?: {
                 /** @description Only the threads where I am the customer, or only those of my agents. */
                 as?: "customer" | "owner";
+                /**
+                 * @description Only the threads where the customer asked for the agent's human owner and the owner has
+                 *     not answered since (`true`), or only the others (`false`); see the conversation's
+                 *     `human_requested`. Absent: both.
+                 */
+                human_requested?: boolean;
                 /** @description The `next_cursor` of the previous page. */
                 cursor?: components["parameters"]["Cursor"];
                 /** @description Page size (default 20). */

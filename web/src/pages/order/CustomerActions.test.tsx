@@ -18,7 +18,6 @@ function show(o: Schemas["Order"], routes: Routes = {}) {
     "GET /v1/me": () => json(200, customer),
     "GET /v1/orders/o1": () => json(200, o),
     "GET /v1/conversations/c1/messages": () => json(200, { items: [] }),
-    "GET /v1/agents/a1/reviews": () => json(200, { items: [] }),
     ...routes,
   });
   renderAt(<OrderPage />, { url: "/orders/o1", path: "/orders/:id" });
@@ -151,21 +150,35 @@ describe("review", () => {
   });
 
   it("handles an existing review (409 already-reviewed) without an error", async () => {
-    show(completed(), { "POST /v1/orders/o1/review": () => problem(409, "already-reviewed", "this order has already been reviewed") });
+    const calls = show(completed(), { "POST /v1/orders/o1/review": () => problem(409, "already-reviewed", "this order has already been reviewed") });
     fireEvent.change(await screen.findByLabelText("Rating (1 to 5 stars)"), { target: { value: "4" } });
     fireEvent.click(screen.getByRole("button", { name: "Post review" }));
     expect((await screen.findByText("You have already reviewed this order.")).getAttribute("role")).toBe("status");
     expect(screen.queryByRole("button", { name: "Post review" })).toBeNull();
+    // The order is read again, to pick up its review_id.
+    await waitFor(() => expect(calls.filter((c) => c.method === "GET" && c.path === "/v1/orders/o1").length).toBeGreaterThan(1));
   });
 
-  it("shows the review found among the agent's reviews instead of the form", async () => {
-    show(completed(), {
-      "GET /v1/agents/a1/reviews": () =>
-        json(200, { items: [{ id: "r1", order_id: "o1", agent_id: "a1", customer_name: "Cara", rating: 4, text: "Good", created_at: isoAgo(1) }] }),
-    });
-    await screen.findByRole("heading", { name: "Your review" });
-    expect(screen.getByText("4 out of 5 stars: Good")).toBeTruthy();
+  it("says the order is reviewed when it has a review_id, without asking anything else", async () => {
+    const calls = show(completed(), { "GET /v1/orders/o1": () => json(200, { ...completed(), review_id: "r1" }) });
+    const section = (await screen.findByRole("heading", { name: "Your review" })).closest("section")!;
+    expect(section.textContent).toBe("Your reviewYou have reviewed this order. It is shown on the profile of @pixel.");
+    expect(within(section).getByRole("link", { name: "@pixel" }).getAttribute("href")).toBe("/agents/pixel");
     expect(screen.queryByLabelText("Rating (1 to 5 stars)")).toBeNull();
+    expect(screen.queryByRole("heading", { name: "Leave a review" })).toBeNull();
+    expect(calls.some((c) => c.path.startsWith("/v1/agents/"))).toBe(false);
+  });
+
+  it("offers the form on a completed order without a review_id, and reads the order again once posted", async () => {
+    const calls = show(completed(), {
+      "POST /v1/orders/o1/review": () =>
+        json(201, { id: "r1", order_id: "o1", agent_id: "a1", customer_name: "Cara", rating: 4, text: "", reward: 10, created_at: isoAgo(0) }),
+    });
+    fireEvent.change(await screen.findByLabelText("Rating (1 to 5 stars)"), { target: { value: "4" } });
+    fireEvent.click(screen.getByRole("button", { name: "Post review" }));
+    expect(await screen.findByText("Thank you, your review is posted. You earned 10 points.")).toBeTruthy();
+    await waitFor(() => expect(calls.filter((c) => c.method === "GET" && c.path === "/v1/orders/o1").length).toBeGreaterThan(1));
+    expect(calls.some((c) => c.path.startsWith("/v1/agents/"))).toBe(false);
   });
 });
 

@@ -1,5 +1,6 @@
 import { useState, type FormEvent, type ReactNode } from "react";
-import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { Link } from "react-router";
+import { useQueryClient } from "@tanstack/react-query";
 import { ApiError, api, must, type Schemas } from "../../api/client";
 import { Field, FormMessage, useSubmit } from "../../ui/forms";
 import { points, when } from "../../ui/format";
@@ -171,7 +172,8 @@ function RequestRevision({ order, onDone }: { order: Order; onDone: Done }) {
   );
 }
 
-// LeaveReview rates a completed order once; it says so when a review exists.
+// LeaveReview rates a completed order once; it says so when the order has a
+// review (its review_id) or the API answers that one exists (409).
 function LeaveReview({ order }: { order: Order }) {
   const [rating, setRating] = useState("");
   const [text, setText] = useState("");
@@ -179,27 +181,7 @@ function LeaveReview({ order }: { order: Order }) {
   const [reward, setReward] = useState<number | undefined>();
   const { error, busy, run } = useSubmit();
   const idem = useIdempotencyKey();
-  const queries = useQueryClient();
-  // The API has no "reviewed" flag on an order: look for this order's review
-  // among the agent's latest public reviews; a 409 covers any it misses.
-  const existing = useQuery({
-    queryKey: ["order-review", order.id],
-    queryFn: async () => {
-      const page = must(await api.GET("/v1/agents/{agentId}/reviews", { params: { path: { agentId: order.agent_id }, query: { limit: 100 } } }));
-      return page.items.find((r) => r.order_id === order.id) ?? null;
-    },
-  });
-  if (existing.isPending) return null;
-  if (existing.data) {
-    return (
-      <section className="card order-action" aria-labelledby="review-h">
-        <h3 id="review-h">Your review</h3>
-        <p>
-          {existing.data.rating} out of 5 stars{existing.data.text ? `: ${existing.data.text}` : ""}
-        </p>
-      </section>
-    );
-  }
+  const refresh = useRefresh(order);
   if (done) {
     return (
       <section className="card order-action" aria-labelledby="review-h">
@@ -208,6 +190,16 @@ function LeaveReview({ order }: { order: Order }) {
           {done === "posted"
             ? `Thank you, your review is posted.${reward ? ` You earned ${points(reward)}.` : ""}`
             : "You have already reviewed this order."}
+        </p>
+      </section>
+    );
+  }
+  if (order.review_id) {
+    return (
+      <section className="card order-action" aria-labelledby="review-h">
+        <h3 id="review-h">Your review</h3>
+        <p>
+          You have reviewed this order. It is shown on the profile of <Link to={`/agents/${order.agent_handle}`}>@{order.agent_handle}</Link>.
         </p>
       </section>
     );
@@ -230,11 +222,12 @@ function LeaveReview({ order }: { order: Order }) {
         idem.settle(err);
         if (err instanceof ApiError && problemCode(err.problem.type) === "already-reviewed") {
           setDone("exists");
+          await refresh();
           return;
         }
         throw err;
       }
-      await queries.invalidateQueries({ queryKey: ["wallet"] });
+      await refresh();
     });
   }
   return (

@@ -16,8 +16,9 @@ export function size(bytes: number): string {
 }
 
 // Deliveries lists the deliveries the viewer may see, newest first, with
-// download links (the session cookie authenticates downloadFile).
-export function Deliveries({ order, customer }: { order: Schemas["Order"]; customer: boolean }) {
+// download links (the session cookie authenticates downloadFile) when
+// downloads is set: support reads the files of a disputed order only.
+export function Deliveries({ order, customer, downloads = true }: { order: Schemas["Order"]; customer: boolean; downloads?: boolean }) {
   if (order.deliveries.length === 0) {
     return <Empty>{customer ? "Nothing delivered yet. The work appears here once the agent's owner releases it." : "No delivery yet."}</Empty>;
   }
@@ -40,9 +41,13 @@ export function Deliveries({ order, customer }: { order: Schemas["Order"]; custo
             <ul className="order-files">
               {d.files.map((f) => (
                 <li key={f.id}>
-                  <a href={`/v1/files/${encodeURIComponent(f.id)}`} download={f.name}>
-                    Download {f.name}
-                  </a>{" "}
+                  {downloads ? (
+                    <a href={`/v1/files/${encodeURIComponent(f.id)}`} download={f.name}>
+                      Download {f.name}
+                    </a>
+                  ) : (
+                    f.name
+                  )}{" "}
                   <span className="muted">
                     ({size(f.size)}, {f.content_type})
                   </span>
@@ -52,6 +57,7 @@ export function Deliveries({ order, customer }: { order: Schemas["Order"]; custo
           ) : (
             <p className="muted">No files in this delivery.</p>
           )}
+          {!downloads && d.files.length > 0 && <p className="muted">Support opens these files once the order is disputed.</p>}
         </li>
       ))}
     </ul>

@@ -97,7 +97,6 @@ function show(o: Schemas["Order"], me: Schemas["User"] | null = customer, routes
           { id: "m2", conversation_id: "c1", author_kind: "agent", body: "On it.", created_at: "2026-03-01T08:05:00Z" },
         ],
       }),
-    "GET /v1/agents/a1/reviews": () => json(200, { items: [] }),
     ...routes,
   });
   renderAt(<OrderPage />, { url: "/orders/o1", path: "/orders/:id" });
@@ -163,6 +162,38 @@ describe("order page", () => {
     expect(screen.queryByRole("heading", { name: "Your actions" })).toBeNull();
     expect(screen.queryByRole("button", { name: "Accept delivery" })).toBeNull();
     expect(screen.getByRole("heading", { name: "Deliveries" })).toBeTruthy();
+  });
+
+  it("shows support the order with no actions, no chat, and downloads only once disputed", async () => {
+    const support: Schemas["User"] = { ...customer, id: "u-staff", display_name: "Staff", roles: ["support"] };
+    const inReview = order({ status: "in_review", deliveries: [delivery({ status: "in_review", reviewed_at: null })] });
+    const calls = show(inReview, support);
+    expect(await screen.findByRole("heading", { level: 1, name: "Logo for a bakery" })).toBeTruthy();
+    expect(screen.getByText(/reading this order as heepr support/)).toBeTruthy();
+    expect(screen.getByRole("link", { name: "Support" }).getAttribute("href")).toBe("/support");
+    expect(screen.queryByRole("heading", { name: "Your actions" })).toBeNull();
+    expect(screen.queryByRole("heading", { name: "Delivery to review" })).toBeNull();
+    expect(screen.queryByRole("heading", { name: "Your approval" })).toBeNull();
+    expect(screen.queryByRole("button")).toBeNull();
+    expect(screen.queryByRole("textbox")).toBeNull();
+    expect(screen.getByRole("heading", { name: "Delivery 1" })).toBeTruthy();
+    expect(screen.queryByRole("link", { name: "Download logo.svg" })).toBeNull();
+    expect(screen.getByText(/Support opens these files once the order is disputed/)).toBeTruthy();
+    expect(calls.some((c) => c.path.includes("/messages") || c.path.startsWith("/v1/files/"))).toBe(false);
+    cleanup();
+
+    show(order({ status: "disputed", disputed_at: isoAgo(1), deliveries: [delivery()] }), support);
+    expect((await screen.findByRole("link", { name: "Download logo.svg" })).getAttribute("href")).toBe("/v1/files/f1");
+    expect(screen.queryByRole("button")).toBeNull();
+    expect(screen.queryByText(/heepr support is looking at it/)).toBeNull();
+  });
+
+  it("sends support back to the console when an order does not exist", async () => {
+    const support: Schemas["User"] = { ...customer, id: "u-staff", display_name: "Staff", roles: ["support"] };
+    show(order(), support, { "GET /v1/orders/o1": () => problem(404, "not-found", "no such order") });
+    expect(await screen.findByRole("heading", { level: 1, name: "Order not available" })).toBeTruthy();
+    expect(screen.getByRole("link", { name: "Back to the support console" }).getAttribute("href")).toBe("/support");
+    expect(screen.queryByText(/through their cases/)).toBeNull();
   });
 
   it("asks a visitor to sign in", async () => {

@@ -16,8 +16,15 @@ export function statusText(o: Schemas["Order"]): string {
   return `${humanize(o.status)}${o.late ? " (late)" : ""}`;
 }
 
+// supportReader: heepr support reading an order it is no party to (support
+// reads any order, read-only; support accounts have no other role).
+function supportReader(me: Schemas["User"]): boolean {
+  return hasRole(me, "support") && !hasRole(me, "owner");
+}
+
 // OrderPage is one order: what was agreed, its history, deliveries, chat,
-// and the actions of whoever reads it (customer, or the agent's owner).
+// and the actions of whoever reads it (customer, or the agent's owner);
+// support reads it without actions or chat.
 export function OrderPage() {
   const { id = "" } = useParams();
   const me = useMe();
@@ -44,14 +51,7 @@ export function OrderPage() {
       <section>
         <h1>Order not available</h1>
         <ProblemMessage error={order.error} />
-        {hasRole(me.data, "support") && (
-          <p>
-            Support works on orders through their cases: <Link to="/support">open the support console</Link>.
-          </p>
-        )}
-        <p>
-          <Link to="/orders">Back to your orders</Link>
-        </p>
+        <p>{supportReader(me.data) ? <Link to="/support">Back to the support console</Link> : <Link to="/orders">Back to your orders</Link>}</p>
       </section>
     );
   }
@@ -61,11 +61,12 @@ export function OrderPage() {
 // OrderView lays out an order once it has loaded.
 export function OrderView({ order, me }: { order: Schemas["Order"]; me: Schemas["User"] }) {
   const customer = me.id === order.customer_id;
+  const support = !customer && supportReader(me);
   const s = order.snapshot;
   return (
     <article className="order">
       <p className="muted">
-        <Link to="/orders">Orders</Link> / Order {order.id}
+        {support ? <Link to="/support">Support</Link> : <Link to="/orders">Orders</Link>} / Order {order.id}
       </p>
       <h1>{s.title}</h1>
       <dl className="order-facts">
@@ -119,6 +120,11 @@ export function OrderView({ order, me }: { order: Schemas["Order"]; me: Schemas[
           <h2 id="order-actions-h">Your actions</h2>
           <CustomerActions order={order} />
         </section>
+      ) : support ? (
+        <p className="card">
+          You are reading this order as heepr support. Only its customer and the agent&apos;s owner act on it; support decides
+          through its case in the <Link to="/support">support console</Link>.
+        </p>
       ) : (
         <OwnerOrderActions order={order} />
       )}
@@ -141,7 +147,7 @@ export function OrderView({ order, me }: { order: Schemas["Order"]; me: Schemas[
 
       <section aria-labelledby="order-deliveries-h">
         <h2 id="order-deliveries-h">Deliveries</h2>
-        <Deliveries order={order} customer={customer} />
+        <Deliveries order={order} customer={customer} downloads={!support || order.status === "disputed"} />
       </section>
 
       <section aria-labelledby="order-timeline-h">
@@ -151,7 +157,11 @@ export function OrderView({ order, me }: { order: Schemas["Order"]; me: Schemas[
 
       <section aria-labelledby="order-chat-h">
         <h2 id="order-chat-h">Messages</h2>
-        <OrderChat order={order} viewerIsCustomer={customer} />
+        {support ? (
+          <p className="muted">The conversation is for its parties; support reads it in the order&apos;s case.</p>
+        ) : (
+          <OrderChat order={order} viewerIsCustomer={customer} />
+        )}
       </section>
     </article>
   );

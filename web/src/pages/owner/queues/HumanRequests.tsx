@@ -9,25 +9,13 @@ import { QUEUE_REFRESH_MS, QueueShell } from "./QueueShell";
 
 type Conversation = Schemas["Conversation"];
 
-// The API cannot filter conversations by human_requested, so each step of the
-// queue reads up to this many pages of the owner's threads and keeps the
-// marked ones.
-const PAGES_PER_STEP = 5;
 const PAGE_SIZE = 100;
 
-// scan reads the owner's conversations from cursor on, keeping those where the
-// customer asked for a human; it stops after PAGES_PER_STEP pages.
-async function scan(cursor: string | undefined) {
-  const found: Conversation[] = [];
-  let scanned = 0;
-  for (let i = 0; i < PAGES_PER_STEP; i++) {
-    const page = must(await api.GET("/v1/conversations", { params: { query: { as: "owner", cursor, limit: PAGE_SIZE } } }));
-    scanned += page.items.length;
-    found.push(...page.items.filter((c) => c.human_requested));
-    cursor = page.next_cursor ?? undefined;
-    if (!cursor) break;
-  }
-  return { found, scanned, next: cursor };
+// page reads one page of the threads of the owner's agents where the customer
+// waits for a human (listConversations as=owner&human_requested=true).
+async function page(cursor: string | undefined) {
+  const list = must(await api.GET("/v1/conversations", { params: { query: { as: "owner", human_requested: true, cursor, limit: PAGE_SIZE } } }));
+  return { found: list.items, next: list.next_cursor ?? undefined };
 }
 
 // HumanRequests lists the threads of the owner's agents where the customer
@@ -45,7 +33,7 @@ function HumanRequestQueue() {
     queryKey: ["owner-queue", "human-requests"],
     initialPageParam: undefined as string | undefined,
     refetchInterval: QUEUE_REFRESH_MS,
-    queryFn: ({ pageParam }) => scan(pageParam),
+    queryFn: ({ pageParam }) => page(pageParam),
     getNextPageParam: (last) => last.next,
   });
   return (
@@ -62,7 +50,7 @@ function HumanRequestQueue() {
       {threads.isError && <ProblemMessage error={threads.error} />}
       {threads.hasNextPage && (
         <button type="button" onClick={() => threads.fetchNextPage()} disabled={threads.isFetchingNextPage}>
-          Check older conversations
+          Show more requests
         </button>
       )}
     </QueueShell>
@@ -72,9 +60,8 @@ function HumanRequestQueue() {
 const requestedAt = (c: Conversation) => Date.parse(c.human_requested_at ?? c.last_message_at);
 
 function RequestList({ pages }: { pages: { found: Conversation[] }[] }) {
-  const requests = pages
-    .flatMap((p) => p.found)
-    .sort((a, b) => requestedAt(a) - requestedAt(b));
+  // A thread whose activity moved between two page reads may be on both.
+  const requests = [...new Map(pages.flatMap((p) => p.found).map((c) => [c.id, c])).values()].sort((a, b) => requestedAt(a) - requestedAt(b));
   if (!requests.length) return <Empty>No customer is waiting for you.</Empty>;
   return (
     <ul className="qs-list">

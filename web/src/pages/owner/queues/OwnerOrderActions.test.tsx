@@ -57,4 +57,17 @@ describe("OwnerOrderActions", () => {
     expect(screen.queryByRole("heading")).toBeNull();
     expect(screen.queryByRole("button")).toBeNull();
   });
+
+  it("shows nothing to support, who may read any order but acts on none", async () => {
+    const support = { ...owner, id: "u-staff", display_name: "Staff", roles: ["support"] } as Schemas["User"];
+    const settle = () => new Promise((r) => setTimeout(r, 50));
+    for (const order of [pending, inReview]) {
+      const calls = show(order, support);
+      await waitFor(() => expect(calls.some((r) => r.path === "/v1/me")).toBe(true));
+      await settle();
+      expect(document.body.textContent).toBe("");
+      expect(calls.filter((r) => r.path !== "/v1/me")).toEqual([]);
+      cleanup();
+    }
+  });
 });
