@@ -195,12 +195,14 @@ type heeprProc struct {
 	waitErr error
 }
 
-func startHeepr(t *testing.T, bin, name, role, dbURL string) *heeprProc {
+// startHeepr starts heepr serve --role role on dbURL (empty: the embedded
+// SQLite); extra are more environment variables (NAME=value).
+func startHeepr(t *testing.T, bin, name, role, dbURL string, extra ...string) *heeprProc {
 	t.Helper()
 	addr := freeAddr(t)
 	p := &heeprProc{name: name, base: "http://" + addr, stderr: &syncBuffer{}, exited: make(chan struct{})}
 	p.cmd = exec.Command(bin, "serve", "--role", role)
-	p.cmd.Env = env("DATABASE_URL="+dbURL, "HEEPR_ADDR="+addr, "HEEPR_DATA_DIR="+t.TempDir(), "HEEPR_BASE_URL="+p.base)
+	p.cmd.Env = env(append([]string{"DATABASE_URL=" + dbURL, "HEEPR_ADDR=" + addr, "HEEPR_DATA_DIR=" + t.TempDir(), "HEEPR_BASE_URL=" + p.base}, extra...)...)
 	p.cmd.Stdout = io.Discard
 	p.cmd.Stderr = p.stderr
 	require.NoError(t, p.cmd.Start(), "start heepr %s", name)
