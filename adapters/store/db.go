@@ -42,7 +42,8 @@ type Config struct {
 	// Schema, for Postgres, puts every table (heepr's and River's) in this
 	// schema instead of public. Tests use one schema each.
 	Schema string
-	// MaxConns bounds the Postgres pool (default 20).
+	// MaxConns bounds the Postgres pool (default: DATABASE_URL's
+	// pool_max_conns, else 20).
 	MaxConns int32
 }
 
@@ -76,7 +77,11 @@ func openPostgres(ctx context.Context, cfg Config) (*DB, error) {
 	if cfg.Schema != "" {
 		pcfg.ConnConfig.RuntimeParams["search_path"] = cfg.Schema
 	}
-	pcfg.MaxConns = 20
+	// 20 connections unless DATABASE_URL sets pool_max_conns (docs/SCALING.md)
+	// or the caller asks for another number.
+	if !strings.Contains(cfg.DatabaseURL, "pool_max_conns=") {
+		pcfg.MaxConns = 20
+	}
 	if cfg.MaxConns > 0 {
 		pcfg.MaxConns = cfg.MaxConns
 	}
