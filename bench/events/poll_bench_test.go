@@ -61,13 +61,14 @@ const (
 
 // env is one database with heepr serving it and the baseline beside it.
 type env struct {
-	name     string
-	db       *store.DB
-	app      *heeprApp
-	raw      querier
-	client   *http.Client
-	fixtures map[feedKind][]agentFixture
-	bareHost string // the bare HTTP server: the baseline's SQL behind a minimal handler
+	name      string
+	db        *store.DB
+	app       *heeprApp
+	raw       querier
+	client    *http.Client
+	fixtures  map[feedKind][]agentFixture
+	bareHost  string // the bare HTTP server: the baseline's SQL behind a minimal handler
+	helloHost string // a hello-world handler on the same server settings: no database at all
 }
 
 func BenchmarkEventsPoll(b *testing.B) {
@@ -93,6 +94,11 @@ func BenchmarkEventsPoll(b *testing.B) {
 						b.Run(mode, func(b *testing.B) {
 							for _, impl := range impls {
 								b.Run(impl, func(b *testing.B) { e.bench(b, kind, mode, impl) })
+								// The fast path answers without the database: its
+								// floor is a hello-world handler (issue 10).
+								if impl == "http" && kind == kindCached {
+									b.Run("hello", func(b *testing.B) { e.bench(b, kind, mode, "hello") })
+								}
 							}
 						})
 					}
@@ -134,7 +140,19 @@ func openEnv(tb testing.TB, cfg store.Config, perKind int) *env {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/agent/events", e.bareHTTP)
 	e.bareHost = strings.TrimPrefix(serve(tb, mux), "http://")
+	hello := http.NewServeMux()
+	hello.HandleFunc("GET /v1/agent/events", helloPoll)
+	e.helloHost = strings.TrimPrefix(serve(tb, hello), "http://")
 	return e
+}
+
+// helloPoll is the hello-world handler issue 10 measures the fast path
+// against: the same server settings and client, no authentication and no
+// database; it echoes the cursor in the empty page a poll answers.
+func helloPoll(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte(`{"items":[],"next_cursor":"` + strconv.Quote(r.URL.Query().Get("cursor"))[1:]))
+	_, _ = w.Write([]byte(`,"poll_after_seconds":60}` + "\n"))
 }
 
 // bareHTTP is the floor HTTP puts under any handler: the baseline's
@@ -185,9 +203,12 @@ func (e *env) bench(b *testing.B, kind feedKind, mode, impl string) {
 		switch impl {
 		case "baseline":
 			return func() error { return basePoll(ctx, e.raw, f) }
-		case "http":
+		case "http", "hello":
 			req := e.pollRequest(b, f, 0)
 			req.URL.Host = e.bareHost
+			if impl == "hello" {
+				req.URL.Host = e.helloHost
+			}
 			var buf bytes.Buffer
 			return func() error { return e.heepr(req, &buf) }
 		}

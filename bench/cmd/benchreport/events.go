@@ -117,8 +117,68 @@ func renderPoll(rr *roundsRun, rounds int, target float64) (string, error) {
 	return b.String(), nil
 }
 
+// renderFastPath makes the table of the fast path (the agent's position
+// known in memory, so the poll skips the database) against a hello-world
+// handler on the same server settings: issue 10 asks for at least target.
+func renderFastPath(rr *roundsRun, rounds int, target float64) (string, bool) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "| Scenario | Hello-world µs/poll | heepr µs/poll | Ratio (hello-world time / heepr time) | Ratio per round | Target ≥ %.1f |\n", target)
+	fmt.Fprintln(&b, "|---|---:|---:|---:|---|---|")
+	rows := 0
+	for _, name := range rr.order {
+		scenario, ok := strings.CutSuffix(name, "/hello")
+		if !ok {
+			continue
+		}
+		hello, heepr := rr.byName[name], rr.byName[scenario+"/heepr"]
+		if len(hello) != rounds || len(heepr) != rounds {
+			continue
+		}
+		lns, hns := median(hello, "ns/op"), median(heepr, "ns/op")
+		var per []string
+		for r := range rounds {
+			per = append(per, fmt.Sprintf("%.2f", hello[r]["ns/op"]/heepr[r]["ns/op"]))
+		}
+		met := "met"
+		if lns/hns < target {
+			met = "**missed**"
+		}
+		label := strings.ReplaceAll(strings.TrimPrefix(scenario, "BenchmarkEventsPoll/"), "/", " ")
+		fmt.Fprintf(&b, "| %s | %s | %s | **%.2f** | %s | %s |\n", label, group(lns/1e3), group(hns/1e3), lns/hns, strings.Join(per, ", "), met)
+		rows++
+	}
+	return b.String(), rows > 0
+}
+
 // secs formats milliseconds as seconds.
 func secs(msec float64) string { return fmt.Sprintf("%.2f s", msec/1e3) }
+
+// holdTargets says, per database, whether the held polls met issue 10's
+// targets: RSS per poll at most twice the bare long-poll's, and the
+// one-at-a-time event-to-delivery p99 at most 100 ms.
+func holdTargets(order []string, sides map[string]result) string {
+	bare := sides["bare"]
+	var out []string
+	for _, side := range order {
+		if side == "bare" || bare["rss-B/poll"] == 0 {
+			continue
+		}
+		m := sides[side]
+		ratio := m["rss-B/poll"] / bare["rss-B/poll"]
+		p99 := m["seq-p99-ns"] / 1e6
+		verdict := func(ok bool) string {
+			if ok {
+				return "met"
+			}
+			return "**missed**"
+		}
+		out = append(out, fmt.Sprintf("%s RSS %.2fx (%s), p99 %.2f ms (%s)", side, ratio, verdict(ratio <= 2), p99, verdict(p99 <= 100)))
+	}
+	if len(out) == 0 {
+		return "no database side ran"
+	}
+	return strings.Join(out, "; ")
+}
 
 // kib formats bytes as KiB.
 func kib(b float64) string { return fmt.Sprintf("%.1f KiB", b/1024) }
@@ -211,6 +271,12 @@ func runEvents(rounds int, benchtime string, polls, samples, burst int, pkg, out
 	fmt.Fprintln(&b)
 	b.WriteString(pollTable)
 	fmt.Fprintln(&b)
+	if fast, ok := renderFastPath(rr, rounds, 0.5); ok {
+		fmt.Fprintln(&b, "**The fast path against a hello-world handler** (the `cached` polls above beside a handler that answers the same empty page with no authentication and no database, on the same server settings and client):")
+		fmt.Fprintln(&b)
+		b.WriteString(fast)
+		fmt.Fprintln(&b)
+	}
 	fmt.Fprintf(&b, "**%s held long-polls** (`BenchmarkEventsHold`, `wait=30`, one per agent):\n", group(float64(polls)))
 	fmt.Fprintln(&b)
 	b.WriteString(holdTable)
@@ -228,6 +294,7 @@ func runEvents(rounds int, benchtime string, polls, samples, burst int, pkg, out
 		if len(extra) > 0 {
 			fmt.Fprintf(&b, "- **heepr over the bare long-poll, per held poll:** %s.\n", strings.Join(extra, "; "))
 		}
+		fmt.Fprintf(&b, "- **Targets** (issue 10: RSS at most 2x the bare long-poll's, no database connection held while waiting, event to delivery p99 at most 100 ms): %s.\n", holdTargets(order, sides))
 	}
 	fmt.Fprintf(&b, "- **Date:** %s\n", started.UTC().Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(&b, "- **Command:** `go run ./bench/cmd/benchreport -suites events -rounds %d -benchtime %s -events-polls %d -events-samples %d -events-burst %d` (part of `make bench`), which ran %d rounds of `%s %s` (every second round with `HEEPR_BENCH_FLIP=1`, heepr before the baseline; %s), then `%s %s %s` with `-bench 'BenchmarkEventsHold/^SIDE$'` for each of %s, one process each (%s).\n",

@@ -119,4 +119,14 @@ func TestParseAndRenderEvents(t *testing.T) {
 	poll, err = renderPoll(rr, 1, 0.6)
 	require.NoError(t, err)
 	require.Contains(t, poll, "| **missed** | - | 250, -, 900 | 81, -, 1500 |", "older runs without the reference")
+
+	rr = &roundsRun{order: []string{"BenchmarkEventsPoll/postgres/cached/serial/heepr", "BenchmarkEventsPoll/postgres/cached/serial/hello"},
+		byName: map[string][]result{
+			"BenchmarkEventsPoll/postgres/cached/serial/heepr": {{"ns/op": 200_000}, {"ns/op": 300_000}},
+			"BenchmarkEventsPoll/postgres/cached/serial/hello": {{"ns/op": 90_000}, {"ns/op": 160_000}},
+		}}
+	fast, ok := renderFastPath(rr, 2, 0.5)
+	require.True(t, ok)
+	require.Contains(t, fast, "| postgres cached serial | 125 | 250 | **0.50** | 0.45, 0.53 | met |")
+	require.Contains(t, holdTargets([]string{"bare", "postgres"}, map[string]result{"bare": bare, "postgres": m}), "postgres RSS ")
 }
