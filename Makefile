@@ -63,7 +63,7 @@ ci: test check-generated lint check-breaking demo-smoke e2e ## what .ci/run runs
 
 BENCH_ROUNDS    ?= 3
 BENCHTIME       ?= 1s
-BENCH_SUITES    ?= ledger,browse,events
+BENCH_SUITES    ?= ledger,browse,events,orders,payouts,browse-load
 BROWSE_REQUESTS ?= 2000
 EVENTS_POLLS    ?= 5000
 .PHONY: bench

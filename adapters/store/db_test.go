@@ -3,8 +3,10 @@ package store_test
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/heepr/heepr/adapters/store"
@@ -31,3 +33,36 @@ func TestPoolSizeFromDatabaseURL(t *testing.T) {
 		}
 	}
 }
+
+// Config.Tracer sees what the pool sends, bun's statements included.
+func TestTracerSeesStatements(t *testing.T) {
+	for _, tg := range storetest.Targets(t) {
+		if tg.Dialect != store.Postgres {
+			continue
+		}
+		tr := &seenTracer{}
+		cfg := tg.Config
+		cfg.Tracer = tr
+		db, err := store.Open(context.Background(), cfg)
+		require.NoError(t, err)
+		defer db.Close()
+		var one int
+		require.NoError(t, db.Bun.NewSelect().ColumnExpr("41 + 1").Scan(context.Background(), &one))
+		require.Equal(t, 42, one)
+		require.Contains(t, strings.Join(tr.sql, "\n"), "41 + 1")
+	}
+}
+
+type seenTracer struct {
+	mu  sync.Mutex
+	sql []string
+}
+
+func (s *seenTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	s.mu.Lock()
+	s.sql = append(s.sql, d.SQL)
+	s.mu.Unlock()
+	return ctx
+}
+
+func (s *seenTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}

@@ -153,9 +153,16 @@ func settled(err error) error {
 
 // settle empties a locked escrow: toCustomer back to the customer (a
 // refund), toOwner to the owner less the platform fee. It locks every
-// account it credits, in id order, before moving anything: the refund,
-// payout and fee postings each lock two accounts, and taking the rest one
-// posting at a time could deadlock against another settlement.
+// wallet it credits, in id order, before moving anything: the refund and
+// payout postings each lock two accounts, and taking the rest one posting
+// at a time could deadlock against another settlement. The platform
+// account is the exception: every settlement with a fee credits it, so it
+// is the one hot row, and it is not locked up front but taken by the fee
+// posting's credit, the last row lock of the transaction (nothing else
+// ever locks or debits it). A transaction holding it waits for no other
+// lock, so it cannot be part of a deadlock, and it holds it only for that
+// credit, its two entries and the commit instead of the whole settlement
+// (TestSettlementsWithFeeConcurrently).
 func (s *Service) settle(ctx context.Context, order string, customer, owner kernel.UserID, toCustomer, toOwner kernel.Points) (Settlement, error) {
 	fee := domain.FeeOf(toOwner, s.cfg.PlatformFeeBPS)
 	out := Settlement{Refunded: toCustomer, Paid: toOwner - fee, Fee: fee}
@@ -171,9 +178,6 @@ func (s *Service) settle(ctx context.Context, order string, customer, owner kern
 			return Settlement{}, err
 		}
 		lock = append(lock, domain.WalletID(owner))
-	}
-	if fee > 0 {
-		lock = append(lock, domain.Platform)
 	}
 	if _, err := s.store.Lock(ctx, lock...); err != nil {
 		return Settlement{}, err

@@ -14,6 +14,14 @@
 // seeds 10,000 agents per database and alternates heepr and baseline
 // batches itself (see that package); the table shows p50 and p99 per side.
 //
+// payouts (bench/payouts): how long heepr's River workers take to drain
+// -payouts queued payout jobs, beside the same statements from a bare pgx
+// loop at the same concurrency; median over -payout-rounds.
+//
+// browse-load (BenchmarkSearchLoad in bench/browse): the search at a
+// constant -load-rate over HTTP (vegeta), heepr's server beside a bare
+// net/http handler running the same SQL; medians over -load-rounds.
+//
 // It needs Go and the local Postgres (127.0.0.1:5432, or DATABASE_URL).
 package main
 
@@ -41,7 +49,7 @@ func markers(suite string) (begin, end string) {
 }
 
 func main() {
-	suites := flag.String("suites", "ledger,browse,events", "the suites to run, comma-separated: ledger, browse, events")
+	suites := flag.String("suites", "ledger,browse,events,orders,payouts,browse-load", "the suites to run, comma-separated: ledger, browse, events, orders, payouts, browse-load")
 	rounds := flag.Int("rounds", 3, "ledger, events: interleaved rounds; the table shows the median of each benchmark")
 	benchtime := flag.String("benchtime", "1s", "ledger, events: go test -benchtime for each benchmark")
 	pkg := flag.String("pkg", "./bench/ledger", "ledger: the benchmark package")
@@ -53,6 +61,19 @@ func main() {
 	eventsPolls := flag.Int("events-polls", 5000, "events: long-polls held at once")
 	eventsSamples := flag.Int("events-samples", 1000, "events: events written one at a time to held polls")
 	eventsBurst := flag.Int("events-burst", 1000, "events: events then written at once, to as many other held polls")
+	ordersRounds := flag.Int("orders-rounds", 3, "orders: interleaved rounds of heepr and pgbench")
+	ordersClients := flag.Int("orders-clients", 8, "orders: concurrent clients placing orders, on each side")
+	ordersPerClient := flag.Int("orders-per-client", 250, "orders: orders per client and round")
+	spendClients := flag.Int("spend-clients", 32, "orders: concurrent spenders on the hot wallet, on each side")
+	spendPerClient := flag.Int("spend-per-client", 100, "orders: spend attempts per spender and round")
+	payoutsPkg := flag.String("payouts-pkg", "./bench/payouts", "payouts: the benchmark package")
+	payouts := flag.Int("payouts", 10_000, "payouts: queued payout jobs to drain, on each side")
+	payoutRounds := flag.Int("payout-rounds", 3, "payouts: rounds of one heepr and one baseline drain")
+	payoutWorkers := flag.Int("payout-workers", 20, "payouts: River workers (HEEPR_WORKERS) and baseline goroutines")
+	payoutFeeBPS := flag.Int("payout-fee-bps", 1000, "payouts: platform fee in basis points (HEEPR_PLATFORM_FEE_BPS)")
+	loadRate := flag.Int("load-rate", 200, "browse-load: search requests per second offered to each side")
+	loadSeconds := flag.Int("load-seconds", 30, "browse-load: seconds of load per side and round")
+	loadRounds := flag.Int("load-rounds", 3, "browse-load: rounds of one heepr and one baseline attack")
 	out := flag.String("out", "docs/PERFORMANCE.md", "the document to update")
 	goCmd := flag.String("go", envOr("GO", "go"), "the go command")
 	flag.Parse()
@@ -62,12 +83,18 @@ func main() {
 		switch strings.TrimSpace(suite) {
 		case "ledger":
 			err = run(*rounds, *benchtime, *pkg, *bench, *out, *goCmd)
+		case "payouts":
+			err = runPayouts(*payouts, *payoutRounds, *payoutWorkers, *payoutFeeBPS, *payoutsPkg, *out, *goCmd)
+		case "browse-load":
+			err = runBrowseLoad(*loadRate, *loadSeconds, *loadRounds, *browsePkg, *out, *goCmd)
 		case "browse":
 			err = runBrowse(*browseRequests, *browseRounds, *browsePkg, *out, *goCmd)
 		case "events":
 			err = runEvents(*rounds, *benchtime, *eventsPolls, *eventsSamples, *eventsBurst, *eventsPkg, *out, *goCmd)
+		case "orders":
+			err = runOrders(*ordersRounds, *ordersClients, *ordersPerClient, *spendClients, *spendPerClient, "./bench/orders", *out, *goCmd)
 		default:
-			err = fmt.Errorf("unknown suite %q (want ledger, browse or events)", suite)
+			err = fmt.Errorf("unknown suite %q (want ledger, browse, events, orders, payouts or browse-load)", suite)
 		}
 		if err != nil { // the other suites still run and write their blocks
 			fmt.Fprintf(os.Stderr, "benchreport: %s: %v\n", suite, err)
