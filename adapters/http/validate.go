@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -280,11 +281,25 @@ func schemaField(prefix string, err error) []kernel.FieldError {
 		}
 		return []kernel.FieldError{{Field: join(prefix, path), Detail: detail}}
 	}
-	return []kernel.FieldError{{Field: join(prefix, path), Detail: se.Reason}}
+	return []kernel.FieldError{{Field: join(prefix, path), Detail: friendly(se.Reason)}}
 }
 
+// join names a field the way the domain rules do: dots between
+// properties, brackets around array indexes ("tiers[0].price"), so a
+// client finds a field under one name whichever check refused it.
 func join(prefix string, path []string) string {
-	f := strings.Join(path, ".")
+	var b strings.Builder
+	for _, seg := range path {
+		if _, err := strconv.Atoi(seg); err == nil && b.Len() > 0 {
+			b.WriteString("[" + seg + "]")
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(seg)
+	}
+	f := b.String()
 	switch {
 	case prefix != "" && f != "":
 		return prefix + "." + f
@@ -294,6 +309,35 @@ func join(prefix string, path []string) string {
 		return f
 	}
 	return "body"
+}
+
+// reasons turns the schema validator's messages into the wording of the
+// domain rules ("must be at least 10 characters"); others pass as they are.
+var reasons = []struct {
+	re   *regexp.Regexp
+	with string
+}{
+	{regexp.MustCompile(`^minimum string length is (\d+)$`), "must be at least $1 characters"},
+	{regexp.MustCompile(`^maximum string length is (\d+)$`), "must be at most $1 characters"},
+	{regexp.MustCompile(`^number must be at least (\S+)$`), "must be at least $1"},
+	{regexp.MustCompile(`^number must be at most (\S+)$`), "must be at most $1"},
+	{regexp.MustCompile(`^number must be more than (\S+)$`), "must be more than $1"},
+	{regexp.MustCompile(`^number must be less than (\S+)$`), "must be less than $1"},
+	{regexp.MustCompile(`^minimum number of items is (\d+)$`), "must have at least $1 items"},
+	{regexp.MustCompile(`^maximum number of items is (\d+)$`), "must have at most $1 items"},
+	{regexp.MustCompile(`^value is not one of the allowed values (.+)$`), "must be one of $1"},
+	{regexp.MustCompile(`^string doesn't match the regular expression .*$`), "is not in the expected format"},
+	{regexp.MustCompile(`^value must be (an? \w+)$`), "must be $1"},
+	{regexp.MustCompile(`^duplicate items found$`), "must not repeat an item"},
+}
+
+func friendly(reason string) string {
+	for _, r := range reasons {
+		if r.re.MatchString(reason) {
+			return r.re.ReplaceAllString(reason, r.with)
+		}
+	}
+	return reason
 }
 
 func orBody(s string) string {
