@@ -39,9 +39,10 @@ import (
 
 // Options are what a benchmark changes; the rest is cmd/heepr's defaults.
 type Options struct {
-	Work           bool // run background jobs (role all / worker)
-	Workers        int  // HEEPR_WORKERS (default 20)
-	PlatformFeeBPS int  // HEEPR_PLATFORM_FEE_BPS (default 0)
+	Work           bool  // run background jobs (role all / worker)
+	Workers        int   // HEEPR_WORKERS (default 20)
+	PlatformFeeBPS int   // HEEPR_PLATFORM_FEE_BPS (default 0)
+	StarterPoints  int64 // HEEPR_STARTER_POINTS (default 1000)
 	// Observe is told of every finished job (cmd/heepr passes its metrics'
 	// ObserveJob); the benchmark's is called after the metrics'.
 	Observe func(kind, state string, d time.Duration)
@@ -52,6 +53,7 @@ type Options struct {
 type App struct {
 	DB       *store.DB
 	Queue    *queue.Queue
+	Identity *identity.Service
 	Ledger   *ledger.Service
 	Market   *marketplace.Service
 	Ordering *ordering.Service
@@ -76,6 +78,9 @@ func New(ctx context.Context, db *store.DB, o Options) (*App, error) {
 	if o.Workers == 0 {
 		o.Workers = 20
 	}
+	if o.StarterPoints == 0 {
+		o.StarterPoints = 1000
+	}
 	observe := metrics.ObserveJob
 	if o.Observe != nil {
 		observe = func(kind, state string, d time.Duration) {
@@ -89,15 +94,16 @@ func New(ctx context.Context, db *store.DB, o Options) (*App, error) {
 		return nil, err
 	}
 	a := &App{DB: db, Queue: q, Hub: &wake.Hub{Logger: log, Local: db.Pool == nil}}
-	a.Ledger = ledger.New(db, store.NewLedger(db), clock, ledger.Config{StarterPoints: 1000, PlatformFeeBPS: o.PlatformFeeBPS, ReviewRewardPoints: 10})
+	a.Ledger = ledger.New(db, store.NewLedger(db), clock, ledger.Config{StarterPoints: kernel.Points(o.StarterPoints), PlatformFeeBPS: o.PlatformFeeBPS, ReviewRewardPoints: 10})
 	mod := moderation.New(db, clock, store.NewAudit(db))
 	ids := store.NewIdentity(db)
-	idn := identity.New(identity.Deps{
+	a.Identity = identity.New(identity.Deps{
 		Tx: db, Jobs: q, Clock: clock, Users: ids.Users(), Sessions: ids.Sessions(), Tokens: ids.Tokens(),
 		Hasher: identity.NewHasher(), TokenKey: []byte(tokenKey),
 		OnSignUp: func(ctx context.Context, u identity.UserView) error { return a.Ledger.GrantStarter(ctx, u.ID) },
 		Audit:    mod.Audit,
 	}, identity.Config{SessionIdle: 7 * 24 * time.Hour, SessionAbsolute: 30 * 24 * time.Hour})
+	idn := a.Identity
 	mailer := email.NewCapture(filepath.Join(o.DataDir, "mail"), "heepr <no-reply@heepr.dev>")
 	notify := notification.New(mailer, idn, notification.Config{BaseURL: baseURL, SupportEmail: "support@heepr.dev"}).
 		WithInbox(store.NewInbox(db), q, db, clock)
