@@ -5,9 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"regexp"
 	"runtime"
 	"strconv"
@@ -138,17 +136,12 @@ func runBrowse(requests, rounds int, pkg, out, goCmd string) error {
 	load = load[:min(3, len(load))]
 	args := []string{"test", "-run", "^$", "-bench", "BenchmarkBrowse", "-benchtime", "1x", "-count", "1", "-timeout", "30m", pkg}
 	envs := []string{"HEEPR_BROWSE_REQUESTS=" + strconv.Itoa(requests), "HEEPR_BROWSE_ROUNDS=" + strconv.Itoa(rounds)}
-	fmt.Fprintf(os.Stderr, "== browse: %s %s %s\n", strings.Join(envs, " "), goCmd, shellJoin(args))
-	cmd := exec.Command(goCmd, args...)
-	cmd.Env = append(os.Environ(), envs...)
-	var buf bytes.Buffer
-	cmd.Stdout = io.MultiWriter(os.Stdout, &buf)
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s %s: %w", goCmd, shellJoin(args), err)
+	printed, err := goTest("browse", goCmd, args, envs)
+	if err != nil {
+		return err
 	}
 	took := time.Since(started).Round(time.Second)
-	r, err := parseBrowse(buf.Bytes())
+	r, err := parseBrowse(printed)
 	if err != nil {
 		return err
 	}

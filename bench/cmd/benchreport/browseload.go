@@ -5,9 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"regexp"
 	"runtime"
 	"strconv"
@@ -124,17 +122,12 @@ func runBrowseLoad(rate, secs, rounds int, pkg, out, goCmd string) error {
 	load = load[:min(3, len(load))]
 	args := []string{"test", "-run", "^$", "-bench", "BenchmarkSearchLoad", "-benchtime", "1x", "-count", "1", "-timeout", "60m", pkg}
 	envs := []string{"HEEPR_LOAD_RATE=" + strconv.Itoa(rate), "HEEPR_LOAD_SECONDS=" + strconv.Itoa(secs), "HEEPR_LOAD_ROUNDS=" + strconv.Itoa(rounds)}
-	fmt.Fprintf(os.Stderr, "== browse-load: %s %s %s\n", strings.Join(envs, " "), goCmd, shellJoin(args))
-	cmd := exec.Command(goCmd, args...)
-	cmd.Env = append(os.Environ(), envs...)
-	var buf bytes.Buffer
-	cmd.Stdout = io.MultiWriter(os.Stdout, &buf)
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s %s: %w", goCmd, shellJoin(args), err)
+	printed, err := goTest("browse-load", goCmd, args, envs)
+	if err != nil {
+		return err
 	}
 	took := time.Since(started).Round(time.Second)
-	r, err := parseBrowseLoad(buf.Bytes())
+	r, err := parseBrowseLoad(printed)
 	if err != nil {
 		return err
 	}

@@ -5,9 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"regexp"
 	"runtime"
 	"strconv"
@@ -241,16 +239,11 @@ func runEvents(rounds int, benchtime string, polls, samples, burst int, pkg, out
 	pgVersion := rr.pgVersion
 	for _, side := range holdSides {
 		args := []string{"test", "-run", "^$", "-bench", "BenchmarkEventsHold/^" + side + "$", "-benchtime", "1x", "-count", "1", "-timeout", "10m", pkg}
-		fmt.Fprintf(os.Stderr, "== held polls, %s: %s %s %s\n", side, strings.Join(envs, " "), goCmd, shellJoin(args))
-		cmd := exec.Command(goCmd, args...)
-		cmd.Env = append(os.Environ(), envs...)
-		var buf bytes.Buffer
-		cmd.Stdout = io.MultiWriter(os.Stdout, &buf)
-		cmd.Stderr = os.Stderr
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("%s %s: %w", goCmd, shellJoin(args), err)
+		printed, err := goTest("held polls, "+side, goCmd, args, envs)
+		if err != nil {
+			return err
 		}
-		got, m, v, err := parseHold(buf.Bytes())
+		got, m, v, err := parseHold(printed)
 		if err != nil {
 			return fmt.Errorf("held polls, %s: %w", side, err)
 		}

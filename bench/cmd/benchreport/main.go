@@ -173,23 +173,16 @@ func runRounds(rounds int, benchtime, pkg, bench, goCmd string) (*roundsRun, err
 	args := rr.args
 	for r := range rounds {
 		flip := r%2 == 1
-		env := os.Environ()
-		prefix := ""
+		var envs []string
 		if flip {
-			env = append(env, "HEEPR_BENCH_FLIP=1")
-			prefix = "HEEPR_BENCH_FLIP=1 "
+			envs = []string{"HEEPR_BENCH_FLIP=1"}
 		}
-		fmt.Fprintf(os.Stderr, "== round %d/%d: %s%s %s\n", r+1, rounds, prefix, goCmd, shellJoin(args))
-		cmd := exec.Command(goCmd, args...)
-		cmd.Env = env
-		var buf bytes.Buffer
-		cmd.Stdout = io.MultiWriter(os.Stdout, &buf)
-		cmd.Stderr = os.Stderr
-		if err := cmd.Run(); err != nil {
-			return nil, fmt.Errorf("round %d: %s %s: %w", r+1, goCmd, shellJoin(args), err)
+		out, err := goTest(fmt.Sprintf("round %d/%d", r+1, rounds), goCmd, args, envs)
+		if err != nil {
+			return nil, fmt.Errorf("round %d: %w", r+1, err)
 		}
 		n := 0
-		sc := bufio.NewScanner(&buf)
+		sc := bufio.NewScanner(bytes.NewReader(out))
 		for sc.Scan() {
 			line := sc.Text()
 			if v, ok := strings.CutPrefix(line, "postgres-version: "); ok {
@@ -360,6 +353,25 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// goTest runs `go test` with args and envs added to the environment,
+// echoing what it prints, and returns its standard output.
+func goTest(label, goCmd string, args, envs []string) ([]byte, error) {
+	shown := goCmd
+	if len(envs) > 0 {
+		shown = strings.Join(envs, " ") + " " + goCmd
+	}
+	fmt.Fprintf(os.Stderr, "== %s: %s %s\n", label, shown, shellJoin(args))
+	cmd := exec.Command(goCmd, args...)
+	cmd.Env = append(os.Environ(), envs...)
+	var buf bytes.Buffer
+	cmd.Stdout = io.MultiWriter(os.Stdout, &buf)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("%s %s: %w", goCmd, shellJoin(args), err)
+	}
+	return buf.Bytes(), nil
 }
 
 // shellJoin quotes the arguments that need it, for a command to paste.

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"runtime"
@@ -113,17 +112,12 @@ func runOrders(rounds, clients, perClient, spendClients, spendPer int, pkg, out,
 	envs := []string{"HEEPR_ORDERS_ROUNDS=" + strconv.Itoa(rounds), "HEEPR_ORDERS_CLIENTS=" + strconv.Itoa(clients),
 		"HEEPR_ORDERS_PER_CLIENT=" + strconv.Itoa(perClient), "HEEPR_SPEND_CLIENTS=" + strconv.Itoa(spendClients),
 		"HEEPR_SPEND_PER_CLIENT=" + strconv.Itoa(spendPer)}
-	fmt.Fprintf(os.Stderr, "== orders: %s %s %s\n", strings.Join(envs, " "), goCmd, shellJoin(args))
-	cmd := exec.Command(goCmd, args...)
-	cmd.Env = append(os.Environ(), envs...)
-	var buf bytes.Buffer
-	cmd.Stdout = io.MultiWriter(os.Stdout, &buf)
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s %s: %w", goCmd, shellJoin(args), err)
+	printed, err := goTest("orders", goCmd, args, envs)
+	if err != nil {
+		return err
 	}
 	took := time.Since(started).Round(time.Second)
-	r, err := parseOrders(buf.Bytes())
+	r, err := parseOrders(printed)
 	if err != nil {
 		return err
 	}

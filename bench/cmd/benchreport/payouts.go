@@ -5,9 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"regexp"
 	"runtime"
 	"slices"
@@ -107,17 +105,12 @@ func runPayouts(payouts, rounds, workers, feeBPS int, pkg, out, goCmd string) er
 	args := []string{"test", "-run", "^$", "-bench", "BenchmarkPayoutsDrain", "-benchtime", "1x", "-count", "1", "-timeout", "60m", pkg}
 	envs := []string{"HEEPR_PAYOUTS=" + strconv.Itoa(payouts), "HEEPR_PAYOUT_ROUNDS=" + strconv.Itoa(rounds),
 		"HEEPR_WORKERS=" + strconv.Itoa(workers), "HEEPR_PLATFORM_FEE_BPS=" + strconv.Itoa(feeBPS)}
-	fmt.Fprintf(os.Stderr, "== payouts: %s %s %s\n", strings.Join(envs, " "), goCmd, shellJoin(args))
-	cmd := exec.Command(goCmd, args...)
-	cmd.Env = append(os.Environ(), envs...)
-	var buf bytes.Buffer
-	cmd.Stdout = io.MultiWriter(os.Stdout, &buf)
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s %s: %w", goCmd, shellJoin(args), err)
+	printed, err := goTest("payouts", goCmd, args, envs)
+	if err != nil {
+		return err
 	}
 	took := time.Since(started).Round(time.Second)
-	r, err := parsePayouts(buf.Bytes())
+	r, err := parsePayouts(printed)
 	if err != nil {
 		return err
 	}
