@@ -33,34 +33,45 @@ func principalFrom(ctx context.Context) kernel.Principal {
 // a public one still works.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		var (
-			p   kernel.Principal
-			err error
-		)
-		if h := r.Header.Get("Authorization"); h != "" {
-			token, ok := strings.CutPrefix(h, "Bearer ")
-			switch {
-			case !ok:
-				err = kernel.Unauthenticated("invalid-token", "the Authorization header must be 'Bearer <token>'")
-			case s.agentAuth != nil && strings.HasPrefix(token, "hpr_agent_"):
-				p, err = s.agentAuth(ctx, token)
-			default:
-				p, err = s.identity.AuthenticateToken(ctx, strings.TrimSpace(token))
-			}
-		} else if c, cerr := r.Cookie(SessionCookie); cerr == nil && c.Value != "" {
-			p, err = s.identity.AuthenticateSession(ctx, c.Value)
+		if r = s.withCaller(w, r); r != nil {
+			next.ServeHTTP(w, r)
 		}
-		if err != nil {
-			if _, ok := kernel.As(err); !ok { // the database failed, not the caller
-				writeError(w, r, s.log, err)
-				return
-			}
-			ctx = context.WithValue(ctx, authErrKey{}, err)
-			p = kernel.Principal{}
-		}
-		next.ServeHTTP(w, r.WithContext(withPrincipal(ctx, p)))
 	})
+}
+
+// withCaller is authenticate's work: the request with the caller in its
+// context, or nil when it answered (the database failed). Out of the
+// middleware's frame, which stays on the stack while a long-poll waits.
+//
+//go:noinline
+func (s *Server) withCaller(w http.ResponseWriter, r *http.Request) *http.Request {
+	ctx := r.Context()
+	var (
+		p   kernel.Principal
+		err error
+	)
+	if h := r.Header.Get("Authorization"); h != "" {
+		token, ok := strings.CutPrefix(h, "Bearer ")
+		switch {
+		case !ok:
+			err = kernel.Unauthenticated("invalid-token", "the Authorization header must be 'Bearer <token>'")
+		case s.agentAuth != nil && strings.HasPrefix(token, "hpr_agent_"):
+			p, err = s.agentAuth(ctx, token)
+		default:
+			p, err = s.identity.AuthenticateToken(ctx, strings.TrimSpace(token))
+		}
+	} else if c, cerr := r.Cookie(SessionCookie); cerr == nil && c.Value != "" {
+		p, err = s.identity.AuthenticateSession(ctx, c.Value)
+	}
+	if err != nil {
+		if _, ok := kernel.As(err); !ok { // the database failed, not the caller
+			writeError(w, r, s.log, err)
+			return nil
+		}
+		ctx = context.WithValue(ctx, authErrKey{}, err)
+		p = kernel.Principal{}
+	}
+	return r.WithContext(withPrincipal(ctx, p))
 }
 
 // unauthenticated is the 401 answer, with the reason credentials failed if any.

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/heepr/heepr/adapters/telemetry"
 	"github.com/heepr/heepr/api"
 	"github.com/heepr/heepr/modules/kernel"
 	"github.com/heepr/heepr/modules/ordering"
@@ -289,6 +290,17 @@ func (s *Server) PollAgentEvents(ctx context.Context, req api.PollAgentEventsReq
 	if err != nil {
 		return nil, err
 	}
+	return eventPage(ctx, page), nil
+}
+
+// eventPage is the answer to a poll. Out of PollAgentEvents' frame, which
+// stays on the stack while a long-poll waits (ADR 13).
+//
+//go:noinline
+func eventPage(ctx context.Context, page ordering.Page) api.PollAgentEventsResponseObject {
+	if len(page.Events) == 0 {
+		telemetry.SetQuiet(ctx) // logged at Debug
+	}
 	out := api.PollAgentEvents200JSONResponse{Items: make([]api.AgentEvent, len(page.Events)),
 		NextCursor: strconv.FormatInt(page.NextCursor, 10), PollAfterSeconds: page.PollAfter}
 	for i, e := range page.Events {
@@ -298,7 +310,7 @@ func (s *Server) PollAgentEvents(ctx context.Context, req api.PollAgentEventsReq
 		}
 		out.Items[i] = api.AgentEvent{Id: strconv.FormatInt(e.Seq, 10), Type: e.Type, CreatedAt: e.CreatedAt, Redelivered: e.Redelivered, Data: data}
 	}
-	return out, nil
+	return out
 }
 
 // AckAgentEvents implements ackAgentEvents.

@@ -259,9 +259,13 @@ func newHandler(o Options) (http.Handler, routes, error) {
 	h = s.logRequests(h)
 	h = s.metrics.Middleware(h)
 	h = requestID(h)
-	h = otelhttp.NewHandler(h, "heepr", otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
-		return r.Method
-	}))
+	if telemetry.TracingOn() {
+		// Without an exporter the spans would go nowhere: otelhttp is
+		// left out then, and saves every request its cost (ADR 13).
+		h = otelhttp.NewHandler(h, "heepr", otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
+			return r.Method
+		}))
+	}
 	return h, mux, nil
 }
 
@@ -281,38 +285,49 @@ func readOnly(method string) bool {
 // operation's rate limit.
 func (s *Server) operation(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		op := s.ops[r.Pattern]
-		telemetry.SetRoute(r.Context(), r.Pattern)
-		span := trace.SpanFromContext(r.Context())
-		span.SetName(r.Pattern)
-		span.SetAttributes(attribute.String("http.route", r.Pattern), attribute.String("heepr.operation", op))
-		p := principalFrom(r.Context())
-		if !s.enforcer.Allowed(p, op) {
-			if p.Anonymous() {
-				writeProblem(w, r, unauthenticated(r.Context()))
-				return
-			}
-			writeProblem(w, r, problem{Status: http.StatusForbidden, Code: "forbidden",
-				Detail: "your account's roles do not allow " + op})
-			return
+		if h, r := s.admit(w, r, next); h != nil {
+			h.ServeHTTP(w, r)
 		}
-		if p.Suspended && !readOnly(r.Method) && !suspendedMayCall[op] {
-			writeError(w, r, s.log, errAccountSuspended)
-			return
-		}
-		if lim, ok := s.rateLimits[op]; ok {
-			if err := s.check(w, op+"|ip|"+clientIP(r), lim); err != nil {
-				writeError(w, r, s.log, err)
-				return
-			}
-		}
-		h := next
-		if s.idemOps[op] {
-			h = s.idempotent(op, next)
-		}
-		ctx := context.WithValue(r.Context(), writerKey{}, w)
-		h.ServeHTTP(w, r.WithContext(context.WithValue(ctx, requestKey{}, r)))
 	})
+}
+
+// admit is operation's work before the handler: nil when it answered
+// (refused). Kept out of the middleware's own frame, which stays on the
+// stack while a long-poll waits (held polls' memory, ADR 13).
+//
+//go:noinline
+func (s *Server) admit(w http.ResponseWriter, r *http.Request, next http.Handler) (http.Handler, *http.Request) {
+	op := s.ops[r.Pattern]
+	telemetry.SetRoute(r.Context(), r.Pattern)
+	span := trace.SpanFromContext(r.Context())
+	span.SetName(r.Pattern)
+	span.SetAttributes(attribute.String("http.route", r.Pattern), attribute.String("heepr.operation", op))
+	p := principalFrom(r.Context())
+	if !s.enforcer.Allowed(p, op) {
+		if p.Anonymous() {
+			writeProblem(w, r, unauthenticated(r.Context()))
+			return nil, nil
+		}
+		writeProblem(w, r, problem{Status: http.StatusForbidden, Code: "forbidden",
+			Detail: "your account's roles do not allow " + op})
+		return nil, nil
+	}
+	if p.Suspended && !readOnly(r.Method) && !suspendedMayCall[op] {
+		writeError(w, r, s.log, errAccountSuspended)
+		return nil, nil
+	}
+	if lim, ok := s.rateLimits[op]; ok {
+		if err := s.check(w, op+"|ip|"+clientIP(r), lim); err != nil {
+			writeError(w, r, s.log, err)
+			return nil, nil
+		}
+	}
+	h := next
+	if s.idemOps[op] {
+		h = s.idempotent(op, next)
+	}
+	ctx := context.WithValue(r.Context(), writerKey{}, w)
+	return h, r.WithContext(context.WithValue(ctx, requestKey{}, r))
 }
 
 // limitBody refuses bodies over the limit: at once when Content-Length says
@@ -321,36 +336,46 @@ func (s *Server) operation(next http.Handler) http.Handler {
 // decoders stop after the first value and would silently ignore trailing data.
 func (s *Server) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		limit := bodyLimit(r.Context(), s.maxBody)
-		if streamsBody(r.Context()) {
-			limit = s.maxUpload*10 + 1<<20
+		if s.readBody(w, r) {
+			next.ServeHTTP(w, r)
 		}
-		if r.ContentLength > limit {
-			writeError(w, r, s.log, &http.MaxBytesError{Limit: limit})
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, limit)
-		if isJSON(r.Header.Get("Content-Type")) {
-			b, err := io.ReadAll(r.Body)
-			var mbe *http.MaxBytesError
-			switch {
-			case errors.As(err, &mbe):
-				writeError(w, r, s.log, err)
-				return
-			case err != nil:
-				writeProblem(w, r, problem{Status: http.StatusBadRequest, Code: "malformed-json", Detail: "the body could not be read"})
-				return
-			}
-			if len(b) > 0 {
-				if err := json.Unmarshal(b, new(json.RawMessage)); err != nil {
-					writeProblem(w, r, problem{Status: http.StatusBadRequest, Code: "malformed-json", Detail: jsonSyntaxDetail(err)})
-					return
-				}
-			}
-			r.Body = io.NopCloser(bytes.NewReader(b))
-		}
-		next.ServeHTTP(w, r)
 	})
+}
+
+// readBody applies limitBody to r (replacing its Body); false when it
+// answered. Out of the middleware's frame, as admit.
+//
+//go:noinline
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) bool {
+	limit := bodyLimit(r.Context(), s.maxBody)
+	if streamsBody(r.Context()) {
+		limit = s.maxUpload*10 + 1<<20
+	}
+	if r.ContentLength > limit {
+		writeError(w, r, s.log, &http.MaxBytesError{Limit: limit})
+		return false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	if isJSON(r.Header.Get("Content-Type")) {
+		b, err := io.ReadAll(r.Body)
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(err, &mbe):
+			writeError(w, r, s.log, err)
+			return false
+		case err != nil:
+			writeProblem(w, r, problem{Status: http.StatusBadRequest, Code: "malformed-json", Detail: "the body could not be read"})
+			return false
+		}
+		if len(b) > 0 {
+			if err := json.Unmarshal(b, new(json.RawMessage)); err != nil {
+				writeProblem(w, r, problem{Status: http.StatusBadRequest, Code: "malformed-json", Detail: jsonSyntaxDetail(err)})
+				return false
+			}
+		}
+		r.Body = io.NopCloser(bytes.NewReader(b))
+	}
+	return true
 }
 
 // isJSON reports whether a Content-Type is JSON (application/json or +json).
@@ -453,19 +478,30 @@ func requestID(next http.Handler) http.Handler {
 	})
 }
 
-// logRequests writes one line per request (never headers or bodies).
+// logRequests writes one line per request (never headers or bodies): at
+// Info, Error for a 5xx, and Debug for a routine answer the handler marked
+// quiet (an agent's poll that found nothing new: agents poll every few
+// seconds, and a line for each would drown the rest).
 func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r)
-		level := slog.LevelInfo
-		if rec.status >= 500 {
-			level = slog.LevelError
-		}
-		s.log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path,
-			"route", telemetry.RouteFrom(r.Context()), "status", rec.status, "duration_ms", time.Since(start).Milliseconds())
+		s.logRequest(r, rec.status, start)
 	})
+}
+
+//go:noinline
+func (s *Server) logRequest(r *http.Request, status int, start time.Time) {
+	level := slog.LevelInfo
+	switch {
+	case status >= 500:
+		level = slog.LevelError
+	case status < 400 && telemetry.Quiet(r.Context()):
+		level = slog.LevelDebug
+	}
+	s.log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path,
+		"route", telemetry.RouteFrom(r.Context()), "status", status, "duration_ms", time.Since(start).Milliseconds())
 }
 
 type statusRecorder struct {

@@ -15,7 +15,6 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
-	nethttpmiddleware "github.com/oapi-codegen/nethttp-middleware"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/heepr/heepr/adapters/telemetry"
@@ -34,31 +33,38 @@ var schemeMethods = map[string]kernel.AuthMethod{
 func validator(spec *openapi3.T) (func(http.Handler) http.Handler, routers.Router, error) {
 	spec.Servers = nil // host matching would answer false 404s
 	registerBinaryDecoders()
-	router, err := gorillamux.NewRouter(spec)
+	router, err := newSpecRouter(spec)
 	if err != nil {
-		return nil, nil, fmt.Errorf("build spec router: %w", err)
+		return nil, nil, err
 	}
+	opts := func(excludeBody bool) *openapi3filter.Options {
+		return &openapi3filter.Options{
+			MultiError:         true,
+			ExcludeRequestBody: excludeBody,
+			AuthenticationFunc: func(ctx context.Context, in *openapi3filter.AuthenticationInput) error {
+				want, ok := schemeMethods[in.SecuritySchemeName]
+				if !ok {
+					return fmt.Errorf("unknown security scheme %q", in.SecuritySchemeName)
+				}
+				if principalFrom(ctx).Method != want {
+					return errors.New("not authenticated by " + in.SecuritySchemeName)
+				}
+				return nil
+			},
+		}
+	}
+	// build validates against the route nameRoute found (the spec's router
+	// runs once per request; it is the costliest step of validating a
+	// request without a body).
 	build := func(excludeBody bool) func(http.Handler) http.Handler {
-		return nethttpmiddleware.OapiRequestValidatorWithOptions(spec, &nethttpmiddleware.Options{
-			DoNotValidateServers: true,
-			Options: openapi3filter.Options{
-				MultiError:         true,
-				ExcludeRequestBody: excludeBody,
-				AuthenticationFunc: func(ctx context.Context, in *openapi3filter.AuthenticationInput) error {
-					want, ok := schemeMethods[in.SecuritySchemeName]
-					if !ok {
-						return fmt.Errorf("unknown security scheme %q", in.SecuritySchemeName)
-					}
-					if principalFrom(ctx).Method != want {
-						return errors.New("not authenticated by " + in.SecuritySchemeName)
-					}
-					return nil
-				},
-			},
-			ErrorHandlerWithOpts: func(ctx context.Context, err error, w http.ResponseWriter, r *http.Request, _ nethttpmiddleware.ErrorHandlerOpts) {
-				writeProblem(w, r, validationProblem(r, router, err))
-			},
-		})
+		o := opts(excludeBody)
+		return func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if validRequest(w, r, router, o) {
+					next.ServeHTTP(w, r)
+				}
+			})
+		}
 	}
 	whole, headOnly := build(false), build(true)
 	// kin-openapi reads a body whole to validate it, and its security
@@ -87,24 +93,106 @@ func validator(spec *openapi3.T) (func(http.Handler) http.Handler, routers.Route
 	return mw, router, nil
 }
 
+// validRequest checks r against the spec; false when it answered (the
+// problem). Out of the middleware's frame, which stays on the stack while
+// a long-poll waits.
+//
+//go:noinline
+func validRequest(w http.ResponseWriter, r *http.Request, router routers.Router, o *openapi3filter.Options) bool {
+	m, ok := r.Context().Value(routeMatchKey{}).(routeMatch)
+	if !ok {
+		m.route, m.params, m.err = router.FindRoute(r)
+	}
+	err := m.err
+	if err == nil {
+		err = openapi3filter.ValidateRequest(r.Context(), &openapi3filter.RequestValidationInput{
+			Request: r, PathParams: m.params, Route: m.route, Options: o})
+	}
+	if err != nil {
+		writeProblem(w, r, validationProblem(r, router, err))
+		return false
+	}
+	return true
+}
+
+// specRouter finds a request's operation in the spec: a path without
+// parameters (/v1/agent/events, /v1/me) by one map lookup, any other by
+// kin-openapi's gorillamux router (a regular expression per path, tried
+// in turn). A concrete path takes precedence over a templated one, as
+// OpenAPI says, so the two agree.
+type specRouter struct {
+	routers.Router
+	static map[string]*routers.Route // "METHOD /path" → route
+}
+
+var noPathParams = map[string]string{} // never written
+
+func newSpecRouter(spec *openapi3.T) (*specRouter, error) {
+	gm, err := gorillamux.NewRouter(spec)
+	if err != nil {
+		return nil, fmt.Errorf("build spec router: %w", err)
+	}
+	r := &specRouter{Router: gm, static: map[string]*routers.Route{}}
+	for path, item := range spec.Paths.Map() {
+		if strings.Contains(path, "{") {
+			continue
+		}
+		for method := range item.Operations() {
+			probe, err := http.NewRequest(method, path, nil)
+			if err != nil {
+				return nil, fmt.Errorf("route %s %s: %w", method, path, err)
+			}
+			route, _, err := gm.FindRoute(probe)
+			if err != nil {
+				return nil, fmt.Errorf("route %s %s: %w", method, path, err)
+			}
+			r.static[method+" "+path] = route
+		}
+	}
+	return r, nil
+}
+
+func (r *specRouter) FindRoute(req *http.Request) (*routers.Route, map[string]string, error) {
+	if req.URL.RawPath == "" {
+		if route, ok := r.static[req.Method+" "+req.URL.Path]; ok {
+			return route, noPathParams, nil
+		}
+	}
+	return r.Router.FindRoute(req)
+}
+
 // nameRoute names the request's route (metrics label, span name, log field)
 // as soon as /v1 is entered, so that requests refused before the operation
 // runs (400, 401, 403, 413, 415) are counted and traced under their route,
 // not as "unmatched" with a span named after the bare method. The operation
 // middleware sets the same name again once the mux has matched.
+//
+// The match (or the reason there is none) is kept for the validator.
 func nameRoute(router routers.Router, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if route, _, err := router.FindRoute(r); err == nil {
-			pattern := r.Method + " " + route.Path
-			telemetry.SetRoute(r.Context(), pattern)
-			trace.SpanFromContext(r.Context()).SetName(pattern)
-			r = r.WithContext(context.WithValue(r.Context(), routeOpKey{}, route.Operation))
+		var m routeMatch
+		m.route, m.params, m.err = router.FindRoute(r)
+		ctx := context.WithValue(r.Context(), routeMatchKey{}, m)
+		if m.err == nil {
+			pattern := r.Method + " " + m.route.Path
+			telemetry.SetRoute(ctx, pattern)
+			trace.SpanFromContext(ctx).SetName(pattern)
+			ctx = context.WithValue(ctx, routeOpKey{}, m.route.Operation)
 		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
 type routeOpKey struct{}
+
+// routeMatch is the spec's route of a request, found once by nameRoute.
+type routeMatch struct {
+	route  *routers.Route
+	params map[string]string
+	err    error
+}
+
+type routeMatchKey struct{}
 
 type streamBodyKey struct{}
 

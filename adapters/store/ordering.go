@@ -608,18 +608,29 @@ func (s *Ordering) Append(ctx context.Context, agentID, typ string, data map[str
 		agentID, seq, typ, string(body), at).Exec(ctx); err != nil {
 		return 0, fmt.Errorf("insert event: %w", err)
 	}
+	if err := s.Wake(ctx, agentID); err != nil {
+		return 0, fmt.Errorf("notify event: %w", err)
+	}
+	return seq, nil
+}
+
+// Wake tells every heepr process, once the transaction in ctx commits, that
+// something of the agent changed: its long-polls wake and what each process
+// caches of it (feed position, key) is dropped (the hub's OnSignal). On
+// Postgres it runs NOTIFY in the transaction (delivered on commit, dropped
+// on rollback); in this process the hub is signalled right after commit,
+// without waiting for the notification's round trip, so that a request
+// right after the write's answer sees it.
+func (s *Ordering) Wake(ctx context.Context, agentID string) error {
 	if s.db.Dialect == Postgres {
-		// Every process (this one included) hears of it on commit.
-		if _, err := conn.NewRaw(s.notify, agentID).Exec(ctx); err != nil {
-			return 0, fmt.Errorf("notify event: %w", err)
+		if _, err := s.db.Conn(ctx).NewRaw(s.notify, agentID).Exec(ctx); err != nil {
+			return fmt.Errorf("notify agent: %w", err)
 		}
 	}
 	if s.signal != nil {
-		// This process at once, without waiting for the notification's
-		// round trip: a poll right after the write's answer sees it.
 		AfterCommit(ctx, func() { s.signal(agentID) })
 	}
-	return seq, nil
+	return nil
 }
 
 // FeedSQL is the feed read of every poll (also run bare by bench/events).

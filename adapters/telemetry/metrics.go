@@ -97,17 +97,24 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 		defer m.inFlight.Dec()
 
 		start := time.Now()
-		holder := new(atomic.Pointer[string])
+		holder := new(requestNotes)
 		rec := &statusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), routeKey, holder)))
-
-		route := unmatchedRoute
-		if p := holder.Load(); p != nil && *p != "" {
-			route = *p
-		}
-		m.requests.WithLabelValues(r.Method, route, strconv.Itoa(rec.code())).Inc()
-		m.duration.WithLabelValues(r.Method, route).Observe(time.Since(start).Seconds())
+		m.observe(r.Method, holder, rec.code(), start)
 	})
+}
+
+// observe counts a finished request. Out of Middleware's frame, which stays
+// on the stack while a long-poll waits.
+//
+//go:noinline
+func (m *Metrics) observe(method string, holder *requestNotes, code int, start time.Time) {
+	route := unmatchedRoute
+	if p := holder.route.Load(); p != nil && *p != "" {
+		route = *p
+	}
+	m.requests.WithLabelValues(method, route, strconv.Itoa(code)).Inc()
+	m.duration.WithLabelValues(method, route).Observe(time.Since(start).Seconds())
 }
 
 // SetRoute records the matched route pattern for the request whose context
@@ -115,19 +122,42 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 // outside the router, can label the request with it. It is a no-op outside
 // Middleware.
 func SetRoute(ctx context.Context, pattern string) {
-	if h, ok := ctx.Value(routeKey).(*atomic.Pointer[string]); ok {
-		h.Store(&pattern)
+	if h, ok := ctx.Value(routeKey).(*requestNotes); ok {
+		h.route.Store(&pattern)
 	}
 }
 
 // RouteFrom returns the route pattern recorded with SetRoute, or "".
 func RouteFrom(ctx context.Context) string {
-	if h, ok := ctx.Value(routeKey).(*atomic.Pointer[string]); ok {
-		if p := h.Load(); p != nil {
+	if h, ok := ctx.Value(routeKey).(*requestNotes); ok {
+		if p := h.route.Load(); p != nil {
 			return *p
 		}
 	}
 	return ""
+}
+
+// requestNotes is what inner code tells Middleware (and the request log
+// inside it) about a request: one allocation and one context value per
+// request, however many notes there are.
+type requestNotes struct {
+	route atomic.Pointer[string]
+	quiet atomic.Bool
+}
+
+// SetQuiet marks the request's answer as routine (an agent's poll that
+// found nothing new): the request log writes it at Debug. A no-op outside
+// Middleware.
+func SetQuiet(ctx context.Context) {
+	if h, ok := ctx.Value(routeKey).(*requestNotes); ok {
+		h.quiet.Store(true)
+	}
+}
+
+// Quiet reports whether SetQuiet was called for the request.
+func Quiet(ctx context.Context) bool {
+	h, ok := ctx.Value(routeKey).(*requestNotes)
+	return ok && h.quiet.Load()
 }
 
 // TagRoute calls SetRoute with r.Pattern before calling next. Wrap handlers

@@ -48,6 +48,15 @@ func setupTracing(ctx context.Context, service, version string, getenv func(stri
 	return tp.Shutdown, nil
 }
 
+// TracingOn reports whether spans are recorded and exported: an SDK tracer
+// provider is installed (SetupTracing found an exporter configured, or a
+// test installed one). When it is off, heepr skips otelhttp's per-request
+// work entirely (ADR 13).
+func TracingOn() bool {
+	_, ok := otel.GetTracerProvider().(*sdktrace.TracerProvider)
+	return ok
+}
+
 // newTracerProvider builds the provider selected by the environment, or
 // returns nil when tracing is off.
 func newTracerProvider(ctx context.Context, service, version string, getenv func(string) string) (*sdktrace.TracerProvider, error) {

@@ -130,6 +130,8 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, work bool, o opti
 	if a.blobs, err = newBlobs(ctx, cfg); err != nil {
 		return nil, err
 	}
+	a.hub = &wake.Hub{Logger: log, Local: db.Pool == nil}
+	orderingStore := store.NewOrdering(db, a.hub.Signal)
 	a.market = marketplace.New(marketplace.Deps{
 		Tx: db, Jobs: q, Clock: o.clock, Agents: store.NewMarketplace(db), Blobs: a.blobs, KeyHMAC: []byte(tokenKey),
 		Audit: a.moderation.Audit,
@@ -137,10 +139,11 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, work bool, o opti
 		OnSettingsChanged: func(ctx context.Context, agentID string, version int) error {
 			return a.ordering.SettingsChanged(ctx, agentID, version)
 		},
+		// Keys are remembered while the hub hears every rotation (ADR 13).
+		OnKeyChanged: orderingStore.Wake, KeysReliable: a.hub.Reliable,
 	})
-	a.hub = &wake.Hub{Logger: log, Local: db.Pool == nil}
 	a.ordering = ordering.New(ordering.Deps{
-		Tx: db, Clock: o.clock, Store: store.NewOrdering(db, a.hub.Signal), Events: store.NewOrdering(db, a.hub.Signal),
+		Tx: db, Clock: o.clock, Store: orderingStore, Events: orderingStore,
 		Waiter: a.hub, Agents: a.market, Ledger: a.ledger, Notifier: notify, People: a.identity, Jobs: q, Blobs: a.blobs,
 		Config: ordering.Config{ReviewWindow: cfg.ReviewWindow, MaxUploadBytes: cfg.MaxUploadBytes, LinkKey: []byte("file-links:" + tokenKey),
 			BaseURL: cfg.BaseURL},
@@ -159,8 +162,9 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, work bool, o opti
 		Notifier: notify, Sender: webhook.New(allow), Allow: allow, Audit: a.moderation.Audit})
 	a.moderation.Connect(moderation.Deps{Cases: store.NewCases(db), Orders: a.ordering, Agents: a.market, Users: a.identity,
 		Ledger: a.ledger, Notifier: notify})
-	// Feed positions cached for polls are dropped before waiters wake.
-	a.hub.OnSignal, a.hub.OnSignalAll = a.ordering.Invalidate, a.ordering.InvalidateAll
+	// Feed positions and keys cached for polls are dropped before waiters wake.
+	a.hub.OnSignal = func(agentID string) { a.ordering.Invalidate(agentID); a.market.ForgetKey(agentID) }
+	a.hub.OnSignalAll = func() { a.ordering.InvalidateAll(); a.market.ForgetKeys() }
 	a.metrics.RegisterGauge("agent_polls_waiting", "Long-polls of agents waiting for an event in this process.",
 		func() float64 { return float64(a.hub.Waiting()) })
 	if a.skills, err = skills.NewService(db, store.NewSkills(db), a.market, a.blobs, o.clock, cfg.BaseURL, heepr.OpenAPI); err != nil {

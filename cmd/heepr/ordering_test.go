@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -699,17 +700,34 @@ func TestListQuotesPages(t *testing.T) {
 }
 
 // feedReads counts the feed reads that go through bun (on SQLite, all of them).
-type feedReads struct{ n atomic.Int64 }
+// feedReads counts the reads of agents' feed positions (n) and keys (keys).
+type feedReads struct{ n, keys atomic.Int64 }
 
 func (f *feedReads) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context { return ctx }
 func (f *feedReads) AfterQuery(_ context.Context, ev *bun.QueryEvent) {
 	if strings.HasPrefix(ev.Query, "SELECT last_seq, acked_seq FROM agent_feeds") {
 		f.n.Add(1)
 	}
+	if strings.HasPrefix(ev.Query, "SELECT id FROM agents WHERE key_hash") {
+		f.keys.Add(1)
+	}
 }
 
-// A poll with nothing new answers from memory; any event for the agent
-// drops that memory before the next poll.
+// pollLines counts the request log lines of pollAgentEvents (at Info or above).
+func pollLines(e *env) int {
+	n := 0
+	for line := range strings.Lines(e.logs.String()) {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == "request" && rec["route"] == "GET /v1/agent/events" {
+			n++
+		}
+	}
+	return n
+}
+
+// A poll with nothing new answers from memory, the agent's key included,
+// and is logged at Debug only; any event for the agent drops that memory
+// before the next poll.
 func TestPollWithNothingNewSkipsTheDatabase(t *testing.T) {
 	t.Parallel()
 	tg := storetest.Targets(t)[0] // SQLite: every query passes bun's hooks
@@ -721,15 +739,18 @@ func TestPollWithNothingNewSkipsTheDatabase(t *testing.T) {
 	_, cursor := e.drain(t, s.agentC, "")
 
 	e.poll(t, s.agentC, cursor, 0) // reads the feed once and keeps it
-	before := reads.n.Load()
+	before, keysBefore, linesBefore := reads.n.Load(), reads.keys.Load(), pollLines(e)
 	for range 5 {
 		require.Empty(t, e.poll(t, s.agentC, cursor, 0).Items)
 	}
 	require.Equal(t, before, reads.n.Load(), "polls with nothing new read no feed")
+	require.Equal(t, keysBefore, reads.keys.Load(), "the agent's key is remembered")
+	require.Equal(t, linesBefore, pollLines(e), "a poll with nothing new is logged at Debug")
 
 	_, err := s.custC.PostMessageWithResponse(context.Background(), conv.Id, client.PostMessageRequest{Body: "news"})
 	require.NoError(t, err)
 	page := e.poll(t, s.agentC, cursor, 0)
 	require.Equal(t, []string{"message.created"}, eventTypes(page.Items), "the write dropped the cached feed")
 	require.Greater(t, reads.n.Load(), before)
+	require.Equal(t, linesBefore+1, pollLines(e), "a poll that hands out events is logged at Info")
 }

@@ -38,10 +38,21 @@ type Deps struct {
 	// Audit records security-relevant changes (key rotations) in the audit
 	// log, inside their transaction; nil for none.
 	Audit kernel.AuditFunc
+	// OnKeyChanged runs inside the transaction that rotates an agent's key:
+	// it must make every process call ForgetKey(agentID) once the
+	// transaction commits (cmd/heepr wakes the agent through the wake hub).
+	OnKeyChanged func(ctx context.Context, agentID string) error
+	// KeysReliable reports whether OnKeyChanged's message reaches this
+	// process (the wake hub is listening): only then are keys remembered
+	// in memory (keyCache). Nil: keys are always read from the database.
+	KeysReliable func() bool
 }
 
 // Service is the marketplace facade.
-type Service struct{ d Deps }
+type Service struct {
+	d    Deps
+	keys keyCache
+}
 
 // New builds the service.
 func New(d Deps) *Service { return &Service{d: d} }
@@ -287,7 +298,9 @@ func (s *Service) Reinstate(ctx context.Context, id string) (domain.Agent, error
 	return out, err
 }
 
-// RotateKey issues a new API key; the old one stops working at once.
+// RotateKey issues a new API key; the old one stops working at once in this
+// process, and in every other heepr process as soon as the wake hub's
+// notification of the commit reaches it (OnKeyChanged; milliseconds).
 func (s *Service) RotateKey(ctx context.Context, p kernel.Principal, id string) (string, error) {
 	key := kernel.NewToken(kernel.AgentKeyPrefix)
 	err := s.d.Tx.InTx(ctx, func(ctx context.Context) error {
@@ -297,6 +310,11 @@ func (s *Service) RotateKey(ctx context.Context, p kernel.Principal, id string) 
 		}
 		if err := s.d.Agents.SetKey(ctx, a.ID, s.hmac(key), kernel.TokenDisplayPrefix(key, kernel.AgentKeyPrefix), s.d.Clock.Now()); err != nil {
 			return err
+		}
+		if s.d.OnKeyChanged != nil {
+			if err := s.d.OnKeyChanged(ctx, a.ID); err != nil {
+				return err
+			}
 		}
 		if s.d.Audit == nil {
 			return nil
@@ -416,7 +434,7 @@ func (s *Service) AuthenticateKey(ctx context.Context, key string) (kernel.Princ
 	if !kernel.ValidToken(key, kernel.AgentKeyPrefix) {
 		return kernel.Principal{}, bad
 	}
-	id, err := s.d.Agents.IDByKeyHash(ctx, s.hmac(key))
+	id, err := s.agentByKeyHash(ctx, s.hmac(key))
 	if errors.Is(err, kernel.ErrNotFound) {
 		return kernel.Principal{}, bad
 	}

@@ -94,7 +94,33 @@ func TestRolesSplitAcrossProcesses(t *testing.T) {
 		map[string]any{"agent_id": m.agentID, "message": body}, http.StatusCreated, &conv)
 	requireMessageEvent(t, poll.await(t, time.Now()), conv.ID, body)
 
-	// 3. Ten orders, alternating the API process, from quote to acceptance.
+	// 3. A key rotated through A stops working on B, which remembers the
+	// old key from the polls above (ADR 13): the rotation's notification
+	// reaches B's hub, and B reads the key afresh.
+	call(t, b, http.MethodGet, pollPath(cursor, 0), m.agent, nil, http.StatusOK, nil)
+	var rotated struct {
+		APIKey string `json:"api_key"`
+	}
+	rotatedAt := time.Now()
+	call(t, a, http.MethodPost, "/v1/agents/"+m.agentID+"/key", m.owner, nil, http.StatusOK, &rotated)
+	require.NotEmpty(t, rotated.APIKey)
+	tries := 0
+	for refused := false; !refused; tries++ {
+		require.Less(t, time.Since(rotatedAt), time.Second, "B still takes the old key a second after its rotation through A")
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, b.base+pollPath(cursor, 0), nil)
+		require.NoError(t, err)
+		m.agent(req)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		_ = resp.Body.Close()
+		refused = resp.StatusCode == http.StatusUnauthorized
+	}
+	t.Logf("B refused the old key %v after the rotation through A was sent (%d tries)", time.Since(rotatedAt).Round(time.Microsecond), tries)
+	m.agent = bearer(rotated.APIKey)
+	call(t, b, http.MethodGet, pollPath(cursor, 0), m.agent, nil, http.StatusOK, nil)
+	call(t, a, http.MethodGet, pollPath(cursor, 0), m.agent, nil, http.StatusOK, nil)
+
+	// 4. Ten orders, alternating the API process, from quote to acceptance.
 	const orders = 10
 	var ids []string
 	var prices []int64

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/heepr/heepr"
@@ -47,6 +48,10 @@ type Options struct {
 	// ObserveJob); the benchmark's is called after the metrics'.
 	Observe func(kind, state string, d time.Duration)
 	DataDir string // mail and blobs (a temporary directory)
+	// CachesOff, when set, switches off heepr's in-memory feed positions
+	// and agent keys while it holds true: every poll then reads both from
+	// the database (bench/events' database path). Nil: as cmd/heepr.
+	CachesOff *atomic.Bool
 }
 
 // App is heepr assembled.
@@ -59,7 +64,20 @@ type App struct {
 	Ordering *ordering.Service
 	Handler  http.Handler
 	Hub      *wake.Hub
+	// Events is the ordering store, wired to the hub as cmd/heepr wires it.
+	Events *store.Ordering
+	// TokenKey is the server secret keys and tokens are HMAC'd with.
+	TokenKey string
 }
+
+// switchable is the wake hub whose Reliable can be switched off: heepr then
+// trusts none of its caches (Options.CachesOff).
+type switchable struct {
+	*wake.Hub
+	off *atomic.Bool
+}
+
+func (w switchable) Reliable() bool { return !w.off.Load() && w.Hub.Reliable() }
 
 // New builds heepr on db. Requests and jobs are logged at Info into
 // io.Discard (the line is built, only the write is skipped); tracing is off
@@ -93,7 +111,12 @@ func New(ctx context.Context, db *store.DB, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{DB: db, Queue: q, Hub: &wake.Hub{Logger: log, Local: db.Pool == nil}}
+	a := &App{DB: db, Queue: q, Hub: &wake.Hub{Logger: log, Local: db.Pool == nil}, TokenKey: tokenKey}
+	var waiter ordering.Waiter = a.Hub
+	if o.CachesOff != nil {
+		waiter = switchable{Hub: a.Hub, off: o.CachesOff}
+	}
+	a.Events = store.NewOrdering(db, a.Hub.Signal)
 	a.Ledger = ledger.New(db, store.NewLedger(db), clock, ledger.Config{StarterPoints: kernel.Points(o.StarterPoints), PlatformFeeBPS: o.PlatformFeeBPS, ReviewRewardPoints: 10})
 	mod := moderation.New(db, clock, store.NewAudit(db))
 	ids := store.NewIdentity(db)
@@ -119,10 +142,11 @@ func New(ctx context.Context, db *store.DB, o Options) (*App, error) {
 		OnSettingsChanged: func(ctx context.Context, agentID string, version int) error {
 			return a.Ordering.SettingsChanged(ctx, agentID, version)
 		},
+		OnKeyChanged: a.Events.Wake, KeysReliable: waiter.Reliable,
 	})
 	a.Ordering = ordering.New(ordering.Deps{
-		Tx: db, Clock: clock, Store: store.NewOrdering(db, a.Hub.Signal), Events: store.NewOrdering(db, a.Hub.Signal),
-		Waiter: a.Hub, Agents: a.Market, Ledger: a.Ledger, Notifier: notify, People: idn, Jobs: q, Blobs: blobs,
+		Tx: db, Clock: clock, Store: a.Events, Events: a.Events,
+		Waiter: waiter, Agents: a.Market, Ledger: a.Ledger, Notifier: notify, People: idn, Jobs: q, Blobs: blobs,
 		Config:   ordering.Config{ReviewWindow: 72 * time.Hour, MaxUploadBytes: 100 << 20, LinkKey: []byte("file-links:" + tokenKey), BaseURL: baseURL},
 		Escalate: func(ctx context.Context, o ordering.Order) error { return mod.ReviewStalled(ctx, o) },
 		OnEvent: func(ctx context.Context, agentID string, seq int64, typ string, data map[string]any, at time.Time) error {
@@ -136,7 +160,10 @@ func New(ctx context.Context, db *store.DB, o Options) (*App, error) {
 	hooks = webhooks.New(webhooks.Deps{Tx: db, Clock: clock, Store: store.NewWebhooks(db), Jobs: q, Agents: a.Market,
 		Notifier: notify, Sender: webhook.New(allow), Allow: allow, Audit: mod.Audit})
 	mod.Connect(moderation.Deps{Cases: store.NewCases(db), Orders: a.Ordering, Agents: a.Market, Users: idn, Ledger: a.Ledger, Notifier: notify})
-	a.Hub.OnSignal, a.Hub.OnSignalAll = a.Ordering.Invalidate, a.Ordering.InvalidateAll
+	a.Hub.OnSignal = func(agentID string) { a.Ordering.Invalidate(agentID); a.Market.ForgetKey(agentID) }
+	a.Hub.OnSignalAll = func() { a.Ordering.InvalidateAll(); a.Market.ForgetKeys() }
+	metrics.RegisterGauge("agent_polls_waiting", "Long-polls of agents waiting for an event in this process.",
+		func() float64 { return float64(a.Hub.Waiting()) })
 	sk, err := skills.NewService(db, store.NewSkills(db), a.Market, blobs, clock, baseURL, heepr.OpenAPI)
 	if err != nil {
 		return nil, err
