@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 
@@ -75,9 +76,22 @@ func (db *DB) QueryRow(ctx context.Context, query string, args []any, dest ...an
 	return db.Conn(ctx).QueryRowContext(ctx, query, args...).Scan(dest...)
 }
 
+// dollarQueries remembers dollarPlaceholders' answers: QueryRow's queries
+// are constants, so this holds one entry per statement.
+var dollarQueries sync.Map // string → string
+
 // dollarPlaceholders turns ? placeholders into $1, $2, … (the queries
 // passed to QueryRow hold no other question marks).
 func dollarPlaceholders(q string) string {
+	if d, ok := dollarQueries.Load(q); ok {
+		return d.(string)
+	}
+	d := toDollars(q)
+	dollarQueries.Store(q, d)
+	return d
+}
+
+func toDollars(q string) string {
 	var b strings.Builder
 	n := 0
 	for _, r := range q {
