@@ -2,10 +2,12 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -84,58 +86,187 @@ func (s *Ledger) OpenAccount(ctx context.Context, id string, kind domain.Account
 // then moves the amount: the debit is one conditional update, accounts are
 // updated in sorted id order so concurrent transfers never deadlock. On any
 // error the caller's transaction must roll back.
+//
+// On Postgres the whole transfer is one statement (pgTransfer), so a
+// transfer holds its accounts' row locks for the rest of that statement and
+// the commit, not across further round trips. On SQLite, whose transactions
+// hold the database's write lock from BEGIN IMMEDIATE, it is a few
+// statements (transferSteps).
 func (s *Ledger) Transfer(ctx context.Context, t domain.Transfer, at time.Time) (ledger.PostingView, error) {
 	if err := t.Validate(); err != nil {
 		return ledger.PostingView{}, err
 	}
 	var out ledger.PostingView
 	err := s.db.InTx(ctx, func(ctx context.Context) error {
-		conn := s.db.Conn(ctx)
-		p := &postingRow{
-			ID: kernel.NewID(), Kind: string(t.Kind), OrderID: nullable(t.OrderID), EffectKey: t.EffectKey,
-			FromAccount: t.From, ToAccount: t.To, Amount: int64(t.Amount), Memo: t.Memo, CreatedAt: at,
+		var err error
+		if s.db.Dialect == Postgres {
+			out, err = s.transferPG(ctx, t, at)
+		} else {
+			out, err = s.transferSteps(ctx, t, at)
 		}
-		res, err := conn.NewInsert().Model(p).On("CONFLICT DO NOTHING").Exec(ctx)
-		if isForeignKeyViolation(err) {
-			return s.missingAccount(ctx, conn, t, err)
-		}
-		if err != nil {
-			return fmt.Errorf("insert posting: %w", err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return fmt.Errorf("%s %s: %w", t.Kind, t.EffectKey, ledger.ErrAlreadyApplied)
-		}
-		steps := []struct {
-			account string
-			delta   int64
-		}{{t.From, -int64(t.Amount)}, {t.To, int64(t.Amount)}}
-		sort.Slice(steps, func(i, j int) bool { return steps[i].account < steps[j].account })
-		after := map[string]int64{}
-		for _, st := range steps {
-			bal, err := s.move(ctx, conn, st.account, st.delta)
-			if err != nil {
-				return err
-			}
-			after[st.account] = bal
-		}
-		// Entry ids are taken after the balances moved (rows locked), so an
-		// account's entries sort in the order their balances were applied.
-		entries := []entryRow{
-			{ID: kernel.NewID(), PostingID: p.ID, AccountID: t.From, Amount: -int64(t.Amount), BalanceAfter: after[t.From], CreatedAt: at},
-			{ID: kernel.NewID(), PostingID: p.ID, AccountID: t.To, Amount: int64(t.Amount), BalanceAfter: after[t.To], CreatedAt: at},
-		}
-		if _, err := conn.NewInsert().Model(&entries).Exec(ctx); err != nil {
-			return fmt.Errorf("insert entries: %w", err)
-		}
-		out = ledger.PostingView{
-			ID: entries[1].ID, PostingID: p.ID, Kind: t.Kind, OrderID: t.OrderID, Amount: t.Amount,
-			BalanceAfter: kernel.Points(after[t.To]), Memo: t.Memo, CreatedAt: at,
-		}
-		return nil
+		return err
 	})
 	return out, err
+}
+
+// pgTransfer is a transfer in one statement (Postgres). Its parts run in
+// the order each waits for the one before it:
+//
+//  1. posting claims the effect key; ON CONFLICT it returns nothing and
+//     nothing below runs.
+//  2. the two balance updates, in sorted account id order (the second runs
+//     only once the first matched its row): each takes its account's row
+//     lock. The debit is the single conditional update: it matches no row
+//     when the account (other than mint) lacks the points, and then
+//     nothing after it runs.
+//  3. entries adds the two entries, with the balances the updates
+//     returned.
+//
+// The foreign key checks of the posting and the entries (each locks the
+// referenced account FOR KEY SHARE) run at the end of the statement, after
+// the updates, on rows the transaction has already locked: they never wait.
+// Had the posting been inserted before the updates, as separate
+// statements, every transaction queueing for a hot wallet would hold a key
+// share lock on it, and each update of the wallet would build a multixact
+// of all of them (what made the hot wallet slow, docs/PERFORMANCE.md).
+//
+// Entry ids are UUIDv7 (like kernel.NewID) made by the database from
+// clock_timestamp() read after the account's update (the RETURNING of a
+// row comes after its lock), so an account's entries sort in the order
+// their balances were applied even when transactions queue for its row.
+// Go could only number them after the lock with another round trip under
+// it. The layout is uuid.NewV7's: 48 bits of Unix milliseconds, version 7,
+// 12 bits of the millisecond's fraction (nanoseconds >> 8), then random
+// bits (gen_random_uuid's, with their variant).
+//
+// The statement returns one row: whether the posting was inserted, the
+// balances after the debit and the credit (NULL when that update did not
+// run or matched nothing) and the id of the credited account's entry.
+const pgTransfer = `WITH posting AS (
+	INSERT INTO ledger_postings (id, kind, order_id, effect_key, from_account, to_account, amount, memo, created_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id, amount, created_at
+), {first} AS (
+	{first_update} AND EXISTS (SELECT FROM posting) RETURNING id, balance, clock_timestamp() AS at
+), {second} AS (
+	{second_update} AND EXISTS (SELECT FROM {first}) RETURNING id, balance, clock_timestamp() AS at
+), entries AS (
+	INSERT INTO ledger_entries (id, posting_id, account_id, amount, balance_after, created_at)
+	SELECT substr(t.x, 1, 8) || '-' || substr(t.x, 9, 4) || '-7' || substr(t.x, 13, 3) || '-' || substr(gen_random_uuid()::text, 20),
+		posting.id, m.account_id, m.amount, m.balance_after, posting.created_at
+	FROM posting, debit, credit,
+		LATERAL (VALUES (debit.id, -posting.amount, debit.balance, debit.at), (credit.id, posting.amount, credit.balance, credit.at))
+			AS m (account_id, amount, balance_after, at),
+		LATERAL (SELECT lpad(to_hex(u.us / 1000 * 4096 + u.us % 1000 * 1000 / 256), 15, '0') AS x
+			FROM (SELECT (extract(epoch FROM m.at) * 1000000)::bigint AS us) AS u) AS t
+	RETURNING id, amount
+)
+SELECT EXISTS (SELECT FROM posting), (SELECT balance FROM debit), (SELECT balance FROM credit), (SELECT id FROM entries WHERE amount > 0)`
+
+const (
+	pgDebit  = `UPDATE ledger_accounts SET balance = balance - ? WHERE id = ? AND (balance >= ? OR kind = 'mint')`
+	pgCredit = `UPDATE ledger_accounts SET balance = balance + ? WHERE id = ?`
+)
+
+// pgTransferDebitFirst and pgTransferCreditFirst are pgTransfer with the
+// updates in either order: the account with the smaller id comes first.
+var (
+	pgTransferDebitFirst = strings.NewReplacer("{first}", "debit", "{first_update}", pgDebit,
+		"{second}", "credit", "{second_update}", pgCredit).Replace(pgTransfer)
+	pgTransferCreditFirst = strings.NewReplacer("{first}", "credit", "{first_update}", pgCredit,
+		"{second}", "debit", "{second_update}", pgDebit).Replace(pgTransfer)
+)
+
+// transferPG runs pgTransfer in the caller's transaction.
+func (s *Ledger) transferPG(ctx context.Context, t domain.Transfer, at time.Time) (ledger.PostingView, error) {
+	conn := s.db.Conn(ctx)
+	postingID := kernel.NewID()
+	amount := int64(t.Amount)
+	args := []any{postingID, string(t.Kind), nullable(t.OrderID), t.EffectKey, t.From, t.To, amount, t.Memo, at}
+	debit, credit := []any{amount, t.From, amount}, []any{amount, t.To}
+	query := pgTransferDebitFirst
+	if t.To < t.From {
+		query = pgTransferCreditFirst
+		args = append(append(args, credit...), debit...)
+	} else {
+		args = append(append(args, debit...), credit...)
+	}
+	var posted bool
+	var fromAfter, toAfter sql.NullInt64
+	var toEntry sql.NullString
+	err := conn.NewRaw(query, args...).Scan(ctx, &posted, &fromAfter, &toAfter, &toEntry)
+	if isForeignKeyViolation(err) {
+		return ledger.PostingView{}, s.missingAccount(ctx, conn, t, err)
+	}
+	if err != nil {
+		return ledger.PostingView{}, fmt.Errorf("transfer %s %s: %w", t.Kind, t.EffectKey, err)
+	}
+	switch {
+	case !posted:
+		return ledger.PostingView{}, fmt.Errorf("%s %s: %w", t.Kind, t.EffectKey, ledger.ErrAlreadyApplied)
+	case !fromAfter.Valid:
+		// The debit matched no row (the posting, and the credit when it
+		// came first, are rolled back with the caller's transaction). An
+		// account that does not exist fails the posting's foreign key instead.
+		have, err := s.Balance(ctx, t.From)
+		if err != nil {
+			return ledger.PostingView{}, err
+		}
+		return ledger.PostingView{}, insufficient(amount, int64(have))
+	case !toAfter.Valid || !toEntry.Valid:
+		return ledger.PostingView{}, fmt.Errorf("credit %s: no such account", t.To)
+	}
+	return ledger.PostingView{
+		ID: toEntry.String, PostingID: postingID, Kind: t.Kind, OrderID: t.OrderID, Amount: t.Amount,
+		BalanceAfter: kernel.Points(toAfter.Int64), Memo: t.Memo, CreatedAt: at,
+	}, nil
+}
+
+// transferSteps is Transfer as separate statements (SQLite): the posting,
+// the two balance updates in sorted id order, the two entries.
+func (s *Ledger) transferSteps(ctx context.Context, t domain.Transfer, at time.Time) (ledger.PostingView, error) {
+	conn := s.db.Conn(ctx)
+	p := &postingRow{
+		ID: kernel.NewID(), Kind: string(t.Kind), OrderID: nullable(t.OrderID), EffectKey: t.EffectKey,
+		FromAccount: t.From, ToAccount: t.To, Amount: int64(t.Amount), Memo: t.Memo, CreatedAt: at,
+	}
+	res, err := conn.NewInsert().Model(p).On("CONFLICT DO NOTHING").Exec(ctx)
+	if isForeignKeyViolation(err) {
+		return ledger.PostingView{}, s.missingAccount(ctx, conn, t, err)
+	}
+	if err != nil {
+		return ledger.PostingView{}, fmt.Errorf("insert posting: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return ledger.PostingView{}, err
+	} else if n == 0 {
+		return ledger.PostingView{}, fmt.Errorf("%s %s: %w", t.Kind, t.EffectKey, ledger.ErrAlreadyApplied)
+	}
+	steps := []struct {
+		account string
+		delta   int64
+	}{{t.From, -int64(t.Amount)}, {t.To, int64(t.Amount)}}
+	sort.Slice(steps, func(i, j int) bool { return steps[i].account < steps[j].account })
+	after := map[string]int64{}
+	for _, st := range steps {
+		bal, err := s.move(ctx, conn, st.account, st.delta)
+		if err != nil {
+			return ledger.PostingView{}, err
+		}
+		after[st.account] = bal
+	}
+	// Entry ids are taken after the balances moved (rows locked), so an
+	// account's entries sort in the order their balances were applied.
+	entries := []entryRow{
+		{ID: kernel.NewID(), PostingID: p.ID, AccountID: t.From, Amount: -int64(t.Amount), BalanceAfter: after[t.From], CreatedAt: at},
+		{ID: kernel.NewID(), PostingID: p.ID, AccountID: t.To, Amount: int64(t.Amount), BalanceAfter: after[t.To], CreatedAt: at},
+	}
+	if _, err := conn.NewInsert().Model(&entries).Exec(ctx); err != nil {
+		return ledger.PostingView{}, fmt.Errorf("insert entries: %w", err)
+	}
+	return ledger.PostingView{
+		ID: entries[1].ID, PostingID: p.ID, Kind: t.Kind, OrderID: t.OrderID, Amount: t.Amount,
+		BalanceAfter: kernel.Points(after[t.To]), Memo: t.Memo, CreatedAt: at,
+	}, nil
 }
 
 // move applies delta to an account and returns its new balance. A debit is

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/heepr/heepr/adapters/store"
@@ -433,6 +435,10 @@ func TestLedgerStoreTransfer(t *testing.T) {
 		_, err = s.Transfer(ctx, domain.Transfer{Kind: domain.Hold, EffectKey: kernel.NewID(), From: w, To: domain.Platform, Amount: kernel.Points(has + 1)}, at)
 		require.ErrorIs(t, err, kernel.ErrInsufficientPoints)
 		require.Contains(t, err.Error(), fmt.Sprintf("%d needed, %d available", has+1, has))
+		// Also when the debited account sorts first (updated before the credit).
+		_, err = s.Transfer(ctx, domain.Transfer{Kind: domain.Payout, EffectKey: kernel.NewID(), From: domain.EscrowID(f.open), To: w, Amount: 101}, at)
+		require.ErrorIs(t, err, kernel.ErrInsufficientPoints)
+		require.Contains(t, err.Error(), "101 needed, 100 available")
 		after, _ := ledgerSnapshot(t, db)
 		require.Equal(t, before, after, "nothing written by refused transfers")
 
@@ -446,6 +452,17 @@ func TestLedgerStoreTransfer(t *testing.T) {
 		_, err = s.Transfer(ctx, base, at)
 		require.ErrorIs(t, err, ledger.ErrAlreadyApplied)
 		require.Contains(t, err.Error(), base.EffectKey)
+		// An effect already applied writes nothing: a caller may take it as
+		// done and commit (ordering's payout job does).
+		applied, _ := ledgerSnapshot(t, db)
+		require.NoError(t, db.InTx(ctx, func(ctx context.Context) error {
+			_, err := s.Transfer(ctx, base, at)
+			require.ErrorIs(t, err, ledger.ErrAlreadyApplied)
+			return nil
+		}))
+		again, _ := ledgerSnapshot(t, db)
+		require.Equal(t, applied, again)
+		require.Equal(t, has+5, f.balance(t, w))
 		ok, err := s.Applied(ctx, base.EffectKey)
 		require.NoError(t, err)
 		require.True(t, ok)
@@ -479,6 +496,62 @@ func TestLedgerStoreTransfer(t *testing.T) {
 		held, err := s.Held(ctx, f.cust)
 		require.NoError(t, err)
 		require.Equal(t, kernel.Points(100), held, "only the open order")
+		ledgertest.RequireInvariants(t, f.l)
+	})
+}
+
+// Transfers queueing for one account's row (a hot wallet spent by many at
+// once) each see the balance the one before left, and the account's
+// entries sort in the order the balances were applied: their ids are
+// taken after the row lock (by the database on Postgres, where the
+// transfer is one statement).
+func TestLedgerStoreHotAccount(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := newLedgerFixture(t, db)
+		w := domain.WalletID(f.cust)
+		start := f.balance(t, w)
+		const n, amount = 48, 10
+		require.GreaterOrEqual(t, start, int64(n*amount))
+		began := time.Now()
+		errs := make([]error, n)
+		release := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-release
+				order := fmt.Sprintf("hot-%d-%s", i, kernel.NewID())
+				errs[i] = db.InTx(ctx, func(ctx context.Context) error {
+					if err := f.store.OpenAccount(ctx, domain.EscrowID(order), domain.KindEscrow, f.cust, order); err != nil {
+						return err
+					}
+					_, err := f.store.Transfer(ctx, domain.Transfer{Kind: domain.Hold, OrderID: order, EffectKey: domain.OrderEffectKey(domain.Hold, order),
+						From: w, To: domain.EscrowID(order), Amount: amount, Memo: "hot"}, time.Now().UTC())
+					return err
+				})
+			}()
+		}
+		close(release)
+		wg.Wait()
+		for i, err := range errs {
+			require.NoError(t, err, "transfer %d", i)
+		}
+		rows, err := f.store.Entries(ctx, w, ledger.Filter{}, "", n)
+		require.NoError(t, err)
+		require.Len(t, rows, n)
+		for i, r := range rows { // newest first
+			require.Equal(t, kernel.Points(-amount), r.Amount)
+			require.Equal(t, kernel.Points(start-int64(n-i)*amount), r.BalanceAfter, "entry %d from the newest", i)
+			id, err := uuid.Parse(r.ID)
+			require.NoError(t, err)
+			require.Equal(t, uuid.Version(7), id.Version(), r.ID)
+			sec, nsec := id.Time().UnixTime()
+			require.WithinRange(t, time.Unix(sec, nsec), began.Add(-time.Minute), time.Now().Add(time.Minute), "the id's time")
+		}
+		require.Equal(t, start-n*amount, f.balance(t, w))
 		ledgertest.RequireInvariants(t, f.l)
 	})
 }

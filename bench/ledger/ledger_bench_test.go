@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -226,6 +227,8 @@ type rawTx interface {
 	exec(ctx context.Context, q string, args ...any) (int64, error)
 	queryInt(ctx context.Context, q string, args ...any) (v int64, found bool, err error)
 	lock(ctx context.Context, q string, id string) (balance int64, found bool, err error)
+	row(ctx context.Context, q string, dest []any, args ...any) error // one row, scanned into dest
+	postgres() bool
 	ts(t time.Time) any // a timestamp as the driver gets it from bun
 	sql(pgSQL, lite string) string
 }
@@ -235,10 +238,37 @@ const (
 	// bun renders a nil *string as DEFAULT on Postgres (and returns it), NULL on SQLite.
 	qOpenWalletPG   = `INSERT INTO "ledger_accounts" AS "account_row" ("id", "kind", "user_id", "order_id", "balance", "created_at") VALUES ($1, $2, $3, DEFAULT, $4, $5) ON CONFLICT DO NOTHING RETURNING "order_id"`
 	qOpenWalletLite = `INSERT INTO "ledger_accounts" AS "account_row" ("id", "kind", "user_id", "order_id", "balance", "created_at") VALUES (?1, ?2, ?3, NULL, ?4, ?5) ON CONFLICT DO NOTHING RETURNING "order_id"`
-	qPosting        = `INSERT INTO "ledger_postings" AS "posting_row" ("id", "kind", "order_id", "effect_key", "from_account", "to_account", "amount", "memo", "created_at") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`
-	qCredit         = `UPDATE "ledger_accounts" AS "account_row" SET balance = balance + $1 WHERE (id = $2) RETURNING balance`
-	qDebit          = `UPDATE "ledger_accounts" AS "account_row" SET balance = balance + $1 WHERE (id = $2) AND ((balance >= $3 OR kind = 'mint')) RETURNING balance`
-	qEntries        = `INSERT INTO "ledger_entries" ("id", "posting_id", "account_id", "amount", "balance_after", "created_at") VALUES ($1, $2, $3, $4, $5, $6), ($7, $8, $9, $10, $11, $12)`
+	// A transfer's steps on SQLite (Postgres runs qTransferPG instead).
+	qPosting = `INSERT INTO "ledger_postings" AS "posting_row" ("id", "kind", "order_id", "effect_key", "from_account", "to_account", "amount", "memo", "created_at") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`
+	qCredit  = `UPDATE "ledger_accounts" AS "account_row" SET balance = balance + $1 WHERE (id = $2) RETURNING balance`
+	qDebit   = `UPDATE "ledger_accounts" AS "account_row" SET balance = balance + $1 WHERE (id = $2) AND ((balance >= $3 OR kind = 'mint')) RETURNING balance`
+	qEntries = `INSERT INTO "ledger_entries" ("id", "posting_id", "account_id", "amount", "balance_after", "created_at") VALUES ($1, $2, $3, $4, $5, $6), ($7, $8, $9, $10, $11, $12)`
+	// store.Ledger.Transfer on Postgres, one statement (see pgTransfer in
+	// adapters/store/ledger.go): the posting, the two balance updates in
+	// sorted account id order, each run only when the part before it wrote
+	// its row, and the two entries, numbered by the database after the
+	// updates. $10 is the amount, $11 the debited account, $12 the credited one.
+	qTransferPG = `WITH posting AS (
+	INSERT INTO ledger_postings (id, kind, order_id, effect_key, from_account, to_account, amount, memo, created_at)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING id, amount, created_at
+), {first} AS (
+	{first_update} AND EXISTS (SELECT FROM posting) RETURNING id, balance, clock_timestamp() AS at
+), {second} AS (
+	{second_update} AND EXISTS (SELECT FROM {first}) RETURNING id, balance, clock_timestamp() AS at
+), entries AS (
+	INSERT INTO ledger_entries (id, posting_id, account_id, amount, balance_after, created_at)
+	SELECT substr(t.x, 1, 8) || '-' || substr(t.x, 9, 4) || '-7' || substr(t.x, 13, 3) || '-' || substr(gen_random_uuid()::text, 20),
+		posting.id, m.account_id, m.amount, m.balance_after, posting.created_at
+	FROM posting, debit, credit,
+		LATERAL (VALUES (debit.id, -posting.amount, debit.balance, debit.at), (credit.id, posting.amount, credit.balance, credit.at))
+			AS m (account_id, amount, balance_after, at),
+		LATERAL (SELECT lpad(to_hex(u.us / 1000 * 4096 + u.us % 1000 * 1000 / 256), 15, '0') AS x
+			FROM (SELECT (extract(epoch FROM m.at) * 1000000)::bigint AS us) AS u) AS t
+	RETURNING id, amount
+)
+SELECT EXISTS (SELECT FROM posting), (SELECT balance FROM debit), (SELECT balance FROM credit), (SELECT id FROM entries WHERE amount > 0)`
+	qDebitPG  = `UPDATE ledger_accounts SET balance = balance - $10 WHERE id = $11 AND (balance >= $10 OR kind = 'mint')`
+	qCreditPG = `UPDATE ledger_accounts SET balance = balance + $10 WHERE id = $12`
 	// store.Ledger.Lock of one account: FOR UPDATE on Postgres; SQLite's
 	// transaction already holds the write lock.
 	qLockPG   = `SELECT "account_row"."id", "account_row"."balance" FROM "ledger_accounts" AS "account_row" WHERE (id IN ($1)) ORDER BY id FOR UPDATE`
@@ -246,6 +276,14 @@ const (
 )
 
 var errBaseline = errors.New("baseline")
+
+// qTransferPG with the account of the smaller id updated first.
+var (
+	qTransferPGDebitFirst = strings.NewReplacer("{first}", "debit", "{first_update}", qDebitPG,
+		"{second}", "credit", "{second_update}", qCreditPG).Replace(qTransferPG)
+	qTransferPGCreditFirst = strings.NewReplacer("{first}", "credit", "{first_update}", qCreditPG,
+		"{second}", "debit", "{second_update}", qDebitPG).Replace(qTransferPG)
+)
 
 // holdTx is Service.Hold: open the escrow, then transfer wallet -> escrow.
 func holdTx(ctx context.Context, tx rawTx, order string, customer kernel.UserID, amt int64) error {
@@ -279,10 +317,32 @@ func payoutTx(ctx context.Context, tx rawTx, order string, owner kernel.UserID) 
 	return transferTx(ctx, tx, "payout", order, "payout:"+order, escrow, wallet, held, "Payout for order "+order, at)
 }
 
-// transferTx is store.Ledger.Transfer: claim the effect key, move the
-// balances in sorted account order (the debit conditional), add two entries.
+// transferTx is store.Ledger.Transfer: on Postgres one statement
+// (qTransferPG), on SQLite the steps (claim the effect key, move the
+// balances in sorted account order with the debit conditional, add two
+// entries).
 func transferTx(ctx context.Context, tx rawTx, kind, order, key, from, to string, amt int64, memo string, at time.Time) error {
 	pid := kernel.NewID()
+	if tx.postgres() {
+		q := qTransferPGDebitFirst
+		if to < from {
+			q = qTransferPGCreditFirst
+		}
+		var posted bool
+		var fromAfter, toAfter *int64
+		var toEntry *string
+		if err := tx.row(ctx, q, []any{&posted, &fromAfter, &toAfter, &toEntry},
+			pid, kind, order, key, from, to, amt, memo, tx.ts(at), amt, from, to); err != nil {
+			return err
+		}
+		switch {
+		case !posted:
+			return fmt.Errorf("%w: %s already applied", errBaseline, key)
+		case fromAfter == nil || toAfter == nil || toEntry == nil:
+			return fmt.Errorf("%w: transfer %s moved nothing", errBaseline, key)
+		}
+		return nil
+	}
 	n, err := tx.exec(ctx, tx.sql(qPosting, ""), pid, kind, order, key, from, to, amt, memo, tx.ts(at))
 	if err != nil {
 		return err
@@ -371,6 +431,12 @@ func (t pgTx) lock(ctx context.Context, q string, id string) (int64, bool, error
 	return bal, err == nil, err
 }
 
+func (t pgTx) row(ctx context.Context, q string, dest []any, args ...any) error {
+	return t.tx.QueryRow(ctx, q, args...).Scan(dest...)
+}
+
+func (pgTx) postgres() bool { return true }
+
 func (pgTx) ts(t time.Time) any         { return t }
 func (pgTx) sql(pgSQL, _ string) string { return pgSQL }
 
@@ -433,6 +499,12 @@ func (t sqliteTx) lock(ctx context.Context, q string, id string) (int64, bool, e
 		return 0, false, nil
 	}
 	return bal, err == nil, err
+}
+
+func (sqliteTx) postgres() bool { return false }
+
+func (t sqliteTx) row(ctx context.Context, q string, dest []any, args ...any) error {
+	return t.tx.QueryRowContext(ctx, q, args...).Scan(dest...)
 }
 
 // ts formats a timestamp the way bun's SQLite dialect writes it.

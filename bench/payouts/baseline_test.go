@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -21,10 +20,31 @@ const (
 	qLock1      = `SELECT "account_row"."id", "account_row"."balance" FROM "ledger_accounts" AS "account_row" WHERE (id IN ($1)) ORDER BY id FOR UPDATE`
 	qLock2      = `SELECT "account_row"."id", "account_row"."balance" FROM "ledger_accounts" AS "account_row" WHERE (id IN ($1, $2)) ORDER BY id FOR UPDATE`
 	qOpenWallet = `INSERT INTO "ledger_accounts" AS "account_row" ("id", "kind", "user_id", "order_id", "balance", "created_at") VALUES ($1, $2, $3, DEFAULT, $4, $5) ON CONFLICT DO NOTHING RETURNING "order_id"`
-	qPosting    = `INSERT INTO "ledger_postings" AS "posting_row" ("id", "kind", "order_id", "effect_key", "from_account", "to_account", "amount", "memo", "created_at") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`
-	qCredit     = `UPDATE "ledger_accounts" AS "account_row" SET balance = balance + $1 WHERE (id = $2) RETURNING balance`
-	qDebit      = `UPDATE "ledger_accounts" AS "account_row" SET balance = balance + $1 WHERE (id = $2) AND ((balance >= $3 OR kind = 'mint')) RETURNING balance`
-	qEntries    = `INSERT INTO "ledger_entries" ("id", "posting_id", "account_id", "amount", "balance_after", "created_at") VALUES ($1, $2, $3, $4, $5, $6), ($7, $8, $9, $10, $11, $12)`
+	// store.Ledger.Transfer on Postgres, one statement (pgTransfer in
+	// adapters/store/ledger.go): the posting, the two balance updates in
+	// sorted account id order (a payout's and a fee's escrow sorts first:
+	// the debit), each run only when the part before it wrote, and the two
+	// entries, numbered by the database after the updates. $10 is the
+	// amount, $11 the debited account, $12 the credited one.
+	qTransfer = `WITH posting AS (
+	INSERT INTO ledger_postings (id, kind, order_id, effect_key, from_account, to_account, amount, memo, created_at)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING id, amount, created_at
+), debit AS (
+	UPDATE ledger_accounts SET balance = balance - $10 WHERE id = $11 AND (balance >= $10 OR kind = 'mint') AND EXISTS (SELECT FROM posting) RETURNING id, balance, clock_timestamp() AS at
+), credit AS (
+	UPDATE ledger_accounts SET balance = balance + $10 WHERE id = $12 AND EXISTS (SELECT FROM debit) RETURNING id, balance, clock_timestamp() AS at
+), entries AS (
+	INSERT INTO ledger_entries (id, posting_id, account_id, amount, balance_after, created_at)
+	SELECT substr(t.x, 1, 8) || '-' || substr(t.x, 9, 4) || '-7' || substr(t.x, 13, 3) || '-' || substr(gen_random_uuid()::text, 20),
+		posting.id, m.account_id, m.amount, m.balance_after, posting.created_at
+	FROM posting, debit, credit,
+		LATERAL (VALUES (debit.id, -posting.amount, debit.balance, debit.at), (credit.id, posting.amount, credit.balance, credit.at))
+			AS m (account_id, amount, balance_after, at),
+		LATERAL (SELECT lpad(to_hex(u.us / 1000 * 4096 + u.us % 1000 * 1000 / 256), 15, '0') AS x
+			FROM (SELECT (extract(epoch FROM m.at) * 1000000)::bigint AS us) AS u) AS t
+	RETURNING id, amount
+)
+SELECT EXISTS (SELECT FROM posting), (SELECT balance FROM debit), (SELECT balance FROM credit), (SELECT id FROM entries WHERE amount > 0)`
 )
 
 // conn is what the baseline sends statements through: a pgx.Tx, or a
@@ -50,8 +70,9 @@ func (c txConn) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, e
 
 // payoutTx is one payout job's work without the queue: lock the order and
 // read it (raw values, only status and owner decoded), lock the escrow,
-// open the owner's wallet, lock it, then the payout and the fee postings (posting, the two balance moves in
-// sorted id order, the two entries).
+// open the owner's wallet, lock it, then the payout and the fee transfers
+// (one statement each: posting, the two balance moves in sorted id order,
+// the two entries).
 func payoutTx(ctx context.Context, c conn, order string, feeBPS int) error {
 	rows, err := c.Query(ctx, qOrder, order)
 	if err != nil {
@@ -119,36 +140,26 @@ func lock(ctx context.Context, c conn, q string, ids ...string) (map[string]int6
 }
 
 func transfer(ctx context.Context, c conn, kind domain.PostingKind, order, from, to string, amount int64, memo string, at time.Time) error {
-	posting := kernel.NewID()
-	tag, err := c.Exec(ctx, qPosting, posting, string(kind), order, domain.OrderEffectKey(kind, order), from, to, amount, memo, at)
+	if to < from {
+		return fmt.Errorf("%s %s: the baseline's transfer debits the smaller account id first", kind, order)
+	}
+	rows, err := c.Query(ctx, qTransfer, kernel.NewID(), string(kind), order, domain.OrderEffectKey(kind, order), from, to, amount, memo, at,
+		amount, from, to)
 	if err != nil {
 		return err
 	}
-	if tag.RowsAffected() != 1 {
+	var posted bool
+	var fromAfter, toAfter *int64
+	var toEntry *string
+	n := 0
+	if _, err := pgx.ForEachRow(rows, []any{&posted, &fromAfter, &toAfter, &toEntry}, func() error { n++; return nil }); err != nil {
+		return err
+	}
+	switch {
+	case n != 1 || !posted:
 		return fmt.Errorf("%s %s: already applied", kind, order)
+	case fromAfter == nil || toAfter == nil || toEntry == nil:
+		return errors.New("transfer moved nothing (insufficient points or no account)")
 	}
-	after := map[string]int64{}
-	for _, acct := range slices.Sorted(slices.Values([]string{from, to})) {
-		var bal int64
-		var rows pgx.Rows
-		if acct == from {
-			rows, err = c.Query(ctx, qDebit, -amount, acct, amount)
-		} else {
-			rows, err = c.Query(ctx, qCredit, amount, acct)
-		}
-		if err != nil {
-			return err
-		}
-		n := 0
-		if _, err := pgx.ForEachRow(rows, []any{&bal}, func() error { n++; return nil }); err != nil {
-			return err
-		}
-		if n != 1 {
-			return errors.New("move: no row (insufficient points or no account)")
-		}
-		after[acct] = bal
-	}
-	_, err = c.Exec(ctx, qEntries, kernel.NewID(), posting, from, -amount, after[from], at,
-		kernel.NewID(), posting, to, amount, after[to], at)
-	return err
+	return nil
 }

@@ -42,7 +42,7 @@ func TestBaselineMatchesHeepr(t *testing.T) {
 	require.NoError(t, payoutTx(ctx, recConn{txConn{tx}, &raw}, s.orders[1], testFee))
 	require.NoError(t, tx.Commit(ctx))
 	require.Equal(t, heepr, raw)
-	require.Len(t, raw, 12, "order, escrow lock, open wallet, lock wallet, 2 × (posting, two moves, entries)")
+	require.Len(t, raw, 6, "order, escrow lock, open wallet, lock wallet, 2 transfers (payout, fee)")
 	require.NoError(t, verify(ctx, db, s, testFee))
 }
 

@@ -60,7 +60,16 @@ func (s *Service) GrantStarter(ctx context.Context, user kernel.UserID) error {
 }
 
 // Hold moves an order's price from the customer's wallet into the order's
-// escrow. Not enough points: kernel.ErrInsufficientPoints and nothing changes.
+// escrow. Not enough points: kernel.ErrInsufficientPoints and nothing changes
+// (the transaction, escrow account included, rolls back).
+//
+// The wallet is the row many holds may want at once (one customer placing
+// orders in parallel). Its lock is the hold's last: the escrow is opened
+// first, and the transfer (one statement on Postgres, see store.Ledger)
+// updates its accounts in id order, the new escrow ("escrow:…") before the
+// wallet ("wallet:…"). So the wallet's conditional debit is held only for
+// the rest of that statement and the commit, or until the end of the
+// caller's transaction when Hold joins one (acceptQuote).
 func (s *Service) Hold(ctx context.Context, order string, customer kernel.UserID, amount kernel.Points) error {
 	if amount <= 0 {
 		return kernel.Invalid(kernel.FieldError{Field: "price", Detail: "must be a positive number of points"})
@@ -160,9 +169,9 @@ func settled(err error) error {
 // is the one hot row, and it is not locked up front but taken by the fee
 // posting's credit, the last row lock of the transaction (nothing else
 // ever locks or debits it). A transaction holding it waits for no other
-// lock, so it cannot be part of a deadlock, and it holds it only for that
-// credit, its two entries and the commit instead of the whole settlement
-// (TestSettlementsWithFeeConcurrently).
+// lock, so it cannot be part of a deadlock, and it holds it only for the
+// rest of the fee's transfer (its two entries) and the commit instead of
+// the whole settlement (TestSettlementsWithFeeConcurrently).
 func (s *Service) settle(ctx context.Context, order string, customer, owner kernel.UserID, toCustomer, toOwner kernel.Points) (Settlement, error) {
 	fee := domain.FeeOf(toOwner, s.cfg.PlatformFeeBPS)
 	out := Settlement{Refunded: toCustomer, Paid: toOwner - fee, Fee: fee}
