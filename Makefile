@@ -36,6 +36,11 @@ test: web ## every test, on SQLite and on Postgres (127.0.0.1:5432 or DATABASE_U
 test-short: web ## the tests without the race detector (faster while editing)
 	$(GO) test -count=1 ./...
 
+FUZZTIME ?= 10s
+.PHONY: fuzz
+fuzz: ## run every fuzz target (func FuzzXxx) for FUZZTIME each (default 10s), one at a time; make test runs their seeds (docs/RELIABILITY.md)
+	GO=$(GO) FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
+
 generate: $(WEB_DEPS) ## regenerate api/ (server, models, client, embedded spec) and web/src/api/schema.d.ts from openapi.yaml
 	cd api && $(GO) generate ./...
 	cd web && npm run --silent generate
@@ -59,7 +64,7 @@ lint: $(LINT) web ## lint openapi.yaml (Redocly; Spectral with the OWASP rules, 
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-ci: test check-generated lint check-breaking demo-smoke e2e ## what .ci/run runs (after installing jq and chromium when missing)
+ci: test fuzz check-generated lint check-breaking demo-smoke e2e ## what .ci/run runs (after installing jq and chromium when missing)
 
 BENCH_ROUNDS    ?= 3
 BENCHTIME       ?= 1s

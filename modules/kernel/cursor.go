@@ -1,8 +1,11 @@
 package kernel
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"strings"
 )
 
 // EncodeCursor turns a keyset position into an opaque cursor string.
@@ -17,6 +20,9 @@ func EncodeCursor(v any) string {
 // DecodeCursor reads a cursor made by EncodeCursor into v. Tampered input is a validation error.
 func DecodeCursor(s string, v any) error {
 	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil && hasNUL(b) {
+		err = errNUL
+	}
 	if err == nil {
 		err = json.Unmarshal(b, v)
 	}
@@ -24,6 +30,24 @@ func DecodeCursor(s string, v any) error {
 		return Invalid(FieldError{Field: "cursor", Detail: "is not a cursor this API issued"})
 	}
 	return nil
+}
+
+var errNUL = errors.New("a string in the cursor has a NUL character")
+
+// hasNUL reports whether a JSON text has a string (or key) with a NUL
+// character ("\u0000"). No cursor heepr issues has one, and neither
+// database takes one as a parameter: such a cursor would end in a 500.
+func hasNUL(b []byte) bool {
+	d := json.NewDecoder(bytes.NewReader(b))
+	for {
+		t, err := d.Token()
+		if err != nil {
+			return false // the end, or a syntax error json.Unmarshal reports
+		}
+		if s, ok := t.(string); ok && strings.ContainsRune(s, 0) {
+			return true
+		}
+	}
 }
 
 // Limit clamps a page size: 0 means def, anything above max is max.
