@@ -15,6 +15,7 @@ import (
 // configuration table lists the same names; keep them in step.
 type config struct {
 	Addr            string        // HEEPR_ADDR
+	AdminAddr       string        // HEEPR_ADMIN_ADDR
 	DatabaseURL     string        // DATABASE_URL
 	DataDir         string        // HEEPR_DATA_DIR
 	BaseURL         string        // HEEPR_BASE_URL
@@ -40,6 +41,7 @@ type config struct {
 func loadConfig(getenv func(string) string) (config, error) {
 	c := config{
 		Addr:         or(getenv("HEEPR_ADDR"), ":8080"),
+		AdminAddr:    getenv("HEEPR_ADMIN_ADDR"),
 		DatabaseURL:  getenv("DATABASE_URL"),
 		DataDir:      or(getenv("HEEPR_DATA_DIR"), "./data"),
 		SecretKey:    getenv("HEEPR_SECRET_KEY"),

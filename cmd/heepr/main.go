@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strings"
@@ -96,6 +97,30 @@ func run(args []string, stdin io.Reader, stdout io.Writer, getenv func(string) s
 	return fmt.Errorf("unknown command %q\n%s", args[0], usage)
 }
 
+// listenAdmin opens the admin listener (HEEPR_ADMIN_ADDR): Go's profiler
+// under /debug/pprof/ (CPU, heap, goroutines, mutex and block profiles,
+// execution traces), for operators only. Bind it to a private address; it
+// has no authentication.
+func listenAdmin(addr string) (*http.Server, net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("HEEPR_ADMIN_ADDR: %w", err)
+	}
+	return &http.Server{Handler: adminHandler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}, ln, nil
+}
+
+// adminHandler serves net/http/pprof's pages.
+func adminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("POST /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	return mux
+}
+
 // serve runs until SIGTERM or SIGINT, then drains HTTP and stops the workers.
 func serve(ctx context.Context, cfg config, log *slog.Logger, role string) error {
 	if role != "all" && role != "api" && role != "worker" {
@@ -134,8 +159,21 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, role string) error
 		db = "postgres"
 	}
 	log.Info("heepr listening", "addr", ln.Addr().String(), "url", cfg.BaseURL, "role", role, "database", db, "version", version)
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	if cfg.AdminAddr != "" {
+		admin, aln, err := listenAdmin(cfg.AdminAddr)
+		if err != nil {
+			return errors.Join(err, srv.Close(), a.close(context.Background()))
+		}
+		log.Info("admin listening (pprof)", "addr", aln.Addr().String())
+		go func() {
+			if err := admin.Serve(aln); !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("admin listener: %w", err)
+			}
+		}()
+		defer admin.Close()
+	}
 	select {
 	case err := <-errc:
 		return errors.Join(err, a.close(context.Background()))

@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/heepr/heepr"
+	"github.com/heepr/heepr/adapters/store/storetest"
 	"github.com/heepr/heepr/api/client"
 )
 
@@ -219,4 +220,42 @@ func spanNames(ss tracetest.SpanStubs) []string {
 		out[i] = s.Name
 	}
 	return out
+}
+
+// The profiler is served on the admin listener only (HEEPR_ADMIN_ADDR),
+// never on the public one.
+func TestProfilerOnAdminListenerOnly(t *testing.T) {
+	t.Parallel()
+	admin, ln, err := listenAdmin("127.0.0.1:0")
+	require.NoError(t, err)
+	go func() { _ = admin.Serve(ln) }()
+	t.Cleanup(func() { _ = admin.Close() })
+	base := "http://" + ln.Addr().String()
+	get := func(url string) (int, string) {
+		t.Helper()
+		r, err := http.Get(url)
+		require.NoError(t, err)
+		defer r.Body.Close()
+		var b bytes.Buffer
+		_, _ = b.ReadFrom(r.Body)
+		return r.StatusCode, b.String()
+	}
+	code, body := get(base + "/debug/pprof/")
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, body, "goroutine")
+	code, body = get(base + "/debug/pprof/goroutine?debug=1")
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, body, "goroutine profile")
+	code, _ = get(base + "/debug/pprof/heap")
+	require.Equal(t, http.StatusOK, code)
+	code, _ = get(base + "/v1/me")
+	require.Equal(t, http.StatusNotFound, code, "the admin listener serves nothing else")
+
+	e := newEnv(t, storetest.Targets(t)[0])
+	for _, path := range []string{"/debug/pprof/", "/debug/pprof/heap"} {
+		r, _ := e.do(t, http.MethodGet, path, nil, nil)
+		require.Equal(t, http.StatusNotFound, r.StatusCode, "the public listener must not serve %s", path)
+	}
+	_, _, err = listenAdmin("256.0.0.1:1")
+	require.ErrorContains(t, err, "HEEPR_ADMIN_ADDR")
 }
