@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -83,8 +85,8 @@ func toAgentRow(a domain.Agent) (*agentRow, error) {
 }
 
 func (r *agentRow) toDomain() (domain.Agent, error) {
-	var st domain.Settings
-	if err := json.Unmarshal([]byte(r.Settings), &st); err != nil {
+	st, err := decodedSettings.decode(r.Settings)
+	if err != nil {
 		return domain.Agent{}, fmt.Errorf("decode settings of agent %s: %w", r.ID, err)
 	}
 	a := domain.Agent{
@@ -102,6 +104,55 @@ func (r *agentRow) toDomain() (domain.Agent, error) {
 		a.AvatarType = *r.AvatarType
 	}
 	return a, nil
+}
+
+// decodedSettings remembers settings documents decoded from agents rows.
+var decodedSettings settingsMemo
+
+// settingsMemo maps the exact text of a settings document to what it
+// decodes to. Decoding the JSON was about a quarter of heepr's CPU per
+// search request (every agent on the page, and popular agents are on many
+// pages); the same text always decodes to the same settings, so nothing in
+// it can go stale. Callers get a copy of their own (Normalize and patches
+// change the lists in place). At most maxMemoSettings documents are kept;
+// past that the memo starts again empty.
+type settingsMemo struct {
+	mu sync.Mutex
+	m  map[string]domain.Settings
+}
+
+const maxMemoSettings = 4096
+
+func (m *settingsMemo) decode(raw string) (domain.Settings, error) {
+	m.mu.Lock()
+	st, ok := m.m[raw]
+	m.mu.Unlock()
+	if ok {
+		return cloneSettings(st), nil
+	}
+	if err := json.Unmarshal([]byte(raw), &st); err != nil {
+		return domain.Settings{}, err
+	}
+	m.mu.Lock()
+	if m.m == nil || len(m.m) >= maxMemoSettings {
+		m.m = make(map[string]domain.Settings)
+	}
+	m.m[raw] = st
+	m.mu.Unlock()
+	return cloneSettings(st), nil
+}
+
+// cloneSettings copies everything settings refer to (their lists, tiers
+// and bands), so the copy shares no memory with s.
+func cloneSettings(s domain.Settings) domain.Settings {
+	s.Categories, s.Skills, s.Plugins = slices.Clone(s.Categories), slices.Clone(s.Skills), slices.Clone(s.Plugins)
+	s.Tiers = slices.Clone(s.Tiers)
+	if s.AutoBands != nil {
+		b := *s.AutoBands
+		b.Categories = slices.Clone(b.Categories)
+		s.AutoBands = &b
+	}
+	return s
 }
 
 // Marketplace implements the marketplace module's Agents repository.
@@ -354,10 +405,11 @@ func toAgents(rows []agentRow) ([]domain.Agent, error) {
 func (s *Marketplace) sortSpec(q domain.Query) (key string, desc bool) {
 	switch q.Sort {
 	case domain.SortRelevance:
-		if s.db.Dialect == Postgres {
-			return "ts_rank(a.search, websearch_to_tsquery('english', ?))::float8", true
+		if s.db.Dialect == SQLite {
+			return "-bm25(agents_fts, 10.0, 4.0, 4.0, 1.0)", true
 		}
-		return "-bm25(agents_fts, 10.0, 4.0, 4.0, 1.0)", true
+		// Postgres ranks in searchRanked; the facade never asks for
+		// relevance without a text, which has nothing to rank by.
 	case domain.SortRating:
 		return "a.rating", true
 	case domain.SortPriceLow:
@@ -382,61 +434,35 @@ func ftsQuery(text string) string {
 // Browse returns listed agents for a query, one more than the limit when
 // another page follows. Keyset paging on (sort key, id) never repeats or
 // skips an agent.
+//
+// A search by relevance on Postgres is two branches of which the planner
+// keeps one: websearch_to_tsquery is folded to a constant, so the guards on
+// numnode (how many words and operators the query has) are decided while
+// planning and the other branch is never run (see searchRanked).
 func (s *Marketplace) Browse(ctx context.Context, q domain.Query) ([]marketplace.Listed, error) {
-	key, desc := s.sortSpec(q)
-	inner := s.db.Conn(ctx).NewSelect().TableExpr("agents AS a")
-	for _, c := range agentColumns {
-		inner = inner.ColumnExpr("a." + c)
-	}
-	if q.Text != "" {
-		if s.db.Dialect == Postgres {
-			inner = inner.Where("a.search @@ websearch_to_tsquery('english', ?)", q.Text)
-		} else {
-			fts := ftsQuery(q.Text)
-			if fts == "" {
-				return nil, nil
+	var query *bun.SelectQuery
+	switch {
+	case q.Text != "" && q.Sort == domain.SortRelevance && s.db.Dialect == Postgres:
+		query = s.searchRanked(ctx, q)
+	case q.Text != "" && s.db.Dialect == SQLite && ftsQuery(q.Text) == "":
+		return nil, nil
+	default:
+		key, desc := s.sortSpec(q)
+		inner := s.listed(ctx)
+		if q.Text != "" {
+			if s.db.Dialect == Postgres {
+				inner = inner.Where("a.search @@ "+tsQuery, q.Text)
+			} else {
+				inner = inner.Join("JOIN agents_fts ON agents_fts.rowid = a.rowid").Where("agents_fts MATCH ?", ftsQuery(q.Text))
 			}
-			inner = inner.Join("JOIN agents_fts ON agents_fts.rowid = a.rowid").Where("agents_fts MATCH ?", fts)
 		}
+		query = s.page(ctx, filtered(inner.ColumnExpr(key+" AS sort_key"), q), q, desc)
 	}
-	if q.Sort == domain.SortRelevance && s.db.Dialect == Postgres {
-		inner = inner.ColumnExpr(key+" AS sort_key", q.Text)
-	} else {
-		inner = inner.ColumnExpr(key + " AS sort_key")
-	}
-	inner = inner.Where("a.status = ?", string(domain.Active))
-	if q.Category != "" {
-		inner = inner.Where("EXISTS (SELECT 1 FROM agent_categories c WHERE c.agent_id = a.id AND c.category = ?)", q.Category)
-	}
-	if q.MinPrice > 0 {
-		inner = inner.Where("a.price_max >= ?", q.MinPrice)
-	}
-	if q.MaxPrice > 0 {
-		inner = inner.Where("a.price_min <= ?", q.MaxPrice)
-	}
-	if q.MinRating > 0 {
-		inner = inner.Where("a.rating >= ?", q.MinRating)
-	}
-	if q.OnlineOnly {
-		inner = inner.Where("a.online_until >= ?", q.Now)
-	}
-	if q.MaxDeliveryDays > 0 {
-		inner = inner.Where("a.fastest_delivery <= ?", q.MaxDeliveryDays)
-	}
-	outer := s.db.Conn(ctx).NewSelect().TableExpr("(?) AS s", inner).ColumnExpr("s.*")
-	dir, cmp := "ASC", ">"
-	if desc {
-		dir, cmp = "DESC", "<"
-	}
-	if q.After != nil {
-		outer = outer.Where("(s.sort_key "+cmp+" ? OR (s.sort_key = ? AND s.id > ?))", q.After.Key, q.After.Key, q.After.ID)
-	}
-	outer = outer.OrderExpr("s.sort_key " + dir + ", s.id ASC").Limit(int64(q.Limit + 1))
 	var rows []struct {
 		agentRow `bun:",extend"`
 		SortKey  float64 `bun:"sort_key"`
 	}
-	if err := outer.Scan(ctx, &rows); err != nil {
+	if err := query.Scan(ctx, &rows); err != nil {
 		return nil, fmt.Errorf("browse agents: %w", err)
 	}
 	out := make([]marketplace.Listed, len(rows))
@@ -448,6 +474,92 @@ func (s *Marketplace) Browse(ctx context.Context, q domain.Query) ([]marketplace
 		out[i] = marketplace.Listed{Agent: a, SortKey: rows[i].SortKey}
 	}
 	return out, nil
+}
+
+// tsQuery is a search's text as Postgres matches it: every word (stemmed,
+// stop words dropped) unless the text says OR, -word or "a phrase".
+const tsQuery = "websearch_to_tsquery('english', ?)"
+
+// searchRanked is the Postgres search by relevance (ts_rank over the
+// weighted search vector, best first, then id). A query of one word (the
+// usual search) reads its page from agent_terms, the precomputed rank of
+// every agent for every word it has (migration 20261129000010): the
+// agent_terms_rank_idx walk yields the word's agents best first, and the
+// page is the first q.Limit+1 that are listed and pass the filters, without
+// ranking the rest (or, with a narrow filter, the planner starts from the
+// filter and looks up each agent's rank by primary key). Anything else
+// (several words, a phrase, OR, -word) matches through the GIN index and
+// ranks every match with ts_rank, as before. The two branches give the
+// same ranks for a one-word query (agent_terms.rank is ts_rank of the same
+// tsquery), so ordering and cursors do not depend on the branch.
+func (s *Marketplace) searchRanked(ctx context.Context, q domain.Query) *bun.SelectQuery {
+	oneWord := s.listed(ctx).ColumnExpr("t.rank AS sort_key").
+		Join("JOIN agent_terms AS t ON t.agent_id = a.id").
+		Where("numnode("+tsQuery+") = 1", q.Text).
+		Where("t.term = "+tsQuery+"::text", q.Text)
+	if q.After != nil {
+		// The cursor again, on agent_terms' own columns: a page deep in a
+		// run of equal ranks then skips the agents before it in the index
+		// instead of fetching each one's row first.
+		oneWord = oneWord.Where("(t.rank < ? OR (t.rank = ? AND t.agent_id > ?))", q.After.Key, q.After.Key, q.After.ID)
+	}
+	other := s.listed(ctx).ColumnExpr("ts_rank(a.search, "+tsQuery+")::float8 AS sort_key", q.Text).
+		Where("numnode("+tsQuery+") > 1", q.Text).
+		Where("a.search @@ "+tsQuery, q.Text)
+	return s.db.Conn(ctx).NewSelect().
+		TableExpr("((?) UNION ALL (?)) AS u", s.page(ctx, filtered(oneWord, q), q, true), s.page(ctx, filtered(other, q), q, true)).
+		ColumnExpr("u.*").OrderExpr("u.sort_key DESC, u.id ASC").Limit(int64(q.Limit + 1))
+}
+
+// listed selects every column of agents a (never the search vector).
+func (s *Marketplace) listed(ctx context.Context) *bun.SelectQuery {
+	sel := s.db.Conn(ctx).NewSelect().TableExpr("agents AS a")
+	for _, c := range agentColumns {
+		sel = sel.ColumnExpr("a." + c)
+	}
+	return sel
+}
+
+// filtered keeps the listed agents a (active ones) that pass q's filters.
+func filtered(sel *bun.SelectQuery, q domain.Query) *bun.SelectQuery {
+	sel = sel.Where("a.status = ?", string(domain.Active))
+	if q.Category != "" {
+		sel = sel.Where("EXISTS (SELECT 1 FROM agent_categories c WHERE c.agent_id = a.id AND c.category = ?)", q.Category)
+	}
+	if q.MinPrice > 0 {
+		sel = sel.Where("a.price_max >= ?", q.MinPrice)
+	}
+	if q.MaxPrice > 0 {
+		sel = sel.Where("a.price_min <= ?", q.MaxPrice)
+	}
+	if q.MinRating > 0 {
+		sel = sel.Where("a.rating >= ?", q.MinRating)
+	}
+	if q.OnlineOnly {
+		sel = sel.Where("a.online_until >= ?", q.Now)
+	}
+	if q.MaxDeliveryDays > 0 {
+		sel = sel.Where("a.fastest_delivery <= ?", q.MaxDeliveryDays)
+	}
+	return sel
+}
+
+// page orders inner's rows (which have a sort_key column) by sort key and
+// id and keeps the q.Limit+1 after q.After. The cursor's bound on the sort
+// key alone (implied by the keyset condition beside it) is there for the
+// planner: on an indexed key it starts the index scan at the cursor
+// instead of reading and dropping every earlier row.
+func (s *Marketplace) page(ctx context.Context, inner *bun.SelectQuery, q domain.Query, desc bool) *bun.SelectQuery {
+	outer := s.db.Conn(ctx).NewSelect().TableExpr("(?) AS s", inner).ColumnExpr("s.*")
+	dir, cmp := "ASC", ">"
+	if desc {
+		dir, cmp = "DESC", "<"
+	}
+	if q.After != nil {
+		outer = outer.Where("s.sort_key "+cmp+"= ?", q.After.Key).
+			Where("(s.sort_key "+cmp+" ? OR (s.sort_key = ? AND s.id > ?))", q.After.Key, q.After.Key, q.After.ID)
+	}
+	return outer.OrderExpr("s.sort_key " + dir + ", s.id ASC").Limit(int64(q.Limit + 1))
 }
 
 // Suspend moves an agent from status from to suspended, remembering from.

@@ -90,6 +90,27 @@ func TestBaselineMatchesHeepr(t *testing.T) {
 					}
 				})
 			}
+
+			// The other statements the load scenarios and paging send: several
+			// words, every filter, a cursor (on SQLite the cursor is by rating).
+			t.Run("shapes", func(t *testing.T) {
+				after := &domain.Position{Key: 0.5, ID: "01"}
+				for _, q := range []domain.Query{
+					{Text: "data research", Sort: domain.SortRelevance, Limit: pageSize},
+					{Text: "data", Sort: domain.SortRelevance, Limit: pageSize, Category: "code", MinPrice: 20, MaxPrice: 500,
+						MinRating: 4, OnlineOnly: true, MaxDeliveryDays: 7, Now: time.Now().UTC()},
+					{Text: "data", Sort: domain.SortRelevance, Limit: pageSize, After: after},
+					{Sort: domain.SortRating, Limit: pageSize, Category: "code", After: after},
+				} {
+					rec.start()
+					_, err := store.NewMarketplace(e.db).Browse(ctx, q)
+					got := rec.stop()
+					require.NoError(t, err)
+					require.Len(t, got, 1)
+					want, _ := e.raw.sql(q)
+					require.Equal(t, shape(want), shape(got[0]), "%+v", q)
+				}
+			})
 		})
 	}
 }

@@ -322,36 +322,67 @@ var selectList = func() string {
 
 // baselineSQL is the statement for q (as the facade passes it to the
 // store: limit one more than the page) and its arguments, with $n
-// placeholders (SQLite takes them as ?n). It covers the filters and sorts
-// of the scenarios.
+// placeholders (SQLite takes them as ?n). It covers every filter, the
+// relevance and rating sorts and a cursor.
+//
+// A search by relevance on Postgres is the store's two branches (see
+// store.Marketplace.searchRanked): one word reads agent_terms in rank
+// order, anything else matches with the GIN index and ranks with ts_rank;
+// numnode of the (constant) query decides which branch runs while
+// Postgres plans the statement.
 func baselineSQL(dialect store.Dialect, q domain.Query) (string, []any) {
 	var args []any
 	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
-	var from, key string
-	var where []string
-	switch {
-	case q.Text != "" && dialect == store.Postgres:
-		t := arg(q.Text)
-		from = "agents AS a"
-		key = "ts_rank(a.search, websearch_to_tsquery('english', " + t + "))::float8"
-		where = append(where, "a.search @@ websearch_to_tsquery('english', "+t+")")
-	case q.Text != "":
-		from = "agents AS a JOIN agents_fts ON agents_fts.rowid = a.rowid"
-		where = append(where, "agents_fts MATCH "+arg(ftsQuery(q.Text)))
-	default:
-		from = "agents AS a"
+	page := func(inner, key, where string) string {
+		s := fmt.Sprintf("SELECT s.* FROM (SELECT %s, %s AS sort_key FROM %s WHERE (%s)) AS s", selectList, key, inner, where)
+		if q.After != nil {
+			k, id := arg(q.After.Key), arg(q.After.ID)
+			s += fmt.Sprintf(" WHERE (s.sort_key <= %s) AND ((s.sort_key < %s OR (s.sort_key = %s AND s.id > %s)))", k, k, k, id)
+		}
+		return s + fmt.Sprintf(" ORDER BY s.sort_key DESC, s.id ASC LIMIT %d", q.Limit+1)
 	}
+	if q.Text != "" && q.Sort == domain.SortRelevance && dialect == store.Postgres {
+		tsq := "websearch_to_tsquery('english', " + arg(q.Text) + ")"
+		filters := filterSQL(q, arg)
+		terms := []string{"numnode(" + tsq + ") = 1", "t.term = " + tsq + "::text"}
+		if q.After != nil {
+			k, id := arg(q.After.Key), arg(q.After.ID)
+			terms = append(terms, "(t.rank < "+k+" OR (t.rank = "+k+" AND t.agent_id > "+id+"))")
+		}
+		oneWord := page("agents AS a JOIN agent_terms AS t ON t.agent_id = a.id", "t.rank",
+			strings.Join(append(terms, filters...), ") AND ("))
+		other := page("agents AS a", "ts_rank(a.search, "+tsq+")::float8",
+			strings.Join(append([]string{"numnode(" + tsq + ") > 1", "a.search @@ " + tsq}, filters...), ") AND ("))
+		return fmt.Sprintf("SELECT u.* FROM ((%s) UNION ALL (%s)) AS u ORDER BY u.sort_key DESC, u.id ASC LIMIT %d", oneWord, other, q.Limit+1), args
+	}
+	var key string
 	switch q.Sort {
 	case domain.SortRelevance:
-		if dialect == store.SQLite {
-			key = "-bm25(agents_fts, 10.0, 4.0, 4.0, 1.0)"
-		}
+		key = "-bm25(agents_fts, 10.0, 4.0, 4.0, 1.0)"
 	case domain.SortRating:
 		key = "a.rating"
 	default:
 		panic("baselineSQL: sort " + string(q.Sort) + " is not in a scenario")
 	}
-	where = append(where, "a.status = 'active'")
+	from, where := matchSQL(dialect, q, arg)
+	return page(from, key, strings.Join(append(where, filterSQL(q, arg)...), ") AND (")), args
+}
+
+// matchSQL is the FROM and the text condition of a browse that does not
+// rank on Postgres: the search vector on Postgres, FTS5 on SQLite.
+func matchSQL(dialect store.Dialect, q domain.Query, arg func(any) string) (string, []string) {
+	switch {
+	case q.Text != "" && dialect == store.Postgres:
+		return "agents AS a", []string{"a.search @@ websearch_to_tsquery('english', " + arg(q.Text) + ")"}
+	case q.Text != "":
+		return "agents AS a JOIN agents_fts ON agents_fts.rowid = a.rowid", []string{"agents_fts MATCH " + arg(ftsQuery(q.Text))}
+	}
+	return "agents AS a", nil
+}
+
+// filterSQL is the store's conditions for listed agents and q's filters.
+func filterSQL(q domain.Query, arg func(any) string) []string {
+	where := []string{"a.status = 'active'"}
 	if q.Category != "" {
 		where = append(where, "EXISTS (SELECT 1 FROM agent_categories c WHERE c.agent_id = a.id AND c.category = "+arg(q.Category)+")")
 	}
@@ -364,18 +395,21 @@ func baselineSQL(dialect store.Dialect, q domain.Query) (string, []any) {
 	if q.MinRating > 0 {
 		where = append(where, "a.rating >= "+arg(q.MinRating))
 	}
-	if q.OnlineOnly || q.MaxDeliveryDays > 0 || q.After != nil {
-		panic("baselineSQL: a filter that is not in a scenario")
+	if q.OnlineOnly {
+		where = append(where, "a.online_until >= "+arg(q.Now))
 	}
-	return fmt.Sprintf("SELECT s.* FROM (SELECT %s, %s AS sort_key FROM %s WHERE (%s)) AS s ORDER BY s.sort_key DESC, s.id ASC LIMIT %d",
-		selectList, key, from, strings.Join(where, ") AND ("), q.Limit+1), args
+	if q.MaxDeliveryDays > 0 {
+		where = append(where, "a.fastest_delivery <= "+arg(q.MaxDeliveryDays))
+	}
+	return where
 }
 
 // countSQL counts the listed agents q matches (for the report).
 func countSQL(dialect store.Dialect, q domain.Query) (string, []any) {
-	s, args := baselineSQL(dialect, q)
-	i := strings.Index(s, ") AS s ORDER BY")
-	return "SELECT count(*) FROM (" + strings.TrimPrefix(s[:i], "SELECT s.* FROM (") + ") AS s", args
+	var args []any
+	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	from, where := matchSQL(dialect, q, arg)
+	return fmt.Sprintf("SELECT count(*) FROM %s WHERE (%s)", from, strings.Join(append(where, filterSQL(q, arg)...), ") AND (")), args
 }
 
 // ftsQuery is the store's: free text as FTS5 quoted terms, all required.

@@ -360,7 +360,7 @@ func (e pgExecer) inTx(ctx context.Context, fn func(txExec) error) error {
 func (pgExecer) ts(t time.Time) any { return t }
 
 func (e pgExecer) analyze(ctx context.Context) error {
-	_, err := e.conn.Exec(ctx, "VACUUM ANALYZE agents, agent_categories, users")
+	_, err := e.conn.Exec(ctx, "VACUUM ANALYZE agents, agent_terms, agent_categories, users")
 	return err
 }
 

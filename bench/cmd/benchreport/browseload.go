@@ -21,16 +21,45 @@ var loadLine = regexp.MustCompile(`^search-load: round=(\d+) side=(heepr|baselin
 
 var loadProcs = regexp.MustCompile(`^BenchmarkSearchLoad-(\d+)\s`)
 
+// defaultLoadScenario is the scenario of a line that names none (the one
+// the benchmark ran before it had several): q=data over and over.
+const defaultLoadScenario = "data"
+
 // browseLoadRun is what one run of BenchmarkSearchLoad printed.
 type browseLoadRun struct {
 	pgVersion, procs, seed string
 	rate, secs, agents     int
-	rounds                 map[string][]map[string]float64 // by side: one metric map per round
+	scenarios              []string                                   // in the order they ran
+	labels                 map[string]string                          // by scenario
+	rounds                 map[string]map[string][]map[string]float64 // by scenario, by side: one metric map per round
+	explain                map[string]map[string]float64              // by scenario: EXPLAIN ANALYZE figures
 	errors                 []string
 }
 
+// fields reads "k=v" fields; values are numbers except the scenario's name.
+func fields(line, s string) (map[string]float64, string, error) {
+	kv, scenario := map[string]float64{}, defaultLoadScenario
+	for _, f := range strings.Fields(s) {
+		k, v, ok := strings.Cut(f, "=")
+		if !ok {
+			continue
+		}
+		if k == "scenario" {
+			scenario = v
+			continue
+		}
+		x, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return nil, "", fmt.Errorf("bad %s in %q", k, line)
+		}
+		kv[k] = x
+	}
+	return kv, scenario, nil
+}
+
 func parseBrowseLoad(out []byte) (*browseLoadRun, error) {
-	r := &browseLoadRun{rounds: map[string][]map[string]float64{}}
+	r := &browseLoadRun{labels: map[string]string{}, rounds: map[string]map[string][]map[string]float64{},
+		explain: map[string]map[string]float64{}}
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {
 		line := sc.Text()
@@ -46,6 +75,20 @@ func parseBrowseLoad(out []byte) (*browseLoadRun, error) {
 			r.errors = append(r.errors, v)
 			continue
 		}
+		if v, ok := strings.CutPrefix(line, "search-load-scenario: "); ok {
+			if name, label, ok := strings.Cut(v, ": "); ok {
+				r.labels[name] = label
+			}
+			continue
+		}
+		if v, ok := strings.CutPrefix(line, "search-load-explain: "); ok {
+			kv, scenario, err := fields(line, v)
+			if err != nil {
+				return nil, err
+			}
+			r.explain[scenario] = kv
+			continue
+		}
 		if m := loadProcs.FindStringSubmatch(line); m != nil {
 			r.procs = m[1]
 			continue
@@ -54,60 +97,83 @@ func parseBrowseLoad(out []byte) (*browseLoadRun, error) {
 		if m == nil {
 			continue
 		}
-		kv := map[string]float64{}
-		for _, f := range strings.Fields(m[3]) {
-			k, v, ok := strings.Cut(f, "=")
-			if !ok {
-				continue
-			}
-			x, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				return nil, fmt.Errorf("bad %s in %q", k, line)
-			}
-			kv[k] = x
+		kv, scenario, err := fields(line, m[3])
+		if err != nil {
+			return nil, err
 		}
 		r.rate, r.secs, r.agents = int(kv["rate"]), int(kv["seconds"]), int(kv["agents"])
-		r.rounds[m[2]] = append(r.rounds[m[2]], kv)
+		if r.rounds[scenario] == nil {
+			r.rounds[scenario] = map[string][]map[string]float64{}
+			r.scenarios = append(r.scenarios, scenario)
+		}
+		r.rounds[scenario][m[2]] = append(r.rounds[scenario][m[2]], kv)
 	}
-	if len(r.rounds["heepr"]) == 0 || len(r.rounds["heepr"]) != len(r.rounds["baseline"]) {
-		return nil, fmt.Errorf("the run printed %d heepr and %d baseline attacks", len(r.rounds["heepr"]), len(r.rounds["baseline"]))
+	if len(r.scenarios) == 0 {
+		return nil, errors.New("the run printed no attacks")
+	}
+	for _, s := range r.scenarios {
+		if h, b := len(r.rounds[s]["heepr"]), len(r.rounds[s]["baseline"]); h == 0 || h != b {
+			return nil, fmt.Errorf("the run printed %d heepr and %d baseline attacks of %s", h, b, s)
+		}
 	}
 	return r, sc.Err()
 }
 
-// med is the median of one metric over a side's rounds.
-func (r *browseLoadRun) med(side, key string) float64 {
+// med is the median of one metric over a side's rounds of a scenario.
+func (r *browseLoadRun) med(scenario, side, key string) float64 {
 	var v []float64
-	for _, m := range r.rounds[side] {
+	for _, m := range r.rounds[scenario][side] {
 		v = append(v, m[key])
 	}
 	return medianOf(v)
 }
 
+// label describes a scenario in the tables.
+func (r *browseLoadRun) label(scenario string) string {
+	l := r.labels[scenario]
+	if l == "" && scenario == defaultLoadScenario {
+		l = "search q=data, sort relevance, limit 20"
+	}
+	if l == "" {
+		l = scenario
+	}
+	return fmt.Sprintf("%s: %s, %s agents, %d requests/s for %d s", scenario, l, group(float64(r.agents)), r.rate, r.secs)
+}
+
 func renderBrowseLoad(r *browseLoadRun) string {
 	var b strings.Builder
-	scenario := fmt.Sprintf("search q=%s, sort relevance, limit 20, %s agents, %d requests/s for %d s", "data", group(float64(r.agents)), r.rate, r.secs)
-	bp99, hp99 := r.med("baseline", "p99_ms"), r.med("heepr", "p99_ms")
-	var per []string
-	for i := range r.rounds["heepr"] {
-		per = append(per, fmt.Sprintf("%.1f → %.1f ms", r.rounds["baseline"][i]["p99_ms"], r.rounds["heepr"][i]["p99_ms"]))
-	}
-	met := "met"
-	if hp99 > browseLoadTargetMs || r.med("heepr", "success") < 1 {
-		met = "**missed**"
-	}
-	if r.rate != 200 {
-		met += fmt.Sprintf(" (at %d requests/s, not 200)", r.rate)
-	}
 	fmt.Fprintln(&b, "| Scenario | Baseline p99 | heepr p99 | Ratio (baseline p99 / heepr p99) | p99 per round, baseline → heepr | Target | Met |")
 	fmt.Fprintln(&b, "|---|---:|---:|---:|---|---|---|")
-	fmt.Fprintf(&b, "| %s | %.1f ms | %.1f ms | **%.2f** | %s | heepr p99 ≤ %.0f ms | %s |\n\n", scenario, bp99, hp99, bp99/hp99, strings.Join(per, "; "), browseLoadTargetMs, met)
-	fmt.Fprintln(&b, "| Side | Offered rate | Achieved rate (sent/s) | Throughput (successes/s) | Success | p50 | p95 | p99 | max |")
-	fmt.Fprintln(&b, "|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-	for _, side := range []string{"baseline", "heepr"} {
-		fmt.Fprintf(&b, "| %s | %d/s | %.1f/s | %.1f/s | %.2f %% | %.1f ms | %.1f ms | %.1f ms | %.1f ms |\n", side, r.rate,
-			r.med(side, "achieved"), r.med(side, "throughput"), 100*r.med(side, "success"),
-			r.med(side, "p50_ms"), r.med(side, "p95_ms"), r.med(side, "p99_ms"), r.med(side, "max_ms"))
+	for _, s := range r.scenarios {
+		bp99, hp99 := r.med(s, "baseline", "p99_ms"), r.med(s, "heepr", "p99_ms")
+		var per []string
+		for i := range r.rounds[s]["heepr"] {
+			per = append(per, fmt.Sprintf("%.1f → %.1f ms", r.rounds[s]["baseline"][i]["p99_ms"], r.rounds[s]["heepr"][i]["p99_ms"]))
+		}
+		met := "met"
+		if hp99 > browseLoadTargetMs || r.med(s, "heepr", "success") < 1 {
+			met = "**missed**"
+		}
+		if r.rate != 200 {
+			met += fmt.Sprintf(" (at %d requests/s, not 200)", r.rate)
+		}
+		fmt.Fprintf(&b, "| %s | %.1f ms | %.1f ms | **%.2f** | %s | heepr p99 ≤ %.0f ms | %s |\n", r.label(s), bp99, hp99, bp99/hp99, strings.Join(per, "; "), browseLoadTargetMs, met)
+	}
+	for _, s := range r.scenarios {
+		fmt.Fprintf(&b, "\n**%s**", s)
+		if e := r.explain[s]; e != nil {
+			fmt.Fprintf(&b, " (database time per request before the load: `EXPLAIN ANALYZE` of the baseline statement of each of the %s distinct requests, counted once per request sent; %s of the %s requests read from `agent_terms`. Planning and execution %.2f ms a request on average; execution p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms; planning p50 %.2f ms, p99 %.2f ms)",
+				group(e["statements"]), group(e["one_word"]), group(e["requests"]), e["mean_ms"], e["exec_p50_ms"], e["exec_p90_ms"], e["exec_p99_ms"], e["exec_max_ms"], e["plan_p50_ms"], e["plan_p99_ms"])
+		}
+		fmt.Fprintln(&b)
+		fmt.Fprintln(&b)
+		fmt.Fprintln(&b, "| Side | Offered rate | Achieved rate (sent/s) | Throughput (successes/s) | Success | p50 | p95 | p99 | max |")
+		fmt.Fprintln(&b, "|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+		for _, side := range []string{"baseline", "heepr"} {
+			fmt.Fprintf(&b, "| %s | %d/s | %.1f/s | %.1f/s | %.2f %% | %.1f ms | %.1f ms | %.1f ms | %.1f ms |\n", side, r.rate,
+				r.med(s, side, "achieved"), r.med(s, side, "throughput"), 100*r.med(s, side, "success"),
+				r.med(s, side, "p50_ms"), r.med(s, side, "p95_ms"), r.med(s, side, "p99_ms"), r.med(s, side, "max_ms"))
+		}
 	}
 	return b.String()
 }
@@ -138,7 +204,7 @@ func runBrowseLoad(rate, secs, rounds int, pkg, out, goCmd string) error {
 	fmt.Fprintln(&b)
 	b.WriteString(table)
 	fmt.Fprintln(&b)
-	fmt.Fprintf(&b, "- Medians over %d rounds (one attack per side per round, the first side alternating); latencies are vegeta's, from sending a request to reading its whole answer.\n", len(r.rounds["heepr"]))
+	fmt.Fprintf(&b, "- Medians over %d rounds per scenario (one attack per side per round, the first side alternating); latencies are vegeta's, from sending a request to reading its whole answer. Neither side caches answers.\n", len(r.rounds[r.scenarios[0]]["heepr"]))
 	if r.seed != "" {
 		fmt.Fprintf(&b, "- **Seeded:** postgres: %s.\n", r.seed)
 	}

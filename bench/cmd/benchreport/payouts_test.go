@@ -36,24 +36,3 @@ func TestParseAndRenderPayouts(t *testing.T) {
 	_, err = parsePayouts([]byte("payouts-drain: round=1 side=heepr payouts=10 workers=20 fee_bps=0 seed_s=0.1 seconds=1.0\n"))
 	require.Error(t, err, "a heepr drain without its baseline")
 }
-
-const browseLoadOutput = `search-load-seed: 10,000 active and 1,000 hidden agents in 2.3s
-postgres-version: 15.20 (Debian 15.20-0+deb12u1)
-search-load: round=1 side=heepr agents=10000 rate=200 seconds=30 requests=6000 success=1.0000 achieved=199.9 throughput=199.5 p50_ms=12.00 p95_ms=30.00 p99_ms=45.00 max_ms=80.00
-search-load: round=1 side=baseline agents=10000 rate=200 seconds=30 requests=6000 success=1.0000 achieved=200.0 throughput=199.8 p50_ms=10.00 p95_ms=20.00 p99_ms=30.00 max_ms=60.00
-BenchmarkSearchLoad-2   	       1
-PASS
-`
-
-func TestParseAndRenderBrowseLoad(t *testing.T) {
-	t.Parallel()
-	r, err := parseBrowseLoad([]byte(browseLoadOutput))
-	require.NoError(t, err)
-	require.Equal(t, "2", r.procs)
-	require.Equal(t, 200, r.rate)
-	table := renderBrowseLoad(r)
-	require.Contains(t, table, "| 30.0 ms | 45.0 ms | **0.67** | 30.0 → 45.0 ms | heepr p99 ≤ 50 ms | met |")
-	require.Contains(t, table, "| heepr | 200/s | 199.9/s | 199.5/s | 100.00 % | 12.0 ms | 30.0 ms | 45.0 ms | 80.0 ms |")
-	r.rounds["heepr"][0]["p99_ms"] = 51
-	require.Contains(t, renderBrowseLoad(r), "| **missed** |")
-}
