@@ -93,7 +93,6 @@ func serve(tb testing.TB, handler http.Handler) string {
 	return "http://" + ln.Addr().String()
 }
 
-
 // cacheFeeds turns heepr's caches (feed positions and agent keys) on or off
 // for the polls that follow.
 func (a *heeprApp) cacheFeeds(on bool) {
