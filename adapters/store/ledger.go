@@ -176,20 +176,32 @@ var (
 		"{second}", "debit", "{second_update}", pgDebit).Replace(pgTransfer)
 )
 
+// pgTransferStatement is pgTransfer for one transfer (? placeholders) and
+// its arguments: the posting's nine values, then the two updates' in the
+// order they run.
+func pgTransferStatement(postingID, kind, orderID, effectKey, from, to string, amount int64, memo string, at time.Time) (string, []any) {
+	args := []any{postingID, kind, nullable(orderID), effectKey, from, to, amount, memo, at}
+	debit, credit := []any{amount, from, amount}, []any{amount, to}
+	if to < from {
+		return pgTransferCreditFirst, append(append(args, credit...), debit...)
+	}
+	return pgTransferDebitFirst, append(append(args, debit...), credit...)
+}
+
+// PGTransferStatement is the statement Transfer sends on Postgres, with $n
+// placeholders, and its arguments: what the benchmarks' baselines replay
+// through pgx (bench/ledger, bench/payouts), so that they send heepr's SQL
+// rather than a copy of it.
+func PGTransferStatement(postingID, kind, orderID, effectKey, from, to string, amount int64, memo string, at time.Time) (string, []any) {
+	q, args := pgTransferStatement(postingID, kind, orderID, effectKey, from, to, amount, memo, at)
+	return dollarPlaceholders(q), args
+}
+
 // transferPG runs pgTransfer in the caller's transaction.
 func (s *Ledger) transferPG(ctx context.Context, t domain.Transfer, at time.Time) (ledger.PostingView, error) {
 	conn := s.db.Conn(ctx)
-	postingID := kernel.NewID()
-	amount := int64(t.Amount)
-	args := []any{postingID, string(t.Kind), nullable(t.OrderID), t.EffectKey, t.From, t.To, amount, t.Memo, at}
-	debit, credit := []any{amount, t.From, amount}, []any{amount, t.To}
-	query := pgTransferDebitFirst
-	if t.To < t.From {
-		query = pgTransferCreditFirst
-		args = append(append(args, credit...), debit...)
-	} else {
-		args = append(append(args, debit...), credit...)
-	}
+	postingID, amount := kernel.NewID(), int64(t.Amount)
+	query, args := pgTransferStatement(postingID, string(t.Kind), t.OrderID, t.EffectKey, t.From, t.To, amount, t.Memo, at)
 	var posted bool
 	var fromAfter, toAfter sql.NullInt64
 	var toEntry sql.NullString

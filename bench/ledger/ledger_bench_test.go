@@ -22,7 +22,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -238,37 +237,13 @@ const (
 	// bun renders a nil *string as DEFAULT on Postgres (and returns it), NULL on SQLite.
 	qOpenWalletPG   = `INSERT INTO "ledger_accounts" AS "account_row" ("id", "kind", "user_id", "order_id", "balance", "created_at") VALUES ($1, $2, $3, DEFAULT, $4, $5) ON CONFLICT DO NOTHING RETURNING "order_id"`
 	qOpenWalletLite = `INSERT INTO "ledger_accounts" AS "account_row" ("id", "kind", "user_id", "order_id", "balance", "created_at") VALUES (?1, ?2, ?3, NULL, ?4, ?5) ON CONFLICT DO NOTHING RETURNING "order_id"`
-	// A transfer's steps on SQLite (Postgres runs qTransferPG instead).
+	// A transfer's steps on SQLite (Postgres runs store.PGTransferStatement instead).
 	qPosting = `INSERT INTO "ledger_postings" AS "posting_row" ("id", "kind", "order_id", "effect_key", "from_account", "to_account", "amount", "memo", "created_at") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`
 	qCredit  = `UPDATE "ledger_accounts" AS "account_row" SET balance = balance + $1 WHERE (id = $2) RETURNING balance`
 	qDebit   = `UPDATE "ledger_accounts" AS "account_row" SET balance = balance + $1 WHERE (id = $2) AND ((balance >= $3 OR kind = 'mint')) RETURNING balance`
 	qEntries = `INSERT INTO "ledger_entries" ("id", "posting_id", "account_id", "amount", "balance_after", "created_at") VALUES ($1, $2, $3, $4, $5, $6), ($7, $8, $9, $10, $11, $12)`
-	// store.Ledger.Transfer on Postgres, one statement (see pgTransfer in
-	// adapters/store/ledger.go): the posting, the two balance updates in
-	// sorted account id order, each run only when the part before it wrote
-	// its row, and the two entries, numbered by the database after the
-	// updates. $10 is the amount, $11 the debited account, $12 the credited one.
-	qTransferPG = `WITH posting AS (
-	INSERT INTO ledger_postings (id, kind, order_id, effect_key, from_account, to_account, amount, memo, created_at)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING id, amount, created_at
-), {first} AS (
-	{first_update} AND EXISTS (SELECT FROM posting) RETURNING id, balance, clock_timestamp() AS at
-), {second} AS (
-	{second_update} AND EXISTS (SELECT FROM {first}) RETURNING id, balance, clock_timestamp() AS at
-), entries AS (
-	INSERT INTO ledger_entries (id, posting_id, account_id, amount, balance_after, created_at)
-	SELECT substr(t.x, 1, 8) || '-' || substr(t.x, 9, 4) || '-7' || substr(t.x, 13, 3) || '-' || substr(gen_random_uuid()::text, 20),
-		posting.id, m.account_id, m.amount, m.balance_after, posting.created_at
-	FROM posting, debit, credit,
-		LATERAL (VALUES (debit.id, -posting.amount, debit.balance, debit.at), (credit.id, posting.amount, credit.balance, credit.at))
-			AS m (account_id, amount, balance_after, at),
-		LATERAL (SELECT lpad(to_hex(u.us / 1000 * 4096 + u.us % 1000 * 1000 / 256), 15, '0') AS x
-			FROM (SELECT (extract(epoch FROM m.at) * 1000000)::bigint AS us) AS u) AS t
-	RETURNING id, amount
-)
-SELECT EXISTS (SELECT FROM posting), (SELECT balance FROM debit), (SELECT balance FROM credit), (SELECT id FROM entries WHERE amount > 0)`
-	qDebitPG  = `UPDATE ledger_accounts SET balance = balance - $10 WHERE id = $11 AND (balance >= $10 OR kind = 'mint')`
-	qCreditPG = `UPDATE ledger_accounts SET balance = balance + $10 WHERE id = $12`
+	// (On Postgres a transfer is store.PGTransferStatement: heepr's own one
+	// statement, replayed through pgx.)
 	// store.Ledger.Lock of one account: FOR UPDATE on Postgres; SQLite's
 	// transaction already holds the write lock.
 	qLockPG   = `SELECT "account_row"."id", "account_row"."balance" FROM "ledger_accounts" AS "account_row" WHERE (id IN ($1)) ORDER BY id FOR UPDATE`
@@ -276,14 +251,6 @@ SELECT EXISTS (SELECT FROM posting), (SELECT balance FROM debit), (SELECT balanc
 )
 
 var errBaseline = errors.New("baseline")
-
-// qTransferPG with the account of the smaller id updated first.
-var (
-	qTransferPGDebitFirst = strings.NewReplacer("{first}", "debit", "{first_update}", qDebitPG,
-		"{second}", "credit", "{second_update}", qCreditPG).Replace(qTransferPG)
-	qTransferPGCreditFirst = strings.NewReplacer("{first}", "credit", "{first_update}", qCreditPG,
-		"{second}", "debit", "{second_update}", qDebitPG).Replace(qTransferPG)
-)
 
 // holdTx is Service.Hold: open the escrow, then transfer wallet -> escrow.
 func holdTx(ctx context.Context, tx rawTx, order string, customer kernel.UserID, amt int64) error {
@@ -318,21 +285,18 @@ func payoutTx(ctx context.Context, tx rawTx, order string, owner kernel.UserID) 
 }
 
 // transferTx is store.Ledger.Transfer: on Postgres one statement
-// (qTransferPG), on SQLite the steps (claim the effect key, move the
+// (store.PGTransferStatement), on SQLite the steps (claim the effect key, move the
 // balances in sorted account order with the debit conditional, add two
 // entries).
 func transferTx(ctx context.Context, tx rawTx, kind, order, key, from, to string, amt int64, memo string, at time.Time) error {
 	pid := kernel.NewID()
 	if tx.postgres() {
-		q := qTransferPGDebitFirst
-		if to < from {
-			q = qTransferPGCreditFirst
-		}
+		q, args := store.PGTransferStatement(pid, kind, order, key, from, to, amt, memo, at)
+		args[8] = tx.ts(at)
 		var posted bool
 		var fromAfter, toAfter *int64
 		var toEntry *string
-		if err := tx.row(ctx, q, []any{&posted, &fromAfter, &toAfter, &toEntry},
-			pid, kind, order, key, from, to, amt, memo, tx.ts(at), amt, from, to); err != nil {
+		if err := tx.row(ctx, q, []any{&posted, &fromAfter, &toAfter, &toEntry}, args...); err != nil {
 			return err
 		}
 		switch {

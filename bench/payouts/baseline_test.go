@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/heepr/heepr/adapters/store"
 	"github.com/heepr/heepr/modules/kernel"
 	"github.com/heepr/heepr/modules/ledger/domain"
 )
@@ -20,31 +21,6 @@ const (
 	qLock1      = `SELECT "account_row"."id", "account_row"."balance" FROM "ledger_accounts" AS "account_row" WHERE (id IN ($1)) ORDER BY id FOR UPDATE`
 	qLock2      = `SELECT "account_row"."id", "account_row"."balance" FROM "ledger_accounts" AS "account_row" WHERE (id IN ($1, $2)) ORDER BY id FOR UPDATE`
 	qOpenWallet = `INSERT INTO "ledger_accounts" AS "account_row" ("id", "kind", "user_id", "order_id", "balance", "created_at") VALUES ($1, $2, $3, DEFAULT, $4, $5) ON CONFLICT DO NOTHING RETURNING "order_id"`
-	// store.Ledger.Transfer on Postgres, one statement (pgTransfer in
-	// adapters/store/ledger.go): the posting, the two balance updates in
-	// sorted account id order (a payout's and a fee's escrow sorts first:
-	// the debit), each run only when the part before it wrote, and the two
-	// entries, numbered by the database after the updates. $10 is the
-	// amount, $11 the debited account, $12 the credited one.
-	qTransfer = `WITH posting AS (
-	INSERT INTO ledger_postings (id, kind, order_id, effect_key, from_account, to_account, amount, memo, created_at)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING id, amount, created_at
-), debit AS (
-	UPDATE ledger_accounts SET balance = balance - $10 WHERE id = $11 AND (balance >= $10 OR kind = 'mint') AND EXISTS (SELECT FROM posting) RETURNING id, balance, clock_timestamp() AS at
-), credit AS (
-	UPDATE ledger_accounts SET balance = balance + $10 WHERE id = $12 AND EXISTS (SELECT FROM debit) RETURNING id, balance, clock_timestamp() AS at
-), entries AS (
-	INSERT INTO ledger_entries (id, posting_id, account_id, amount, balance_after, created_at)
-	SELECT substr(t.x, 1, 8) || '-' || substr(t.x, 9, 4) || '-7' || substr(t.x, 13, 3) || '-' || substr(gen_random_uuid()::text, 20),
-		posting.id, m.account_id, m.amount, m.balance_after, posting.created_at
-	FROM posting, debit, credit,
-		LATERAL (VALUES (debit.id, -posting.amount, debit.balance, debit.at), (credit.id, posting.amount, credit.balance, credit.at))
-			AS m (account_id, amount, balance_after, at),
-		LATERAL (SELECT lpad(to_hex(u.us / 1000 * 4096 + u.us % 1000 * 1000 / 256), 15, '0') AS x
-			FROM (SELECT (extract(epoch FROM m.at) * 1000000)::bigint AS us) AS u) AS t
-	RETURNING id, amount
-)
-SELECT EXISTS (SELECT FROM posting), (SELECT balance FROM debit), (SELECT balance FROM credit), (SELECT id FROM entries WHERE amount > 0)`
 )
 
 // conn is what the baseline sends statements through: a pgx.Tx, or a
@@ -140,11 +116,9 @@ func lock(ctx context.Context, c conn, q string, ids ...string) (map[string]int6
 }
 
 func transfer(ctx context.Context, c conn, kind domain.PostingKind, order, from, to string, amount int64, memo string, at time.Time) error {
-	if to < from {
-		return fmt.Errorf("%s %s: the baseline's transfer debits the smaller account id first", kind, order)
-	}
-	rows, err := c.Query(ctx, qTransfer, kernel.NewID(), string(kind), order, domain.OrderEffectKey(kind, order), from, to, amount, memo, at,
-		amount, from, to)
+	// heepr's own statement (store.PGTransferStatement), replayed through pgx.
+	q, args := store.PGTransferStatement(kernel.NewID(), string(kind), order, domain.OrderEffectKey(kind, order), from, to, amount, memo, at)
+	rows, err := c.Query(ctx, q, args...)
 	if err != nil {
 		return err
 	}
