@@ -442,15 +442,40 @@ func (s *Server) recover(next http.Handler) http.Handler {
 	})
 }
 
+// constHeader is a header value shared by every response: assigned to the
+// header map directly, its key already canonical, so setting it allocates
+// nothing (Header.Set canonicalises the key and allocates a slice each
+// time: a dozen allocations a request, bench/events). Its capacity equals
+// its length, so a handler's Header.Add appends to a copy, never to it.
+type constHeader struct {
+	key   string
+	value []string
+}
+
+func header(key, value string) constHeader {
+	return constHeader{key: http.CanonicalHeaderKey(key), value: []string{value}[:1:1]}
+}
+
+func (c constHeader) set(h http.Header) { h[c.key] = c.value }
+
+var (
+	securityHeaderSet = []constHeader{
+		header("X-Content-Type-Options", "nosniff"),
+		header("X-Frame-Options", "DENY"),
+		header("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
+		header("Referrer-Policy", "no-referrer"),
+		header("Cross-Origin-Opener-Policy", "same-origin"),
+		header("Cross-Origin-Resource-Policy", "same-origin"),
+	}
+	noStoreHeader = header("Cache-Control", "no-store")
+)
+
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
-		h.Set("Cross-Origin-Resource-Policy", "same-origin")
+		for _, c := range securityHeaderSet {
+			c.set(h)
+		}
 		next.ServeHTTP(w, r)
 	})
 }
@@ -458,7 +483,7 @@ func securityHeaders(next http.Handler) http.Handler {
 // noStore keeps API answers (often personal) out of caches.
 func noStore(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "no-store")
+		noStoreHeader.set(w.Header())
 		next.ServeHTTP(w, r)
 	})
 }
@@ -473,7 +498,7 @@ func requestID(next http.Handler) http.Handler {
 		}) {
 			id = telemetry.NewRequestID()
 		}
-		w.Header().Set("X-Request-Id", id)
+		w.Header()["X-Request-Id"] = []string{id}
 		next.ServeHTTP(w, r.WithContext(telemetry.WithRequestID(r.Context(), id)))
 	})
 }
@@ -499,6 +524,9 @@ func (s *Server) logRequest(r *http.Request, status int, start time.Time) {
 		level = slog.LevelError
 	case status < 400 && telemetry.Quiet(r.Context()):
 		level = slog.LevelDebug
+	}
+	if !s.log.Enabled(r.Context(), level) {
+		return // before the fields are boxed for a line nobody keeps
 	}
 	s.log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path,
 		"route", telemetry.RouteFrom(r.Context()), "status", status, "duration_ms", time.Since(start).Milliseconds())

@@ -37,21 +37,24 @@ func validator(spec *openapi3.T) (func(http.Handler) http.Handler, routers.Route
 	if err != nil {
 		return nil, nil, err
 	}
-	opts := func(excludeBody bool) *openapi3filter.Options {
-		return &openapi3filter.Options{
+	// Security is checked by validRequest (securityMet), and kin-openapi
+	// is handed each operation without its security: its own check read
+	// every request body into a copy and called back once per scheme, to
+	// decide the same thing.
+	unsecured := map[*openapi3.Operation]*openapi3.Operation{}
+	for _, item := range spec.Paths.Map() {
+		for _, op := range item.Operations() {
+			c := *op
+			c.Security = &openapi3.SecurityRequirements{}
+			unsecured[op] = &c
+		}
+	}
+	opts := func(excludeBody bool) *validation {
+		return &validation{unsecured: unsecured, options: &openapi3filter.Options{
 			MultiError:         true,
 			ExcludeRequestBody: excludeBody,
-			AuthenticationFunc: func(ctx context.Context, in *openapi3filter.AuthenticationInput) error {
-				want, ok := schemeMethods[in.SecuritySchemeName]
-				if !ok {
-					return fmt.Errorf("unknown security scheme %q", in.SecuritySchemeName)
-				}
-				if principalFrom(ctx).Method != want {
-					return errors.New("not authenticated by " + in.SecuritySchemeName)
-				}
-				return nil
-			},
-		}
+			AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, // never called: no operation keeps its security
+		}}
 	}
 	// build validates against the route nameRoute found (the spec's router
 	// runs once per request; it is the costliest step of validating a
@@ -98,21 +101,67 @@ func validator(spec *openapi3.T) (func(http.Handler) http.Handler, routers.Route
 // a long-poll waits.
 //
 //go:noinline
-func validRequest(w http.ResponseWriter, r *http.Request, router routers.Router, o *openapi3filter.Options) bool {
+func validRequest(w http.ResponseWriter, r *http.Request, router routers.Router, v *validation) bool {
 	m, ok := r.Context().Value(routeMatchKey{}).(routeMatch)
 	if !ok {
 		m.route, m.params, m.err = router.FindRoute(r)
 	}
 	err := m.err
+	if err == nil && !securityMet(m.route, principalFrom(r.Context()).Method) {
+		writeProblem(w, r, wrongCredentials(r.Context()))
+		return false
+	}
 	if err == nil {
-		err = openapi3filter.ValidateRequest(r.Context(), &openapi3filter.RequestValidationInput{
-			Request: r, PathParams: m.params, Route: m.route, Options: o})
+		route := *m.route
+		if op, ok := v.unsecured[route.Operation]; ok {
+			route.Operation = op
+		} else {
+			err = fmt.Errorf("operation of %s %s not found in the spec", route.Method, route.Path)
+		}
+		if err == nil {
+			err = openapi3filter.ValidateRequest(r.Context(), &openapi3filter.RequestValidationInput{
+				Request: r, PathParams: m.params, Route: &route, Options: v.options})
+		}
 	}
 	if err != nil {
 		writeProblem(w, r, validationProblem(r, router, err))
 		return false
 	}
 	return true
+}
+
+// validation is what validRequest checks a request with.
+type validation struct {
+	unsecured map[*openapi3.Operation]*openapi3.Operation // the spec's operations, each copied without its security
+	options   *openapi3filter.Options
+}
+
+// securityMet reports whether a caller authenticated by method satisfies
+// the route's security (the operation's, else the spec's): one of its
+// requirements all of whose schemes that method provides. An empty
+// requirement ({}) lets anyone in; a scheme heepr does not know is never
+// met.
+func securityMet(route *routers.Route, method kernel.AuthMethod) bool {
+	reqs := route.Operation.Security
+	if reqs == nil {
+		reqs = &route.Spec.Security
+	}
+	if len(*reqs) == 0 {
+		return true
+	}
+	for _, req := range *reqs {
+		met := true
+		for scheme := range req {
+			if want, ok := schemeMethods[scheme]; !ok || want != method {
+				met = false
+				break
+			}
+		}
+		if met {
+			return true
+		}
+	}
+	return false
 }
 
 // specRouter finds a request's operation in the spec: a path without

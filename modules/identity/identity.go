@@ -5,7 +5,6 @@ package identity
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -48,6 +47,7 @@ type Deps struct {
 type Service struct {
 	d      Deps
 	policy domain.SessionPolicy
+	mac    *kernel.MAC // keyed by d.TokenKey
 }
 
 // New builds the service.
@@ -58,7 +58,7 @@ func New(d Deps, cfg Config) *Service {
 	if cfg.SessionAbsolute <= 0 {
 		cfg.SessionAbsolute = 30 * 24 * time.Hour
 	}
-	return &Service{d: d, policy: domain.SessionPolicy{
+	return &Service{d: d, mac: kernel.NewMAC(d.TokenKey), policy: domain.SessionPolicy{
 		Idle: cfg.SessionIdle, Absolute: cfg.SessionAbsolute, TouchEvery: time.Minute,
 	}}
 }
@@ -450,11 +450,7 @@ func toTokenView(t domain.PersonalToken) TokenView {
 	return TokenView{ID: t.ID, Name: t.Name, Prefix: t.Prefix, CreatedAt: t.CreatedAt, LastUsedAt: t.LastUsedAt}
 }
 
-func (s *Service) hmac(token string) string {
-	m := hmac.New(sha256.New, s.d.TokenKey)
-	m.Write([]byte(token))
-	return hex.EncodeToString(m.Sum(nil))
-}
+func (s *Service) hmac(token string) string { return s.mac.Hex(token) }
 
 func hashSession(id string) string {
 	sum := sha256.Sum256([]byte(id))

@@ -1,8 +1,12 @@
 package kernel_test
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -106,4 +110,34 @@ func TestPrincipal(t *testing.T) {
 	require.True(t, p.Has(kernel.RoleCustomer))
 	require.False(t, p.Has(kernel.RoleOwner))
 	require.False(t, p.Has(kernel.RoleSupport))
+}
+
+func TestMACMatchesHMAC(t *testing.T) {
+	key := []byte("a key of some length")
+	m := kernel.NewMAC(key)
+	key[0] = 'X' // NewMAC copied it
+	for _, s := range []string{"", "hpr_agent_abc", strings.Repeat("z", 200)} {
+		want := hmac.New(sha256.New, []byte("a key of some length"))
+		want.Write([]byte(s))
+		for range 3 { // a reused hash must start from the key again
+			if got := m.Hex(s); got != hex.EncodeToString(want.Sum(nil)) {
+				t.Fatalf("MAC(%q) = %s, want %x", s, got, want.Sum(nil))
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			s := strings.Repeat("k", i)
+			want := hmac.New(sha256.New, []byte("a key of some length"))
+			want.Write([]byte(s))
+			for range 200 {
+				if got := m.Hex(s); got != hex.EncodeToString(want.Sum(nil)) {
+					t.Errorf("concurrent MAC(%q) = %s", s, got)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -50,7 +50,8 @@ func ValidToken(token, prefix string) bool {
 			return false
 		}
 	}
-	return checksum(body) == token[len(token)-checksumLen:]
+	sum := checksumOf(body)
+	return string(sum[:]) == token[len(token)-checksumLen:] // compared without allocating
 }
 
 // TokenDisplayPrefix is the part of a token safe to show in lists.
@@ -59,11 +60,16 @@ func TokenDisplayPrefix(token, prefix string) string {
 }
 
 func checksum(s string) string {
+	sum := checksumOf(s)
+	return string(sum[:])
+}
+
+func checksumOf(s string) [checksumLen]byte {
 	n := crc32.ChecksumIEEE([]byte(s))
-	out := make([]byte, checksumLen)
+	var out [checksumLen]byte
 	for i := checksumLen - 1; i >= 0; i-- {
 		out[i] = alphabet[n%62]
 		n /= 62
 	}
-	return string(out)
+	return out
 }

@@ -7,9 +7,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -52,10 +49,11 @@ type Deps struct {
 type Service struct {
 	d    Deps
 	keys keyCache
+	mac  *kernel.MAC // keyed by d.KeyHMAC
 }
 
 // New builds the service.
-func New(d Deps) *Service { return &Service{d: d} }
+func New(d Deps) *Service { return &Service{d: d, mac: kernel.NewMAC(d.KeyHMAC)} }
 
 // MaxAvatarBytes bounds avatar uploads.
 const MaxAvatarBytes = 2 << 20
@@ -430,19 +428,23 @@ func (s *Service) Online(a domain.Agent) bool {
 // checksum is checked before any database access; a suspended agent's key
 // still authenticates (so it can read its events), every write checks status.
 func (s *Service) AuthenticateKey(ctx context.Context, key string) (kernel.Principal, error) {
-	bad := kernel.Unauthenticated("invalid-token", "the agent key is not valid")
+	bad := func() error { return kernel.Unauthenticated("invalid-token", "the agent key is not valid") }
 	if !kernel.ValidToken(key, kernel.AgentKeyPrefix) {
-		return kernel.Principal{}, bad
+		return kernel.Principal{}, bad()
 	}
 	id, err := s.agentByKeyHash(ctx, s.hmac(key))
 	if errors.Is(err, kernel.ErrNotFound) {
-		return kernel.Principal{}, bad
+		return kernel.Principal{}, bad()
 	}
 	if err != nil {
 		return kernel.Principal{}, err
 	}
-	return kernel.Principal{Method: kernel.AuthAgent, AgentID: id, Roles: []kernel.Role{kernel.RoleAgent}}, nil
+	return kernel.Principal{Method: kernel.AuthAgent, AgentID: id, Roles: agentRoles}, nil
 }
+
+// agentRoles is every agent principal's roles, shared (capacity = length,
+// so an append copies).
+var agentRoles = []kernel.Role{kernel.RoleAgent}[:1:1]
 
 // Self returns the calling agent.
 func (s *Service) Self(ctx context.Context, p kernel.Principal) (domain.Agent, error) {
@@ -499,11 +501,7 @@ func (s *Service) Avatar(ctx context.Context, p kernel.Principal, idOrHandle str
 	return f, a.AvatarType, a.UpdatedAt, err
 }
 
-func (s *Service) hmac(key string) string {
-	m := hmac.New(sha256.New, s.d.KeyHMAC)
-	m.Write([]byte(key))
-	return hex.EncodeToString(m.Sum(nil))
-}
+func (s *Service) hmac(key string) string { return s.mac.Hex(key) }
 
 // sameSettings reports whether two normalized settings would be stored as
 // the same version. It compares their JSON (what a version stores), so the
