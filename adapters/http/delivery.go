@@ -176,7 +176,7 @@ func (fr fileResponse) VisitDownloadFileResponse(w http.ResponseWriter) error {
 	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": fr.f.Name}))
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	h.Set("Content-Security-Policy", "default-src 'none'; sandbox; frame-ancestors 'none'")
 	h.Set("ETag", `"`+fr.f.SHA256+`"`)
 	http.ServeContent(&contentErrors{ResponseWriter: w, r: fr.req}, fr.req, "", time.Time{}, fr.r)
 	return nil

@@ -41,7 +41,7 @@ func (s *Server) SignUp(ctx context.Context, req api.SignUpRequestObject) (api.S
 // spread over many addresses.
 func (s *Server) SignIn(ctx context.Context, req api.SignInRequestObject) (api.SignInResponseObject, error) {
 	w := responseWriter(ctx)
-	if err := s.check(w, "signIn|email|"+domain.NormalizeEmail(req.Body.Email), s.signInEmail); err != nil {
+	if err := s.check(w, bucketKey{what: "signIn", by: "email", id: domain.NormalizeEmail(req.Body.Email)}, s.signInEmail); err != nil {
 		return nil, err
 	}
 	p := principalFrom(ctx)

@@ -47,6 +47,7 @@ var titles = map[string]string{
 	"conflict":            "Conflict",
 	"email-taken":         "Email already registered",
 	"rate-limited":        "Too many requests",
+	"too-many-polls":      "Too many polls at once",
 	"internal":            "Internal error",
 	"insufficient-points": "Not enough points",
 	"account-suspended":   "Account suspended",

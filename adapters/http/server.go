@@ -67,6 +67,22 @@ type Options struct {
 	MaxUploadBytes int64
 	// RateLimits per operationId, applied per client IP (defaults: DefaultRateLimits).
 	RateLimits map[string]Limit
+	// WriteLimit limits every /v1 operation but GET and HEAD per principal
+	// (the user or the agent), and per client IP for anonymous callers
+	// (zero: none; production: DefaultWriteLimit).
+	WriteLimit Limit
+	// PollLimit limits pollAgentEvents per agent (zero: none; production:
+	// DefaultPollLimit).
+	PollLimit Limit
+	// MaxHeldPolls caps each agent's pollAgentEvents requests in flight; the
+	// next is answered 429 too-many-polls at once (zero: no cap;
+	// production: DefaultMaxHeldPolls).
+	MaxHeldPolls int
+	// StreamIdle is how long an upload or a download may move no byte
+	// before its connection is closed (default DefaultStreamIdle). Those
+	// operations are exempt from the server's ReadTimeout and WriteTimeout
+	// (ADR 14).
+	StreamIdle time.Duration
 	// SignInPerEmail limits sign-in attempts per email address.
 	SignInPerEmail Limit
 	// AgentAuth resolves agent API keys (the marketplace module, later); nil for none.
@@ -108,6 +124,12 @@ type Server struct {
 	rateLimits    map[string]Limit
 	signInEmail   Limit
 	limits        *limiter
+	writeLimit    Limit
+	pollLimit     Limit
+	maxHeldPolls  int
+	polls         *pollSlots
+	streamIdle    time.Duration
+	streamsOut    map[string]bool // operations whose answer is a file (downloads)
 	agentAuth     func(ctx context.Context, key string) (kernel.Principal, error)
 	clock         kernel.Clock
 	ops           map[string]string // "METHOD /path" pattern → operationId
@@ -150,6 +172,11 @@ func newHandler(o Options) (http.Handler, routes, error) {
 		identity: o.Identity, ledger: o.Ledger, market: o.Market, skills: o.Skills, ordering: o.Ordering, notify: o.Notify, moderation: o.Moderation, webhooks: o.Webhooks, jobs: o.Jobs, tx: o.Tx, idem: o.Idempotency, idemOps: map[string]bool{}, enforcer: o.Enforcer, metrics: o.Metrics, log: o.Logger, ready: o.Ready,
 		secureCookies: SecureCookies(o.BaseURL), maxBody: o.MaxBodyBytes, maxUpload: o.MaxUploadBytes, rateLimits: o.RateLimits,
 		signInEmail: o.SignInPerEmail, limits: newLimiter(), agentAuth: o.AgentAuth, clock: o.Clock,
+		writeLimit: o.WriteLimit, pollLimit: o.PollLimit, maxHeldPolls: o.MaxHeldPolls, polls: &pollSlots{held: map[string]int{}},
+		streamIdle: o.StreamIdle, streamsOut: map[string]bool{},
+	}
+	if s.streamIdle <= 0 {
+		s.streamIdle = DefaultStreamIdle
 	}
 	if s.clock == nil {
 		s.clock = kernel.SystemClock{}
@@ -183,6 +210,9 @@ func newHandler(o Options) (http.Handler, routes, error) {
 			if v, ok := op.Extensions["x-heepr-idempotent"].(bool); ok && v {
 				s.idemOps[op.OperationID] = true
 			}
+			if answersFile(op) {
+				s.streamsOut[op.OperationID] = true
+			}
 		}
 	}
 	validate, router, err := validator(spec)
@@ -212,6 +242,7 @@ func newHandler(o Options) (http.Handler, routes, error) {
 	}))
 	var v1 http.Handler = validate(apiMux)
 	v1 = s.limitBody(v1)
+	v1 = s.limitRequests(v1)
 	v1 = crossOrigin(csrf, v1)
 	v1 = s.authenticate(v1)
 	v1 = noStore(v1)
@@ -281,11 +312,11 @@ func readOnly(method string) bool {
 }
 
 // operation runs after routing, once the operationId is known: it names
-// the span and the metrics route, then asks casbin, then applies the
-// operation's rate limit.
+// the span and the metrics route, then asks casbin. (Rate limits apply
+// earlier, before the body is read: limitRequests.)
 func (s *Server) operation(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if h, r := s.admit(w, r, next); h != nil {
+		if h, w, r := s.admit(w, r, next); h != nil {
 			h.ServeHTTP(w, r)
 		}
 	})
@@ -296,7 +327,7 @@ func (s *Server) operation(next http.Handler) http.Handler {
 // stack while a long-poll waits (held polls' memory, ADR 13).
 //
 //go:noinline
-func (s *Server) admit(w http.ResponseWriter, r *http.Request, next http.Handler) (http.Handler, *http.Request) {
+func (s *Server) admit(w http.ResponseWriter, r *http.Request, next http.Handler) (http.Handler, http.ResponseWriter, *http.Request) {
 	op := s.ops[r.Pattern]
 	telemetry.SetRoute(r.Context(), r.Pattern)
 	span := trace.SpanFromContext(r.Context())
@@ -306,28 +337,25 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, next http.Handler
 	if !s.enforcer.Allowed(p, op) {
 		if p.Anonymous() {
 			writeProblem(w, r, unauthenticated(r.Context()))
-			return nil, nil
+			return nil, nil, nil
 		}
 		writeProblem(w, r, problem{Status: http.StatusForbidden, Code: "forbidden",
 			Detail: "your account's roles do not allow " + op})
-		return nil, nil
+		return nil, nil, nil
 	}
 	if p.Suspended && !readOnly(r.Method) && !suspendedMayCall[op] {
 		writeError(w, r, s.log, errAccountSuspended)
-		return nil, nil
-	}
-	if lim, ok := s.rateLimits[op]; ok {
-		if err := s.check(w, op+"|ip|"+clientIP(r), lim); err != nil {
-			writeError(w, r, s.log, err)
-			return nil, nil
-		}
+		return nil, nil, nil
 	}
 	h := next
+	if s.streamsOut[op] {
+		w = s.streamWriter(w)
+	}
 	if s.idemOps[op] {
 		h = s.idempotent(op, next)
 	}
 	ctx := context.WithValue(r.Context(), writerKey{}, w)
-	return h, r.WithContext(context.WithValue(ctx, requestKey{}, r))
+	return h, w, r.WithContext(context.WithValue(ctx, requestKey{}, r))
 }
 
 // limitBody refuses bodies over the limit: at once when Content-Length says
@@ -352,10 +380,19 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) bool {
 		limit = s.maxUpload*10 + 1<<20
 	}
 	if r.ContentLength > limit {
+		// Refused unread: the connection is closed after the answer
+		// rather than drained of the announced body first.
+		w.Header().Set("Connection", "close")
 		writeError(w, r, s.log, &http.MaxBytesError{Limit: limit})
 		return false
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	// Past the limit MaxBytesReader tells net/http to close the connection
+	// after the answer, instead of reading on before it answers; the
+	// server's own writer, under the middleware's wrappers, hears it.
+	r.Body = http.MaxBytesReader(innermost(w), r.Body, limit)
+	if streamsBody(r.Context()) {
+		r.Body = s.streamReader(w, r.Body)
+	}
 	if isJSON(r.Header.Get("Content-Type")) {
 		b, err := io.ReadAll(r.Body)
 		var mbe *http.MaxBytesError
@@ -372,10 +409,72 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) bool {
 				writeProblem(w, r, problem{Status: http.StatusBadRequest, Code: "malformed-json", Detail: jsonSyntaxDetail(err)})
 				return false
 			}
+			if arrayOver(b, maxJSONArray) {
+				writeProblem(w, r, problem{Status: http.StatusBadRequest, Code: "validation",
+					Detail: fmt.Sprintf("the body has an array of more than %d elements; no field takes that many", maxJSONArray)})
+				return false
+			}
 		}
 		r.Body = io.NopCloser(bytes.NewReader(b))
 	}
 	return true
+}
+
+// maxJSONArray bounds every array in a JSON body, ten times the largest
+// maxItems in openapi.yaml. kin-openapi checks maxItems and then still
+// validates every element, keeping an error for each bad one: an array of
+// 200,000 bad elements under the body limit cost 0.7 s and 86 MB before
+// its 400 (test/fault: TestHugeInvalidJSONArray).
+const maxJSONArray = 1000
+
+// arrayOver reports whether the JSON text b (already known to be valid)
+// has an array of more than limit elements. One pass, no decoding.
+func arrayOver(b []byte, limit int) bool {
+	var open []int // per open bracket: the commas of an array so far, or -1 for an object
+	inString, escaped := false, false
+	for _, c := range b {
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '[':
+			open = append(open, 0)
+		case '{':
+			open = append(open, -1)
+		case ']', '}':
+			open = open[:len(open)-1]
+		case ',':
+			if top := len(open) - 1; open[top] >= 0 {
+				open[top]++
+				if open[top] >= limit { // limit commas: limit+1 elements
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// innermost is the ResponseWriter net/http gave, under the wrappers
+// (status recorders) that expose it through Unwrap.
+func innermost(w http.ResponseWriter) http.ResponseWriter {
+	for {
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return w
+		}
+		w = u.Unwrap()
+	}
 }
 
 // isJSON reports whether a Content-Type is JSON (application/json or +json).

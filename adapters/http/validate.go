@@ -326,7 +326,12 @@ func validationProblem(r *http.Request, router routers.Router, err error) proble
 		errs = []error{err}
 	}
 	p := problem{Status: http.StatusBadRequest, Code: "validation"}
+	more := 0 // field errors past maxFieldErrors, counted but not listed
 	for _, e := range errs {
+		if len(p.Fields) >= maxFieldErrors {
+			more++
+			continue
+		}
 		if errors.As(e, &sec) {
 			return wrongCredentials(r.Context())
 		}
@@ -351,12 +356,25 @@ func validationProblem(r *http.Request, router routers.Router, err error) proble
 		}
 		p.Fields = append(p.Fields, fieldErrors(e)...)
 	}
+	if len(p.Fields) > maxFieldErrors {
+		more += len(p.Fields) - maxFieldErrors
+		p.Fields = p.Fields[:maxFieldErrors]
+	}
 	p.Detail = "the request has invalid fields"
-	if len(p.Fields) == 1 {
+	switch {
+	case more > 0:
+		p.Detail = fmt.Sprintf("the request has invalid fields; the first %d are listed, %d more are not", len(p.Fields), more)
+	case len(p.Fields) == 1:
 		p.Detail = p.Fields[0].Field + ": " + p.Fields[0].Detail
 	}
 	return p
 }
+
+// maxFieldErrors bounds the fields one answer lists. kin-openapi reports
+// every invalid element of an array (MultiError), so a body of 200,000
+// bad elements under the size limit made an answer of 26 MB
+// (test/fault: TestHugeInvalidJSONArray).
+const maxFieldErrors = 20
 
 // flatten opens nested MultiErrors. It does not look inside other errors:
 // a RequestError wrapping a MultiError keeps the parameter it is about,
@@ -390,6 +408,10 @@ func fieldErrors(err error) []kernel.FieldError {
 		if errors.As(re.Err, &inner) {
 			var out []kernel.FieldError
 			for _, e := range flatten(inner) {
+				if len(out) > maxFieldErrors {
+					out = append(out, kernel.FieldError{}) // counted, not formatted
+					continue
+				}
 				out = append(out, schemaField(prefix, e)...)
 			}
 			return out

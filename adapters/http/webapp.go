@@ -12,7 +12,7 @@ import (
 // webCSP is the web app's Content-Security-Policy: everything from heepr
 // itself, no inline script or style.
 const webCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; " +
-	"font-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+	"font-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 
 // webApp serves the built web app: its files as they are (hashed assets
 // cached for a year), and index.html for any other page a browser asks for,

@@ -64,6 +64,11 @@ type options struct {
 	pollInterval time.Duration
 	mailer       notification.Mailer
 	rateLimits   map[string]httpapi.Limit
+	// With rateLimits set (tests), these are as given (zero: none);
+	// otherwise production's, unless HEEPR_RATE_LIMITS=off.
+	writeLimit, pollLimit httpapi.Limit
+	maxHeldPolls          int
+	streamIdle            time.Duration
 }
 
 // newApp opens the database, migrates it, and builds every module. work
@@ -177,15 +182,17 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, work bool, o opti
 	if err != nil {
 		return nil, err
 	}
-	limits := o.rateLimits
-	if limits == nil && cfg.RateLimits {
-		limits = httpapi.DefaultRateLimits()
-	} else if limits == nil {
-		limits = map[string]httpapi.Limit{}
+	limits, writes, polls, held := o.rateLimits, o.writeLimit, o.pollLimit, o.maxHeldPolls
+	if limits == nil {
+		limits, held = map[string]httpapi.Limit{}, httpapi.DefaultMaxHeldPolls
+		if cfg.RateLimits {
+			limits, writes, polls = httpapi.DefaultRateLimits(), httpapi.DefaultWriteLimit(), httpapi.DefaultPollLimit()
+		}
 	}
 	a.handler, err = httpapi.New(httpapi.Options{
 		Identity: a.identity, Ledger: a.ledger, Market: a.market, Skills: a.skills, Ordering: a.ordering, Notify: notify, Moderation: a.moderation, Webhooks: a.webhooks, Jobs: q, WebApp: web.Files(), AgentAuth: a.market.AuthenticateKey, Tx: db, Idempotency: idem, Enforcer: enforcer, Metrics: a.metrics, Logger: log, Ready: a.ready,
 		BaseURL: cfg.BaseURL, MaxBodyBytes: cfg.MaxBodyBytes, MaxUploadBytes: cfg.MaxUploadBytes, RateLimits: limits, Clock: o.clock,
+		WriteLimit: writes, PollLimit: polls, MaxHeldPolls: held, StreamIdle: o.streamIdle,
 	})
 	if err != nil {
 		return nil, err

@@ -141,15 +141,9 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, role string) error
 	if role == "worker" {
 		handler = a.opsHandler()
 	}
-	srv := &http.Server{
-		Addr:              cfg.Addr,
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       5 * time.Minute, // large uploads
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-	}
+	srv := newHTTPServer(handler, serverLimits)
+	srv.Addr = cfg.Addr
+	srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return errors.Join(err, a.close(context.Background()))
@@ -186,6 +180,37 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, role string) error
 	err = errors.Join(srv.Shutdown(drain), a.close(drain), shutdownTracing(drain))
 	log.Info("stopped")
 	return err
+}
+
+// httpLimits are the http.Server's timeouts and header limit (ADR 14).
+type httpLimits struct {
+	ReadHeader, Read, Write, Idle time.Duration
+	MaxHeaderBytes                int
+}
+
+// serverLimits are production's. Read and Write bound every request but
+// uploads and downloads (which move their own deadlines while bytes move:
+// httpapi.StreamIdle), and sit well above the longest long-poll (30 s),
+// which the handler answers itself. A header over MaxHeaderBytes is
+// answered 431 by net/http before any handler runs.
+var serverLimits = httpLimits{
+	ReadHeader:     10 * time.Second,
+	Read:           time.Minute,
+	Write:          time.Minute,
+	Idle:           2 * time.Minute,
+	MaxHeaderBytes: 64 << 10,
+}
+
+// newHTTPServer is the API's http.Server with the given limits.
+func newHTTPServer(handler http.Handler, l httpLimits) *http.Server {
+	return &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: l.ReadHeader,
+		ReadTimeout:       l.Read,
+		WriteTimeout:      l.Write,
+		IdleTimeout:       l.Idle,
+		MaxHeaderBytes:    l.MaxHeaderBytes,
+	}
 }
 
 // opsHandler serves only health and metrics (the worker role has no API).
