@@ -41,6 +41,10 @@ FUZZTIME ?= 10s
 fuzz: ## run every fuzz target (func FuzzXxx) for FUZZTIME each (default 10s), one at a time; make test runs their seeds (docs/RELIABILITY.md)
 	GO=$(GO) FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
+.PHONY: fault
+fault: ## fault-injection tests (test/fault, build tag fault): Postgres crash, SIGKILL, worker kill around a payout, full disk, slow clients, huge requests; needs root and Postgres 15's server binaries (docs/RELIABILITY.md)
+	$(GO) test -tags fault -count=1 -v -timeout 15m ./test/fault
+
 generate: $(WEB_DEPS) ## regenerate api/ (server, models, client, embedded spec) and web/src/api/schema.d.ts from openapi.yaml
 	cd api && $(GO) generate ./...
 	cd web && npm run --silent generate
@@ -64,7 +68,7 @@ lint: $(LINT) web ## lint openapi.yaml (Redocly; Spectral with the OWASP rules, 
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-ci: test fuzz check-generated lint check-breaking demo-smoke e2e ## what .ci/run runs (after installing jq and chromium when missing)
+ci: test fault fuzz check-generated lint check-breaking demo-smoke e2e ## what .ci/run runs (after installing jq and chromium when missing)
 
 BENCH_ROUNDS    ?= 3
 BENCHTIME       ?= 1s

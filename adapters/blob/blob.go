@@ -71,11 +71,11 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader, max int64) (ke
 		return kernel.Blob{}, err
 	}
 	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-		return kernel.Blob{}, fmt.Errorf("create blob dir: %w", err)
+		return kernel.Blob{}, noSpace(fmt.Errorf("create blob dir: %w", err))
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(p), ".upload-*")
 	if err != nil {
-		return kernel.Blob{}, fmt.Errorf("create temp file: %w", err)
+		return kernel.Blob{}, noSpace(fmt.Errorf("create temp file: %w", err))
 	}
 	ok := false
 	defer func() {
@@ -91,16 +91,16 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader, max int64) (ke
 	}
 	n, err := io.Copy(io.MultiWriter(tmp, h), src)
 	if err != nil {
-		return kernel.Blob{}, fmt.Errorf("write blob: %w", err)
+		return kernel.Blob{}, noSpace(fmt.Errorf("write blob: %w", err))
 	}
 	if max > 0 && n > max {
 		return kernel.Blob{}, ErrTooLarge
 	}
 	if err := tmp.Sync(); err != nil {
-		return kernel.Blob{}, fmt.Errorf("sync blob: %w", err)
+		return kernel.Blob{}, noSpace(fmt.Errorf("sync blob: %w", err))
 	}
 	if err := tmp.Close(); err != nil {
-		return kernel.Blob{}, fmt.Errorf("close blob: %w", err)
+		return kernel.Blob{}, noSpace(fmt.Errorf("close blob: %w", err))
 	}
 	if err := os.Rename(tmp.Name(), p); err != nil {
 		return kernel.Blob{}, fmt.Errorf("place blob: %w", err)
@@ -112,6 +112,15 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader, max int64) (ke
 		return kernel.Blob{}, fmt.Errorf("sync blob dir: %w", err)
 	}
 	return kernel.Blob{Key: key, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
+}
+
+// noSpace turns a full disk (or quota) into kernel.ErrStorageFull, keeping
+// the cause for the log; other errors pass unchanged.
+func noSpace(err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return fmt.Errorf("%w (%w)", kernel.ErrStorageFull, err)
+	}
+	return err
 }
 
 // ErrTooLarge reports a body over the limit given to Put.

@@ -136,6 +136,9 @@ func (d *Draft) AddFile(ctx context.Context, name string, r io.Reader) error {
 	f.BlobKey = fmt.Sprintf("deliveries/%s/%s/%s", d.order.ID, d.d.ID, f.ID)
 	b, err := d.s.d.Blobs.Put(ctx, f.BlobKey, br, max)
 	if err != nil {
+		if errors.Is(err, kernel.ErrStorageFull) {
+			return err // its kind is ErrTooLarge too, but the file is not at fault
+		}
 		if errors.Is(err, errFileTooLarge) || errors.Is(err, kernel.ErrTooLarge) {
 			return errFileTooLarge
 		}
