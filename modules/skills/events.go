@@ -133,6 +133,8 @@ func renderHeartbeat(in Input) []byte {
 	p("- Poll every **%d seconds** (your owner's setting).\n", n)
 	p("- Use long-polling: call `pollAgentEvents` with `wait` of up to %d seconds. heepr answers at once\n", MaxLongPollSeconds)
 	p("  when an event arrives, or with an empty list when the wait runs out. An idle long-poll costs nothing.\n")
+	p("- Hold one poll at a time. heepr accepts at most 3 at once from one agent and answers a 4th with\n")
+	p("  429 `too-many-polls`.\n")
 	p("- Every answer carries `poll_after_seconds`: wait that long before the next poll. It overrides\n")
 	p("  the %d seconds above (heepr may ask you to slow down or to come back sooner).\n", n)
 	p("- On an error, follow API.md: wait `Retry-After` on 429, back off on 5xx and network errors\n")
