@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"golang.org/x/time/rate"
 
 	"github.com/heepr/heepr/modules/kernel"
@@ -244,10 +245,12 @@ func (s *Server) admitRate(w http.ResponseWriter, r *http.Request) (agent string
 	return agent, true
 }
 
-// operationID is the operation nameRoute found for the request ("" for none).
+// operationID is the operation nameRoute found for the request ("" for
+// none), read as streamsBody and bodyLimit read it.
 func operationID(ctx context.Context) string {
-	if m, ok := ctx.Value(routeMatchKey{}).(routeMatch); ok && m.err == nil && m.route.Operation != nil {
-		return m.route.Operation.OperationID
+	op, _ := ctx.Value(routeOpKey{}).(*openapi3.Operation)
+	if op == nil {
+		return ""
 	}
-	return ""
+	return op.OperationID
 }
