@@ -52,10 +52,31 @@ func TestBaselineMatchesHeepr(t *testing.T) {
 					require.Equal(t, f.cursor(), page.NextCursor)
 					require.Equal(t, 60, page.PollAfter, "the agent's cadence")
 
+					heeprBody := buf.String()
+
 					// The bare HTTP reference answers the same.
 					req := e.pollRequest(t, f, 0)
 					req.URL.Host = e.bareHost
 					require.NoError(t, e.heepr(req, &buf))
+					bareBody := buf.String()
+
+					// Through the benchmark's own client, pollConn, twice on
+					// one connection, both answer what Go's client read.
+					for host, want := range map[string]string{"": heeprBody, e.bareHost: bareBody} {
+						req := e.pollRequest(t, f, 0)
+						if host != "" {
+							req.URL.Host = host
+						}
+						c, err := dialPoll(req)
+						require.NoError(t, err)
+						for range 2 {
+							var got bytes.Buffer
+							status, err := c.do(&got)
+							require.NoError(t, checkEmpty(status, got.Bytes(), err))
+							require.Equal(t, want, got.String())
+						}
+						require.NoError(t, c.Close())
+					}
 
 					var base []string
 					require.NoError(t, basePoll(ctx, recQuerier{e.raw, &base}, f))

@@ -13,6 +13,13 @@
 //     after them, so the poll also runs the events query (store.TakeSQL),
 //     which returns nothing.
 //
+// The polls over HTTP (heepr, http, hello) are sent by pollConn
+// (client_test.go, ADR 16): one keep-alive connection per goroutine that
+// writes the request and reads the answer itself, so the client costs as
+// little as it can on the two cores it shares with the server and Postgres.
+// gohttp is heepr again through Go's http.Client, what a Go agent's own
+// client adds, for reference.
+//
 // BenchmarkEventsHold (hold_bench_test.go) holds thousands of long-polls
 // (wait=30) and measures their memory, the database connections they keep,
 // and how fast a written event reaches its poll.
@@ -80,9 +87,9 @@ func BenchmarkEventsPoll(b *testing.B) {
 	}
 	fmt.Printf("postgres-version: %s\n", version)
 	envs := []*env{pg, openEnv(b, store.Config{DataDir: b.TempDir()}, agentsPerKind)}
-	impls := []string{"baseline", "http", "heepr"}
+	impls := []string{"baseline", "http", "heepr", "gohttp"}
 	if os.Getenv("HEEPR_BENCH_FLIP") == "1" {
-		impls = []string{"heepr", "http", "baseline"}
+		impls = []string{"gohttp", "heepr", "http", "baseline"}
 	}
 	for _, e := range envs {
 		b.Run(e.name, func(b *testing.B) {
@@ -200,21 +207,27 @@ func (e *env) bench(b *testing.B, kind feedKind, mode, impl string) {
 	fx := e.fixtures[kind]
 	// one side's op for agent f; each goroutine has its own request and buffer
 	newOp := func(f agentFixture) func() error {
+		req := e.pollRequest(b, f, 0)
+		var buf bytes.Buffer
 		switch impl {
 		case "baseline":
 			return func() error { return basePoll(ctx, e.raw, f) }
-		case "http", "hello":
-			req := e.pollRequest(b, f, 0)
-			req.URL.Host = e.bareHost
-			if impl == "hello" {
-				req.URL.Host = e.helloHost
-			}
-			var buf bytes.Buffer
+		case "gohttp": // heepr through Go's http.Client, for reference
 			return func() error { return e.heepr(req, &buf) }
+		case "http":
+			req.URL.Host = e.bareHost
+		case "hello":
+			req.URL.Host = e.helloHost
 		}
-		req := e.pollRequest(b, f, 0)
-		var buf bytes.Buffer
-		return func() error { return e.heepr(req, &buf) }
+		c, err := dialPoll(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = c.Close() })
+		return func() error {
+			status, err := c.do(&buf)
+			return checkEmpty(status, buf.Bytes(), err)
+		}
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -273,11 +286,16 @@ func (e *env) heepr(req *http.Request, buf *bytes.Buffer) error {
 	buf.Reset()
 	_, err = buf.ReadFrom(resp.Body)
 	_ = resp.Body.Close()
+	return checkEmpty(resp.StatusCode, buf.Bytes(), err)
+}
+
+// checkEmpty checks a poll's answer: read whole, 200, no events.
+func checkEmpty(status int, body []byte, err error) error {
 	if err != nil {
 		return err
 	}
-	if resp.StatusCode != http.StatusOK || !bytes.Contains(buf.Bytes(), emptyPage) {
-		return fmt.Errorf("heepr: %s: %s", resp.Status, buf.Bytes())
+	if status != http.StatusOK || !bytes.Contains(body, emptyPage) {
+		return fmt.Errorf("poll: %d %s: %s", status, http.StatusText(status), body)
 	}
 	return nil
 }

@@ -63,8 +63,8 @@ func parseHold(out []byte) (side string, m result, pgVersion string, err error) 
 // the run has it.
 func renderPoll(rr *roundsRun, rounds int, target float64) (string, error) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "| Scenario | Baseline µs/poll | Baseline polls/s | heepr µs/poll | heepr polls/s | Ratio (heepr polls/s / baseline polls/s) | Ratio per round | Target ≥ %.1f | Bare HTTP µs/poll (its ratio to the baseline) | CPU µs/poll: baseline, bare HTTP, heepr | Allocs/poll: baseline, bare HTTP, heepr |\n", target)
-	fmt.Fprintln(&b, "|---|---:|---:|---:|---:|---:|---|---|---:|---:|---:|")
+	fmt.Fprintf(&b, "| Scenario | Baseline µs/poll | Baseline polls/s | heepr µs/poll | heepr polls/s | Ratio (heepr polls/s / baseline polls/s) | Ratio per round | Target ≥ %.1f | Bare HTTP µs/poll (its ratio to the baseline) | heepr through Go's http.Client µs/poll (its ratio) | CPU µs/poll: baseline, bare HTTP, heepr | Allocs/poll: baseline, bare HTTP, heepr |\n", target)
+	fmt.Fprintln(&b, "|---|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|")
 	done := map[string]bool{}
 	rows := 0
 	for _, name := range rr.order {
@@ -77,14 +77,19 @@ func renderPoll(rr *roundsRun, rounds int, target float64) (string, error) {
 			continue
 		}
 		done[scenario] = true
-		base, heepr, bare := rr.byName[scenario+"/baseline"], rr.byName[scenario+"/heepr"], rr.byName[scenario+"/http"]
+		base, heepr, bare, gohttp := rr.byName[scenario+"/baseline"], rr.byName[scenario+"/heepr"], rr.byName[scenario+"/http"], rr.byName[scenario+"/gohttp"]
 		if len(base) == 0 || len(heepr) == 0 {
 			continue
 		}
-		if len(base) != rounds || len(heepr) != rounds || len(bare) != 0 && len(bare) != rounds {
-			return "", fmt.Errorf("%s: %d baseline, %d bare HTTP and %d heepr results for %d rounds", scenario, len(base), len(bare), len(heepr), rounds)
+		if len(base) != rounds || len(heepr) != rounds || len(bare) != 0 && len(bare) != rounds || len(gohttp) != 0 && len(gohttp) != rounds {
+			return "", fmt.Errorf("%s: %d baseline, %d bare HTTP, %d heepr and %d Go-client results for %d rounds", scenario, len(base), len(bare), len(heepr), len(gohttp), rounds)
 		}
 		bns, hns := median(base, "ns/op"), median(heepr, "ns/op")
+		goClient := "-"
+		if len(gohttp) > 0 {
+			gns := median(gohttp, "ns/op")
+			goClient = fmt.Sprintf("%s (%.2f)", group(gns/1e3), bns/gns)
+		}
 		var per []string
 		for r := range rounds {
 			per = append(per, fmt.Sprintf("%.2f", base[r]["ns/op"]/heepr[r]["ns/op"]))
@@ -104,9 +109,9 @@ func renderPoll(rr *roundsRun, rounds int, target float64) (string, error) {
 			allocs = fmt.Sprintf("%.0f, -, %.0f", median(base, "allocs/op"), median(heepr, "allocs/op"))
 		}
 		label := strings.ReplaceAll(strings.TrimPrefix(scenario, "BenchmarkEventsPoll/"), "/", " ")
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | **%.2f** | %s | %s | %s | %s | %s |\n", label,
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | **%.2f** | %s | %s | %s | %s | %s | %s |\n", label,
 			group(bns/1e3), group(1e9/bns), group(hns/1e3), group(1e9/hns), bns/hns, strings.Join(per, ", "), met,
-			ref, cpu, allocs)
+			ref, goClient, cpu, allocs)
 		rows++
 	}
 	if rows == 0 {

@@ -106,19 +106,24 @@ func TestParseAndRenderEvents(t *testing.T) {
 	_, _, _, err = parseHold([]byte("PASS\n"))
 	require.Error(t, err)
 
-	rr := &roundsRun{order: []string{"BenchmarkEventsPoll/postgres/acked/serial/baseline", "BenchmarkEventsPoll/postgres/acked/serial/http", "BenchmarkEventsPoll/postgres/acked/serial/heepr"},
+	rr := &roundsRun{order: []string{"BenchmarkEventsPoll/postgres/acked/serial/baseline", "BenchmarkEventsPoll/postgres/acked/serial/http", "BenchmarkEventsPoll/postgres/acked/serial/heepr", "BenchmarkEventsPoll/postgres/acked/serial/gohttp"},
 		byName: map[string][]result{
 			"BenchmarkEventsPoll/postgres/acked/serial/baseline": {{"ns/op": 500_000, "cpu-ns/op": 250_000, "allocs/op": 81}},
 			"BenchmarkEventsPoll/postgres/acked/serial/http":     {{"ns/op": 625_000, "cpu-ns/op": 400_000, "allocs/op": 170}},
 			"BenchmarkEventsPoll/postgres/acked/serial/heepr":    {{"ns/op": 1_000_000, "cpu-ns/op": 900_000, "allocs/op": 1500}},
+			"BenchmarkEventsPoll/postgres/acked/serial/gohttp":   {{"ns/op": 1_250_000}},
 		}}
 	poll, err := renderPoll(rr, 1, 0.6)
 	require.NoError(t, err)
-	require.Contains(t, poll, "| postgres acked serial | 500 | 2,000 | 1,000 | 1,000 | **0.50** | 0.50 | **missed** | 625 (0.80) | 250, 400, 900 | 81, 170, 1500 |")
+	require.Contains(t, poll, "| postgres acked serial | 500 | 2,000 | 1,000 | 1,000 | **0.50** | 0.50 | **missed** | 625 (0.80) | 1,250 (0.40) | 250, 400, 900 | 81, 170, 1500 |")
 	delete(rr.byName, "BenchmarkEventsPoll/postgres/acked/serial/http")
+	delete(rr.byName, "BenchmarkEventsPoll/postgres/acked/serial/gohttp")
 	poll, err = renderPoll(rr, 1, 0.6)
 	require.NoError(t, err)
-	require.Contains(t, poll, "| **missed** | - | 250, -, 900 | 81, -, 1500 |", "older runs without the reference")
+	require.Contains(t, poll, "| **missed** | - | - | 250, -, 900 | 81, -, 1500 |", "older runs without the references")
+	rr.byName["BenchmarkEventsPoll/postgres/acked/serial/gohttp"] = []result{{"ns/op": 1}, {"ns/op": 2}}
+	_, err = renderPoll(rr, 1, 0.6)
+	require.ErrorContains(t, err, "2 Go-client results for 1 rounds")
 
 	rr = &roundsRun{order: []string{"BenchmarkEventsPoll/postgres/cached/serial/heepr", "BenchmarkEventsPoll/postgres/cached/serial/hello"},
 		byName: map[string][]result{
