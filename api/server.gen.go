@@ -5428,6 +5428,31 @@ func (response PollAgentEvents200JSONResponse) VisitPollAgentEventsResponse(w ht
 	return err
 }
 
+type PollAgentEvents429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response PollAgentEvents429ApplicationProblemPlusJSONResponse) VisitPollAgentEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PollAgentEventsdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -5459,6 +5484,31 @@ type AckAgentEvents204Response struct {
 func (response AckAgentEvents204Response) VisitAckAgentEventsResponse(w http.ResponseWriter) error {
 	w.WriteHeader(204)
 	return nil
+}
+
+type AckAgentEvents429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response AckAgentEvents429ApplicationProblemPlusJSONResponse) VisitAckAgentEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
 }
 
 type AckAgentEventsdefaultApplicationProblemPlusJSONResponse struct {
@@ -5539,6 +5589,31 @@ func (response CreateAgent201JSONResponse) VisitCreateAgentResponse(w http.Respo
 	return err
 }
 
+type CreateAgent429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAgent429ApplicationProblemPlusJSONResponse) VisitCreateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateAgentdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -5614,6 +5689,31 @@ func (response UpdateAgent200JSONResponse) VisitUpdateAgentResponse(w http.Respo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateAgent429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateAgent429ApplicationProblemPlusJSONResponse) VisitUpdateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5705,6 +5805,31 @@ func (response UploadAgentAvatar200JSONResponse) VisitUploadAgentAvatarResponse(
 	return err
 }
 
+type UploadAgentAvatar429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response UploadAgentAvatar429ApplicationProblemPlusJSONResponse) VisitUploadAgentAvatarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UploadAgentAvatardefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -5740,6 +5865,31 @@ func (response RotateAgentKey200JSONResponse) VisitRotateAgentKeyResponse(w http
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateAgentKey429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response RotateAgentKey429ApplicationProblemPlusJSONResponse) VisitRotateAgentKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5783,6 +5933,31 @@ func (response PauseAgent200JSONResponse) VisitPauseAgentResponse(w http.Respons
 	return err
 }
 
+type PauseAgent429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response PauseAgent429ApplicationProblemPlusJSONResponse) VisitPauseAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PauseAgentdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -5818,6 +5993,31 @@ func (response PublishAgent200JSONResponse) VisitPublishAgentResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PublishAgent429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response PublishAgent429ApplicationProblemPlusJSONResponse) VisitPublishAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5862,6 +6062,31 @@ func (response ReinstateAgent200JSONResponse) VisitReinstateAgentResponse(w http
 	return err
 }
 
+type ReinstateAgent429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response ReinstateAgent429ApplicationProblemPlusJSONResponse) VisitReinstateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ReinstateAgentdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -5898,6 +6123,31 @@ func (response RequestReinstatement201JSONResponse) VisitRequestReinstatementRes
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestReinstatement429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response RequestReinstatement429ApplicationProblemPlusJSONResponse) VisitRequestReinstatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6043,6 +6293,31 @@ func (response SuspendAgent200JSONResponse) VisitSuspendAgentResponse(w http.Res
 	return err
 }
 
+type SuspendAgent429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response SuspendAgent429ApplicationProblemPlusJSONResponse) VisitSuspendAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SuspendAgentdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -6113,6 +6388,31 @@ type DeleteAgentWebhook204Response struct {
 func (response DeleteAgentWebhook204Response) VisitDeleteAgentWebhookResponse(w http.ResponseWriter) error {
 	w.WriteHeader(204)
 	return nil
+}
+
+type DeleteAgentWebhook429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteAgentWebhook429ApplicationProblemPlusJSONResponse) VisitDeleteAgentWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
 }
 
 type DeleteAgentWebhookdefaultApplicationProblemPlusJSONResponse struct {
@@ -6208,6 +6508,31 @@ func (response SetAgentWebhook201JSONResponse) VisitSetAgentWebhookResponse(w ht
 	return err
 }
 
+type SetAgentWebhook429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response SetAgentWebhook429ApplicationProblemPlusJSONResponse) VisitSetAgentWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SetAgentWebhookdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -6283,6 +6608,31 @@ func (response RotateAgentWebhookSecret200JSONResponse) VisitRotateAgentWebhookS
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateAgentWebhookSecret429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response RotateAgentWebhookSecret429ApplicationProblemPlusJSONResponse) VisitRotateAgentWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6446,6 +6796,31 @@ func (response SignOut204Response) VisitSignOutResponse(w http.ResponseWriter) e
 	}
 	w.WriteHeader(204)
 	return nil
+}
+
+type SignOut429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response SignOut429ApplicationProblemPlusJSONResponse) VisitSignOutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
 }
 
 type SignOutdefaultApplicationProblemPlusJSONResponse struct {
@@ -6649,6 +7024,31 @@ func (response ResolveCase200JSONResponse) VisitResolveCaseResponse(w http.Respo
 	return err
 }
 
+type ResolveCase429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response ResolveCase429ApplicationProblemPlusJSONResponse) VisitResolveCaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ResolveCasedefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -6727,6 +7127,31 @@ func (response CreateConversation201JSONResponse) VisitCreateConversationRespons
 	return err
 }
 
+type CreateConversation429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateConversation429ApplicationProblemPlusJSONResponse) VisitCreateConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateConversationdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -6801,6 +7226,31 @@ func (response RequestHuman200JSONResponse) VisitRequestHumanResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestHuman429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response RequestHuman429ApplicationProblemPlusJSONResponse) VisitRequestHumanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6885,6 +7335,31 @@ func (response PostMessage201JSONResponse) VisitPostMessageResponse(w http.Respo
 	return err
 }
 
+type PostMessage429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response PostMessage429ApplicationProblemPlusJSONResponse) VisitPostMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PostMessagedefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -6965,6 +7440,31 @@ func (response SendQuote201JSONResponse) VisitSendQuoteResponse(w http.ResponseW
 	return err
 }
 
+type SendQuote429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response SendQuote429ApplicationProblemPlusJSONResponse) VisitSendQuoteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SendQuotedefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -7005,6 +7505,31 @@ func (response RejectDelivery200JSONResponse) VisitRejectDeliveryResponse(w http
 	return err
 }
 
+type RejectDelivery429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response RejectDelivery429ApplicationProblemPlusJSONResponse) VisitRejectDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RejectDeliverydefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -7040,6 +7565,31 @@ func (response ReleaseDelivery200JSONResponse) VisitReleaseDeliveryResponse(w ht
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseDelivery429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseDelivery429ApplicationProblemPlusJSONResponse) VisitReleaseDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7147,6 +7697,31 @@ func (response CreateFileLink201JSONResponse) VisitCreateFileLinkResponse(w http
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFileLink429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFileLink429ApplicationProblemPlusJSONResponse) VisitCreateFileLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7314,6 +7889,31 @@ func (response EnableOwnerRole200JSONResponse) VisitEnableOwnerRoleResponse(w ht
 	return err
 }
 
+type EnableOwnerRole429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response EnableOwnerRole429ApplicationProblemPlusJSONResponse) VisitEnableOwnerRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type EnableOwnerRoledefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -7392,6 +7992,31 @@ func (response CreatePersonalToken201JSONResponse) VisitCreatePersonalTokenRespo
 	return err
 }
 
+type CreatePersonalToken429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePersonalToken429ApplicationProblemPlusJSONResponse) VisitCreatePersonalTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreatePersonalTokendefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -7423,6 +8048,31 @@ type RevokePersonalToken204Response struct {
 func (response RevokePersonalToken204Response) VisitRevokePersonalTokenResponse(w http.ResponseWriter) error {
 	w.WriteHeader(204)
 	return nil
+}
+
+type RevokePersonalToken429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response RevokePersonalToken429ApplicationProblemPlusJSONResponse) VisitRevokePersonalTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
 }
 
 type RevokePersonalTokendefaultApplicationProblemPlusJSONResponse struct {
@@ -7495,6 +8145,31 @@ type MarkNotificationsRead204Response struct {
 func (response MarkNotificationsRead204Response) VisitMarkNotificationsReadResponse(w http.ResponseWriter) error {
 	w.WriteHeader(204)
 	return nil
+}
+
+type MarkNotificationsRead429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response MarkNotificationsRead429ApplicationProblemPlusJSONResponse) VisitMarkNotificationsReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
 }
 
 type MarkNotificationsReaddefaultApplicationProblemPlusJSONResponse struct {
@@ -7615,6 +8290,31 @@ func (response AcceptDelivery200JSONResponse) VisitAcceptDeliveryResponse(w http
 	return err
 }
 
+type AcceptDelivery429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response AcceptDelivery429ApplicationProblemPlusJSONResponse) VisitAcceptDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AcceptDeliverydefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -7655,6 +8355,31 @@ func (response ApproveOrder200JSONResponse) VisitApproveOrderResponse(w http.Res
 	return err
 }
 
+type ApproveOrder429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveOrder429ApplicationProblemPlusJSONResponse) VisitApproveOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ApproveOrderdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -7691,6 +8416,31 @@ func (response CancelOrder200JSONResponse) VisitCancelOrderResponse(w http.Respo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelOrder429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response CancelOrder429ApplicationProblemPlusJSONResponse) VisitCancelOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7736,6 +8486,31 @@ func (response DeclineOrder200JSONResponse) VisitDeclineOrderResponse(w http.Res
 	return err
 }
 
+type DeclineOrder429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response DeclineOrder429ApplicationProblemPlusJSONResponse) VisitDeclineOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeclineOrderdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -7776,6 +8551,31 @@ func (response DeliverOrder201JSONResponse) VisitDeliverOrderResponse(w http.Res
 	return err
 }
 
+type DeliverOrder429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response DeliverOrder429ApplicationProblemPlusJSONResponse) VisitDeliverOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeliverOrderdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -7812,6 +8612,31 @@ func (response FlagOrder201JSONResponse) VisitFlagOrderResponse(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FlagOrder429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response FlagOrder429ApplicationProblemPlusJSONResponse) VisitFlagOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7857,6 +8682,31 @@ func (response CreateReview201JSONResponse) VisitCreateReviewResponse(w http.Res
 	return err
 }
 
+type CreateReview429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateReview429ApplicationProblemPlusJSONResponse) VisitCreateReviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateReviewdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -7893,6 +8743,31 @@ func (response RequestRevision200JSONResponse) VisitRequestRevisionResponse(w ht
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestRevision429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response RequestRevision429ApplicationProblemPlusJSONResponse) VisitRequestRevisionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7976,6 +8851,31 @@ func (response AcceptQuote201JSONResponse) VisitAcceptQuoteResponse(w http.Respo
 	return err
 }
 
+type AcceptQuote429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response AcceptQuote429ApplicationProblemPlusJSONResponse) VisitAcceptQuoteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AcceptQuotedefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -8011,6 +8911,31 @@ func (response DeclineQuote200JSONResponse) VisitDeclineQuoteResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeclineQuote429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response DeclineQuote429ApplicationProblemPlusJSONResponse) VisitDeclineQuoteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8094,6 +9019,31 @@ func (response DeclineReinstatement200JSONResponse) VisitDeclineReinstatementRes
 	return err
 }
 
+type DeclineReinstatement429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response DeclineReinstatement429ApplicationProblemPlusJSONResponse) VisitDeclineReinstatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeclineReinstatementdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -8130,6 +9080,31 @@ func (response ReplyToReview200JSONResponse) VisitReplyToReviewResponse(w http.R
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplyToReview429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response ReplyToReview429ApplicationProblemPlusJSONResponse) VisitReplyToReviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8175,6 +9150,31 @@ func (response CreditPoints201JSONResponse) VisitCreditPointsResponse(w http.Res
 	return err
 }
 
+type CreditPoints429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response CreditPoints429ApplicationProblemPlusJSONResponse) VisitCreditPointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreditPointsdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -8215,6 +9215,31 @@ func (response ReinstateUser200JSONResponse) VisitReinstateUserResponse(w http.R
 	return err
 }
 
+type ReinstateUser429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response ReinstateUser429ApplicationProblemPlusJSONResponse) VisitReinstateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ReinstateUserdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -8251,6 +9276,31 @@ func (response SuspendUser200JSONResponse) VisitSuspendUserResponse(w http.Respo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SuspendUser429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response SuspendUser429ApplicationProblemPlusJSONResponse) VisitSuspendUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -10742,334 +11792,337 @@ func (sh *strictHandler) ExportPostings(w http.ResponseWriter, r *http.Request, 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1vdxs3sif8VbDce47JmSYlK3YmkU7OPorj3Hhix7qWM7nPhlkS6gZJjJpAp4EWTed4P/seVAFoNIkm",
-	"WxJlO3Nv3kQmm2igUCjU31/90UvlspCCCa16p3/0FoxmrIQ/31DNXvIl1+YfGVNpyQvNpeid9t4uGMnN",
-	"V0QvqCa0KHLOFNGS6AVXJKV5TqjIyMp8yxXJ2UwTOSNck/6L52+/J1lJZ3osFloXtODDkmoG4w3t+wen",
-	"ZAofTEnJfq+Y0opwQSi5qkqlEzIt2ZJywcV8SoRcwQeK6SlRLJUiU2NRCc1zoheMCPZOEymYmQjNc7li",
-	"2YhcMqHJasFzRszLcTWK0JIRKUjf/C5jM1rlejAai17SU+mCLakhBXtHl0XOeqc9+NE3J8cJ8dP55vHX",
-	"5l+K6W+Oe0lvSd+9ZGKuF73Tx8fHSa+gWrPSkPD/4I9/PR5+/dtfwwHqT8wg+K9/6yU9vS7MO5UuuZj3",
-	"PnxI6g26kDlP1/FtKuA7csUWXGRk6n8zTQhVZDqujo+/SIGq8Cc7W32Dn1lKmk0t2YznOeH2kemohR4n",
-	"x2erbx6f7Fk4LulstXttTJfr85lm5fayLuuZrSjX5IrNZMlIaX7Cxbw5u5ksl1T3Tntc6C9OcGZ8WS17",
-	"p199+cTMbMkF/vvYz4MLzeashIlcMqW4FM+kvOYsTmKFj5AUniH96YKxopzYj6cJ+UHr4rXI1wm5ZGlV",
-	"soRc0iW75Jp985K+GzQnvEmLD4Z4JV0ybc/l+ZwJ/SKLz4WaLx8pwjPSnzMNzxKaK0k0vWaKGCZfUJHl",
-	"DF7Lze8Kqhe9pCfo0ryY2uGTnjl5vGRZ71SXFQvnGOzul0+2Nvd8+L/p8P1k2La3z6hiOP/I61P88gHf",
-	"LsUNKxU1RGufRfOhB5xNVSpZxvdyaiTXJIUnpkZ8GqlUlOyGy0qRgs6Z38LfK1aug+njqC3TfPr4pG2e",
-	"3wx/+0t8ot+xnN+wct1Ksqx+4OHI9T3P21lnhl8+3NtfZGxZSM1Euv6RReTtOakE/71i5JqtScFKYgSJ",
-	"yFhG2GzGUk36lPz884vv4CYicykzki4kT9kgIY+HJ0+fkqLkQtOrnJHzy2cvXoxFuqAlTc3RHxGQiWTF",
-	"9QI4QdElvsnctP6DK5mtjWScMw0fznipNKFCrVhJ6JxygfcZ0A9v25qCwQKHZoUdSXny9CnIUS/xm5T9",
-	"H8P/28ZVLfrFBZ0zovh7Rvr2FiYnx4M2boebtKPQf9wQ+Y+3RH7Sezecy2H9KUzzdZmx8nueR68jI9lJ",
-	"IZXmYq7wmHJFpPlJ24zhywnPenfgzRZKwhRbj4a03z7c2bhAAvzIRXY7Ql1zkbXRyXzXoNG/lWzWO+39",
-	"z6Naaz3Cb9VRMAOY0X9UUrcLi9/ttw9HkZ/Vjg2p1IPuxwczsCqkUAx0hotSXuVsaf5MpRFKcOhAb0/h",
-	"kjsq8Im//lOZvfqjK83tuPDGDWEoCCtLWYKe+eb7Z+TrJ0//RuxrSMY05bka9UI9lmUfc4JvpSRLKtZg",
-	"rijSnxpDYJjjRKaDM1QupyB1h6CKevMiMaJVoMZpeLfNaorNzD57VD8YkmBY6/Kdfmwfdxrz0KvMO39d",
-	"K9cfgDCWWqBdpqmshL7UVGSGl07/6BWlLFipObJSyajdAVHlubmrHOtuMGHSU5Uq4P4L9NorKXNGRePr",
-	"CdUNqZ2ZjdB8ycx52fcSc5KMKI2ozuHp+tU/GM7rNz+gvPonS2EvztPrN2hzAgtmGTcMQ/OLgAwzmiuW",
-	"bFCmKiZaRrQCQdiNUcM5yLngWH9xEjGM4sKksRB4T3TqRnd/fmNPT3N2acmo3k3rLdpmVNN2IjQ2pJ4E",
-	"j5gmL4R5veJiDnoR2BhnpKDKWCRgiHo1tyRTWCBYmVszKpnVM1nkLT9QULZk5W1CoxoJqQlNr4Vc5Syb",
-	"s4xwQcyCg/EDpsRPtk1ORn54fv7m7bfPz99Onv/j+U9vL0dLHMpoXtfGPi5oem0Ul5kszY6Xa2IGqx0h",
-	"WpJMmrfWFjNqCXZr9m48948k4XY2qWJ3bTd7GAVrm0W4ZsvmH7tEa8Bsnm49WpYUxFFgu8T0u8jGi9pb",
-	"U8g8j26/+WJCjeSaWFG8PfgvRjRrCYPgcODOcZZxSjMmUnZGjsnKPLkEPikZiHsu5oPgxaEjoLERQJ/m",
-	"IqOTa90Faz806U8LPrmOGRaXC7kSRIqURalyzdaTomQz/m6/FHTvaPyqdZovudL35ZOL6irnKQzXgVH2",
-	"yPvoRrRO/5Lls+3po/8jQionu7Y+RqUt8oU98pMbViqOt+Im6yBfcDGfmI/KG5qHrLv9tGIaFOTdYypN",
-	"ddXtiF7io1FhYklhV+iHjcxie607Fta+IX7aTBgD7NceeIJ7SY+mmt8weE2lWNstXVMehvtHTaL7X3Zu",
-	"yfuI+nNhhoH3Oz3hQ9LbsVsbhK/p15Dh/vWtxLOrPcSZbFBv61B2P2RVxtv0DbOhSI/6ulvS8prpIqcp",
-	"GxnxU0odv/iAH1AgbH9ziz1dULWIiNMfzocnT78k8oaVcOkwocvaj+JdbPDxI0XMKC3aiNOFI9z0+/aL",
-	"/50WOVMqMXpDKpdLrms/Qeiz+PJJ5A5KepqWc6b3y3jzbqCTI2PidsOP4eduabR7dw/CcjWvfMRboNIL",
-	"WYJLIJA5aaW0XIK3B7SCXtKTKwH/VlVRyBLO41pptozLnkrLb6mV4DsNhA3NhOsFoWnKCj1ZyowRWmmZ",
-	"IAsowoXiGbOa45VhRqVpqQnVcPOfEakX5jkwS42OaXgV5m3YZ0P+Uc3mstzcqF378wx/AruxpO9e4G/+",
-	"tr1VS/pugtJ6gjM/uMcN31GUPGWbY8PJCMc2/+0O4uBo5kwbabd3tjsHi0+Wi4NNdoOz66FDmiTh/m4u",
-	"L7ZBsaPxjKqICQDnwZrTe01v68SJyr9ZTudzlk2uWuKS7gyS1UIS+zBytBOIe1/foqxd29O+4XwsmGAZ",
-	"uVoT6t/9SMGbjc1JBRzGJdU8JYrPBQUDxEkM85iRCfBFVCZIGP9WCof3AnehNRz0rg/X99LuE6/YG3wS",
-	"/YUyr9ydvf93/mn325t7OnK6qbTm5bs0Wusy9reb12gds4Zb1XYu0FjZ1iql0WOMxhYXfC3X9u3tjSVX",
-	"imWTjNEs54JFjNzzPPdOjA5T2Bxw8sVx7IzgRQQ5HSsmNMmpZs7HkVOlyRfHJKNrNYq+pNVKCnn3jtt+",
-	"d0vGvzxC1hbCJNs73cYp3wFXtcjRLrzs7eLUyuN9PzDPMlrmnJUT8xu1OxEAlAYCDyZEsBVT2sYE+1VB",
-	"tCRPbWCtm46A799SCZhSdN42FSDhI0XCoHpCZJ4Fc+Fa2T+fHh8TN173mb3CX8QmB6/f93tgfbToeTaR",
-	"ld69FPOFXJEVVcT8ADOfAm1s26/o4l7b4z4Hhc9+78L88KImkTrTAtZio2F7jTtgu2AHg5lu8llAnLbj",
-	"cAhDoY3JHshECG7BSEB/U1XobwiMhMjZbKJSWbDE5lpNbrjMHZOb0zfYVDDGAhWJU7Ipfkj/C/Mw+CS5",
-	"cOJ2kBCj37HVRGma5ywjfSqQ2ewXznlJ/nYyFgtZlcFv0rxSmpWkL9jKWB+yEloZtUsxIkW+JqArcr0m",
-	"XNnfACMKy8+PFAoTZTPhnE60MXcjah0p0DfUoIX52hAjLoaby6s/sHOPalwbasguB4SdcclmFWgHGVdm",
-	"EtFh05yujN5K0+uIDKDXTBDzHZmVclkfegJ+X1LQtax0x0vZjDBBSdJRk5hLma14nkcCLEpVqN6CByOn",
-	"2gx3l1kJqeO3OFIvFne5kNywVMl0VRol20pDr+JzQSg69Du83+uSbZaDNdFJpQxTT83/TjFlkWc2QXEQ",
-	"9dZoOUEzf1sEozgvWc6oYk1xTqQglBS01JzmBImQuPhSg9gzBjmmGngE2IN3I/qmi975amArmhQJtqHJ",
-	"QE3GDVglWHeb+Nv2yhoVOXhzy/mzDoPQsyIzBrq2EXC9pHfDMyZ7SW9VgnjqJT1aZVy6IJWTCdHhA22h",
-	"zU7doVmHhuz2Gb+De9hxc+uY7vtWNXhRLamY2Hxmlu2xi6m6ZlnTz+M9lPivBVUY3ITkLpYRxZsRokD9",
-	"2Hj3vQy1FgIYA2Fi9YhbUDamzPvNS5ob3dyFTZpvU3jDxb45w+h5CNjuINpMyMYfUauBdTeCFLdLZgjc",
-	"lOEBNzoMuJhE1eIIMU9Mrpx3dLdH2LlRPyQH9VguubD/eLxN8MaR2zyBr2h5ncmV2EjUeHq8mcP+f8bj",
-	"d8fH0WS80OBvjv4zZIeekVyuWGl0apIzM6RKSMbnUH8g4BTPc0YW62LBhCJ9VZWlrCAbh6iCpgzLFHTJ",
-	"l0uWDSI5JUEq5heNaY/H6i+/0uF7SDTpD/2fg7+Yb6JrcdIseMVXt6FFkVdzLpqbGma23WasepNPjrc3",
-	"dleYtd3h+8WXTf/0024+X8j4aF3Vk7ut6ovIqlTBUk5zvY7lUzJiFOgNDnh8cpu3a24dWZ2O3FvuPep2",
-	"zk93HrcNebXlpPGLa57LDQc3znHHDicNcdUuD0NhfEexGKgVO6svZGnrLDZ257apnN40j78RfSb2EdJf",
-	"Wvm1KRVOfOShJUd7B49saqf13exm1k7wC1YqQ9e38prdkeJOAG0m+VDMb9dmZKN2z2SZYLFSKueCK0Y4",
-	"OjDLDVp8dSBCwMTal/4GLNi7rbmk2uZetguup7ePqmn2Tm/WgtzmZtsggJ2lHbedElmLO72Tj/S1UXW9",
-	"k7RLhhTxJ5EoJjKfaIaxYP4eTv8p+ZbRkpUELcdrtg5q2zocgF49lx0Lb7A/LDnPX896p7/uyZhq/OxD",
-	"skk47YaL1aKlJdMJUQE9LpnIuhABhu1MBpzE9uJ/w+Vn/K6K51JWQt82lPo4GvVgSxkTHdZJgl4Lo0ul",
-	"MF+WnVm6Wfu/UlvC4+nBxCgu004yxkPfsdTc7uDNvaMYaXFrvpX5lpMmcmHcZmmR2WM52GFys2Y8v4Vh",
-	"4N79Pc+jnuS2qFt90e6M1UY8Y2bVE+c5i4QNrB/VPIHZqE17HqWVFPl60Cnyjd7Rg8VbmxPmYmKdynUN",
-	"tfM1g38MJOqmj0+arw0ZlPV6OYvRD9dzhLIOXvS1RW3IIJmuTeVx5YaNgInRAx4ndR7xSYIWlSRSdEnr",
-	"NRMLarPqTD0fTXQ84liy4WH4bcc5AF6MRJSh1mXiss7vnZCqFvTk6Zfxr/h71snPHKOKU9jNGP4tSXP+",
-	"seV/T3nOsr/Lq8j1rzVbFjqe32q/vCeL303UCJrz9w/jI3O5KXHnGdRLdUrwgBQfJFFLGvHvFataWCRd",
-	"sKzK/QK3TxicHTs86UOVk5nNoOHMvrWsYc1QjB0UozEpLeOJvjtSPHBMzyq9DarsPZmeNQ/h5qv5/OP5",
-	"+L7nLM+eO55pzj7zeQkRBmd5Fi2bcAENW6PHFelT8vfL1z8R+A0pqF4kEMwkHpKAGMkw2K8u4ltdGk7L",
-	"enL2kovr7dWwdwUvmbrVOa7KvENNWJlDPY4fPjqvnM7rCPE9w5+x6w5fcBcNL8jAi9jHkMOzKqWYJxBI",
-	"sJGz+zk3u+WWBTTbMhvx4xilX9Hy+g2j2WHr74zaxWe2jpTw7AyMIZHZVFuZZxDlwyogSFHPSMlodgvP",
-	"zV/uU7X3qtY7N25IMNYm7tLY40t3ic4fkt6VzNa7ndvbV2XgGjtk2KxlKCi/bvWjwbdYHu5cW1QIWYmU",
-	"qQ4KcuzS2Fxf0qCuJdneO8Nu1SFujB0ZSw90X7ySGSut79Od4QNYk8ae7tPKGtA6sC0hQi9LtB4GUQvz",
-	"EKb0LoGyPlgZW9MRdceCmZ8CSbQ9IXdsH/LgOWGyUYPKxXy0HT3dVlPt9RxTHWyeKC0KI1+5IvTKZp10",
-	"yVdurRFH2u29yRuaof2RP9Uw/t7DHW7OITimsdkf75i/dvmOh8yYoEVRyhua1/pOhAt4zkjBIFI5cT9I",
-	"sMqWa2K1LFIJ/I5ld7cnqM1386+ZXLGUVoq1u/vQQWB+pzayKvoNp99Oz4zf9+042sbmplSkLJ+0Cc0M",
-	"nXs+YwvemlgaZQGNEgD8yUq6Eu5Z73NxRe6e1LIk+N68Htk/ffKEQGYgKajC2Inby9Bd4ybm1WLzl58C",
-	"JFFoMPX3G98+h/peJvwD6SX70nna+fySaeTplSyvsUZL3Z2TfeF+1BrHWnbIvtcs9HqtqNpKVwtdufea",
-	"DL+DrzV2BjKuikq3Ls2IC/dILSbMylw9EKSFp7lMrxVRWhYF1giJe3giWpOXYr7bC3NSzBwcN8BhlJUm",
-	"tN6KPmTUsgzRtezRArkxaEkFd7Vi0SzKhbG07V3aTDfvmEAZqtatSZwTjH7EkgpSRtxTRoZYozEJYyZt",
-	"mZ7RGbZsSSPlE5J926wBnjknb5CNbV3UDbgt0p+mQex1OkiIeTl4LK5UjfjJ9Vhg8pxgI/I9d+LS2oOF",
-	"1ZItuClk1ylChXvJnOnXmJ6fc4V/qoSMRqPB2VhQ4uWeu3K4XhAhydQvc2qkNFGa5zm5YsR585ON/D73",
-	"Zr1gY+HyvM1g05IV+fqttMtE6AyuCM8wQ7tj/GCy4iKTqwkTmdp1RJ2Eqs+oW6IyVONasXx29xPpShed",
-	"5tld9ryxv3zDUllmMQnkyyInOZu1uJqVoIVaSN2prOLSPYxOzVJ/lKI3fLWtfkp6FSAQZPdMsvQxDVdU",
-	"ukGsgDKNm+EW6ZlbNreXTVbixnZ/I2kzWGyrtnsQ+85VAH1MNd1V6Wxr6+1R8G0OvlOYo5TLia0GuU3k",
-	"qYszqoHEV4fhYwn57TPYYd815t4YJtmIq++1+ZqHusWNShWh85KZK95hOZnPzIlAkRjaF4oAvkV2hslH",
-	"xOF6kHRBxZwpIsw1Q2huvsRQ6YEyb9MgIb9r3mxacs1KThvHZK9x43SfSUbXLfGnjTTbLsg5kWyWBq6W",
-	"fTSwyxY0I/1jwmdwlVulWGSQDL9mehCvU22v1Y+rJh424K5gPZrrqM29BdvRAXMn5A43ckvy5DqQ7c0d",
-	"C9cV8ED7AdkqENk08wHAc1KUcl4ypfBfPuwfgpN57ahX2wc9Zy672i9b4RJj8sAN1z2fqoFA9ccnznRv",
-	"onVtM/35xQtyzdaPXEFsAAEcdclRpScIPXYPPSRWcd7heOw9xS/RbvWnsnmi+8dWI6+RivFJ1XZ0I9nk",
-	"e6XVZ4K/dQC97XbwXAGj1ZTrnEW9R/P67UPS20pvvH+i167aokrdU9luh3HbcRwhzzFyGLeSjUfd1G6b",
-	"SeM3Zo+C0qDxQeD4NpJLP5a+a5RCG/O6W3h3f1DzYRLe4b1tK9qjvG94DvlcsAxLQ5drdKYQOSNg2fcF",
-	"m1PtVUrraYHOKcs1WdE8twpNB7F8RXNznyIYZYRma2KfICWfL7QtEwYfgq3+7/iiBwhMHcKwuAWyzg4z",
-	"w5sSTXJ2NS3CyW5tAfoOysm8pEKfut2eQW5NUKc/IguZZ6fe+fRIEdDoyFLeAJKtluCftA7CscBS71MH",
-	"UGH9cx4MxBU0Wy2MSzEiM8ZOG4XMjxRRC1qy0VigKuaHg8L3TZ8fSXO6Mt9M8Gkwklz58cSNQIn71hDR",
-	"TTTZLKOXJeHRUvaRgzMo2YqW2SnQqkYrCNxuY4EQUs5zOcHsbk9kIHnDt9nENWhsTS/pmR2A+9VM2BwL",
-	"xrySasuug9UHpdf1J42p1yhzdmZR5dJyz0EkfhsUyMPJ+hpuvsn2rTjwZGoGmRKuiIIGGGdkSXW6MMzK",
-	"dQJ1zlKQKRg8iBKNP51uG9A7ct8gw1K15RWzPLPoRzNI5yM3NOcZuK86g68ESXmxzHOhtBElLb55uBb3",
-	"AyV1tzBrPOs63r/QulCnR0fQpWiUsRsHra+O6vXuL/9AGGpngNrJRZkhsL62r8obqmk5scl6bRmJ+BQw",
-	"ByuN4OuDX98FY6Rg3fLm71lkvBXjvRse2J2Q2Pe4Uw6IaSzFxMxiUkZDYpcL6JE22wxzqDpO4ADWSf94",
-	"+Dg05ES1vEISSBGPrV5IiMWYjTWDrMxVZ+43a7MQZ7PsCKxNlvRdV+sVn+ei6/OGk9XinlZIXdy3kad4",
-	"w0roe6NpqcA0tuyNt4eKU9IB5dzCXRypXd5rQzfKkA9URLw7hyoK6tatXtguMCgc9hsdMklSVzA2qBg5",
-	"2BunwjPwXiUQmtDshtmM+ZXCtE/vkGpA1R7MAfxQ+RV3dCyn/L4NQQ7gnL5LvnkL7UJTpAVPzgYMAJsU",
-	"HDAg6bplzh3Sl93JpQUMXbu0Orq221Jwg0BiIxs37tfu5Myufd+eBRsbGgQ+u5zdQyjgKAQ+nvod7lEg",
-	"QJStWwYeQwf8drJXTK68YXOutLnaf2FXCykjFRpYd7yrLvuUTFcLxdLJ1Kc5XFHFvnzikjsUnwvD+dds",
-	"TfrQf4iWGbFvxNuvVmJxqFezH//j6/Krf//x//+9fLv6588X33314uXF/34hT17Sl/RytQmM8VVkcat6",
-	"Sbv20K18cxfczxNHgtiGvGGg+Gu2bOLxfGpMq8OIWxwD4do6PQ7xflcte9eMrZ3VuvcHnG1s2S7g2fZk",
-	"iBB51peNdhU+MZb51npAb+E0bQUPgcg2hqSz/dVBh/Cj7kILia32EJI3evA+niCOMdE2yp51SIXyOC6F",
-	"zbAu3/KOYCrREnUPpoJR9WUFkLPvHowTYBZxehX5HVfWim1yiAm3Apy8QYBEhCK9G8zanUBK2/axrRKn",
-	"RhUMMwwPWJLjHKKTttiH9f5Kka/PXGt1mMlqIXOGXu2EUE2W0qbQwkfROMRtcUDs1JSsyljibeiYtlip",
-	"G/NESe48vYjg4GE/U3kDbTncIUJHdk5Tp7S4094YBEKyOMLEY3XurX9uQoPGORKSLm5ncd4rgb7VkdTB",
-	"ItrhHIltY5Hz+zpfjITp2EMBnPVtadpmp23ibkkYhWzoPhckTEB+pFzjZV9A0qXLj5VkHSyqAKsiUEM2",
-	"UTGbOE0dNA8z98PcvsCLH/O+bSQEb03fnJq4I8I61LZ2+7GvFXLpKfiGUYuF3QFfdbtSXSyZntzFYbJ5",
-	"r+IiErvOrZE3JribgndVL9ThbuEYaTZ8pmDLQiTbPeTMSUg1TsgNK6+o5ssEAztY9mQrNzLJEEF3yVgT",
-	"Xj8E1Dy+O0Rld2TElh2LbpHMWUs3q80uVjHV4ZKJDBwEd9vi+yaZRkATI3vY2CauyD8r6Nx6td65S3dk",
-	"ss57FvEttuPzfX2Htlc7sWkhITaVxQ6Yx3udtabTc7N/L8rASldloKbZ/gSELixcQlTgbWAotPswYxft",
-	"gRTAwPPZfMv3JWNeqivCRZpX2UZp6kG6hHlP6SZU60EMlIfzl8ZE0CWfixd3vCPY0gbnQ8Pj6ZPbQApT",
-	"pVb2fm8M8uU+MuG7gxHaFvdzcUc8Fq6KnK4nLajJdz2ZjmQxOGlSsjkts5wpBWFZqjYhZ+9O3Y3LVpOc",
-	"UaXJ4+ONpOTNXQjXeRzTrWUMHvvc9TRJqSA0V5IseGmdEopQFXRuC+2qrfvvt1uzQdLcODvBKHNgU9p7",
-	"AKubDWqNBwEoOCgqOVZXcn1PFJrkDrgdD+YckAUTQa6ENa9bumWeGw6wtrkvsFHkinExh9prljVh/Xwm",
-	"QHd8EAhF3xZy6dOpAOCo481bKrxObofkFBFST+6+xf8VbvEYAnSXazbGepE20vsYcclF+Onj/6o9G+4O",
-	"Xvbf3Qw+o24Gn2/Pgu3DqmKQOncKuW5oiO3Knh/PqStdHaxGebmFk07GQJJj3kY3j4iu1CGg+QtUMERA",
-	"rzC5vtXRSm8oB+eg0U5A+eroR11EYS7tqFy4nPaZLMkSUB+EUzH6Qmro+GUUaju/wV06ebm12clEydKW",
-	"URE67PdZ0KkUiqUVtHyeUZ5XZawXJ2KUOmBXhe2i6t6uqkpTptTuO/Pk8ZO/Pfnqiy+f/O32FvAdj4vZ",
-	"+3umKLhB2lThuRTsFFEhbSutJ4+PzyALnIv5KRGy9kYBmVhme3M5UKXQIDGjGSLir/djJRlimd8Ob2hp",
-	"zpQyg1i++M5O/d9xzI1Pv3evMHJDwEfR/qIO576o1CK0K7ZTaO2kJ8Abu/C3Zw1m6sJLt9qywihPslIT",
-	"zKqZ7HJOnUPgjpJSatt20xflu2FsXwQAEVI+0+iKQcd9hAtfESnY3Sd8+9pOD1HbMLKefHWLBiwWvtbu",
-	"fIscuB2ehuOwVvj+EHa6a9f/hxQQG/hZd9s9drOrrQ98i219+rRORkcUJEW4jjXhannHdj2GzYsZ2dV3",
-	"cJi2zXNqk9GGPJuSBaOAazuzsEZ230YdxodqW/v8vcjaRDXfiVAMcgMTkQomi62+SU8fn3R9YVtjA0Oi",
-	"H96+vSD4gAsUgcCycdo+4kgY8SGk+zB1CNc7mvF8/XWodhvm3wN7FT0AEBY9BOE93nqTAha14dS3Czbk",
-	"5lo1EN/P6kqOU0LJybt3lhBnVuifEsiQmHlNIjHXJaAPQkIHMiGgcbibN7we7SQ2cCFw6I4I8P64Nk7V",
-	"FiR8F620Ke4OEfXelKAN0wNYY080/JZc3zk6bicG+kD8dFzJbF1LDLeRNmiMRaJAb2glZMQguC9QwZgG",
-	"8pD0be3KWExL5rd5OkA0y0ZNKs+wY5OiS0au1popIoWdAXQJAE7z+hfWat5DVb7LHUM1bXfONDalpvbO",
-	"y4TwLCFcmMkocw4Lo8CYVZwRml4LucpZNocOZkAvml4HlCZ8RtaygnvI7MSKYXPlfRfQ9tWDhbJdL549",
-	"2a/2DDaUDaDcDl68I9B7rFrwXBCobCQ/v3lJSkbTBdYFQ9FWSmiWlUypxMPxATi1UbcT4uIARoLNSjpf",
-	"MqGb6ea+ZlLKazWyn49SucQqyvBuqEq+6Tg3Ol3Tq7q/K8E20QCbJK1KrteXRtQEvP9jrCXaubD5nBZQ",
-	"hvSni6Kc4I6NRiNzGgH1Hh4yHHjNIL4OggzsAugOVp8IQwVQzjdxPzYB990Dtjsfvrig9rVY851uNwjs",
-	"9HLFlOJSPJPymregs16tQcX/ubD9VOfihRiRX0puhAu8nJKrUq4MB0Cy6xWKn6Es+Zxjra8ZK8V3OLdh",
-	"D/Z6YidQz4wW3GzAhw9Q4DuTrrEPRdxq69BxSRn/n6+73RjYJWBvOTzt11wRiu0JNBQMGTXF2HSgLdlQ",
-	"WaWlkEtj8Jy/cIEzLUkmzYnIEbHW0KSga8IdyMRoLMbiW6SHMmMsmNA8pZrV0toumiBJiEIqT5HMWNEx",
-	"RUJPzwjOXdk3lVqwUo2FYuahXQ3ommxjO9GduXXs/32D3V0jO7O453CbgCJqyDilRZFbYG5X/PzXfyop",
-	"pqTvKtQHVvLacnRbn34WlITjeGoscm4zVuVshrqNqyXngkzxqemIGN0CzfDpH3BJJyS4+D/Yshh6zcgU",
-	"P7JkzfmS6yneezlPmUCUa8s6RliWnGkKIXyQjJEKb83KZVivZVnq/OJF0ObqtHc8ejw6hhzNggla8N5p",
-	"74vR8egLiJXqBQico5vHR75z45zptkAm2kj1LZ/YfqiJFbqohCeIoudB8uDAxlDfFKCjjkWsGvgUk28p",
-	"KSsBhcfpgqXXysOVWoxmoKBHd32R9U7N/BGjieUz7HdfGBMaFnpyfBy06AJZG7DNP60jCbW+bkBQ5iUg",
-	"JXZ1jjVnT6+BECnNGHR0h5/YWGn8RX7mRw57IbwvACGtvil+/e3Db0lPVcul4RpjiklCl+QFJjY3tm5g",
-	"xBydq7oA9TczsGeCI1BnVCsvvLE6oVcdlc2z9jzep8LrRGdELrnWYHhYSBpnn9VaUQb1/slYyDxjUKlQ",
-	"GsuRuuwEbHr5CwDlGjtnStyqAExF2bZ2/rW0LPmN0TpL+7wRVRBrAcVgRKzWZdjXvLzC5jHQeT+clS1a",
-	"f0qWXFTmpkml0Whpeg1fNVXhU2LUxumIXIASN6dcOMIglpv528V8pgiUxgRZyrKmY8mcHWeoYeZqtm0a",
-	"CJWpn7x5+JoVPmUrdhg2FHo49LbLkwIOingcwpc5g9o73cyA/jL9vWIgoqzcsuZOEhygDf11I8sh2h35",
-	"Q7J9/+PWaQm7Xe+9Neo1qIVcgcevfzz84jjxaf7Hg7bZGjo35rojBHeHqPIWQJNU2m1z4ZGgSd9N9Gn7",
-	"TOG26DjVk+NbJygYwfGwUhKY7wI648RFJdLlwYXiq3VTYGEZjWHahISSh/RzKeZDw+sdheURTTHeI5WO",
-	"uutL+2pSFYaPjbTBjAY439BICpBy8EJFwCVElTUiR4HMGW0d76YRWSeDu6rCw2xh6m26D02zxsi7D1vM",
-	"8ySW010L1Qff5eBlZOl33NGdoGG7Y0vbb77XIl8TjxhC+jTV/IYNfDpbyQA+nmUjMv19ShSjZbpgymlH",
-	"LlCeoDqkUPsJXpGQK8ODgJLEHDxhf6pkqb8pWc5uqEjZNLGp1Cg3QAaat3FF5vyGiTMPMjL9fToW4bNG",
-	"TxZsxZSeDkbkAlDHZjw3l4GFZrIrWS2kYkRzVpKSijkj8oaVOS1sjYz5KHbbmMWfz+MXTUyw/d52V5zc",
-	"qlNxfPAgC7Ybn9d5LG1DLgEPFzOD4sL4DklQrS+j7z7iy7iY+JqixpZsd6Y/3oKs2b7t4KQ4Y9Uo8kUE",
-	"BUgvGC+jOECxKXp4lnp620mCu+ZhjT/gaod9L+Z+StCZjoo16lItkzCbspkT1uVavn3aYNtOGWHQeGld",
-	"ZGoFRFgehsg4uVz5vxd8vjCjgRgwU5RKu/zN36KHK3Zm6sN99Ay1vg5PvgQ95uHVDfD4RzSNc1IY61PO",
-	"nAOxKCW0fD7IldS4g9D1gqYv3AKOCS3WOfp8gosocAJB6D+uSHiz0tq/mEGdlXSm0ePuw1tlyaGpt3K+",
-	"k8T1wYfWKiJlZwQdBteMFWosJJwUQX54df7MkIjrETnfsNt5gMVu29kYvWReykpksQsBHYLnFuXoIZST",
-	"Z/UbbqWkPD7wDDILRR7XbwH+E/YNFL96V+7BeZ7XcAJm7/AVYPGv+HtaZoNWDmsoPEd/wP9fZB9aVZ/v",
-	"DI+phBS0UlY9VZg3D12SUP9B5nty/GTU6pXZVgz2CI1znNnDio0Gmnx8C5si4/ASw7n2H6mNV5H+1Rr6",
-	"JZXWOBjsEhtGi4t50G2dvi17RVRMacFCzmzls7I6ovWHmut6IXNm5AA+aB38CgFtx8K7+FwbB8MWCHYb",
-	"dfidAWQsnFLUCnz/DGvD2/HHQjCuF6xEoYbLJikVQrrfxKRNVadf35PNDi+nIqnhneTU4Xg8bHa6w2GJ",
-	"apIRUU0vrt3CgwgsZCZac7x/S99yz8Zbby3HjhBetFWc4YGHXAm02KwMOwt7deVKEsWYCvFKMXBthKE5",
-	"kE4azm10MS7zznEuDyj5+JLO2dFfmszgtdErLjCUsKncRbkAxiL9i5/+PSF/v3j+72adv7Cri8GDyjwH",
-	"B7tESKVW+Va1aEVmaQAmK/hs5gDZQUFZa6bOCBVrFDFXlSZba0PNZmY2cxQRK7mk2eF2sk24dNzEhpn8",
-	"9d8ePz2JbuxnLFhAGwJKHkKa/Azb08g/scy0zcN1mfMJecW/bRUrxh4D7Xi4pO+GVzJbD4GPPMlb5c41",
-	"hu3j6vv3Np2qgd2Od5yhyTVbYyUYKukBzgjpB7p6U0sfnGEzQTemi5dBEFytuE4XmBxslo5xlHMsEIxd",
-	"oZBvi9fUj2z9eSprfnY7lO2YwXMIZnuhVMWsimNVeHtl5BDDstnIK1leQ7wNSX7r26twfY/bzUDgHcPr",
-	"cLauGLqJp3gjTSHzPWf0himbFpEg6LLVKV0fyifHT6xJAmFqo3lJWFwI7AlxNHQRnLl6Ci6I6wxlntVc",
-	"VKAo4tVoVbUrZm/IsehPYaJDIfXQe1CnA6sxbpgSxrpdq+BT92v/yXQQjXaZl33GZkZHSekC6ZZ4h+Db",
-	"t/Sahc2vZ7PADUH6Ozb19qqX3d5u7BtVpWp2Rg/79NRpaVxYdgbGgQIfLceiwa0J4sRg4gGuDFwZB+Ix",
-	"XN2/EJchjQ/BZReVbnRY7+LqauOi0uEs7uYjfJVLU7XF7nZhHLsJ2pbqNloTBmsgkN+Y5gDE5FgAZ5Uh",
-	"1KM3XDm0rwZe9Y1HkmDZcwauEILsNPKDZFMMRY3FZktgAulku+9lN8rnad2+kpmd7Rssx/o8VdCk3tKD",
-	"SNWXfKYbZiyIDvCE9G3mX0N8eip14XvDdMOwf3L8ELwWjFhuRf70ecekP40OBpKNXOL8yILREno+AxOC",
-	"zET4XzUWoLE3Wc+Iagtp2kBCDQ1nO6Q5XG7cOE/DdBrDfHac3YrZ+5G9zHHU2zivWzocgsPP1bXLYTXC",
-	"NQeGb/B5DS5ye06HHhh7fDSnASwj1Pd4P3dDcG97SYO6BKdsINqkGo0FRqldC6JgmMCHvSvA/cbO/c7s",
-	"+ieLqwUAkjsDa3afHtRVZN+REIxhYprErfULcFAPrYO6lQfPyXtemIUZ224m88wWGGRBBhHy2ym5/PHF",
-	"y5ejZZaQNz+/fH4Jf51fvDD/H4sfnp+/efvt8/O3k+f/eP7TW/NtnRg7MpuBBTaEkssfzocnT7+si3ak",
-	"XrCSGLttgM4C51aHBCHQfjXlNiPTBZbIOdhxzjMfhu5w6jj2RivrM/Lk+OuxsC8Aa61kNFtv9XQ19LB9",
-	"XWMHJZMrkUuaXZrlXVgifyRt+T0vDuIIfc+LEZT5Uwdu9AxfOPyOq0IqHgf0oVrTdIF3otkzwy7fjHuY",
-	"zo68gnnsQ2TBG/zGbhR+NXrPi3EvlusQlJf85xCoO7TkHV7+cH7y9MtI8KfmJ10v6zYj/2NXQ++NGE90",
-	"7Dr/5MP976TvLG81XGk5NiXe6EX8nhe3t1+tAdjF7ujmYUmciyWlAqsBYk6WZCys3eq9LVGblLzG76gr",
-	"+HT9usGkcY22jaU8q/LcOWzGYgNkyxv4pBIANDfdBvTC3n1MJ+b4pws7OMiZJdFSkr5r920bNEKnv7W/",
-	"eHkJ6GfKiq2ofVQvzeVub1hHY7HfPFIBhNtnp0LG8OU+V/vI78YhlEe78CAz4a5GkSsYab2no5710807",
-	"zl2GQQmU/YYbQyjP/OG6ZqxAv7r7DcSrV9SGRR0axZqsoGALuj3t1Bj/4Zbw+frU7RTbtLznUWIexDsZ",
-	"7Nzm+PfV84JeQBnLmW5BQHGF0S4/x2PD5HIOghV/nJ3VWDvGeFgzTZY0Y/hIKYuCZb5AwzDRWPi61dpF",
-	"dLV2WY9R3QneBDvyi+9EdDCeiWRnf+eWxup5YwkNBEzryR5CJmhZAGZNgyKPlHt3H1evmnDRZhO0lLsy",
-	"X6JiIWg32nxNgJyDiDG+Ag2QZkDh5uDrs0gseIevFmso4KZqLDwOAnntEmuaPZkhdYBriD0bdZnliuHt",
-	"hzqB6w295Fjlg/fhjoq2B+CGw0mQuplW9H6x5+vQ0sId2z7WSnDtYIEG+5MIUprnVzS9rmuuPYzCH//m",
-	"fChXMlv/z6OqzD+064O21JcZ1YgFpR5W4cYzbzhxRP7BSj5b16guis8F1VXJps5NrcsKWjtj5j6gN/Qz",
-	"mSor2YzdqBZypchCrgaJsyELQptQMWtZkQW9cdZpdkroWITw6yXTJWeZrZzjTi8LsEEsLMO+ejE3qK0I",
-	"1Q73wSM+BCg1HMllDKqgEMtPu7epE7WUB2wC5v6P4f/tWEr2i0ORciBX5kZX0MM/MSqzqxKssa9+Fvwd",
-	"YYVMF3sXoPmSKU2XRdd1bCIk3qIkrqApGypmdkezjExvHidoR9oGfD+8On9mLULIE8hGfnbA07aUmngG",
-	"VKdg0xcguABYiwtSIfD0zlX7EbquGgBQgmXfPE5+Rbzj4+HXfz365re/9sn2Z4No7ccDqewNWJUuuvp/",
-	"/mf0WsXCUBB6Tx4fR0xzLYuzBsIODwF2mrKy+dOfpK5Bfc78cbbeTLOQrDJm6JWE2N6HDWfatoRKGlBy",
-	"XrR6m71ZAozdIxXpnxw/HhDo2w8CFj45HjSuQyf7SVgHV0tGc/HiXcgVJN2NxcXry7c4k2lV5lNMc5+G",
-	"uzJN7LE13211liRFCfO9YqcWNEuNRUM+9pvtKKKCC6BqBkktWP0RmpI+yAUrLgYY04tJ9b45mVPy16Ax",
-	"ZuNomltrunU6p7WJcs3WY8EFmeKpnJ4RZWZH8+DogjpTC4OrNVFGPhi7+zwQ6G69qJU8eXzslRgV8mCQ",
-	"LAcqS3BZoOfwi2OiEnJCllwk5PEx/v8L+//HZGG+WyRj8YQs4H76ynyEiR5Q+A35SZRkdB14UdGt6O4K",
-	"cl5jTllwF4s/aBhlLBxGY3heNjwHQmo+40Y/c9yKShblgpRsiHqdIUXiKoNsTrMhMzosfn7z0oOJAABD",
-	"ggXIIdQM5i4g2AyuEhT+LZSasbA6Si5lYdSOhBQlv6GaJSTn4nqYy5Tm4PsB7bNkti8+VNuZrbywhVKY",
-	"BGZTjKLekIPqiw8mXT+RL2S78+1uldVJtixpZjA6+MlIktlhA3+3nq77QTDhHZO9d86HWsQsLCy2/eHt",
-	"24tLwkQGsDSxHsC3T8H86vHXJ/vM/SNX4Md2VfMywoQu16D04K2EV2BAOG/tO+ESQAuOyI8h/EK776cJ",
-	"H4cN7f9rxA1jWHw7A4j1vh3KVLQc8ajp0zmMV+mo7pHdnvHr7yrUKiw2qK/R0ysZXuX9QLbA3AYJUdIG",
-	"wVPGb7CZyljUub0O7Nb+ypV/l9BcFhHTHCDp7pRfu1uXuKjP0s1wa3EYkdkPnhns3o2vayYI4+29AVfM",
-	"dQN5ei87VhnXwz0wPdZda5M3sMuoLUjFEPvQVgy7kirSL2XOXE1WYoHeSnYjU5dYCcqow2RWCRmNRi7P",
-	"YrWQJOMZ6lMLJszvLYYTOs5G5LnQwPFGW6VFwUQ2tFWn2VgsqFoM0wXlwpgzU/Sp0GzJBYHlkhtwnUwd",
-	"EBRgd5jHW73u5lfdYG/Agcfs7K7WNv0+1bIk/anR9E7RtuaZNZsTG72KfK7WSrPltBXMBYZtwz14vIF7",
-	"0P+VDt9Pfvtr/7TRFOivg/81+F+d/ASNldErCQmaXBFNyznTt18dRPm2Pzd80LZgfNUDrvhPVZ/umXL/",
-	"VWi37WAuUzhFW1df96BcpRdHRm4NuWi/8M4t9LPH36QYAKzEtTAyF7MMDe95e9spU2+oZkPAOmIZqGRp",
-	"ziEg7AwowB40qlpbRiGiFT5QpXmzQd5HNlqgWUnLTWeOsPeGcBFYsw7icSONxRAaeb3lrfbZo/rBD0n9",
-	"q+GFzHm67vxj+zj0KdXDGuRz148vG4igsPAnJ1/vZ3//UpYdPAXNMICnb50tG3Scc8fHIf7FDo+sdqiL",
-	"z212hcfmtA46C9HZp5swrOCbuZHXFlqFTPFfDQhWvIu2T8rrSve6hAcvkbNkZTUZOxnIg2e0xJLJgL3u",
-	"tcv3FHTPrZWWVmUJRR41sGuHvamK9q155kvf68b7aSoroQElnbpGh/ZD0seUmVjfw8GIPDfsA5rQWFSt",
-	"PR/3icQ2Gfhz8YAysO6j+ZFToHfJQCPsNuTgfwu9Qwi9AFzEMrbDXyZ897GCzK9W6+SZ+RYKF9Bh7Q6V",
-	"ekRmObWosVdrgD9eUs1TtJFzRfolKwBxBQLnLCMZo1nOBVPJWChNAWcKz6LPFMY/hpCGaFZJ0ryC+MWg",
-	"zXqA+XVDMbO9KbrDjCl2iT9pBXmyTY1uM6QvvInbAGlIb4+rWoNeoYeCzmUr8hUXEzpnE2egdkG9+upv",
-	"X94JOfPPpNEb2u/X5YH8h9LkoaPs7xWr2CZsZUdVHmZz9If53y7MH/8u70MB8w9jZ0rQQi2kTgKXnXOS",
-	"csxWVy5v1DkhlnQ9Fi41PEgpx2ExlAPppIPEahp1fmxSP/lIEXNHczFXSeh6HouSpcbm6G9KBodWBc5b",
-	"668deJeu91zTMufM5qy2JOKY7b61Z+wZEPrh+fA7pinP2+5I2Mp7ghfVitYNK22QkOLIgrFM3ZEFzetk",
-	"frOj1tNmJ09J31wPgBiNmZpS5OuBLwB1Scx0ae6qqYfXxSoigDMigIM3sI7TsajVOZER5hRwZEnqR2TZ",
-	"dES+xRSdgq5lpSGhG6qUPdaIbT/o+KpkSo+FVeHtd3PJVKMn85mNgdaDgmJNV+ZepOl1PTreaYhjCjN3",
-	"ZU22JSGehSKn2khkkkoLcOimAvWqUmYrnudQGwiUUrIqU3Y6Fu6HE/fMFCEBADoiz+t5uAcHIzLNuDJn",
-	"bWqzn2rKIUY2pN9xPRYrqjA9Ps1leq0AbGoJ2XYYFzacB0mI9QlHegC9qNGQRuTtShqRYHV7c9qVzCtw",
-	"RWLyyooLKxEwhgopTVPDY0PLYGYXd5bZwlP3OuT7b6UXGVsWUjORrgHG4sFKF/1iPpHXAui4QxoZxQy3",
-	"5SCppUzrnDlxZL0gttk4JFpaZqX5XilVBx+52yttyeXkV1i6saN8zEsXDySlFyWjeFbWViE7C8zHBuiU",
-	"exZlCC89ShUVFvHFVo1xSNtdD1zSKeSgjsiUqikRtCzlyliu6Dx4pAi2t5CIWMIzZhsxTBfVkopJXSfs",
-	"JJWbx8rn0/p1cUX6UwC+hzQgjnnR/Sl0+ZkOHJz9WMxiKfroUdBwsJdXXLCgoPSRQiXHrB4m5gpbFeFq",
-	"LKZUfQPPjavj45MvN6b+DU5pRC6oUrWv0aEdo7PEgdxr6KWSkVlVGrkBuZL4na+SwTGAblDIY8Yq5bLV",
-	"fGiwR5fwwzaZXxC6bNAaHA0WxU8qoMvSodu2hhtUFCzWDWkmb2jYAv3aaZ4NdqDq2rZRDfcat89V9IRZ",
-	"OgsKmDNBm1ZMvXQ8Fa7ZinVVc9eZ4fctVdFoglusPCLnV4oJfUqupF7gvsUItvG7vXjDfypbJSBSB5sl",
-	"5OEDobZvdHr69TdDmI3eU/jhThT/DbwXW/wHAB/Gut+M6YNO4ZrqtsAoFEwYEYmsbW+P21WaU2uFuQC/",
-	"XlBtyz8chuDcNtqjZLrRItRWv41Ia2V6H6ByHAJrMha+VmsQVK0HV4nDy8S2VfYCkStfjDVVLJ8NM0Zz",
-	"LuZGVD6n4LDMc8Q/sTCfliTt8L4hVz0oym/4ok8F9huudYcvMmTQg0Bm2k10LBln7phucvRH+M9d5v55",
-	"Y9a+yworrR0A3dO5ODUMDKq8v5aoCiQ6oNIpl1NsFC+FtQwxfWVEzoUrcA8qZtuM7yan3VI/b5Dh4wna",
-	"VgX4MCxyaOn6WjSndg9OO4K7tN2mf0XL61DPDTFkXJUwF0NaFDaZF/fChZQhBJc0vThGc8OrfxRosVa0",
-	"vg2qipHVrFvICv0+hUZ05JqLjEzhSSMWz9W1zxwei9prFQBCAQDPBpjxDsibH4Au/0oMnOAtlR0Kc2aH",
-	"AnkfhrSXrtrp8nQPIdZvJ5mYBM18wNaAJKB6JFQFzH1cGeU2wKezt3KlU7ls7anyyk37vixzK311A43H",
-	"qDSKv2f/8i2rLLX3K8huez8j6X2+YQj5OTYjBbfTjd82bNC2q5zE7Huygg6tKNmdYoxeeoXBAecgXdrC",
-	"WlclVGvR7nUZxw59MCSJ69Vj0aZYR5vj+aN1GGF8eMX3op7iJ9J4HYFaLgFH7c/nCEBPYHOz04PpMSiv",
-	"d14aDrrlFlcGlAnVFRqIWdlXoDbTNGWFBjPPou1lCWHvCrPnrTHr/8BpftRL4tM7NWDVbcK63prPWUjj",
-	"DFtLEjqKaBgFHci0KACDsanfguPBHVjyAvGIrphnNlsLPkU+UxOqp2PRd4jpNmyKwZiBQw3CeJXjUZx6",
-	"vCZNZLBTn6ukvXQT/ERyFomzi4U/Iw6GfjLUclw/gPwtXeyhiQe5LXHrpIGjP1xdDgaCoTP+buxoiDBC",
-	"ZBDCjFqSKXTmQ+jq6YZJaIENpu41I3xHjTjla22FofJYvNAujEEhc0hBW/KGmxtLORVdNXFKsImw/5EZ",
-	"BhC8wfSEslcI3PrnVxQy+5y1gyoTV4RmGZY/hwqVy2aIG5ZmSa7M6tZn7Du/Aw8YjQxn+KlwsAzntB0y",
-	"YKvDBCLhdPhddkyqm60wKPBbC4LqbU5MzujebgEYlHew6h44YHq2Fc1zddNBGsMNZyuy4iKTK9Kf/vD8",
-	"+cWbyZvn/3jx/JfJLy9++u71L1PQU9Aq/NsJJpMNbI+6U1+QRoVzVEONjUXiwKm5BACov+FasXz2MU4N",
-	"kO5wx+ZPzbZvkBoh51paevboyquQ/XX0h/nfLo+zQ21zOR/1e6SDX2lC1sAEXXZYw9BMQiALCGa7pDMp",
-	"MPQPiWX4qjgk04g85+iIrgxzarNXDDzYFVAl5wKzccZiisbl9zxnL7m4npK+ufac4jRNCNRV4UU0VXw+",
-	"JTXXDE7dWCtZXivPxoAo4MClAFPMfOPheezY6O803wgM35sljMgbKODz8XHAg8D1u9vHnjyuxoLmK1Dk",
-	"BKmxSkl/GkE3PQ2eMKsSEvor4Z9DpWXJ4l0SXJKfodCtj9X3wDYRH1SIuUH6kJDU3IhWf5SlXsdWuidP",
-	"v3hyfPLF8fHfvv56Z/5qJEjuKnJsvoDZZqqI389bzdqM0+uIgRRWy/2lU23gWzvBR6quP77d/BSft9b1",
-	"nXzVNr9RywT3S9C/HKjFmZFLATz4kmWcYgcx1z4M8B3xMNYoO/aU2wlNzA+m1sSqb6eEsNF8RKaavdNH",
-	"RU65OCPpgpaK6W8qPRt+ZQ4PtvoqxBxqLZvYxXigAEXiywdavw+NuO7eMwvBkjPShzyZgCQ2uIe5kwhC",
-	"fRBDxDDkIWwRDwdMg52aodzpekMdmXOgdqtQGyL7KVlyUYHZDukpDTG+Wkg88jzSFrB5uO4sHX97QGPU",
-	"T66FgQwtDhLqIWohSz0025YRnxmONy3k7OFRvZKVAM1uuXtX/ymv1NGM8pxlrUrH3+WVcllpmPmlSwdE",
-	"RAVhZSkxSckMZhSHlJZZCPjOSwsCgtAgzm0zFuD8SEL0Y3gORmzz2X0PkzVz6l5swlr6f+tyTa+A7/2s",
-	"/wVaensK7Q/ImB07BFt+65taIxMA9i+yVecE9yXb6S921VRXbMGtneVqPm19pSw3ij1PwbfCs8RFvo1S",
-	"m9M1wlCBzlvKnKkRcc0SCFXXijj40EuWzwgXSrdk88yZfsV6n6iIGcv2hog5WB6qUqY56s5ytSWzKC97",
-	"ADWQsIFXX64EFLpQXUOQWl++zdjCxlM+c6sG2baZY2NhfjTjc8RyExl0gixKNuPvRuQnqYHBW+GlX60x",
-	"Z+wht86+Y5ebvdGQ0GbYug5jxmTB5R1iZ1+5pNfEAXy7CrydqClLdgRzHJpTsgPBIMvCdCbARNEyUvc7",
-	"Ij6RHwDr7Ll1x9gYrACtk5Erlpqtt2lQ+OtHCvDfeM7mzHXfiG4xAtUBgvsbmX+yA4rVtUKuNtrqAIE+",
-	"owrwt1UpXOZksIP9ce/Fo6WNjthMknFvsE8kgOBVeyrkjBgw29mQ1vbWMJa4kNpV6TdjPJsxQDzyKMpD",
-	"CwTUiNqR7PBZwUsGLRoAzgjUUAmFQFdra8I1gADaBEjjoTvEDz8nbaGxlv0aA25Vc1cOJKI22cHCP6Ji",
-	"iFuoWvhvV5TP4z64TTf73WwZfEbCbsEWYiloGdxmkjRo96CZvI03fapUXswPaS56R0ovED4JyH6QvF5b",
-	"Xr+J62GMH5yE6iaijv6A/1tva1ung3OxhmT50icvemGO761zcB+bKw0/BEFmI2I6lHhhj5uxYO9oqvM1",
-	"yfk1C2DtpdjTcnobsaTFFCqoXgS4Urjeu2KGN9ClurmjItgob1CsnwUkjHaAPox/3rwLnL5Y+bMhYXYy",
-	"SphA2/E+i6TeApQCxdBQJaAsIHqj/NR425/6QgmXsv8+aRDrQBfJxga0JImET7Vs+5HZsH3p2LC/jVPe",
-	"yL2eVsVES4xs2O500BTPnPItVjBqeIMV3pgJPFALWlpem+FvdZs8iVPhMHnMZiRzTBt7APRNbBW3FGzv",
-	"DmKZe+cKU0BchNLSK1nNF7q1tNSVzzcrS20yh+0oNhZYgMkVmaKN9Y0xXLmYT/wjUHzpSjGng7O6aqpR",
-	"itqiemK7pQfBWYGhQ6CVSDGjJcILS6y62LCmzgNXWP6ZRCFQdL8MtC3XP6uCQZxTlwy7xrE7+gP+v7Nq",
-	"StgMhrZET4waRfKn69B1mDntrcGxuGbrQYjhbRFXbI9mj5PsWzljUS4Vdrl4VwPEqh0FBHaQSNEoxUVJ",
-	"DxFmFUnkziSDfoTWc+4FwMQ6N6ZGAcQ8wjMfTVKuRT+po/H5ehfySwIVvdMwfjwdnI0FRSRjCTYxtu6v",
-	"zWZaao5+z+61ZJhTcVvV5DWyw5843eMh6sWkpWX343SEOaddkpZ8ZtBZiKPCzbZzQCVswKkAZhhkXNUO",
-	"/MSq4JtcgHO4c/aP54U7In58Mu5JariVgwTxgIxhtg7LwP5BZcJJvnjG0H6kjW3WAcnTKeENM9CIkKsz",
-	"29UPk8HQml2RIq9Us91fHMnfvvKeMuPPxydcEJdVexBOQTKCSgr748KwM1mS5f5UyDswS0pFyvId3v48",
-	"lyvmwMjA3wrBGFl6LRhTriAjDbPdPaB/QQEOJOArn+pY37IotgB0CpPYmg16R+S1ubFWXDEyxdlC222K",
-	"E5sSBXed8wbzPCdX0WRG/O1/ORbFZeeHEWXPYLCaPx9GgNlqiS4CjKt6gV5d8xbfFi9FeonCqz4NVxze",
-	"yP8uWE5g6H/4V+JBu8aPKSSbzXLagN2nyyrX3CjbRzNZLocZ1XQKHSpPA0CTKdo9/SUtr40WnxBXQHRy",
-	"nBwfH0MyHE0hExb9iAXRciweH5MpmAw4gLKxMfdjm3X+6vw/Jz9fvHx9/t3k1bc1vB95fHw8IK++HZHv",
-	"weqA/FddMrqEhPCxsK22iNKypHOWkAWFXnd92xx/EBRjNxIBHeodN5olKqHsnU4IZPCpZCxolXGZkBue",
-	"MZmQi+++T8jfL1//BOO958XR/D0vCC3TBb9xrS9cuVUfvgp7rdlG6e7qGAvITcb+Lu+0718tquWVRVLa",
-	"whN8pFzCfn/KxQT/ng428vwVY4i7BK/GJOMgYoqJ1kY1GpFzEDOKmZ2C7CxI+90Jc2DnfwgTq02GRHix",
-	"eaZplkEKM80vSjM7DdwNuFFJJCqCZiOa7MqvuP/k+Dghgi5dYb95ANJhi2DQP3rAuOYPrtlSdcrMhHTj",
-	"F/j44zqzmJYlBdhoe5y2OoYeHx9HHEmBp/NX/9Pa4ySvoKrqI0fYvGXVIj3rlFnq8/G22PhApu6O/FGc",
-	"BVosMwvljpdvrf0GRW6h1EUsnkDkotCBdmV7ZO4sp/OuamnDU9KYVW6EGhQD6EHiyj035IAsa7vM1kaY",
-	"ZU4LgCif3HCZw+5OrVf68RNb6AkJj4hyaq1FEqslsp6b6Sl6rRyQKeCivmfCt1S30J99pywnDZTupFln",
-	"NIA4mpVM1nk0FgogHm3zH0DIfxsWAG2VLoUFgMJ2rxn5CXvILTEWuKgFVf7GgTgb4LpQxUgfYUTNB/GK",
-	"B7OfDynw7pFAmdP5p4qx7wEAdYDkEO7GTT6ECmVWXB/jYPB2hT6Wwrl1ZpFD20/ta+Gr5YrAc+Wrjupq",
-	"OlYSRkuhwgK7kq1ombX4qjBD4w1O4M+vyD8LlvOJeNPSsrVE4p6XTxi2N7u7hXH8QMalqz1u59KfoROA",
-	"8GUfrvpuVjLmS5cVIETbvyc5m2mI7WnynpVyE/7Kqktj0Z8KOfQ/G8LPTqGhQ3iHYQqy1XUh5kAUXdvQ",
-	"pXTd6BCRthJLpidpyTUrOZ1CrjOeGig+f6SsOm0sMOIew4IVc59D1EJITZaMabJ2jX3rCvKxiJeQB02U",
-	"vHOnv6D5rFmVaC7KpO6nYKia0XWCZoOQK9sZersY3RFpG6asHTbsjdvaz+2GcRP7bKu6E6zBPrQ7U7kq",
-	"FV/wL2d39IO784xQIEd/wP93ozUi+kJ3xJkzDA1uxcdi0bG7QXX8B076I+C9/FmAMoxG8LulZfdN3xsd",
-	"eyFA1OiSCoWdPU9rmQil8A4/KHA+L+WNa1awXJOV4RDDFs55gLfAWGCArcZVrB2RmDBZpwy6ALHhdWJU",
-	"cy5s4x51zfOcFDS9pnPm3BYKkEDDSPaIvBDQ4YcY9Ss0vKArKrPoCWZADOTYbDp0bXhhnQQxcyesB2fI",
-	"6eBXb7j1azdHf7qZzTK1IEvoFLFRH1v6NRZPvrJ+fwf3W+W59cEORuSNuQRp7nL5nX/k1FwsqprNeMqZ",
-	"0ENohK2myVhMYbeGFtVpmhD7gQPTqT+hecloth66XfUdOoeVoDeU5/QqZ9PYzYG/uOdpPkRQ4PGfDAzB",
-	"BjUdxg00+stpGtjid1TYts56p2jABmCU9+PZHys/UZerq7Q5gWC/WkgxowV5BDGjBY2FxYWyOkkTtHIT",
-	"V9Xy4shzZ7u6Yh/5U98hice0OqhPv8NlUDKjIFPNluaAO0iHVj3AJv+EzRJAuqlHNRyEliTnsxo9+pGy",
-	"NWgKoFtlgY7SfA2/FswWVLUl7b0JZ/jGTfAhcvgabwpz+f5MaXMxcu3PonObdwj2e+0ZIpiJf8Mdm4jF",
-	"+fToD/tXZ9Fmk0UhpctXRm5BQTt4LnK1tv1/fU1Bm/xp0L1TSYGf+sMWFTxA8rPfH98G8KNaYDEW3wM+",
-	"cVgBC8oXA0sswuK34GloGGmY2PyB/pQiX+8J1Tvc+8C/l7l70xpaVm11mpwZlZtL1KEKUD1w/sEiXwNM",
-	"D1YaeW3beqQgHod+/RlRcskcCJArvd2X+wgveCvbXInRY4HE+LOdijdmpZ/IJ9HFuxjubZGvD6K2IsoT",
-	"DXjEJbAnlgc7QnhVCvyK5n+QR1WyjOsd+QEuCZkrVTFF0MzBwmmARJGVBqPOpyeTvm9G56JulYbYPCWp",
-	"LEsGdu1gNBaGYrbhIyBaL6VLisIUZl8MaU1ZQBDYVXKGi7mAKXY6AUiFB+P/z8ktn3H9iRzyF7jFbWfG",
-	"cgCkpyvGRN2Q0OzOI2U9Ggeqysy43ubh2DWSs2yO1R37LL+NE+Vvqh1R4DYNx//2Z3WHgOPP6kG9wZ9a",
-	"GTlHgIVLTcG508ZPvns7F9AW06ig8INDcNBLMLccZ9bGVmdNZINZrGK8Ww8BHk2psMa/bdINItJV9fGS",
-	"ZFTTM1e7B85gBNSv1YYvxmJqqTP0Gvnuxpn2sf9mx/uzo6f4QaBocTAnwBzqUFcuRJHarVzYdqEl/Vps",
-	"wrvrPsv2iwXLIWPVVnJYnywv0Vtlq8fiRTu/4HwecLfsG1o2ya3Rra3D0pbrxroOhC3hVJfNW6i5cUeu",
-	"TfYeTKOlvEF7ydowfk9xmAAqEfsqW1yl+gbG5x5ZtY/I2Vhg0NuSx9HNpRSd2UacxpqHbksS/kTvLWHv",
-	"DG9adUCROWROuhaeY4HNTBV5dvmPVkQTt+4HLz3f/6Cdy49cZN/Dorv8CJzc7vEHxUvB2e33RzlWaqpf",
-	"PpB0MMZ2fd1bKjX3MPoR8s4efrdPW+vIRsL6nskbnWIpdst1HDXYRPBxvxqLVObVUiBCm42VTahOgMET",
-	"5O2J+Q7PUOIOxQQORQJ2TRT/qXEabs3RH4P9AOs0VTdNtusERfrs8h+2J30DQSqCRby9mTU2McgTZoy1",
-	"b8Y91MIdR4xSdTPuxdq41hM7KOta0RTl2TuGmH8zPytv4t2DDRUR78c8g0m0XJFMphUCOxelzKoUu7Qp",
-	"TefA+SXJZUrzwRkxli4mppcsp5rfwPUGLRyzDFMlkl5V5r3T3hH04uLCWLY0t9nUZnZ2pVv2C6obKnGg",
-	"aBgd3sAtGdV2tsct2a7Xt31RGz1RTxvprnjmyIq/pyXezD4m3Ud110Zmuets6r4fCxuiPnOF/9eMFTC4",
-	"S7mHGPfKYtavyYqVDAOC2SAhRXWVc7UA6/TKXE/Mvp6W6SJxnbrPL16Qa7a2uo1dcYhUFwEpcJJA1bAK",
-	"5nIOip/tqKQ/PYfuhfw9xXyAbxktWUkWRTmBH05GoxG0M4RRzETGArJTkKSYjOneJkW+PrOIdtFNI5kk",
-	"QurGWjAbensVjWbY5Irplbk/QkA9bOho3VSuGw5U3aHWRAKYC9vPVtU90Bs9yRotSIhiIvPBURwSQ+Iu",
-	"2RyjpkD/ABfjFCW6L9pzel2YLmd1vEaY9FbJECUbi2tW+D6/6BWzzVXrFInXkLu/ASe3hjyEuu1vQhro",
-	"SwH2UpPdvJ9ve5deROB+SB+LcBA5RGgffRkEh7aBWxKBGS8rhZgFis6YXjfycZWms9mIvJUZxQ7f1NiY",
-	"JJfz4AWBZRLpSwiqsO8a5zRZOOOZrK5yNmRCB5e+4z+9ks4eUqRPva7rslDCXBhQ8XOqZ7Jc4r+WXOiB",
-	"8z4ishsD69im22O6PE5uuJQgl3081hqfY0EFmQauveGPbD0leA2eghPXTLypl5izbl57JbM1+I3pWlm8",
-	"hVI55/9Y9LEfZzC8Hr6Bp1l2Slxv9caotuc1+gRgeO8SODmxZwenFHZBxdf6jIOyEgJwr7w34esR+ZGt",
-	"8YYBdnflsw3GtHfkh98+/L8AAAD//w==",
+	"7L1vdxs3sif8VbDce47JmSYlK3YmkU7OPorj3Hhix76WM7nPhlk21A2SGDWBTgMUTed4P/seVAFoNIkm",
+	"WxJlOXdu3kQmm2igUCjU31/90cvkopSCCa16p3/05ozmrII/31LNXvIF1+YfOVNZxUvNpeid9t7NGSnM",
+	"V0TPqSa0LAvOFNGS6DlXJKNFQajIycp8yxUp2FQTOSVck/6L5+++J3lFp3os5lqXtOTDimoG4w3t+wen",
+	"JIUPUlKx35dMaUW4IJRcLiulE5JWbEG54GKWEiFX8IFiOiWKZVLkaiyWQvOC6Dkjgr3XRApmJkKLQq5Y",
+	"PiIXTGiymvOCEfNyXI0itGJECtI3v8vZlC4LPRiNRS/pqWzOFtSQgr2ni7JgvdMe/Oibk+OE+Ol88/hr",
+	"8y/F9DfHvaS3oO9fMjHT897p4+PjpFdSrVllSPh/8Me/Hg+//u2v4QD1J2YQ/Ne/9ZKeXpfmnUpXXMx6",
+	"Hz8m9Qa9kQXP1vFtKuE7csnmXOQk9b9JE0IVScfL4+MvMqAq/MnOVt/gZ5aSZlMrNuVFQbh9JB210OPk",
+	"+Gz1zeOTPQvHJZ2tdq+N6Wp9PtWs2l7WRT2zFeWaXLKprBipzE+4mDVnN5XVgureaY8L/cUJzowvlove",
+	"6VdfPjEzW3CB/z728+BCsxmrYCIXTCkuxTMprziLk1jhIySDZ0g/nTNWVhP7cZqQH7QuX4tinZALli0r",
+	"lpALumAXXLNvXtL3g+aEN2nx0RCvogum7bk8nzGhX+TxuVDz5SNFeE76M6bhWUILJYmmV0wRw+RzKvKC",
+	"wWu5+V1J9byX9ARdmBdTO3zSMyePVyzvnepqycI5Brv75ZOtzT0f/m86/DAZtu3tM6oYzj/y+gy/vMe3",
+	"S3HNKkUN0dpn0XzoHmezrJSs4nuZGsk1yeCJ1IhPI5XKil1zuVSkpDPmt/D3JavWwfRx1JZpPn180jbP",
+	"b4a//SU+0e9Ywa9ZtW4lWV4/cH/k+p4X7awzxS/v7+0vcrYopWYiW//IIvL2nCwF/33JyBVbk5JVxAgS",
+	"kbOcsOmUZZr0Kfn55xffwU1EZlLmJJtLnrFBQh4PT54+JWXFhaaXBSPnF89evBiLbE4rmpmjPyIgE8mK",
+	"6zlwgqILfJO5af0HlzJfG8k4Yxo+nPJKaUKFWrGK0BnlAu8zoB/etjUFgwUOzQo7kvLk6VOQo17iNyn7",
+	"P4b/t42rWvSLN3TGiOIfGOnbW5icHA/auB1u0o5C/3FD5D/eEvlJ7/1wJof1pzDN11XOqu95Eb2OjGQn",
+	"pVSai5nCY8oVkeYnbTOGLyc8792CN1soCVNsPRrSfnt/Z+MNEuBHLvKbEeqKi7yNTua7Bo3+rWLT3mnv",
+	"fx7VWusRfquOghnAjP5jKXW7sPjdfnt/FPlZ7diQpbrX/fhoBlalFIqBzvCmkpcFW5g/M2mEEhw60Nsz",
+	"uOSOSnzir/9UZq/+6EpzOy68cUMYCsKqSlagZ779/hn5+snTvxH7GpIzTXmhRr1Qj2X5p5zgOynJgoo1",
+	"mCuK9FNjCAwLnEg6OCWrimuGNoH9FIS62ToiK1S1SN98RPO8YkqR1ZyJsVB8JlhO5FIPEqN/Fwp+B88n",
+	"xHw7XJYgteFvLkgwxoi8FiQ1vwLd7fm1WU4KKtxYpFrKoZnzEIZNT0HEU6vkVYzmazKninxhX8sFmRZ8",
+	"Ntcj8ovRlFO4QoagV3tbKTGDiLEA/XkUmggwx/rfQ7QzUoJ0vGTwdnOQKN4pbcZjbIPss0f1gyEnDGuT",
+	"ptOP7ePOcBh6y2Hnr2sb4yPwh2UaULKzTC6FvtBU5OZInf7RKytZskpzPFEVo5YRxbIozJXtTvDGWUx6",
+	"aqlKUAMC9f5SyoJR0fh6QnXj8soNP2q+YEZs7HuJ4Upzo0QsiFDI/OofDOf1mx9QXv6TZbAX59nVWzS9",
+	"4STmOTfnhhZvAjJMaaFYskGZZTnRMqIcCcIMMxMO4j6Qbl+cROzDuExtLATeE526Pznb+5ZVjOrdtN6i",
+	"bU41bSdCY0PqSfCIhfZCmNcrLma1RDgjJVXGMAN73Gv7FUlhgWBsb82oYlbdZpG3/EBB55RLbxqbcyyk",
+	"JjS7EnJVsHzGciMczIKD8QOmxE+2LW9Gfnh+/vbdt8/P302e/+P5T+8uRgscyiigV7woSEmzK6O/TWVl",
+	"drxaEzNY7Q/SkuTSvLV2HKCyZLdm78Zz/0gSbmeTKnbXdrOH0TO3WYRrtmj+seuGCZjN061Hq4qCOApM",
+	"uJiaG9l4UTutjBCPbr/5YkKN5JpYIb49+C9zJgytzbM4XF8HDoKM5kxk7Iwcw61FFsAnFQOXChezQfDi",
+	"0B/S2AigT3OR0cm17oI1o5r0pyWfXMXsq4u5XAkiRcaiVLli60lZsSl/v18Kunc0ftU6zZdc6bvyyZvl",
+	"ZcEzGK4Do+yR99GNaJ3+BSum29NHN1CEVE52bX2MumvkC3vkJ9esUhxvxU3WQb7gYjYxH1XXtAhZd/tp",
+	"xTTYCbvHVJrqZbcjeoGPRoWJJYVdoR82Movtte5YWPuG+GkzYezQX3vgEO8lPZppfs3gNUvF2m7pmvIw",
+	"3D9qEt39snNL3kfUn0szDLzf6Qkfk96O3dogfE2/hgz3r28lnl3tIc5kg3pbh7L7IVvmvE3fMBuK9Kiv",
+	"uwWtrpguC5qxkRE/ldTxiw/4AQXC9jc32NM5VfOIOP3hfHjy9Esir1kFlw4TuqrdSd7TCB8/UsaymLdo",
+	"I04XjnDT79sv/ndaFkypxOgNmVwsuK7dJaHr5ssnkTso6WlazZjeL+PNu4FOjoyJ2w0/hp+7pdHu3T0I",
+	"y9W88glvgaWeywo8I4HMyZZKywU4vUAr6CU9uRLwb7UsS1nBeVwrzRZx2bPU8ltqJfhOA2FDM+F6TmiW",
+	"sVJPFjJnhC61TJAFjM2qeM6s5ngJVrKmlSZUw81/RqSem+cg9GN0TMOrMG/DPhvyj2o2k9XmRu3an2f4",
+	"E9iNBX3/An/zt+2tWtD3E5TWE5z5wR2P+I6y4hnbHBtORji2+W93LAtHM2faSLu9s905WHyyXBxsshuc",
+	"XQ8d0iQJ93dzebENih2NZ1RFTAA4D9ac3mt6W19WVP5NCzqbsXxy2RKedWeQrOaS2IeRo51A3Pv6FmXt",
+	"yp72DR9syQTLyeWaUP/uRwreDD4tAYdxQTXPwDtFwQBxEsM8ZmQCfBGVCRLGv5HC4Z3hXWgNB73rw/W9",
+	"tPvEK/YWn0S3qSyW7s7e/zv/tPvt9R0dOd1UWvPyXRqt9Zz7281rtI5Zw61qOxdorGxrldLoMUZjiwu+",
+	"lmv75vbGgivF8knOaF5wwSJG7nlReCdGhylsDjj54jh2RvAigtSWFROaFFQz5+MoqNLki2OS07UaRV/S",
+	"aiWFvHvLbb+9JeNfHiFrC2GS7Z1u45TvgKta5GgXXvZ2cWbl8b4fmGcZrQrOqon5jdqdDwFKA4EHEyLY",
+	"iiltQ6P9ZUm0JE9tfLGbjoDv31IJmFJ01jYVIOEjRcLcgoTIIg/mwrWyfz49PiZuvO4ze4W/iE0OXr/v",
+	"98D6aNHzfCKXevdSzBdyRVZUEfMDTAALtLFtv6IL/22P+xwUPvu9y3aAFzWJ1JkWsBYbFNxr3AHbBTsY",
+	"zHSTzwLitB2HQxgKbUx2TyZCcAtG8ho2VYX+hsBIiJxOJyqTJUtsytnkmsvCMbk5fYNNBQMjZbQ4JZvi",
+	"h/S/MA+DT5ILJ24HCTH6HVtNlKZFwXLSpwKZzX7hnJfkbydjMZfLKvhNViyVZhXpC7Yy1odcCq2M2qUY",
+	"kaJYE9AVuV4TruxvgBGF5edHCoWJsgmBTifamLsRtY4U6Btq0MJ8bYgRF8PN5dUf2LlHNa4NNWSXA8LO",
+	"uGLTJWgHOVdmEtFhs4KujN5Ks6uIDKBXTBDzHZlWclEfegJ+X1LStVzqjpeyGWGCkqSjJjGTMl/xoogE",
+	"WJRaonoLHoyCajPcbWYlpI7f4ki9WNzljeSGpSqml5VRsq009Co+F4SiQ7/D+70u2WY5WBMdw9H91Pzv",
+	"FDM3eW7zNAdRb42WEzTzt0UwivOKFYwq1hTnRApCSUkrzWlBkAiJiy81iD1lkGqrgUeAPXg3om+66J2v",
+	"BraiSZFgG5oM1GTcgFWCdbeJv22vrFGRgze3nD/rMAg9KzJnoGsbAddLetc8Z7KX9FYViKde0qPLnEsX",
+	"pHIyITp8oC202ak7NOvQkN0+47dwDztubh3Tfd+qBs+XCyomNq2b5XvsYqquWN7083gPJf5rThUGNyHH",
+	"jeVE8WaEKFA/Nt59J0OthQDGQJhYPeIGlI0p837zkuZGN3dhk+bbFN5wsW/OMHoeArY7iDYTsvEn1Gpg",
+	"3Y0gxc2SGQI3ZXjAjQ4DLiaxbHGEmCcml847utsj7NyoH5ODeiwXXNh/PN4meOPIbZ7AV7S6yuVKbCRq",
+	"PD3eTOX/P+Px++PjaE5iaPA3R/8ZkmTPSCFXrDI6NSmYGVIlJOczKMOA3CgxKxiZr8s5E4r01bKq5BKy",
+	"cYgqaWYzs3TFFwuWDyI5JUFG6heNaY/H6i+/0uEHSDTpD/2fg7+Yb6JrcdIseMVXN6FFWSxnXDQ3NUzw",
+	"u8lY9SafHG9v7K4wa7vD94svm/7pp918vpDx0bqqJ7db1ReRVamSZZwWeh1LK2XEKNAbHPD45CZv19w6",
+	"sjoduXfce9TtnJ/uPG4b8mrLSeMX1zyXGw5unOOOHU4a4qpdHobC+JZiMVArdhahyMqWm2zszk0zWr1p",
+	"Hn8j+kzsI6S/sPJrUyqc+MhDS6r6Dh7Z1E7ru9nNrJ3gb1ilDF3fySt2S4o7AbSZ5EMxzV+bkY3aPZVV",
+	"gjVbmZwJrhjh6MCsNmjx1YEIARNrX/pbsGBvt+aKapt72S64nt48qqbZe71ZEnOTm22DAHaWdtx2SuQt",
+	"7vROPtLXRtX1TtIuGVLEn0SimMh9ohnGgvkHOP2n5FtGK1YRtByv2Doo8etwAHr1XHYsvMH+sOSieD3t",
+	"nf66J2Oq8bOPySbhtBsuVpKXVUwnRAX0uGAi70IEGLYzGXAS24v/DZef89sqngu5FPqmodTH0agHW8iY",
+	"6LBOEvRaGF0qg/my/MzSzdr/S7UlPJ4eTIziMu0kYzz0HcvM7Q7e3FuKkRa35jtZbDlpIhfGTZYWmT1W",
+	"xR0mN2vKixsYBu7d3/Mi6klui7rVF+3OWG3EM2ZWPXGes0jYwPpRzROYjdq051FaSVGsB50i3+gdPVi8",
+	"tTlhLibWqVyXkjtfM/jHQKJu+vik+dqQQVmvl7MY/XA9Ryjr4EVfW9SGDJLp2lQeV3XZCJgYPeBxUucR",
+	"nyRoUUkiRZe0XjOxoEStztTz0UTHI44lGx6G33acA+DFSEQZSn4mLuv8zgmpak5Pnn4Z/4p/YJ38zDGq",
+	"OIXdjOHfkjTnH1v+95QXLP+7vIxc/1qzRanj+a32yzuy+O1EjaAF/3A/PjKXmxJ3nkHZWKcED0jxQRK1",
+	"pBH/vmTLFhbJ5ixfFn6B2ycMzo4dnvShPMrMZtBwZt9Y1rBmKMYOitGYjFbxRN8dKR44pmeV3gZV9p5M",
+	"z5qHcPPVfP7pfHzfc1bkzx3PNGef+7yECIOzIo+WTbiAhi1V5Ir0Kfn7xeufCPyGlFTPEwhmEo/MQIxk",
+	"GOxXF/GtLg2nZT0Fe8nF1fZq2PuSV0zd6Bwvq6JDTVhVQD2OHz46r4LO6gjxHcOfsesOX3AbDS/IwIvY",
+	"x5DDs6qkmCUQSLCRs7s5N7vllgU02zIb8eMYpV/R6uoto/lh6++M2sWntpyW8PwMjCGR21RbWeQQ5cMq",
+	"IEhRz0nFaH4Dz81f7lK196rWOzduSDDWJu7S2ONLd4nOH5PepczXu53b21dl4Bo7ZNisZSioQm/1o8G3",
+	"WCXvXFtUCLkUGVMdFOTYpbG5vqRBXUuyvXeG3apD3Bg7Mpbu6b54JXNWWd+nO8MHsCaNPd2nS2tA68C2",
+	"dAXjYD0MohbmIUzpXQJlfbAytqYj6pYFMz8Fkmh7Qu7Y3ufBc8JkowaVi9loO3q6raba6zmmOtg8UVqW",
+	"Rr5yReilzTrpkq/cWiOOtNt7kzc0Q/sjf6ph/L2HO9ycQ3BMY7M/3TF/7fIdD5kxQcuykte0qPWdCBfw",
+	"gpGSQaRy4n6QYJUt18RqWWQp8DuW396eoDbfzb9mcskyulSs3d2HDgLzO7WRVdFvOP12emb8vm/H0TY2",
+	"N6MiY8WkTWjm6NzzGVvw1sTSKA9olADuUV7RlXDPep+LK3L3pJYVwfcW9cj+6ZMnBDIDSUkVxk7cXobu",
+	"Gjcxrxabv/wUIIlCg6m/3/j2OdR3MuHvSS/Zl87TzucXTCNPr2R1hTVa6vac7Av3o9Y41rJD9r1moddr",
+	"RdVWulroyr3TZPgtfK2xM5BzVS5169KMuHCP1GLCrMzVA0FaeFbI7EoRpWVZYo2QuIMnojV5Kea7fWNO",
+	"ipmD4wY4jHKpCa23og8ZtSxHkDF7tEBuDFpSwV2tWDSLcm4sbXuXNtPNOyZQhqp1axLnBKMfsaSCjBH3",
+	"lJEh1mhMwphJW6ZndIYtW9JI+YRk3zZrgOfOyRtkY1sXdQN1jPTTLIi9poOEmJeDx+JS1cCnXI8FJs8J",
+	"NiLfcycurT1YWi3ZYrxCdp0iVLiXzJh+jen5BVf4p0rIaDQanI0FJV7uuSuH6zkRkqR+mamR0kRpXhTk",
+	"khHnzU828vvcm/WcjYXL8zaDpRUri/U7aZeJ0BlcEZ5jhnbH+MFkxUUuVxMmcrXriDoJVZ9Rt0RlqMa1",
+	"YsX09ifSlS46zbO77Hlrf/mWZbLKYxLIl0VOCjZtcTUrQUs1l7pTWcWFexidmpX+JEVv+Gpb/ZT0loBA",
+	"kN8xydLHNFxR6QaxAso0boYbpGdu2dxeNlmJG9v9jaTNYLGt2u5B7DtXAfQp1XRXpbOtrbdHwbc5+FZh",
+	"jkouJrYa5CaRpy7OqAYgYR2GjyXkt89gh33XmHtjmGQjrr7X5mse6hY3KlWEzipmrniH5WQ+MycCRWJo",
+	"XygC+Bb5GSYfEYfrQbI5FTOmiDDXDKGF+RJDpQfKvM2ChPyuebNZxTWrOG0ck73GjdN9Jjldt8SfNtJs",
+	"uyDnRLJZGrha9tHALpvTnPSPCZ/CVW6VYpFDMvya6UG8TrW9Vj+umnjYgNuC9Wiuozb3FmxHB8ydkDvc",
+	"yC3Jk+tAtjd3LFxXwAPtB2SrQGTTzAcc00lZyVnFlMJ/+bB/CE7mtaNebR/0nLnsar9shUuMyQM3XPd8",
+	"qgYC1R8PnOneROvaZvrzNy/IFVs/cgWxARJy1CVHlZ4g9Ngd9JBYxXmH47H3FL9Eu9WfyuaJ7h9bjbwG",
+	"bMYnVdvRjWST75VWnwn+1gH0tpvBcwWMVlOucxb1Hs3rt49Jbyu98e6JXrtqi5bqjsp2O4zbjuMIeY6R",
+	"w7iVbDzqpnbbTBq/MXsUlAaNDwLHt5Fc+qn0XaMU2pjX7cK7+4Oa95PwDu9tW9Ee5X3Dc4j4yFAaulij",
+	"M4XIKQHLvi/YjGqvUlpPCzSQWazJihaFVWg6iOVLWpj7FMEoIzRbE/sEqfhsrm2ZMPgQbPV/xxfdQ2Dq",
+	"EIbFDZB1dpgZ3pRokrOraRFOdmsL0HdQTWYVFfrU7fYUcmuCOv0RmcsiP/XOp0eKgEZHFvIakGy1BP+k",
+	"dRCOBZZ6nzqACuuf82AgrqDZamFcihGZMnbaKGR+pIia04qNxgJVMT8cFL5v+vxIVtCV+WaCT4OR5MqP",
+	"J24ESty3hohuoslmGb2sCI+Wso8cnEHFVrTKT4FWNVpB4HYbC4SQcp7LCWZ3eyIDyRu+zSauQWNreknP",
+	"7ADcr2bC5lgw5pVUW3YdrD4ova4/aUy9RpmzM4sql5Z7DiLx26BA7k/W16j7TbZvhcMnqRkkJVwRBX1A",
+	"zsiC6mxumJXrBOqcpSApGDyIEo0/TbcN6B25b5BhqdryilmRW/SjKaTzkWta8BzcV53BV4KkvFjmuVDa",
+	"iJIW3zxci/uBkrpbmDWedR3vn2tdqtOjI2jWNMrZteswoI7q9e4v/0AYameA2slFmSGwvravymuqaTWx",
+	"yXptGYn4FDAHq4zg64Nf3wVjpGDd8ubvWGS8FeO9HR7YrZDY97hTDohpLMXEzGJSRUNiF3NoFTfdDHOo",
+	"Ok7gANZJ/3j4ODTkxHJxiSSQIh5bfSMhFmM21gyyMledud+szUKczbIjsDZZ0PddrVd8nouuzxtOVvM7",
+	"WiF1cd9GnuI1q6D9j6aVAtPYsjfeHipOSQeUcwN3caR2ea8N3ShDPlAR8e4cqiioW7d6YbvAoHDYb3TI",
+	"JEldwdigYuRgb5wKz8B7lUDoxbMbZjPmVwrTPr1DqgFVezAH8H3lV9zSsZzxuzYEOYBz+jb55i20C02R",
+	"Fjw5GzAAbFJwwICk65Y5d0hfdieXFjB07dLq6NpuS8ENAomNbNy4X7uTM7v2fXsWbGxoEPjscnYPoYCj",
+	"EPh06ne4R4EAUbZuGXgMHfDbyV4xufKWzbjS5mr/hV3OpYxUaGDd8a667FOSruaKZZPUpzlcUsW+fOKS",
+	"OxSfCcP5V2xN+tB/iFY5sW/E269WYnGoV9Mf/+Pr6qt///H//716t/rnz2++++rFyzf/+4U8eUlf0ovV",
+	"JjDGV5HFreol7dpDt/LNXXA/TxwJYhvyloHir9miicfz0JhWhxG3OAbCtXV6HOL9rlr2thlbO6t17w44",
+	"29iyXcCz7ckQIfKsLxvtKnxiLPOt9YDewGnaCh4CkW0MSef7q4MO4UfdhRYSW+0hJG/04H06QRxjom2U",
+	"PeuQCuVxXAqbYV2+5S3BVKIl6h5MBaPqiyVAzr6/N06AWcTpVRa3XFkrtskhJtwKcPIWARIRivR2MGu3",
+	"Ailt28e2SpwaVTDMMDxgSY5ziE7aYh/W+ytFsT5zHeZhJqu5LBh6tRNCNVlIm0ILH0XjEDfFAbFTU3JZ",
+	"xRJvQ8e0xUrdmCdKcufpRQQHD/uZyWtoy+EOETqyC5o5pcWd9sYgEJLFESYeq3Nv/XMTGjTOkZB0cTOL",
+	"804J9K2OpA4W0Q7nSGwby4Lf1fliJEzHHgrgrG9L0zY7bRN3K8IoZEP3uSBhAvIj5fpP+wKSLl1+rCTr",
+	"YFEFWBWBGrKJitnEaeqgeZi5H+b2BV78lPdtIyF4a/rm1MQdEdahtrXbj32tkEtPwTeMWizsDviq25Xq",
+	"YsH05DYOk817FReR2HVujbwxwd0UvK16oQ53C8dIs+EzBVsWItnuIWdOQqpxQq5ZdUk1XyQY2MGyJ1u5",
+	"kUuGCLoLxprw+iGg5vHtISq7IyO27Fh0i2TBWrpZbXaxiqkOF0zk4CC43RbfNck0ApoY2cPGNnFF/rmE",
+	"zq2X6527dEsm67xnEd9iOz7f17doe7UTmxYSYjNZ7oB5vNNZazo9N/v3ogxc6mUVqGm2PwGhcwuXEBV4",
+	"GxgK7T7M2EV7IAUw8Hw23/J9xZiX6opwkRXLfKM09SBdwryndBOq9SAGyv35S2Mi6ILPxItb3hFsYYPz",
+	"oeHx9MlNIIWpUit7vzcG+XIfmfDdwQhti/u5vCUeC1dlQdeTFtTk255MR7IYnDSp2IxWecGUgrAsVZuQ",
+	"s7en7sZlq0nBqNLk8fFGUvLmLoTrPI7p1jIGj33ueppkVEDffzLnlXVKKEJV0LkttKu27r/fbswGSXPj",
+	"7ASjzIFNae8ArG42qDUeBKDgoKgUWF3J9R1RaJJb4Hbcm3NAlkwEuRLWvG7plnluOMDa5r7ARpFLxsUM",
+	"aq9Z3oT185kA3fFBIBR9U8ilh1MBwFHHm7dUeJ3cDMkpIqSe3H6L/xVu8RgCdJdrNsZ6kTbS+xhxwUX4",
+	"6eN/1Z4Ntwcv++9uBp9RN4PPt2fB9mFVMUidW4VcNzTEdmXPj+fUla4OVqO83MBJJ2MgyTFvo5tHRFfq",
+	"END8BSoYIqBXmFzf6mil15SDc9BoJ6B8dfSjzqMwl3ZULlxO+1RWZAGoD8KpGH0hNXT8Mgq1nd/gNp28",
+	"3NrsZKJkacuoCB32+yzoTArFsiW0fJ5SXiyrWC9OxCh1wK4K20XVvV3VMsuYUrvvzJPHT/725Ksvvnzy",
+	"t5tbwLc8Lmbv75ii4AZpU4VnUrBTRIW0rbSePD4+gyxwLmanRMjaGwVkYrntzeVAlUKDxIxmiIi/3o+V",
+	"ZIhlfju8ppU5U8oMYvniOzv1f8cxNz793r3CyA0BH0X7izqc+3Kp5qFdsZ1Cayc9Ad7Yhb89bTBTF166",
+	"0ZaVRnmSSzXBrJrJLufUOQTuKKmktm03fVG+G8b2RQAQIeUzjS4ZdNxHuPAVkYLdfsI3r+30ELUNI+vJ",
+	"VzdowGLha+3Ot8iBm+FpOA5rhe8PYae7dv2/TwGxgZ91u91j17va+sC32NanT+tkdERBUoTrWBOulnds",
+	"12PYvJiRXX0Hh2nbPFObjDbkeUrmjAKu7dTCGtl9G3UYH6pt7fN3ImsT1XwnQjHIDUxEKpkst/omPX18",
+	"0vWFbY0NDIl+ePfuDcEHXKAIBJaN0/YRR8KIDyHdh5lDuN7RjOfrr0O12zD/Htir6AGAsOghCO/x1psU",
+	"sKgNp75dsCE316qB+H5WV3KcEkpO3r+3hDizQv+UQIbE1GsSibkuAX0QEjqQCQGNw9284fVoJ7GBC4FD",
+	"d0SA98e1caq2IOG7aKVNcXeIqPemBG2YHsAae6LhN+T6ztFxOzHQB+Kn41Lm61piuI20QWMsEgV6Qysh",
+	"IwbBfYEKRhrIQ9K3tStjkVbMb3M6QDTLRk0qz7Fjk6ILRi7XmikihZ0BdAkATvP6F9Zq3kFVvs0dQzVt",
+	"d840NqWm9s7LhPA8IVyYyShzDkujwJhVnBGaXQm5Klg+gw5mQC+aXQWUJnxK1nIJ95DZiRXD5sr7LqDt",
+	"qwcLZbtePHuyX+0ZbCgbQLkdvHhLoPdYteC5IFDZSH5++5JUjGZzrAuGoq2M0DyvmFKJh+MDcGqjbifE",
+	"xQGMBJtWdLZgQjfTzX3NpJRXamQ/H2VygVWU4d2wrPim49zodE2v6v6uBNtEA2ySbFlxvb4woibg/R9j",
+	"LdHOhc3ntIAypJ/Oy2qCOzYajcxpBNR7eMhw4BWD+DoIMrALoDtYfSIMFUA538T92ATcdw/Y7nz44pLa",
+	"12LNd7bdILDTyxVTikvxTMor3oLOerkGFf/n0vZTnYkXYkR+qbgRLvBySi4ruTIcAMmulyh+hrLiM461",
+	"vmasDN/h3IY92OuJnUA9M1pyswEfP0KB71S6xj4UcautQ8clZfx/vu52Y2CXgL3l8LRfc0UotifQUDBk",
+	"1BRj04G2ZENlSy2FXBiD5/yFC5xpSXJpTkSBiLWGJiVdE+5AJkZjMRbfIj2UGWPOhOYZ1ayW1nbRBElC",
+	"FFI5RTJjRUeKhE7PCM5d2TdVWrBKjYVi5qFdDeiabGM70Z25dez/fYPdXSM7s7jncJuAImrImNKyLCww",
+	"tyt+/us/lRQp6bsK9YGVvLYc3dannwUl4TieGouC24xVOZ2ibuNqybkgKT6VjojRLdAMT/+ASzohwcX/",
+	"0ZbF0CtGUvzIkrXgC65TvPcKnjGBKNeWdYywrDjTFEL4IBkjFd6aVYuwXsuy1PmbF0Gbq9Pe8ejx6Bhy",
+	"NEsmaMl7p70vRsejLyBWqucgcI6uHx/5zo0zptsCmWgj1bd8YvuhJlboohKeIIqeB8mDAxtDfVOAjjoW",
+	"sWrgU0y+paRaCig8zuYsu1IertRiNAMFPbrri7x3auaPGE2smGK/+9KY0LDQk+PjoEUXyNqAbf5pHUmo",
+	"9XUDgjIvASmxq3OsOXt6DYTIaM6gozv8xMZK4y/yMz9y2AvhfQEIafVN8etvH39Lemq5WBiuMaaYJHRB",
+	"XmBic2PrBkbM0ZmqC1B/MwN7JjgCdUa18sJbqxN61VHZPGvP430qvE50RuSCaw2Gh4WkcfZZrRXlUO+f",
+	"jIUscgaVCpWxHKnLTsCml78AUK6xc1LiVgVgKsq2tfOvpVXFr43WWdnnjaiCWAsoBiNitS7DvublS2we",
+	"A533w1nZovWnZMHF0tw0mTQaLc2u4KumKnxKjNqYjsgbUOJmlAtHGMRyM3+7mE+KQGlMkIWsajpWzNlx",
+	"hhpmrmbb0kCopH7y5uErVvqUrdhh2FDo4dDbLk8KOCjicQhf5gxq73QzA/rL9PclAxFl5ZY1d5LgAG3o",
+	"rxtZDtHuyB+T7fsft05L2O16761Rr0Et5Ao8fv3j4RfHiU/zPx60zdbQuTHXHSG4W0SVtwCapNJum0uP",
+	"BE36bqJP22cKt0XHqZ4c3zhBwQiO+5WSwHxvoDNOXFQiXUAoPjn5er9AfEs1e2mowvL7FqSv1k0hh6U3",
+	"htETEkor0i+kmA3N+egoYI9ohjEiqXTUxV/ZV5NlaXjfSCjMggCZAM2nAF0HL2EEaUIkWiOmFMip0ZZI",
+	"aBqedQK5q0Q8zLZn3g782DSFjIz8uMVwT2J54LUg/iw5I5ggWXgucXtF0IDewQbtN+xrUayJRyYhfZpp",
+	"fs0GPm2uYgBTz/IRSX9PiWK0yuZMOS3MBeQTVLsUalnBKxJyafgW0JiYg0Hsp0pW+puKFeyaioyliU3Z",
+	"RvkEsta8jSsy49dMnHkwk/T3dCzCZ40+LtiKKZ0ORuQNoJtNeWEuHQsBZVeymkvFiOasIhUVM0bkNasK",
+	"WtpaHPNR7FYziz+fxS+0mAD9ve1OOrlRR+T44EG2bbezUefLtA25ANxdzECKC/1bJFu1voy+/4Qv42Li",
+	"a5caW7LdAf94Cxpn+1aFk+KMYmMwlBG0IT1nvIriDcWm6GFg6ultJyPumoc1MoGrHca+mPkpQQc8Ktao",
+	"s7VMwmzKZu5Zl+v/5umJbTtlhEHjpXUxqxUQYRkaIvAUcuX/nvPZ3IwGYsBMUSrt8kR/ix6u2JmpD/fR",
+	"M9QuOzwJ8r93/2oNRBYiGs05KY2VK6fOUVlWElpLH8Tqa9xB6OJBExtuAceEFlMdfUvBRRQ4myDFIK58",
+	"ePPV2tmYqZ1XdKrRs+/DaFXFoXm4cj6axPXbhxYuImNnBB0TV4yVaiwknBRBfnh1/syQiOsROd/wD/AA",
+	"8922zTG6zKySS5HHLgR0PJ5bNKX7UGie1W+4kWLz+MAzyC3keVyPBphR2DdQFutd+cQKlOdPnLTZb5wW",
+	"eCNW/AOt8kErVzaUpKM/4P8v8o+t6tJ3hi9VQkq6VFYNVpjTDx2cUGdChn1y/GTU6jHaVib2CJpznNn9",
+	"ipoG0n1825ti5vBSxoUdHqmNV5H+5Rp6OVXWCBnsEjVG84t59y2GgC3JRcROaYFMzmxVtrJ6pfXVmit+",
+	"LgtmZAc+aIMPCsF2x8K7H12LCcMWCMQbdUaeAZwtnGzUJHxvD+tfsOOPhWBcz1mFghCXTTIqhHS/iUmo",
+	"ZZ0afkc2O7xsi6Std5Jth+PxsBHrDmcqqlZGrDU9zHYLH0zIIQPS+pT4mfUtx23M9May7wjhUltFIAoJ",
+	"yP1Ay9DKvbOw91ihJFGMqRB/FQPxRoCaQ+wk6MxGS+Ny8hznco/Ski/ojB39pclAXuu95AJDI5tKZJRz",
+	"YCzSf/PTvyfk72+e/7tZ5y/s8s3gXuWkg7ddIERUq0xctmhfZmkAjiv4dOoA5kERWmumzggVaxRLl0tN",
+	"ttaGGtTUbOYoIooKSfPD7WSbQOq4iQ1z/Ou/PX56Et3Yz1gYgdYFlHwoCfQzbGkjB8cy4Dbf16XeJ+QV",
+	"/7ZVFBlbETT34YK+H17KfD0E3vPb1CqrrjB1IW5afG9Tyhr49XiXGjpesTVWw6EBEWCtkH5gRzQtiMEZ",
+	"NlR0Y7qYISQCqBXX2RwTpM3SMZZ0jkWSsasaco7xOvyRrT9PpdDPbochEDPGHopBXyi1ZFb9siaJvZoK",
+	"iP3ZLO6VrK4gTonbdONbsnT9otvNWuA3cz7gDF8ydJWnePOlUDFQMHrNlE0nSRCs2uq7rn/nk+Mn1sSC",
+	"8L7RCiUsLgREhfgjujzOXB0KF8R11DLPai6WoMTiFWzVyEtmb+Kx6Kcw0aGQeug9wunAarMbZo6x1tcq",
+	"+NT92n+SDqJRQvOyz9gE6iiRXQKCJd5D8fo7esXCRuPTaeCKIf0djHBztdCyRDeWj6p59RHAKEN66jRI",
+	"LuwRAGaDYiotx6LB4Qli8mCSB64M3DkH4ktc3X8hzkQaPxRnvlnqRgf8Li7CNs6rHA7mbt7DV7k0YgtG",
+	"YInBsdujbXlvo1xhkAsSLRrTHIA4HgvgxiqE4vTGO4f24sDfvjFMEix7xsAdRJAFR36QPMUQ3lhstmwm",
+	"kO63W2dwo3yeFv4rmdvZvsVyuc9TpU7qLX0w6f2ST3XDlAcRBR6kvs3mbIhpT9kuZ8Uw6jDsiR0/OK8F",
+	"I5bDkad9Ljnpp9HBQIKSC5wfmTNaQR9vYFyQzQjprMYCrJYmu5orwcLUNtBtQ+eBHdIcSDdu/BzAdBrD",
+	"fHanoRWH+RN79ONIxvHzYenwUKfiXF25XGYjxAs4JI2zUYPM3Px0QC+UPb6t0wCeE+q8fEyhcUFse6SD",
+	"+hSnCCHqqBqNBWYRuFZUwTBBvGBXAsJbO/dbs/ifLO4ZAInuDHzafbpXF5t9R0IwxoxpLDfWYyAYMLTB",
+	"gFYePCcfeGkWZmzVqSxyW2iSB1lhyG+n5OLHFy9fjhZ5Qt7+/PL5Bfx1/uaF+f9Y/PD8/O27b5+fv5s8",
+	"/8fzn96Zb+sE6ZHZDCy0IpRc/HA+PHn6ZV28JfWcVcTYoQN0mLgQBiR9gWauKbeZuS7wR87BLnVRkDC0",
+	"ilPHsTdamp+RJ8dfj4V9AVifFaP5equ3r6GH7e8bOyi5XIlC0vzCLO+NJfIn0uQ/8PIgDuQPvBwB3AN1",
+	"IFfP8IXD77gqpeJxYCeqNc3meI+aPTPs8s24h2UNyCtYzzBEFrzGb+xG4VejD7wc92K5KEGZ0X8OgbpD",
+	"S97hxQ/nJ0+/jATaan7S9bJuMvI/djV234inRceu84M+3v1O+s7yVsOdWGBz6o2e1B94eXPb2hqnXeyb",
+	"bh6jxLmMMiqwKiTmNErGwtrU3nsUtZfJa/yOusJf17cdTCfXcN1Y8dNlUTgH1FhsgK155wNZCgAcTLeB",
+	"3bCHI9OJOf7Z3A4OcmZBtJSk79q+20ad0PFx7S9eXgEKnrJiK2qH1UtzOfwbVthY7DfDVADl99mpnTGc",
+	"wc/VDvO78VAKpyVWkDlyW+PLFRu13u3RiMTp5r3oLtCgfM5+w43BVeT+QF4xVmI8wv0G8glW1IatHZLJ",
+	"mqyg2A86he3UMv/hlvD5xiLsFNs0w+dRYo4O4W0Ndm5z/LvqhkEfqZwVTLeg57iiepdz5XGFCjkDYYw/",
+	"zs9qnCZjcKyZJguaM3ykkmXJcl/cY5hoLHzNc+2+uly7TNaovgVvgh35xXexOhjPRLL0v3NLY/W8sfwK",
+	"gtP1ZB9KjmhZAkZSg4qPlJtvHymmmvDkZuO0lLuymaKiJGhv23xNgNSECEW+4hGQjUCx5+C7tMg/qCus",
+	"5msADKBqLDzuBnntkqWaPcAhtYNryA0wajkrFMNbFnUP14t8wbGqDO/dHRWU98BBh5M6dfO26D1mz+Sh",
+	"JYw76n2ss+HawVAN9id5ZLQoLml2Vdf4e9iOP/7N+XcuZb7+n0fLqvjYrnfa0nJmVDAWlAlZxR7lhOHE",
+	"EfkHq/h0XaMIKT4TVC8rljq3u66W0EocKzgALaSfy0xZaWjsUzWXK0XmcjVInK1aEtqEJlrLJZnTa2cF",
+	"56eEjkUI918xXXGW20pN7vS/AIvGwoDsq090g9oKZO1wRjzCSICKxJFcxnALCv/8tHubuldLmcgmQPP/",
+	"GP7fjqWLvzjUMgeqZrQAswkMwEKIq0qtsdZ+Fvw9YaXM5nsXoPmCKU0XZdd1bCJy3qAEs6QZGypmdkez",
+	"nKTXjxO0V23Dxx9enT+zlifkZOQjPzvgaVu6TzwDqlPwHZQguADIjQuyRKDznav2I3RdNQDuBMu+fpz8",
+	"ivjax8Ov/3r0zW9/7ZPtzwbRGqB7Mg0aMD5dbIL//M/oVYyFyHjXPj6OuAC0LM8aiE48BHRqysrmT3+S",
+	"ugaROvPH2XpNzULypTF3LyXENz9uOO22JVTSgC70otX7Bpol59itVJH+yfHjgbGMKwYCFj45HjSuQyf7",
+	"SVhDWUtGc/HiXcgVJEWOxZvXF+9wJumyKlIsd0jDXUkTe2zNd1udTElZwXwv2akFaVNj0ZCP/Wb7k6jg",
+	"AmikQVILVn+EUtIHuWDFxQBjlDGp3jcnMyV/DRqxNo6mubXSrdOZ1mbNFVuPBRckxVOZnhFlZkeL4OiC",
+	"OlMLg8s1UUY+GPv+PBDobr2olTx5fOyVGBXyYJDMCCpLcFmgh/KLY6ISckIWXCTk8TH+/wv7/8dkbr6b",
+	"J2PxhMzhfvrKfIQJMgA0ALlglOR0HXhr0X3p7gpyXmOcWTAhi3dpGGUsHCZoeF42PBRCaj7lRj9z3IpK",
+	"FuWCVGyIep0hReIqxGyeuiEzOkZ+fvvSg9cA4EeCBe8htBHmbyC4Ea4SjIQtVKSxsDpKIWVp1I6ElBW/",
+	"ppolpODialjIjBbgYwLts2KKVdcsx6pLs5VvbMEcJtzZ1Kyo1+Wg+uK9SdcH8rlsd1rerbI6yZYnzQxT",
+	"B3caSeg7bFDyxtN1PwgmvGOyD5L3ouYxqwwLtX949+7NBWEiB+ikWJ/qm6fIfvX465N9boUjVxzKdlWC",
+	"M8KErtagKOFNhtdmQGzvVXACKYC/HJEfQ4iQdh9TE+KQs3+dmGYML3JncLPet0OZl5YjHjV9R4fxXh3V",
+	"fdzbM7L9/YaaiMWv9fWdeiXD678fyCOY2yAhStoAfcb4NTb8GYs699oBMttfOeiAChogI6qfA83dnZJt",
+	"d+sCF/VZuiZuLEIjcv6zzNx288UpNhO4UUvYgOHmuoGovpeFlznXwz3wU9aVbJNRsHuuLYDGlIGhrVB3",
+	"5XikX8mCuXq+xAIYVuxaZi6JFZRehzWuEjIajVzeyGouSc5z1NvmTJjfW2wydNCNyHOh4ZQYrZiWJRP5",
+	"0FY552Mxp2o+zOaUC2M2pei7ofmCCwLLJdfgokkdwBngy5jHWyMC5lfd4JzAUcjs7C7XtqQi07Ii/dRo",
+	"lKdow/PcmueJjcZFPldrpdkibQUpgmHbcDYeb+Bs9H+lww+T3/7aP200u/rr4H8N/lcnf0RjZfRSQmIr",
+	"V0TTasb0zVcHUcvtzw0ftC0YX3WPK/5T4SF4ptx/fdptO5hrFk7R1nXZPWC41PMjI7eGXLRfkucW0tzj",
+	"ylIMTi7FlTByGjMtDe95u94pYEYeDwsUyKDGZQWHALcz1ABT06h3bVmViMJ5T8gGzcaPn9g4giY8Lbej",
+	"OcLe68JFYDU76NKNtBx/8bW91T5b35DQe9f9Y/hGFjxbd/6xfRz67+phDV6768cXDaRbWPhDwFo1UuoM",
+	"A3j61hnDQSdFd3wckmXs8MjlDhXzuc0W8Ziz1hFooWf7dBNeGHxA1/LKQvmQFP/VgBbGu2j7pLxe6l6X",
+	"0OUFcpZcWk3GTgbqBxitsHQ2YK8/yS77fX1urcFsWVVQhFODHHfYz2XZvp3PPNSCa9RJaJbJpdDQMYC6",
+	"pp/2Q9LHtKFYD9DBiDw3LAfa01gsW/uf7hOjbXLz5/Ie5WbdU/YTp47vkptGQG7Izv8WlIcQlAGYjWVs",
+	"h0VO+O5jBdlvrRbNM/MtFHygM90dKvWITAtqEZQv1wAFvqCaZ2iLF4r0K1YCKhAE9VlOckbzggumkrFQ",
+	"mgIWGp5Fny2NfwwhFdOskmTFEmIrgzaLA+bXDWnP9mnpDoWn2AX+pBWIzDb4usmQvsgpbjdkIb09xnAN",
+	"zIaeEDqTrehsXEzojE2cUdsFme2rv315KxTZP5MVYGi/X/8H8h9K+4fuyr8v2ZJtwrF2VP9hNkd/mP/t",
+	"wpjy7/K+GjAZMa6nBC3VXOokcA06ZyzHjH3lcmed42JB12Ph0uODtHocFsNMkFI7SKx2UucIJ/WTjxQx",
+	"dzQXM5WELu6xqFhm7JT+pmRwiGrgJLZ+4YF3HXsPOa0KzmzebkuSkNnuG3vgngGh758Pv2Oa8qLtjoSt",
+	"vCNYVq1oXbPKBjApjiwYy9UtWdC8ThbXO+pqbYZ2SvrmegD0dMw8laJYD3yxrUvkpgtzV6UeahorqQA+",
+	"iwBW48A6aMeiVudETphT2pElqR+R5emIfIvpQyVdy6WGpHaoIvc4NbYVp+Oriik9Flbtt9/NJFON/uRn",
+	"Nj5bDwrKOF2Ze5FmV/XoeKch1i7M3JV22faceBbKgmojkUkmLQinmwrUBkuZr3hRQE0lUErJZZWx07Fw",
+	"P5y4Z1KEeQAIkaKo5+EeHIxImnNlzlpqM7NqyiFePKQGcj0WK6qwRCArZHalANxsAZmAGLM2nAdJlfUJ",
+	"R3oAvajRkEbk3UoakWB1e3PalSyW4L7ExJoVF1YiYHwX0q1Sw2NDy2BmF3eWNMNTdzrk+2+lFzlblFIz",
+	"ka0BzuTeSj79Yh7I0wF03CGNjGKG2/JgqbJM64I5EWa9LbZZPySOWganxV7JVgdGudtfbUnsZF5Y8rKj",
+	"7M5LJA9cpucVo3i+1laJOwtMzgbImXsW5Q6vPCoaFRYtyFbbcUhdXg9cEi3k1I5ISlVKBK0quTLWLjop",
+	"HimC7WEkItfwnNlGJul8uaBiUtdkO+nm5rHy+cF+XVyRfgqNIyCtiWNueD+FLlnpwLWDGItprEwBPRca",
+	"hMHikgsWFOI+UqgYmdXDxFwRsSJcjUVK1Tfw3Hh5fHzy5cbUv8EpjcgbqlTt03Qo3uiUcU0iNPQiysl0",
+	"WRlZA7mf+J2vLsIxgG5QAGXGquSi1eRosEeXMMc2mV8QumjQGpwTFmlSKqDLwqE2t4Y1VBQE2Q1pJm9o",
+	"2AJp3GmeDXag6sq2IQ73GrfPVUKFWUdzCthDQZtjTCV1PBWu2V4FquauM8PvW+ql0R63WHlEzi8VE/qU",
+	"XEo9x32LEWzjd3txtP9U9k1ApA52TsjDB2r4s9Ep7dffDGE2erfhhzs7Wmxg+NiiSQBg4Xq9lW8Aeohr",
+	"St0CWVEyYUQksra9PW5WoU+t5eaSD/ScalsC4zArZ7ZRJSXpRotdWzU4Iq0V/X2AP3IowclY+Bq3QVDt",
+	"H1wlDtMV277ZC0SufEFaqlgxHeaMFlzMjKh8TsHJWRSIT2OhaC1J2mGrQ666V/Tq8EUPBWIdrnWH/zJk",
+	"0AeDdbUb79g4fiBi+szRH+E/d7kVzhsr9Z2NWGXtjZJWmnBxapgeTAZ/lVEV3AKAgqhcXrVR1hTWc8R0",
+	"nBE5Fw5MIKhObjPym9x5QzugQYZPJ5xbFe1Ntvo8JPJr0ZzaHTjtCO7fdt/BK1pdhbpxiPHjKrK5GNKy",
+	"tAnNuBcu3A3hwaTpLTLaHqoLo0DzteL4XVDBjaxm3U/2ouhTaP5IrrjISQpPGlF6rq589vRY1N6xAOQL",
+	"AJI2QLp3QBL9AHT5r8TACd5s+UNiAu1QVO/CxPZyVzvdse4hxLDuJEeToIEW2DSQ1FSPhCqHufeXRokO",
+	"sA3t7b/UmVy09iR65aZ9Vza7kV68gZZkVCfFP7D/8q3lLLX3K+Juez8jiX++YXD5OTajGDfTwd81bN22",
+	"65/E/AhkBZ2U8TZwCjhGEBQGLpzzdmELkl11Va2tu9flHDtpwpAkrr+PRZsCH21i6Y/WYQT44RXsN/UU",
+	"H0izdgRquTgctR+ukd4hjg30+zYaBD2YvoQyfudF4+B4bnDNQElWXQ2DeKd9Beo5zTJWajBBLepinhD2",
+	"vjR80hqD/w+c5ie9WB7e4QKrbhPw9dZ8zoIdZ9haytFRrMMo6NymZQlYnE09Gpwi7pCTF4gxdck8s9m6",
+	"+xT5TE2oTsei7zoB2DAwBpcGDgkK42+OR3Hq8fo/kcNOfa7S+cJN8IFkMxJnFwv/yeUy9HCilkv7AcR0",
+	"5WIpTVzQbSldJ04c/eFqoDAY/k+W6T345hBlhegohFq1JCl00ER49XTDXLXAE6l7zQjfUSOP+VpoYXZm",
+	"LF5oF5ahkD1lyHXadNtjqa2iqyaODDYV9z8ywwAyPZjFUJYMwWv//IpCdqOzqlA144rQPMfy9FBxcxkd",
+	"caPXLMmVtN34XH7nd+AeI7LhDB8KD81wTtvBBLZ6uGAsnCjPGY6xdbP9DAUebUHfvckpKxjd2zkDkxlc",
+	"uwAPBpGebUU0XS18kP5xzdmKrLjI5Yr00x+eP3/zdvL2+T9ePP9l8suLn757/UsK+hBarH87wSS8ge0/",
+	"eeoLBqlwznqoZ7LoKjg1lzgBtU5cK1ZMP8VJA9Id7qj9y7H6W6RgyO2W/p6luvI3ZNod/WH+t8vr7hD/",
+	"XH5N/R7pYHia0EUwQZeJ1zCckxDQBJIAXIKfFJgyAUl8+Ko4NNeIPOfojF8ahtZmfxl48ZdAlYILzHwa",
+	"ixSN5e95wV5ycZWSvrlenVKXJgTq3vDCSxWfpaTmtMGpG2slqyvlWR+QJRzIGODRmW88TJMdG32+5huB",
+	"aQ9mCSPyFgosfV4B4ILg+t0tZ08rV2NBixUomYLU2Likn0bQdE+DJ8yqhIQ+aPjnUGlZsXjHEJdQaSh0",
+	"46P4PbBNxKcWYq+QPiR/NTei1b9mqdextfbJ0y+eHJ98cXz8t6+/3pkrHEkucBVTNs/CbDNVxO/njWZt",
+	"xul1xMIKqxn/0ql2852d4CNV15TfbH6Kz1rrLk++apvfqGWC+6XuXw7UitDIpQCOfsFyTrHTn2vzB9ig",
+	"eBhrtCV7yu2EJuYHqTX/6hstIWw0G5FUs/f6qCwoF2ckm9NKMf3NUk+HX5nDgy35SjGDWtgmVjYeKEAT",
+	"+fKe1u/DQ67b/9RC8RSM9CG/KCCJDXBiniqCnh/E4DEMeQibx8NP02Cnpih3ut5QR+YcqN1q14bIfkoW",
+	"XCzBpQBpPQ0xvppLPPI80r6zebhuLR1/u0dD2U+uhYEMLR4s3EXUXFZ6aLY6Jz5zH29nyI/E430plwI0",
+	"yMVuTvinvFRHU8oLlrcqKn+Xl8plAGKWna4ciBUVhFWVxIQwM5hRNjJa5WFTAl5ZMBiEiHFuqLEAZ04S",
+	"InTDczBimw/ye5ismVP3YiAWTZ+DddBLOCt+1i05dH8mf6Wn0P6glNmxQxQffOsb4yMTANY0slXnAoQF",
+	"2+n/dtVul2zOrT3n6nhtzaysNgp4T8Hvw/PEZQwYRbiga4QwAz25kgVTI+IaehCqrhRx0LMXrJgSLpRu",
+	"yZyaMf2K9R6oMB3LKoeIV1kdqpKpOerOcsIFs2g/e0BSkLBBlEKuBBQiUV3D19rYhM2OwyZsPkuuBoK3",
+	"WXpjYX405TPEARQ5dGwtKzbl70fkJ6mBwVvhzF+tMT/vPrfOvmNX2KDRBNRmM7sOfcbMweUdYmdfuQTj",
+	"xAHKuwrJnUg4C3YEcxyaU7IDlSLPwzQwwLnRMlKXPSK+0ALADu25dcfYGLkAsZSTS5aZrbfpY/jrRwqw",
+	"A3nBZsx1iIluMYIcQpeBt7J4sAOK1c9CrjZaPwGB/uRV/e+WlXCZrcGu98e9F48WNkJkM3DGvcE+MQLC",
+	"Wu2pejSiw7BAQ8Lbm8ZY/EJqh9bQjHNtxkFRTKD4Dy0dUD1qx7jDAwYPHrQeASgsUHclFHddrq2p2ACE",
+	"aBM6jYduEUP9nDSMxlr2axm4Vc1dOZBY22QHCzeKyiRuoWrhv12RTo//4Tbd7HezHfgZCTuBW6itoB14",
+	"m+nToN29Zlo33vRQqdaYV9Nc9I6UayB8EpD9wfKuLczCJiaMMbJw4qqbWDv6A/5vPcFtHTzOxRoKICqf",
+	"XOovDXxvnSP92Fyd+CEIPxsV1KGUDPs9jQV7TzNdrEnBr1jQekGKPS3ot9FuWkyukup5gEmG670trn0D",
+	"maybqyyCq/MWr4KzgITR7u4PF28w8wMnNlaAbUiyncwVJkV3vDcj6dQAw0ExPLYUUB4Svbl+arztT31x",
+	"hUvZf281iHWgC2tjA1oScsKnWrb9yGzYvhR72N+GZGjk06fLcqIlRmpsd0doKmkkwxYrGBOhwQpvzQTu",
+	"qVU0ra7M8De6tZ7EqfBwuenm7eZoN/YN9iSxqAFSsL27jrAKnauTARUUypIv5XI2161lyQ6uoVmVbBNn",
+	"bBe/scDiXa5IijbjN8YQ52I28Y9A4a4r400HZ3XFXaOMuUUtxnZl94LrA0OHwD6RQlhLhBeWWHWhak2d",
+	"e67O/TOJT6DofrmJtPu8ik1xTl0yIBvH7ugP+P/O6jlhMz/aEnExchbJia/D92E2vLdUx+KKrQchnr1F",
+	"+LG91D3+t2+5jgXdVNjl4v0OMMB2FBDyQQJKo4wbbweIsqtIcn4uGfQAtZEALwAm1lmTGkUT8zzPfETN",
+	"VkhpSeqMhGK9C2kogWrwNIyhp4OzsaCI0C3BXlearlVg0tNKc/Tjdq8pxFyUm6ozr5EdPos0mc+nblBa",
+	"WnY/TkeYE9wl2ctnVJ2FuD3cbDsH5MwGfA9g1EGmWh2QSKyqv8kFOIdbZ015XrglwsyDcU9Sw/s8WCAT",
+	"SB9mObEcbDNUQJy0jGda7Ud22WY3kFadkgsx248IuTqznTQx8Q4t7RUpi6VqttiMd7Wwr7yjnPnz8RYX",
+	"xGU9Pxh3IelB9YU9deHrqazIYn+q6i0YLKMiY8WOKElRyBVzIHvgc4Yglqy8to3pbZD9h1UPviFGSQGy",
+	"JuBFn4pa3+YoHgFMDRMGm823R+S1uRlXXDGS4myhpT7FiaVEwZ3qPOK8KMhlNNkUf/svx9a47OLhROYz",
+	"mEDN0/cjKG2lTRdByVVNFK9Kemt0i/8ifYLhVQ/DSYd3WnwXLCdwXHz8V+dbS5dPKYybTa3amimki2Wh",
+	"uTEejqayWgxzqmkK3WdPA3CfFO24/oJWV8YqSYgrWDs5To6PjyHBkWaQ3Yy+1JJoORaPj0kKJhAOoGwc",
+	"0v3YVh+8Ov/Pyc9vXr4+/27y6tsaHpM8Pj4ekFffjsj3YEVBTrOuGF1AYcBY2DZ6RGlZ0RlLyJxCH8v+",
+	"xQ/nw5OnXw4CwIBGcqdDjeRGU0almr3XCYGsTJWMBV3mXCbkmudMJuTNd98n5O8Xr3+C8T7w8mj2gZeE",
+	"VtmcX7t2M668rw9fhX0UBxhMdVfUWEC+OfZheq99P3uxXFxaVLEtPM5HyhVu9FMuJvh3Otio91CMIQYZ",
+	"vBoTx4PoNCbPG7VtRM5BNClmdgqy5yCVeyd8h53/IUzGNrkT4cWmHKB5DmnptHhTmdlp4G7AUEsi0SQ0",
+	"g9EFofyK+0+OjxMi6MKBT5gHIMW5DAb9oweMa/7gmi1Up2xbSCF/gY8/rrPFaVVRgF23x2mrG/Dx8XHE",
+	"MRZ4e3/1P609aPISKvI+cTTTW4otErdOg6Y+X3KLjR+wynJHHjHOHC2wqW2fgJd8rc0HRZWhpEZcqkBM",
+	"o6CCVoR75PS0oLOuKnPDW9SYVWEEIRSF6EHiSpI3ZIesajvT1siYZaYltAWYXHNZAEek1jP/+IktRoYk",
+	"VkQWthYzidWhWe9VeoqeOwceDFjEHxhCFwVwu32nyCcNZPykWaM2gJillWbWgTYWCiBSbZMu6ErxLiwe",
+	"2yp7CwtOhe0yNfIT9pB1YixwUXOq/C0F8UnAOKKKkT5C95oP4pUvZj/vU0jeISm2oLOHyoHYA7rrmgBA",
+	"agFu8kOpaoZK9dEPJtRubMRSebfOOXJ1+0l/LXx1Zhl4/HzFWl29ySrCaCVUWNBZsRWt8hYfH2bdvMUJ",
+	"/PmNjGfBch6Iny0tW8trHuCSC9MqDEds4Zffk7HsaurbOftn6PIhfJmRq/acVoz5knwF6O/270nBphri",
+	"qJp8YJXchJyzqtxY9FMhh/5nQ/jZKTRrCe9KTF+3ejjEd4iiaxsmlq47JSJHL8WC6UlWcc0qTlPIk8eT",
+	"BqAKj5RV9Y1FSdxjWCBl9AaIEAmpyYIxTdauoXiNjDAWcWiEoKmad3D157SYNqtgzYWc1L1SDFVzuk7Q",
+	"pBFyZTvSb4MsOCJtQwO2Q/W9dVv7ud1kbmKfLVpBgjgBn4MbWLmqKA9+Iae3jDk4GYBQOkd/wP93o6oi",
+	"Ekl3xKYzDN1uxS9j0cvbQd38B076E+Al7Qea+Xyil79bWnbf9L3RyxcCxJOuqFDYHfi0lqMA8eDwtwKn",
+	"/UJeu+YlizVZGQ4xbOGcIXhzjAUGQGv809oZi8m2deqoC+AbXifGbODCNvJSV7woSEmzKzpjzg2jALE3",
+	"zDQYkRcCOn4Ro+aFRiF0VmYWFcQMiEEzm1WJrhov4JMgp8EJ+MEZcjrEIxrhkNpt0083s41SC1KGTh4b",
+	"YbOlhmPx5CsbL3FQ3suisH7owYi8NRcnLVztiPP3nJrLSC2nU55xJvQQGvCrNBmLFHZraFHR0oTYDxwY",
+	"Vf0JLSpG8/XQ7arv8jtcCnpNeUEvC5bGbhv8xR1P8yGCKY//BUA+bNDZYURBg9GCZoFv4ZaK4ZZ86BRF",
+	"2QBp875M+2PlJ+ryvJU2pxbscQvjZ7Qtj9pntK2xsFhsVvdpgstuYiZb/h15jm5Xi+wjf+p7J/E4cg8e",
+	"C+lw6VTMKO9Us4URJA7epFXfsElgYcMVkKLqUQ2NoiUp+LRGk3+kbG2lAihnWaKDuVjDrwWzhYJtyZtv",
+	"wxm+dRO8j1zOxpvCnM4/U/pkjFz7synd5h0iAf21Z4hgJv4Nt2xeGOfToz/sX53FoU0ahtQ+X/G7BQ3v",
+	"IPHI5dr2Kvc1LG0yq0H3TiUsfur3W8RyD4nzfn98+9FPah3GWHwPEMvDC2VQDBlYiZFjcYNzAM1tDeOb",
+	"P9A/VBbrPakUrndG4OPM3f1sjUCrUjst04zKzWXtEDaoHjgfaVmsAeYKK+i8JWC9chD7xHjIlCi5YA5E",
+	"y5Wh78ubhRe8k23u1OhRQmL82U7SW7PSB/KxdPGwhntbFusHU6kRWY0GfOUKJhLLtx1h85YKfKvmf5BP",
+	"V7Gc6x35Gy7pnSu1ZIqg2YbAAwBDJJcajFSfDk/6vtmmi3AuNeROUJLJqmJgpw9GY2GobBvaAir+Qrrk",
+	"OEyZ94XB1jQHBI5dpZS4mDcwxU6nBqlwb2fmcwpn5Fw/UCDjDW5x2zmzHADlEIoxUTdcNbvzSFkPzQNW",
+	"KOdcb/N97LoqWD7DCqR9luzGKfQ34o4ofZv25X/7s7pFQPhnda9e9IdWlM4R1ORCU3BwtfGgxT6BrAYj",
+	"vYx6DD94KK57CeajOwG18dhZS9pgMKvo79aRgK8zKqwDRPGZgP4LIvcVrrwiOdX0zNWxghMdm3/UKs0X",
+	"Y5Faig69hbG7AbF97L9Z+O4s7Cn+YHDWOAEnKB2iWFfORXHfrdzedgAn/Vo8w7vrHvf2izkrIEPaVjVZ",
+	"/zev0MtnKynjBWy/4HzucYftG1o21q3Rra3D0hbrxroOhAHj1KrN2665cUf2Pt+HV7aQ12j/WZvM7ykO",
+	"E0CnYk97i5lWawf43COrkhI5HQtMSrDkcXRzqWVntqExuVxjBzoJf6KnnLD3hjetqqLIDLJuXSvkscCm",
+	"0Io8u/hHK/KQW/e9Qzfsf9DO5Ucu8u9h0V1+BAEF9/i94hrh7Pb75BwrNVVDH7Q7GGPjW1qrlvcw+hHy",
+	"zh5+t09by81GHfueyRsdtyl2HXccNdhE2nK/GotMFsuFQPRFG5ecUJ0AgyfI2xPzHZ6hxB2KCRyKBGyu",
+	"KLZb4zTcmKM/BfsB9nGmrpts1wma+NnFP6BqegMdLoJNvr2ZNVY5yBNmDMlvxj3U9h1HjDJ1Pe7F2mHX",
+	"Ezso61rRFOXZW4bzfzM/q67jXdgNFRGXyzyDCdhckVxmSwR6LyuZLzPsXKk0nQHnV6SQGS0GZ8RY4VjU",
+	"ULGCan4N1xu0tc1zTGVJesuq6J32jqDXIBfG6qaFzcQ3s7Mr3bKTUN1QiQM8xEj8Bu7PqPYBeNyfbewK",
+	"21+60Vv6tJH2jGeOrPgHWuHN7OP/fVSRbRScuw7R7vuxsOkAZw4E44qxEgZ35RqQT7CyfS/WZMUqhoHU",
+	"fJCQcnlZcDUHy/nSXE/Mvp5W2TwZC/Qznr95Qa7Y2uo2dsUhCmUEsMNJAlVDjJjLOQACsKOSfnoOHV35",
+	"B4q5F98yWrGKzMtqAj+cjEYjaPEKo5iJjAVkAiFJMSnXvU2KYn1m0Sqjm0ZySYTUjbVgVvz2KsJuU4pc",
+	"Mr0y90cIlolNbq0LzXXugspQ1JpIAPli+4KbWVnKNnouNlofEcVE7oPKOCSmH7hCBYw2A/0DjJhTlOi+",
+	"sNTpdWE6o9XxGuHlGyWeVGwsrljp+6Wjx842nK7TUV5D3ccG7OMacj7q9ukJaSCeBXhnTXbzPsjtXXoR",
+	"gcsifSzgQhQdoX0EahAc2gaGT6TtQLVUiN+h6JTpdSPHWmk6nY7IO5nTNZLR2KWkkLPgBYFlEum7Cqqw",
+	"74rpNFk447lcXhZsyIQOLn3Hf3olnT2kSJ96Xddl/IR5R6DiF1RPZbXAfy240APnGUUERgYWtS27wLIJ",
+	"nNxwIUEu+5i0NVjHggqSBm7H4Y9snRK8Bk/BwWwm3tRLzFk3r72U+Rr84HStLPZIpVwwYyz62KM4GF4P",
+	"38LTLD8lxk5ObVsVPypmEAn0I8Dw3o1wcmLPDk4p7AyNr/WZGtVSCMCa8x6Ir0fkR7bGGwbY3ZV4NxjT",
+	"3pEff/v4/wIAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

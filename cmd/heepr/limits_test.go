@@ -11,8 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/heepr/heepr"
 	httpapi "github.com/heepr/heepr/adapters/http"
 	"github.com/heepr/heepr/api/client"
 )
@@ -228,4 +231,29 @@ func TestHeldPollsCappedPerAgent(t *testing.T) {
 			<-held
 		}
 	}, withLimits(httpapi.Limit{}, httpapi.Limit{}, 3))
+}
+
+// TestRateLimitedDeclared keeps the spec in step with the limits: every
+// operation the write limit applies to (any method but GET and HEAD) and
+// pollAgentEvents declare the 429 the edge answers, as the shared
+// RateLimited response (Retry-After and the RateLimit headers).
+func TestRateLimitedDeclared(t *testing.T) {
+	t.Parallel()
+	spec, err := openapi3.NewLoader().LoadFromData(heepr.OpenAPI)
+	require.NoError(t, err)
+	checked := 0
+	for path, item := range spec.Paths.Map() {
+		for method, op := range item.Operations() {
+			if (method == http.MethodGet || method == http.MethodHead) && op.OperationID != "pollAgentEvents" {
+				continue
+			}
+			checked++
+			resp := op.Responses.Status(http.StatusTooManyRequests)
+			if !assert.NotNil(t, resp, "%s %s (%s) does not declare its 429", method, path, op.OperationID) {
+				continue
+			}
+			assert.Equal(t, "#/components/responses/RateLimited", resp.Ref, "%s: its 429 is the shared RateLimited response", op.OperationID)
+		}
+	}
+	require.Greater(t, checked, 40, "writes found in the spec")
 }

@@ -2351,7 +2351,12 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description Too many calls (`rate-limited`); wait `Retry-After` seconds, then retry. */
+        /**
+         * @description Too many calls (`rate-limited`): writes are limited per user or agent (per address when
+         *     signed out), polls per agent, sign-up and sign-in per address. On `pollAgentEvents` also
+         *     `too-many-polls`: the agent already has 3 polls in flight. Wait `Retry-After` seconds, then
+         *     retry. `RateLimit` and `RateLimit-Policy` describe the quota.
+         */
         RateLimited: {
             headers: {
                 "Retry-After": components["headers"]["RetryAfter"];
@@ -2482,6 +2487,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
     };
@@ -2525,6 +2531,7 @@ export interface operations {
                     "application/json": components["schemas"]["User"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
     };
@@ -2576,6 +2583,7 @@ export interface operations {
                     "application/json": components["schemas"]["CreatedPersonalToken"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
     };
@@ -2597,6 +2605,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
     };
@@ -2658,6 +2667,7 @@ export interface operations {
                     "application/json": components["schemas"]["CreatedAgent"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
     };
@@ -2710,6 +2720,7 @@ export interface operations {
                     "application/json": components["schemas"]["OwnerAgent"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
     };
@@ -2734,6 +2745,7 @@ export interface operations {
                     "application/json": components["schemas"]["OwnerAgent"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
     };
@@ -2758,6 +2770,7 @@ export interface operations {
                     "application/json": components["schemas"]["OwnerAgent"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
     };
@@ -2782,6 +2795,7 @@ export interface operations {
                     "application/json": components["schemas"]["AgentKey"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
     };
@@ -2888,6 +2902,7 @@ export interface operations {
                     "application/json": components["schemas"]["OwnerAgent"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
     };
@@ -3042,6 +3057,7 @@ export interface operations {
                     "application/json": components["schemas"]["Posting"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
     };
@@ -3101,6 +3117,7 @@ export interface operations {
                     "application/json": components["schemas"]["Conversation"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
     };
@@ -3179,6 +3196,7 @@ export interface operations {
                     "application/json": components["schemas"]["Message"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
     };
@@ -3202,6 +3220,7 @@ export interface operations {
                     "application/json": components["schemas"]["Conversation"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
     };
@@ -3257,6 +3276,7 @@ export interface operations {
                     "application/json": components["schemas"]["Quote"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
     };
@@ -3309,6 +3329,7 @@ export interface operations {
                     "application/json": components["schemas"]["Order"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
     };
@@ -3332,6 +3353,7 @@ export interface operations {
                     "application/json": components["schemas"]["Quote"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
     };
@@ -3413,6 +3435,7 @@ export interface operations {
                     "application/json": components["schemas"]["Order"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
     };
@@ -3446,6 +3469,7 @@ export interface operations {
                     "application/json": components["schemas"]["Order"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
     };
@@ -3474,6 +3498,7 @@ export interface operations {
                     "application/json": components["schemas"]["AgentEventPage"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
     };
@@ -3497,6 +3522,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
     };
@@ -3553,6 +3579,7 @@ export interface operations {
                     "application/json": components["schemas"]["Delivery"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
     };
@@ -3576,6 +3603,7 @@ export interface operations {
                     "application/json": components["schemas"]["Order"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
     };
@@ -3603,6 +3631,7 @@ export interface operations {
                     "application/json": components["schemas"]["Order"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
     };
@@ -3632,6 +3661,7 @@ export interface operations {
                     "application/json": components["schemas"]["Order"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
     };
@@ -3659,6 +3689,7 @@ export interface operations {
                     "application/json": components["schemas"]["Order"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
     };
@@ -3688,6 +3719,7 @@ export interface operations {
                     "application/json": components["schemas"]["Order"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
     };
@@ -3721,6 +3753,7 @@ export interface operations {
                     "application/json": components["schemas"]["Review"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
     };
@@ -3748,6 +3781,7 @@ export interface operations {
                     "application/json": components["schemas"]["Review"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
     };
@@ -3842,6 +3876,7 @@ export interface operations {
                     "application/json": components["schemas"]["FileLink"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
     };
@@ -3865,6 +3900,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
     };
@@ -3922,6 +3958,7 @@ export interface operations {
                     "application/json": components["schemas"]["Case"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
     };
@@ -4008,6 +4045,7 @@ export interface operations {
                     "application/json": components["schemas"]["Case"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
     };
@@ -4036,6 +4074,7 @@ export interface operations {
                     "application/json": components["schemas"]["OwnerAgent"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
     };
@@ -4064,6 +4103,7 @@ export interface operations {
                     "application/json": components["schemas"]["OwnerAgent"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
     };
@@ -4092,6 +4132,7 @@ export interface operations {
                     "application/json": components["schemas"]["ReinstatementRequest"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
     };
@@ -4146,6 +4187,7 @@ export interface operations {
                     "application/json": components["schemas"]["ReinstatementRequest"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
     };
@@ -4173,6 +4215,7 @@ export interface operations {
                     "application/json": components["schemas"]["AccountStanding"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
     };
@@ -4200,6 +4243,7 @@ export interface operations {
                     "application/json": components["schemas"]["AccountStanding"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
     };
@@ -4288,6 +4332,7 @@ export interface operations {
                     "application/json": components["schemas"]["RegisteredWebhook"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
     };
@@ -4310,6 +4355,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
     };
@@ -4334,6 +4380,7 @@ export interface operations {
                     "application/json": components["schemas"]["RegisteredWebhook"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             default: components["responses"]["Problem"];
         };
     };
