@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -20,6 +19,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/heepr/heepr/test/internal/heeprproc"
 )
 
 // readHeaderTimeout is heepr serve's http.Server ReadHeaderTimeout
@@ -44,29 +45,22 @@ func raiseFDLimit(t *testing.T, n uint64) {
 }
 
 // pollAgent is an owner's published agent, its key and its drained cursor.
-func pollAgent(t *testing.T, h *heeprProc) (auth, string) {
+func pollAgent(t *testing.T, h *heeprproc.Proc) (heeprproc.Auth, string) {
 	t.Helper()
-	owner := signUp(t, h, "poll-owner@example.com", "Owner", "owner")
-	var created struct {
-		Agent struct {
-			ID string `json:"id"`
-		} `json:"agent"`
-		APIKey string `json:"api_key"`
-	}
-	call(t, h, http.MethodPost, "/v1/agents", owner, map[string]any{
+	owner := heeprproc.SignUp(t, h, "poll-owner@example.com", "Owner", "owner")
+	_, key := heeprproc.PublishAgent(t, h, owner, map[string]any{
 		"handle": "poller", "name": "Poller", "specialty": "Polls", "description": "Polls its feed.",
 		"categories": []string{"other"}, "polling_interval_seconds": 15, "accept_mode": "manual",
 		"tiers": []map[string]any{{"name": "Only", "price": 10, "delivery_days": 1, "revisions": 0}},
-	}, http.StatusCreated, &created)
-	call(t, h, http.MethodPost, "/v1/agents/"+created.Agent.ID+"/publish", owner, nil, http.StatusOK, nil)
-	agent := bearer(created.APIKey)
+	})
+	agent := heeprproc.Bearer(key)
 	cursor := ""
 	for range 20 {
 		var page struct {
 			Items      []json.RawMessage `json:"items"`
 			NextCursor string            `json:"next_cursor"`
 		}
-		call(t, h, http.MethodGet, pollPath(cursor), agent, nil, http.StatusOK, &page)
+		heeprproc.Call(t, h, http.MethodGet, heeprproc.PollPath(cursor, 0), agent, nil, http.StatusOK, &page)
 		cursor = page.NextCursor
 		if len(page.Items) == 0 {
 			return agent, cursor
@@ -76,21 +70,13 @@ func pollAgent(t *testing.T, h *heeprProc) (auth, string) {
 	return nil, ""
 }
 
-func pollPath(cursor string) string {
-	q := url.Values{"wait": {"0"}}
-	if cursor != "" {
-		q.Set("cursor", cursor)
-	}
-	return "/v1/agent/events?" + q.Encode()
-}
-
 // pollLatencies polls n times, one every gap, on one keep-alive connection.
-func pollLatencies(t *testing.T, h *heeprProc, agent auth, cursor string, n int, gap time.Duration) []time.Duration {
+func pollLatencies(t *testing.T, h *heeprproc.Proc, agent heeprproc.Auth, cursor string, n int, gap time.Duration) []time.Duration {
 	t.Helper()
 	c := &http.Client{Timeout: 10 * time.Second}
 	out := make([]time.Duration, 0, n)
 	for range n {
-		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, h.base+pollPath(cursor), nil)
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, h.Base+heeprproc.PollPath(cursor, 0), nil)
 		require.NoError(t, err)
 		agent(req)
 		began := time.Now()
@@ -118,8 +104,8 @@ func pct(sorted []time.Duration, p int) time.Duration {
 func TestSlowHeaderClients(t *testing.T) {
 	const clients = 1000
 	raiseFDLimit(t, 8192)
-	h := newProc(t, "S", "all", "").start(t) // the embedded SQLite
-	h.waitReady(t)
+	h := newProc(t, "S", "all", "").Start(t) // the embedded SQLite
+	h.WaitReady(t)
 	agent, cursor := pollAgent(t, h)
 
 	const polls, gap = 150, 30 * time.Millisecond // 150 polls over about 5 s
@@ -140,9 +126,9 @@ func TestSlowHeaderClients(t *testing.T) {
 	var readers sync.WaitGroup
 	began := time.Now()
 	for i := range clients {
-		c, err := net.DialTimeout("tcp", h.addr, 5*time.Second)
+		c, err := net.DialTimeout("tcp", h.Addr, 5*time.Second)
 		require.NoError(t, err, "dial slow client %d", i)
-		_, err = fmt.Fprintf(c, "GET /v1/agent/events HTTP/1.1\r\nHost: %s\r\nX-Slow: ", h.addr)
+		_, err = fmt.Fprintf(c, "GET /v1/agent/events HTTP/1.1\r\nHost: %s\r\nX-Slow: ", h.Addr)
 		require.NoError(t, err)
 		s := &slowConn{c: c, opened: time.Now()}
 		conns = append(conns, s)
@@ -205,7 +191,7 @@ func TestSlowHeaderClients(t *testing.T) {
 		clients, opened.Round(time.Millisecond), dribbled.Load(), lifetimes[0].Round(time.Millisecond), lifetimes[len(lifetimes)-1].Round(time.Millisecond),
 		readHeaderTimeout, pct(before, 50), pct(before, 90), pct(during, 50), pct(during, 90), float64(pct(during, 50))/float64(pct(before, 50)))
 	require.LessOrEqual(t, pct(during, 50), 2*pct(before, 50), "the median poll latency during the attack is more than twice the one before")
-	h.stop(t)
+	h.Stop(t)
 }
 
 // rawResult is what heepr answered a hand-written request, and when.
@@ -296,9 +282,9 @@ func jsonArrayOf(n int, e string) io.Reader {
 // heepr must refuse each fast, before reading much of it, and its memory
 // must stay bounded (peak RSS).
 func TestHugeRequests(t *testing.T) {
-	h := newProc(t, "H", "all", "").start(t) // the embedded SQLite
-	h.waitReady(t)
-	owner := signUp(t, h, "huge-owner@example.com", "Owner", "owner")
+	h := newProc(t, "H", "all", "").Start(t) // the embedded SQLite
+	h.WaitReady(t)
+	owner := heeprproc.SignUp(t, h, "huge-owner@example.com", "Owner", "owner")
 	probe, _ := http.NewRequest(http.MethodGet, "/", nil)
 	owner(probe)
 	cookie := probe.Header.Get("Cookie")
@@ -307,15 +293,15 @@ func TestHugeRequests(t *testing.T) {
 			ID string `json:"id"`
 		} `json:"agent"`
 	}
-	call(t, h, http.MethodPost, "/v1/agents", owner, map[string]any{
+	heeprproc.Call(t, h, http.MethodPost, "/v1/agents", owner, map[string]any{
 		"handle": "huge", "name": "Huge", "specialty": "Answers", "description": "Answers.",
 		"categories": []string{"other"}, "polling_interval_seconds": 60, "accept_mode": "manual",
 		"tiers": []map[string]any{{"name": "Only", "price": 10, "delivery_days": 1, "revisions": 0}},
 	}, http.StatusCreated, &created)
-	rssBefore, hwmBefore := rssKiB(t, h.pid(), "VmRSS"), rssKiB(t, h.pid(), "VmHWM")
+	rssBefore, hwmBefore := rssKiB(t, h.PID(), "VmRSS"), rssKiB(t, h.PID(), "VmHWM")
 
 	const gb = 1 << 30
-	hostLine := "Host: " + h.addr + "\r\n"
+	hostLine := "Host: " + h.Addr + "\r\n"
 	cases := []hugeCase{
 		{"1 GB body, Content-Length", "POST /v1/auth/sign-up HTTP/1.1\r\n" + hostLine + "Content-Type: application/json\r\nContent-Length: " + fmt.Sprint(gb) + "\r\n",
 			io.LimitReader(pattern{b: []byte("          ")}, gb), false, http.StatusRequestEntityTooLarge, true},
@@ -333,11 +319,11 @@ func TestHugeRequests(t *testing.T) {
 	for _, c := range cases {
 		requireRefused(t, h, c)
 	}
-	rssAfter, hwmAfter := rssKiB(t, h.pid(), "VmRSS"), rssKiB(t, h.pid(), "VmHWM")
+	rssAfter, hwmAfter := rssKiB(t, h.PID(), "VmRSS"), rssKiB(t, h.PID(), "VmHWM")
 	t.Logf("heepr RSS %d → %d KiB, peak %d → %d KiB", rssBefore, rssAfter, hwmBefore, hwmAfter)
 	require.Less(t, hwmAfter-hwmBefore, int64(64<<10), "heepr's peak RSS grew by more than 64 MiB")
-	call(t, h, http.MethodGet, "/v1/me", owner, nil, http.StatusOK, nil) // still serving
-	h.stop(t)
+	heeprproc.Call(t, h, http.MethodGet, "/v1/me", owner, nil, http.StatusOK, nil) // still serving
+	h.Stop(t)
 }
 
 // hugeCase is one oversized request and the refusal it must get.
@@ -352,12 +338,12 @@ type hugeCase struct {
 
 // requireRefused sends c and requires its refusal: the status (a small
 // problem+json), within 2 s, before heepr read 64 MiB of it.
-func requireRefused(t *testing.T, h *heeprProc, c hugeCase) {
+func requireRefused(t *testing.T, h *heeprproc.Proc, c hugeCase) {
 	t.Helper()
-	r := rawRequest(t, h.addr, c.head, c.body, c.chunked)
+	r := rawRequest(t, h.Addr, c.head, c.body, c.chunked)
 	t.Logf("%s: %d %s (%d bytes) in %v after %d bytes sent; VmRSS %d KiB, peak %d KiB", c.name, r.status, r.contentType, len(r.body),
-		r.took.Round(time.Millisecond), r.sent, rssKiB(t, h.pid(), "VmRSS"), rssKiB(t, h.pid(), "VmHWM"))
-	require.Equal(t, c.status, r.status, "%s: %s", c.name, tail(r.body, 2000))
+		r.took.Round(time.Millisecond), r.sent, rssKiB(t, h.PID(), "VmRSS"), rssKiB(t, h.PID(), "VmHWM"))
+	require.Equal(t, c.status, r.status, "%s: %s", c.name, heeprproc.Tail(r.body, 2000))
 	require.Less(t, len(r.body), 16<<10, "%s: the answer is %d bytes", c.name, len(r.body))
 	if c.problem {
 		require.Equal(t, "application/problem+json", r.contentType, "%s: %s", c.name, r.body)
@@ -373,18 +359,18 @@ func requireRefused(t *testing.T, h *heeprProc, c hugeCase) {
 // array has 200,000 elements that are not valid: heepr must answer a
 // small 400 fast, with bounded memory, not one field error per element.
 func TestHugeInvalidJSONArray(t *testing.T) {
-	h := newProc(t, "J", "all", "").start(t) // the embedded SQLite
-	h.waitReady(t)
-	owner := signUp(t, h, "array-owner@example.com", "Owner", "owner")
+	h := newProc(t, "J", "all", "").Start(t) // the embedded SQLite
+	h.WaitReady(t)
+	owner := heeprproc.SignUp(t, h, "array-owner@example.com", "Owner", "owner")
 	probe, _ := http.NewRequest(http.MethodGet, "/", nil)
 	owner(probe)
 	cookie := probe.Header.Get("Cookie")
-	hostLine := "Host: " + h.addr + "\r\n"
-	hwmBefore := rssKiB(t, h.pid(), "VmHWM")
+	hostLine := "Host: " + h.Addr + "\r\n"
+	hwmBefore := rssKiB(t, h.PID(), "VmHWM")
 	requireRefused(t, h, hugeCase{"JSON array of 200,000 invalid elements (under the body limit)", "POST /v1/agents HTTP/1.1\r\n" + hostLine + "Content-Type: application/json\r\nCookie: " + cookie + "\r\n",
 		jsonArray(200_000), true, http.StatusBadRequest, true})
-	hwmAfter := rssKiB(t, h.pid(), "VmHWM")
+	hwmAfter := rssKiB(t, h.PID(), "VmHWM")
 	t.Logf("heepr peak RSS %d → %d KiB", hwmBefore, hwmAfter)
 	require.Less(t, hwmAfter-hwmBefore, int64(64<<10), "heepr's peak RSS grew by more than 64 MiB")
-	h.stop(t)
+	h.Stop(t)
 }

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/heepr/heepr/test/internal/heeprproc"
 )
 
 // Load shape: placements quotes across agents and customers, at most
@@ -42,50 +44,43 @@ type placement struct {
 // loadMarket is an owner with loadAgents manual agents, loadCustomers
 // customers (1,000 starter points each) and a quote per placement.
 type loadMarket struct {
-	customers   []auth
+	customers   []heeprproc.Auth
 	customerIDs []string
 	placements  []placement
 }
 
-func newLoadMarket(t *testing.T, h *heeprProc, tag string) loadMarket {
+func newLoadMarket(t *testing.T, h *heeprproc.Proc, tag string) loadMarket {
 	t.Helper()
-	owner := signUp(t, h, tag+"-owner@example.com", "Owner", "owner")
+	owner := heeprproc.SignUp(t, h, tag+"-owner@example.com", "Owner", "owner")
 	var m loadMarket
 	for c := range loadCustomers {
-		m.customers = append(m.customers, signUp(t, h, fmt.Sprintf("%s-customer%d@example.com", tag, c), "Customer", "customer"))
+		m.customers = append(m.customers, heeprproc.SignUp(t, h, fmt.Sprintf("%s-customer%d@example.com", tag, c), "Customer", "customer"))
 		var me struct {
 			ID string `json:"id"`
 		}
-		call(t, h, http.MethodGet, "/v1/me", m.customers[c], nil, http.StatusOK, &me)
+		heeprproc.Call(t, h, http.MethodGet, "/v1/me", m.customers[c], nil, http.StatusOK, &me)
 		m.customerIDs = append(m.customerIDs, me.ID)
 	}
 	for a := range loadAgents {
-		var created struct {
-			Agent struct {
-				ID string `json:"id"`
-			} `json:"agent"`
-			APIKey string `json:"api_key"`
-		}
 		handle := fmt.Sprintf("%s-agent%d", tag, a)
-		call(t, h, http.MethodPost, "/v1/agents", owner, map[string]any{
+		agentID, key := heeprproc.PublishAgent(t, h, owner, map[string]any{
 			"handle": handle, "name": "Fault " + handle, "specialty": "Short reports", "description": "Writes short reports.",
 			"categories": []string{"writing"}, "polling_interval_seconds": 60, "accept_mode": "manual",
 			"tiers": []map[string]any{{"name": "Standard", "price": 5, "delivery_days": 1, "revisions": 1}},
-		}, http.StatusCreated, &created)
-		call(t, h, http.MethodPost, "/v1/agents/"+created.Agent.ID+"/publish", owner, nil, http.StatusOK, nil)
-		agent := bearer(created.APIKey)
+		})
+		agent := heeprproc.Bearer(key)
 		for c := range loadCustomers {
 			var conv struct {
 				ID string `json:"id"`
 			}
-			call(t, h, http.MethodPost, "/v1/conversations", m.customers[c],
-				map[string]any{"agent_id": created.Agent.ID, "message": "Many small reports, please."}, http.StatusCreated, &conv)
+			heeprproc.Call(t, h, http.MethodPost, "/v1/conversations", m.customers[c],
+				map[string]any{"agent_id": agentID, "message": "Many small reports, please."}, http.StatusCreated, &conv)
 			for i := range loadPerPair {
 				price := int64(1 + (i+a+c)%5)
 				var q struct {
 					ID string `json:"id"`
 				}
-				call(t, h, http.MethodPost, "/v1/conversations/"+conv.ID+"/quotes", agent, map[string]any{
+				heeprproc.Call(t, h, http.MethodPost, "/v1/conversations/"+conv.ID+"/quotes", agent, map[string]any{
 					"title": fmt.Sprintf("Report %d", i), "description": "A short report.", "price": price, "delivery_days": 1,
 					"revisions": 1, "category": "writing", "criteria": []string{"It is a report"},
 					"expires_at": time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339),
@@ -117,7 +112,7 @@ func (m loadMarket) accept(base string, p placement) outcome {
 	if err != nil {
 		return outcome{err: err, at: time.Now()}
 	}
-	idem(m.customers[p.customer], p.key)(req)
+	heeprproc.Idem(m.customers[p.customer], p.key)(req)
 	resp, err := (&http.Client{Timeout: 20 * time.Second}).Do(req)
 	if err != nil {
 		return outcome{err: err, at: time.Now()}
@@ -180,7 +175,7 @@ func (m loadMarket) startLoad(base string) *loadRun {
 // waitAcked waits until n placements were acknowledged.
 func (r *loadRun) waitAcked(t *testing.T, n int64) {
 	t.Helper()
-	eventually(t, fmt.Sprintf("%d acknowledged placements", n), 60*time.Second, func() bool { return r.acked.Load() >= n })
+	heeprproc.Eventually(t, fmt.Sprintf("%d acknowledged placements", n), 60*time.Second, func() bool { return r.acked.Load() >= n })
 }
 
 func (r *loadRun) wait(t *testing.T) {
@@ -212,7 +207,7 @@ func (r *loadRun) summary() map[string]int {
 // then checks the database: one order per placement, each acknowledged
 // order is the one its key answers, one hold per order, every customer
 // paid exactly the prices of their orders, and the ledger's invariants.
-func requireExactlyOnce(t *testing.T, h *heeprProc, dbURL string, m loadMarket, r *loadRun) (retries int, waited time.Duration) {
+func requireExactlyOnce(t *testing.T, h *heeprproc.Proc, dbURL string, m loadMarket, r *loadRun) (retries int, waited time.Duration) {
 	t.Helper()
 	began := time.Now()
 	final := make([]outcome, len(m.placements))
@@ -224,7 +219,7 @@ func requireExactlyOnce(t *testing.T, h *heeprProc, dbURL string, m loadMarket, 
 		wg.Go(func() {
 			for i := range next {
 				for {
-					o := m.accept(h.base, m.placements[i])
+					o := m.accept(h.Base, m.placements[i])
 					mu.Lock()
 					tries++
 					mu.Unlock()
@@ -257,8 +252,8 @@ func requireExactlyOnce(t *testing.T, h *heeprProc, dbURL string, m loadMarket, 
 		}
 	}
 
-	db := connect(t, dbURL)
-	require.Equal(t, int64(len(m.placements)), count(t, db, `SELECT count(*) FROM orders`), "one order per placement")
+	db := heeprproc.Connect(t, dbURL)
+	require.Equal(t, int64(len(m.placements)), heeprproc.Count(t, db, `SELECT count(*) FROM orders`), "one order per placement")
 	rows, err := db.Query(t.Context(), `SELECT quote_id, id FROM orders`)
 	require.NoError(t, err)
 	orderOf := map[string]string{}
@@ -274,16 +269,16 @@ func requireExactlyOnce(t *testing.T, h *heeprProc, dbURL string, m loadMarket, 
 		require.Equal(t, final[i].orderID, orderOf[p.quoteID], "quote %s: the order in the database is the one its key answers", p.quoteID)
 		spent[p.customer] += p.price
 	}
-	require.Equal(t, int64(len(m.placements)), count(t, db, `SELECT count(*) FROM ledger_postings WHERE kind = 'hold'`), "one hold per order")
-	require.Zero(t, count(t, db, `SELECT count(*) FROM orders o WHERE (SELECT count(*) FROM ledger_postings p
+	require.Equal(t, int64(len(m.placements)), heeprproc.Count(t, db, `SELECT count(*) FROM ledger_postings WHERE kind = 'hold'`), "one hold per order")
+	require.Zero(t, heeprproc.Count(t, db, `SELECT count(*) FROM orders o WHERE (SELECT count(*) FROM ledger_postings p
 		WHERE p.order_id = o.id AND p.kind = 'hold' AND p.amount = o.price) <> 1`), "each order holds its price once")
-	require.Zero(t, count(t, db, `SELECT count(*) FROM idempotency_keys WHERE state <> 'done'`), "every key is done")
+	require.Zero(t, heeprproc.Count(t, db, `SELECT count(*) FROM idempotency_keys WHERE state <> 'done'`), "every key is done")
 	for c, id := range m.customerIDs {
-		starter := count(t, db, `SELECT amount FROM ledger_postings WHERE kind = 'starter_grant' AND to_account = $1`, "wallet:"+id)
-		require.Equal(t, starter-spent[c], count(t, db, `SELECT balance FROM ledger_accounts WHERE id = $1`, "wallet:"+id),
+		starter := heeprproc.Count(t, db, `SELECT amount FROM ledger_postings WHERE kind = 'starter_grant' AND to_account = $1`, "wallet:"+id)
+		require.Equal(t, starter-spent[c], heeprproc.Count(t, db, `SELECT balance FROM ledger_accounts WHERE id = $1`, "wallet:"+id),
 			"customer %d paid exactly the prices of their orders", c)
 	}
-	requireLedgerInvariants(t, dbURL)
+	heeprproc.RequireLedgerInvariants(t, dbURL)
 	return tries, waited
 }
 
@@ -294,12 +289,12 @@ func requireExactlyOnce(t *testing.T, h *heeprProc, dbURL string, m loadMarket, 
 func TestPostgresRestartUnderLoad(t *testing.T) {
 	t.Parallel()
 	pg := startPrivatePostgres(t)
-	dbURL := createDatabase(t, pg.url(), false)
-	h := newProc(t, "PG", "all", dbURL).start(t)
-	h.waitReady(t)
+	dbURL := heeprproc.CreateDatabase(t, pg.url(), false)
+	h := newProc(t, "PG", "all", dbURL).Start(t)
+	h.WaitReady(t)
 	m := newLoadMarket(t, h, "pgrestart")
 
-	r := m.startLoad(h.base)
+	r := m.startLoad(h.Base)
 	third := int64(len(m.placements) / 3)
 	r.waitAcked(t, third)
 	crashedAt := time.Since(r.began)
@@ -309,7 +304,7 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 
 	// heepr recovers by itself: ready again, and new orders are placed
 	// through the same process.
-	h.waitReady(t)
+	h.WaitReady(t)
 	readyAt := time.Since(r.began)
 	r.wait(t)
 	var ackedAfter int
@@ -319,8 +314,8 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 		}
 	}
 	select {
-	case <-h.exited:
-		t.Fatalf("heepr exited when Postgres restarted: %v", h.waitErr)
+	case <-h.Exited():
+		t.Fatalf("heepr exited when Postgres restarted: %v", h.Err())
 	default:
 	}
 	tries, waited := requireExactlyOnce(t, h, dbURL, m, r)
@@ -330,8 +325,8 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 	// (When the load ends while Postgres is still starting, only the
 	// retries show it.)
 	select {
-	case <-h.exited:
-		t.Fatalf("heepr exited during the retries: %v", h.waitErr)
+	case <-h.Exited():
+		t.Fatalf("heepr exited during the retries: %v", h.Err())
 	default:
 	}
 	placedAfter := ackedAfter + len(m.placements) - int(r.acked.Load())
@@ -340,7 +335,7 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 		"load outcomes %v (%d acknowledged after the restart); retried every key: %d requests over %v; one order per key, ledger invariants hold",
 		len(m.placements), crashedAt.Round(time.Millisecond), ackedBefore, down.Round(time.Millisecond), readyAt.Round(time.Millisecond),
 		r.summary(), ackedAfter, tries, waited.Round(time.Millisecond))
-	h.stop(t)
+	h.Stop(t)
 }
 
 // TestSIGKILLUnderLoad kills heepr with SIGKILL while customers place
@@ -349,21 +344,21 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 // every key, retried, answers exactly one order.
 func TestSIGKILLUnderLoad(t *testing.T) {
 	t.Parallel()
-	dbURL := freshDatabase(t)
+	dbURL := heeprproc.FreshDatabase(t)
 	p := newProc(t, "K1", "all", dbURL)
-	h := p.start(t)
-	h.waitReady(t)
+	h := p.Start(t)
+	h.WaitReady(t)
 	m := newLoadMarket(t, h, "sigkill")
 
-	r := m.startLoad(h.base)
+	r := m.startLoad(h.Base)
 	third := int64(len(m.placements) / 3)
 	r.waitAcked(t, third)
 	killedAt := time.Since(r.began)
 	ackedBefore := r.acked.Load()
-	h.kill(t)
-	p.name = "K2"
-	h = p.start(t)
-	h.waitReady(t)
+	h.Kill(t)
+	p.Name = "K2"
+	h = p.Start(t)
+	h.WaitReady(t)
 	readyAt := time.Since(r.began)
 	r.wait(t)
 
@@ -372,5 +367,5 @@ func TestSIGKILLUnderLoad(t *testing.T) {
 		"retried every key: %d requests over %v; one order per key, ledger invariants hold",
 		len(m.placements), killedAt.Round(time.Millisecond), ackedBefore, readyAt.Round(time.Millisecond),
 		r.summary(), tries, waited.Round(time.Millisecond))
-	h.stop(t)
+	h.Stop(t)
 }

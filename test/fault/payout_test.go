@@ -3,12 +3,7 @@
 package fault_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
-	"io"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"testing"
@@ -16,6 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
+
+	"github.com/heepr/heepr/test/internal/heeprproc"
 )
 
 // TestWorkerKilledAroundPayoutCommit kills the worker with SIGKILL while
@@ -30,54 +27,54 @@ import (
 // committed). Then it kills the worker.
 func TestWorkerKilledAroundPayoutCommit(t *testing.T) {
 	t.Parallel()
-	dbURL := freshDatabase(t)
-	api := newProc(t, "A", "api", dbURL).start(t)
-	api.waitReady(t)
-	db := connect(t, dbURL)
+	dbURL := heeprproc.FreshDatabase(t)
+	api := newProc(t, "A", "api", dbURL).Start(t)
+	api.WaitReady(t)
+	db := heeprproc.Connect(t, dbURL)
 
 	// Two completed orders whose payout jobs wait for a worker (the API
 	// role runs no jobs).
-	m := newPayoutMarket(t, api)
-	before := m.deliveredOrder(t, api, 0, 40) // killed before its payout commits
-	after := m.deliveredOrder(t, api, 1, 70)  // killed after its payout commits
+	m := heeprproc.NewMarket(t, api, "payout")
+	before := m.DeliveredOrder(t, api, 0, 40) // killed before its payout commits
+	after := m.DeliveredOrder(t, api, 1, 70)  // killed after its payout commits
 	for _, id := range []string{before, after} {
-		call(t, api, http.MethodPost, "/v1/orders/"+id+"/accept", idem(m.customer, "accept-"+id), nil, http.StatusOK, nil)
+		heeprproc.Call(t, api, http.MethodPost, "/v1/orders/"+id+"/accept", heeprproc.Idem(m.Customer, "accept-"+id), nil, http.StatusOK, nil)
 	}
 	lockBefore := lockRow(t, dbURL, `SELECT 1 FROM orders WHERE id = $1 FOR UPDATE`, before)
 	lockAfter := lockRow(t, dbURL, `SELECT 1 FROM orders WHERE id = $1 FOR UPDATE`, after)
-	require.Equal(t, int64(2), count(t, db, `SELECT count(*) FROM river_job WHERE kind = 'ordering.payout' AND state = 'available'`))
+	require.Equal(t, int64(2), heeprproc.Count(t, db, `SELECT count(*) FROM river_job WHERE kind = 'ordering.payout' AND state = 'available'`))
 	jobOf := func(order string) int64 {
-		return count(t, db, `SELECT id FROM river_job WHERE kind = 'ordering.payout' AND args->>'order_id' = $1`, order)
+		return heeprproc.Count(t, db, `SELECT id FROM river_job WHERE kind = 'ordering.payout' AND args->>'order_id' = $1`, order)
 	}
 
 	// The worker takes both payouts; each waits for its order's lock.
-	w1 := newProc(t, "W1", "worker", workerURL(t, dbURL, "fault-worker-1")).start(t)
-	w1.waitReady(t)
-	eventually(t, "both payouts to wait for their order's lock", 30*time.Second, func() bool {
-		return count(t, db, `SELECT count(*) FROM river_job WHERE kind = 'ordering.payout' AND state = 'running'`) == 2 &&
+	w1 := newProc(t, "W1", "worker", workerURL(t, dbURL, "fault-worker-1")).Start(t)
+	w1.WaitReady(t)
+	heeprproc.Eventually(t, "both payouts to wait for their order's lock", 30*time.Second, func() bool {
+		return heeprproc.Count(t, db, `SELECT count(*) FROM river_job WHERE kind = 'ordering.payout' AND state = 'running'`) == 2 &&
 			waiting(t, db, "fault-worker-1", "orders") == 2
 	})
 
 	// The second payout commits; River's completion of its job waits.
 	lockJob := lockRow(t, dbURL, `SELECT 1 FROM river_job WHERE id = $1 FOR UPDATE`, jobOf(after))
 	lockAfter.release(t)
-	eventually(t, "the second payout to commit and its job's completion to wait", 30*time.Second, func() bool {
-		return count(t, db, `SELECT count(*) FROM ledger_postings WHERE order_id = $1 AND kind = 'payout'`, after) == 1 &&
+	heeprproc.Eventually(t, "the second payout to commit and its job's completion to wait", 30*time.Second, func() bool {
+		return heeprproc.Count(t, db, `SELECT count(*) FROM ledger_postings WHERE order_id = $1 AND kind = 'payout'`, after) == 1 &&
 			waiting(t, db, "fault-worker-1", "river_job") == 1
 	})
-	require.Zero(t, count(t, db, `SELECT count(*) FROM ledger_postings WHERE order_id = $1 AND kind = 'payout'`, before))
+	require.Zero(t, heeprproc.Count(t, db, `SELECT count(*) FROM ledger_postings WHERE order_id = $1 AND kind = 'payout'`, before))
 
-	w1.kill(t)
+	w1.Kill(t)
 	// Postgres ends the dead worker's sessions (client_connection_check_interval)
 	// and rolls back the payout that had not committed; only then are the locks let go.
-	eventually(t, "Postgres to end the killed worker's sessions", 30*time.Second, func() bool {
-		return count(t, db, `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'fault-worker-1'`) == 0
+	heeprproc.Eventually(t, "Postgres to end the killed worker's sessions", 30*time.Second, func() bool {
+		return heeprproc.Count(t, db, `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'fault-worker-1'`) == 0
 	})
 	lockBefore.release(t)
 	lockJob.release(t)
-	require.Zero(t, count(t, db, `SELECT count(*) FROM ledger_postings WHERE order_id = $1 AND kind = 'payout'`, before), "killed before its commit: not paid")
-	require.Equal(t, int64(1), count(t, db, `SELECT count(*) FROM ledger_postings WHERE order_id = $1 AND kind = 'payout'`, after), "killed after its commit: paid")
-	require.Equal(t, int64(2), count(t, db, `SELECT count(*) FROM river_job WHERE kind = 'ordering.payout' AND state = 'running'`),
+	require.Zero(t, heeprproc.Count(t, db, `SELECT count(*) FROM ledger_postings WHERE order_id = $1 AND kind = 'payout'`, before), "killed before its commit: not paid")
+	require.Equal(t, int64(1), heeprproc.Count(t, db, `SELECT count(*) FROM ledger_postings WHERE order_id = $1 AND kind = 'payout'`, after), "killed after its commit: paid")
+	require.Equal(t, int64(2), heeprproc.Count(t, db, `SELECT count(*) FROM river_job WHERE kind = 'ordering.payout' AND state = 'running'`),
 		"both jobs are left running by the killed worker")
 
 	// River rescues a job left running after RescueStuckJobsAfter (10
@@ -88,10 +85,10 @@ func TestWorkerKilledAroundPayoutCommit(t *testing.T) {
 	_, err = db.Exec(t.Context(), `DELETE FROM river_leader`)
 	require.NoError(t, err)
 	rescuedAt := time.Now()
-	w2 := newProc(t, "W2", "worker", workerURL(t, dbURL, "fault-worker-2")).start(t)
-	w2.waitReady(t)
-	eventually(t, "the new worker to rescue and complete both payout jobs", 90*time.Second, func() bool {
-		return count(t, db, `SELECT count(*) FROM river_job WHERE kind = 'ordering.payout' AND state = 'completed'`) == 2
+	w2 := newProc(t, "W2", "worker", workerURL(t, dbURL, "fault-worker-2")).Start(t)
+	w2.WaitReady(t)
+	heeprproc.Eventually(t, "the new worker to rescue and complete both payout jobs", 90*time.Second, func() bool {
+		return heeprproc.Count(t, db, `SELECT count(*) FROM river_job WHERE kind = 'ordering.payout' AND state = 'completed'`) == 2
 	})
 	took := time.Since(rescuedAt)
 
@@ -99,22 +96,22 @@ func TestWorkerKilledAroundPayoutCommit(t *testing.T) {
 		id    string
 		price int64
 	}{{before, 40}, {after, 70}} {
-		fee := o.price * feeBPS / 10_000
-		require.Equal(t, int64(1), count(t, db, `SELECT count(*) FROM ledger_postings WHERE order_id = $1 AND kind = 'payout'`, o.id), "order %s: payouts", o.id)
-		require.Equal(t, o.price-fee, count(t, db, `SELECT amount FROM ledger_postings WHERE order_id = $1 AND kind = 'payout'`, o.id))
-		require.Equal(t, int64(1), count(t, db, `SELECT count(*) FROM ledger_postings WHERE order_id = $1 AND kind = 'fee'`, o.id), "order %s: fees", o.id)
-		require.Zero(t, count(t, db, `SELECT coalesce(sum(balance), 0) FROM ledger_accounts WHERE kind = 'escrow' AND order_id = $1`, o.id))
-		require.Equal(t, int64(2), count(t, db, `SELECT attempt FROM river_job WHERE id = $1`, jobOf(o.id)), "order %s: the payout job ran again", o.id)
+		fee := o.price * heeprproc.FeeBPS / 10_000
+		require.Equal(t, int64(1), heeprproc.Count(t, db, `SELECT count(*) FROM ledger_postings WHERE order_id = $1 AND kind = 'payout'`, o.id), "order %s: payouts", o.id)
+		require.Equal(t, o.price-fee, heeprproc.Count(t, db, `SELECT amount FROM ledger_postings WHERE order_id = $1 AND kind = 'payout'`, o.id))
+		require.Equal(t, int64(1), heeprproc.Count(t, db, `SELECT count(*) FROM ledger_postings WHERE order_id = $1 AND kind = 'fee'`, o.id), "order %s: fees", o.id)
+		require.Zero(t, heeprproc.Count(t, db, `SELECT coalesce(sum(balance), 0) FROM ledger_accounts WHERE kind = 'escrow' AND order_id = $1`, o.id))
+		require.Equal(t, int64(2), heeprproc.Count(t, db, `SELECT attempt FROM river_job WHERE id = $1`, jobOf(o.id)), "order %s: the payout job ran again", o.id)
 	}
-	starter := count(t, db, `SELECT amount FROM ledger_postings WHERE kind = 'starter_grant' AND to_account = $1`, "wallet:"+m.ownerID)
-	require.Equal(t, starter+36+63, count(t, db, `SELECT balance FROM ledger_accounts WHERE id = $1`, "wallet:"+m.ownerID),
+	starter := heeprproc.Count(t, db, `SELECT amount FROM ledger_postings WHERE kind = 'starter_grant' AND to_account = $1`, "wallet:"+m.OwnerID)
+	require.Equal(t, starter+36+63, heeprproc.Count(t, db, `SELECT balance FROM ledger_accounts WHERE id = $1`, "wallet:"+m.OwnerID),
 		"the owner is paid each price less its fee, once")
-	require.Equal(t, int64(4+7), count(t, db, `SELECT balance FROM ledger_accounts WHERE id = 'platform'`))
-	requireLedgerInvariants(t, dbURL)
+	require.Equal(t, int64(4+7), heeprproc.Count(t, db, `SELECT balance FROM ledger_accounts WHERE id = 'platform'`))
+	heeprproc.RequireLedgerInvariants(t, dbURL)
 	t.Logf("worker killed with one payout waiting before its commit and one committed but not marked done; "+
 		"the new worker rescued and ran both jobs in %v: one payout and one fee per order, ledger invariants hold", took.Round(time.Millisecond))
-	w2.stop(t)
-	api.stop(t)
+	w2.Stop(t)
+	api.Stop(t)
 }
 
 // workerURL names the worker's sessions and has Postgres check every
@@ -135,7 +132,7 @@ func workerURL(t *testing.T, dbURL, name string) string {
 // in a statement about table.
 func waiting(t *testing.T, db *pgx.Conn, name, table string) int64 {
 	t.Helper()
-	return count(t, db, `SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'
+	return heeprproc.Count(t, db, `SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'
 		AND query ILIKE '%' || $2 || '%'`, name, table)
 }
 
@@ -144,7 +141,7 @@ type heldLock struct{ tx pgx.Tx }
 
 func lockRow(t *testing.T, dbURL, sql string, arg any) *heldLock {
 	t.Helper()
-	conn := connect(t, dbURL)
+	conn := heeprproc.Connect(t, dbURL)
 	tx, err := conn.Begin(t.Context())
 	require.NoError(t, err)
 	var one int
@@ -157,94 +154,4 @@ func lockRow(t *testing.T, dbURL, sql string, arg any) *heldLock {
 func (l *heldLock) release(t *testing.T) {
 	t.Helper()
 	require.NoError(t, l.tx.Commit(t.Context()))
-}
-
-// payoutMarket is an owner with one agent that accepts orders on its own, and a customer.
-type payoutMarket struct {
-	owner, customer, agent auth
-	ownerID, agentID       string
-}
-
-func newPayoutMarket(t *testing.T, h *heeprProc) payoutMarket {
-	t.Helper()
-	m := payoutMarket{
-		owner:    signUp(t, h, "payout-owner@example.com", "Owner", "owner"),
-		customer: signUp(t, h, "payout-customer@example.com", "Customer", "customer"),
-	}
-	var me struct {
-		ID string `json:"id"`
-	}
-	call(t, h, http.MethodGet, "/v1/me", m.owner, nil, http.StatusOK, &me)
-	m.ownerID = me.ID
-	var created struct {
-		Agent struct {
-			ID string `json:"id"`
-		} `json:"agent"`
-		APIKey string `json:"api_key"`
-	}
-	call(t, h, http.MethodPost, "/v1/agents", m.owner, map[string]any{
-		"handle": "payout", "name": "Payout test", "specialty": "Short reports", "description": "Writes short reports.",
-		"categories": []string{"writing"}, "polling_interval_seconds": 60, "accept_mode": "auto",
-		"auto_bands": map[string]any{"min_price": 1, "max_price": 1000, "categories": []string{"writing"}, "max_revisions": 3, "max_active_orders": 100},
-		"tiers":      []map[string]any{{"name": "Standard", "price": 10, "delivery_days": 1, "revisions": 1}},
-	}, http.StatusCreated, &created)
-	m.agentID, m.agent = created.Agent.ID, bearer(created.APIKey)
-	call(t, h, http.MethodPost, "/v1/agents/"+m.agentID+"/publish", m.owner, nil, http.StatusOK, nil)
-	return m
-}
-
-// deliveredOrder runs one order up to the customer's acceptance: quote,
-// order (started by the agent's auto mode), delivery, owner's release.
-func (m payoutMarket) deliveredOrder(t *testing.T, h *heeprProc, i int, price int64) string {
-	t.Helper()
-	var conv struct {
-		ID string `json:"id"`
-	}
-	call(t, h, http.MethodPost, "/v1/conversations", m.customer,
-		map[string]any{"agent_id": m.agentID, "message": fmt.Sprintf("Report number %d, please.", i)}, http.StatusCreated, &conv)
-	var quote struct {
-		ID string `json:"id"`
-	}
-	call(t, h, http.MethodPost, "/v1/conversations/"+conv.ID+"/quotes", m.agent, map[string]any{
-		"title": fmt.Sprintf("Report %d", i), "description": "A short report.", "price": price, "delivery_days": 1,
-		"revisions": 1, "category": "writing", "criteria": []string{"It is a report"},
-		"expires_at": time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339),
-	}, http.StatusCreated, &quote)
-	var order struct {
-		ID     string `json:"id"`
-		Status string `json:"status"`
-	}
-	call(t, h, http.MethodPost, "/v1/quotes/"+quote.ID+"/accept", idem(m.customer, "quote-"+quote.ID), nil, http.StatusCreated, &order)
-	require.Equal(t, "in_progress", order.Status, "the agent accepts orders on its own")
-
-	resp, raw := deliver(t, h, m.agent, order.ID, "report.md", bytes.NewReader(fmt.Appendf(nil, "# Report %d\n\nAll done.\n", i)))
-	require.Equal(t, http.StatusCreated, resp.StatusCode, "deliver: %s", raw)
-	var delivery struct {
-		ID string `json:"id"`
-	}
-	require.NoError(t, json.Unmarshal(raw, &delivery))
-	call(t, h, http.MethodPost, "/v1/deliveries/"+delivery.ID+"/release", m.owner, nil, http.StatusOK, nil)
-	return order.ID
-}
-
-// deliver uploads one file as the agent's delivery of an order.
-func deliver(t *testing.T, h *heeprProc, agent auth, orderID, name string, file io.Reader) (*http.Response, []byte) {
-	t.Helper()
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	require.NoError(t, mw.WriteField("message", "Here is the report."))
-	fw, err := mw.CreateFormFile("files", name)
-	require.NoError(t, err)
-	_, err = io.Copy(fw, file)
-	require.NoError(t, err)
-	require.NoError(t, mw.Close())
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, h.base+"/v1/orders/"+orderID+"/deliveries", &body)
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	agent(req)
-	resp, err := client.Do(req)
-	require.NoError(t, err)
-	raw, _ := io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
-	return resp, raw
 }

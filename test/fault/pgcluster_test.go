@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/heepr/heepr/test/internal/heeprproc"
 )
 
 // pgCluster is a private Postgres cluster of one test: its own data
@@ -64,7 +66,7 @@ func startPrivatePostgres(t *testing.T) *pgCluster {
 		require.NoError(t, os.Chown(dir, uid, gid))
 	}
 	c.run(t, "initdb", "-D", c.data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync")
-	c.port = strings.TrimPrefix(freeAddr(t), "127.0.0.1:")
+	c.port = strings.TrimPrefix(heeprproc.FreeAddr(t), "127.0.0.1:")
 	opts := fmt.Sprintf("-c port=%s -c listen_addresses=127.0.0.1 -c unix_socket_directories=%s -c max_connections=200", c.port, dir)
 	c.run(t, "pg_ctl", "-D", c.data, "-l", filepath.Join(dir, "postgres.log"), "-w", "-t", "60", "-o", opts, "start")
 	t.Cleanup(func() {
@@ -92,7 +94,7 @@ func (c *pgCluster) run(t *testing.T, name string, args ...string) {
 
 func (c *pgCluster) log() string {
 	b, _ := os.ReadFile(filepath.Join(c.dir, "postgres.log"))
-	return tail(string(b), 4000)
+	return heeprproc.Tail(string(b), 4000)
 }
 
 // url is the cluster's postgres database, for the superuser.

@@ -11,27 +11,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-)
 
-var buildAgent = sync.OnceValues(func() (string, error) {
-	gomod, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	bin := filepath.Join(binDir, "heepr-agent")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/heepr-agent")
-	cmd.Dir = filepath.Dir(strings.TrimSpace(string(gomod)))
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/heepr-agent: %w\n%s", err, out)
-	}
-	return bin, nil
-})
+	"github.com/heepr/heepr/test/internal/heeprproc"
+)
 
 // workScript is the owner's --exec: a writing agent that turns the brief
 // into a Markdown report, and answers revision notes in the next version.
@@ -57,17 +44,17 @@ echo "ran $HEEPR_ORDER_ID $HEEPR_REVISION" >> "$RUNS_LOG"
 
 type agentProc struct {
 	cmd    *exec.Cmd
-	stderr *syncBuffer
+	stderr *heeprproc.SyncBuffer
 	exited chan struct{}
 	err    error
 }
 
 func startAgent(t *testing.T, bin, skillDir, key string, extra ...string) *agentProc {
 	t.Helper()
-	p := &agentProc{stderr: &syncBuffer{}, exited: make(chan struct{})}
+	p := &agentProc{stderr: &heeprproc.SyncBuffer{}, exited: make(chan struct{})}
 	args := append([]string{"--skill", skillDir}, extra...)
 	p.cmd = exec.Command(bin, args...)
-	p.cmd.Env = env("HEEPR_AGENT_KEY=" + key)
+	p.cmd.Env = heeprproc.Env("HEEPR_AGENT_KEY=" + key)
 	p.cmd.Stdout, p.cmd.Stderr = io.Discard, p.stderr
 	require.NoError(t, p.cmd.Start())
 	go func() { p.err = p.cmd.Wait(); close(p.exited) }()
@@ -96,17 +83,6 @@ func (p *agentProc) stop(t *testing.T) {
 	}
 }
 
-// eventually retries fn until it reports done or the time runs out.
-func eventually(t *testing.T, what string, within time.Duration, fn func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if fn() {
-			return
-		}
-	}
-	t.Fatalf("timed out after %v waiting for %s", within, what)
-}
-
 type orderView struct {
 	ID         string `json:"id"`
 	Status     string `json:"status"`
@@ -122,43 +98,30 @@ type orderView struct {
 	} `json:"deliveries"`
 }
 
-func idem(who auth, key string) auth {
-	return func(r *http.Request) { who(r); r.Header.Set("Idempotency-Key", key) }
-}
-
 // TestReferenceAgentCompletesAnOrderWithARevision runs heepr and
 // heepr-agent as real processes: the agent quotes from its tier, works the
 // order with the owner's script, is restarted half-way (it must not work
 // or deliver twice), handles a revision, and stops cleanly.
 func TestReferenceAgentCompletesAnOrderWithARevision(t *testing.T) {
 	t.Parallel()
-	bin := binary(t)
-	agentBin, err := buildAgent()
-	require.NoError(t, err)
-	srv := startHeepr(t, bin, "S", "all", "") // the embedded SQLite
-	srv.waitReady(t)
+	agentBin := heeprproc.GoBinary(t, "heepr-agent")
+	srv := heeprproc.New(t, "S", "all", "").Start(t) // the embedded SQLite
+	srv.WaitReady(t)
 
-	owner := signUp(t, srv, "owner@example.com", "Owner", "owner")
-	customer := signUp(t, srv, "customer@example.com", "Customer", "customer")
-	var created struct {
-		Agent struct {
-			ID string `json:"id"`
-		} `json:"agent"`
-		APIKey string `json:"api_key"`
-	}
-	call(t, srv, http.MethodPost, "/v1/agents", owner, map[string]any{
+	owner := heeprproc.SignUp(t, srv, "owner@example.com", "Owner", "owner")
+	customer := heeprproc.SignUp(t, srv, "customer@example.com", "Customer", "customer")
+	agentID, apiKey := heeprproc.PublishAgent(t, srv, owner, map[string]any{
 		"handle": "report-writer", "name": "Report writer", "specialty": "Short reports from a brief",
 		"description": "Writes a Markdown report of your brief.", "categories": []string{"writing"},
 		"polling_interval_seconds": 15, "accept_mode": "auto",
 		"auto_bands": map[string]any{"min_price": 1, "max_price": 1000, "categories": []string{"writing"}, "max_revisions": 3, "max_active_orders": 5},
 		"tiers":      []map[string]any{{"name": "Standard", "price": 40, "delivery_days": 2, "revisions": 2, "description": "A report of up to two pages."}},
-	}, http.StatusCreated, &created)
-	call(t, srv, http.MethodPost, "/v1/agents/"+created.Agent.ID+"/publish", owner, nil, http.StatusOK, nil)
+	})
 
 	// The owner downloads the skill package (rendered by a job) and unpacks it.
 	var zipped []byte
-	eventually(t, "the skill package", 30*time.Second, func() bool {
-		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.base+"/v1/agents/"+created.Agent.ID+"/skill-package", nil)
+	heeprproc.Eventually(t, "the skill package", 30*time.Second, func() bool {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.Base+"/v1/agents/"+agentID+"/skill-package", nil)
 		owner(req)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -174,24 +137,24 @@ func TestReferenceAgentCompletesAnOrderWithARevision(t *testing.T) {
 	require.NoError(t, os.WriteFile(work, []byte(strings.ReplaceAll(workScript, "$RUNS_LOG", runs)), 0o755))
 	state := t.TempDir()
 	args := []string{"--exec", work, "--quote-tier", "standard", "--state", state, "--wait", "5"}
-	ag := startAgent(t, agentBin, skillDir, created.APIKey, args...)
+	ag := startAgent(t, agentBin, skillDir, apiKey, args...)
 
 	// The customer writes; the agent answers with a quote for its tier.
 	var conv struct {
 		ID string `json:"id"`
 	}
-	call(t, srv, http.MethodPost, "/v1/conversations", customer,
-		map[string]any{"agent_id": created.Agent.ID, "message": "Please write a report on urban beekeeping."}, http.StatusCreated, &conv)
+	heeprproc.Call(t, srv, http.MethodPost, "/v1/conversations", customer,
+		map[string]any{"agent_id": agentID, "message": "Please write a report on urban beekeeping."}, http.StatusCreated, &conv)
 	var quote struct {
 		ID    string `json:"id"`
 		Price int64  `json:"price"`
 		Title string `json:"title"`
 	}
-	eventually(t, "the agent's quote", 30*time.Second, func() bool {
+	heeprproc.Eventually(t, "the agent's quote", 30*time.Second, func() bool {
 		var qs struct {
 			Items []json.RawMessage `json:"items"`
 		}
-		call(t, srv, http.MethodGet, "/v1/conversations/"+conv.ID+"/quotes", customer, nil, http.StatusOK, &qs)
+		heeprproc.Call(t, srv, http.MethodGet, "/v1/conversations/"+conv.ID+"/quotes", customer, nil, http.StatusOK, &qs)
 		if len(qs.Items) == 0 {
 			return false
 		}
@@ -202,15 +165,15 @@ func TestReferenceAgentCompletesAnOrderWithARevision(t *testing.T) {
 	require.Contains(t, quote.Title, "urban beekeeping")
 
 	var order orderView
-	call(t, srv, http.MethodPost, "/v1/quotes/"+quote.ID+"/accept", idem(customer, "accept-1"), nil, http.StatusCreated, &order)
+	heeprproc.Call(t, srv, http.MethodPost, "/v1/quotes/"+quote.ID+"/accept", heeprproc.Idem(customer, "accept-1"), nil, http.StatusCreated, &order)
 	require.Equal(t, "in_progress", order.Status)
 
 	// The agent works the order and delivers it for the owner's review.
 	waitDelivery := func(n int) orderView {
 		t.Helper()
 		var o orderView
-		eventually(t, fmt.Sprintf("delivery %d", n), 60*time.Second, func() bool {
-			call(t, srv, http.MethodGet, "/v1/orders/"+order.ID, owner, nil, http.StatusOK, &o)
+		heeprproc.Eventually(t, fmt.Sprintf("delivery %d", n), 60*time.Second, func() bool {
+			heeprproc.Call(t, srv, http.MethodGet, "/v1/orders/"+order.ID, owner, nil, http.StatusOK, &o)
 			return o.Status == "in_review" && len(o.Deliveries) == n
 		})
 		return o
@@ -222,19 +185,19 @@ func TestReferenceAgentCompletesAnOrderWithARevision(t *testing.T) {
 	// Restarted, the agent must not work the order again (its cursor and
 	// last handled event are in --state).
 	ag.stop(t)
-	ag = startAgent(t, agentBin, skillDir, created.APIKey, args...)
-	call(t, srv, http.MethodPost, "/v1/deliveries/"+o.Deliveries[0].ID+"/release", owner, nil, http.StatusOK, nil)
+	ag = startAgent(t, agentBin, skillDir, apiKey, args...)
+	heeprproc.Call(t, srv, http.MethodPost, "/v1/deliveries/"+o.Deliveries[0].ID+"/release", owner, nil, http.StatusOK, nil)
 
 	// The customer asks for a revision; the agent delivers version 2.
-	call(t, srv, http.MethodPost, "/v1/orders/"+order.ID+"/revision", customer, map[string]any{
+	heeprproc.Call(t, srv, http.MethodPost, "/v1/orders/"+order.ID+"/revision", customer, map[string]any{
 		"notes": "Add a section on winter care.", "unmet_criteria": []string{"The delivery answers the brief in the conversation"},
 	}, http.StatusOK, nil)
 	o = waitDelivery(2)
 	require.Equal(t, "Here is the report (revision 1).", o.Deliveries[1].Message)
-	call(t, srv, http.MethodPost, "/v1/deliveries/"+o.Deliveries[1].ID+"/release", owner, nil, http.StatusOK, nil)
+	heeprproc.Call(t, srv, http.MethodPost, "/v1/deliveries/"+o.Deliveries[1].ID+"/release", owner, nil, http.StatusOK, nil)
 
 	// The customer reads version 2, then accepts.
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.base+"/v1/files/"+o.Deliveries[1].Files[0].ID, nil)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.Base+"/v1/files/"+o.Deliveries[1].Files[0].ID, nil)
 	require.NoError(t, err)
 	customer(req)
 	resp, err := http.DefaultClient.Do(req)
@@ -245,7 +208,7 @@ func TestReferenceAgentCompletesAnOrderWithARevision(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", report)
 	require.Contains(t, string(report), "# Report: Standard: Please write a report on urban beekeeping.")
 	require.Contains(t, string(report), "Add a section on winter care.")
-	call(t, srv, http.MethodPost, "/v1/orders/"+order.ID+"/accept", idem(customer, "accept-delivery-1"), nil, http.StatusOK, &o)
+	heeprproc.Call(t, srv, http.MethodPost, "/v1/orders/"+order.ID+"/accept", heeprproc.Idem(customer, "accept-delivery-1"), nil, http.StatusOK, &o)
 	require.Equal(t, "completed", o.Status)
 
 	// Exactly two runs of the owner's script: one per delivery.
@@ -253,7 +216,7 @@ func TestReferenceAgentCompletesAnOrderWithARevision(t *testing.T) {
 	log, err := os.ReadFile(runs)
 	require.NoError(t, err)
 	require.Equal(t, fmt.Sprintf("ran %s 0\nran %s 1\n", order.ID, order.ID), string(log))
-	srv.stop(t)
+	stop(t, srv)
 }
 
 // unzip unpacks a skill package and returns the folder holding skill.json.

@@ -8,102 +8,28 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/heepr/heepr/test/internal/heeprproc"
 )
 
-var (
-	binDir string
-	build  = sync.OnceValues(func() (string, error) {
-		gomod, err := exec.Command("go", "env", "GOMOD").Output()
-		if err != nil {
-			return "", fmt.Errorf("go env GOMOD: %w", err)
-		}
-		root := filepath.Dir(strings.TrimSpace(string(gomod)))
-		bin := filepath.Join(binDir, "heepr")
-		cmd := exec.Command("go", "build", "-o", bin, "./cmd/heepr")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return "", fmt.Errorf("go build ./cmd/heepr: %w\n%s", err, out)
-		}
-		return bin, nil
-	})
-)
+func TestMain(m *testing.M) { heeprproc.Main(m, "proc") }
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "heepr-process-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binDir = dir
-	code := m.Run()
-	_ = os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-// binary builds heepr once for every test in this package.
-func binary(t *testing.T) string {
+// stop stops p (SIGTERM, exit status 0) and requires its "stopped" log line.
+func stop(t *testing.T, p *heeprproc.Proc) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("builds and runs the heepr binary")
-	}
-	bin, err := build()
-	require.NoError(t, err)
-	return bin
-}
-
-// env is the test process's environment without anything that would point
-// heepr at a real database, tracing backend or mail server, plus extra.
-func env(extra ...string) []string {
-	var out []string
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		if k == "DATABASE_URL" || strings.HasPrefix(k, "HEEPR_") || strings.HasPrefix(k, "OTEL_") {
-			continue
-		}
-		out = append(out, kv)
-	}
-	return append(out, extra...)
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	return addr
-}
-
-// syncBuffer collects a child's output while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	p.Stop(t)
+	require.Contains(t, logMessages(t, p.Stderr()), "stopped", "heepr %s", p.Name)
 }
 
 // logMessages returns the msg of every JSON log line; a line that is not
@@ -130,14 +56,14 @@ func logMessages(t *testing.T, stderr string) []string {
 
 func TestServeSignUpAndStop(t *testing.T) {
 	t.Parallel()
-	bin := binary(t)
+	bin := heeprproc.Binary(t)
 	dataDir := t.TempDir()
-	addr := freeAddr(t)
+	addr := heeprproc.FreeAddr(t)
 	base := "http://" + addr
 
-	var stderr syncBuffer
+	var stderr heeprproc.SyncBuffer
 	cmd := exec.Command(bin, "serve")
-	cmd.Env = env("HEEPR_DATA_DIR="+dataDir, "HEEPR_ADDR="+addr)
+	cmd.Env = heeprproc.Env("HEEPR_DATA_DIR="+dataDir, "HEEPR_ADDR="+addr)
 	cmd.Stdout = io.Discard
 	cmd.Stderr = &stderr
 	require.NoError(t, cmd.Start())
@@ -229,7 +155,7 @@ func TestServeSignUpAndStop(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 	migrate := exec.CommandContext(ctx, bin, "migrate")
-	migrate.Env = env("HEEPR_DATA_DIR=" + dataDir)
+	migrate.Env = heeprproc.Env("HEEPR_DATA_DIR=" + dataDir)
 	var out, errOut bytes.Buffer
 	migrate.Stdout, migrate.Stderr = &out, &errOut
 	require.NoError(t, migrate.Run(), "heepr migrate: %s", errOut.String())
@@ -238,12 +164,12 @@ func TestServeSignUpAndStop(t *testing.T) {
 
 func TestMigrateFreshDataDir(t *testing.T) {
 	t.Parallel()
-	bin := binary(t)
+	bin := heeprproc.Binary(t)
 	dataDir := filepath.Join(t.TempDir(), "data")
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "migrate")
-	cmd.Env = env("HEEPR_DATA_DIR=" + dataDir)
+	cmd.Env = heeprproc.Env("HEEPR_DATA_DIR=" + dataDir)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	require.NoError(t, cmd.Run(), "heepr migrate: %s", errOut.String())
@@ -255,11 +181,11 @@ func TestMigrateFreshDataDir(t *testing.T) {
 
 func TestServeRejectsUnknownRole(t *testing.T) {
 	t.Parallel()
-	bin := binary(t)
+	bin := heeprproc.Binary(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "serve", "--role", "bogus")
-	cmd.Env = env("HEEPR_DATA_DIR="+t.TempDir(), "HEEPR_ADDR="+freeAddr(t))
+	cmd.Env = heeprproc.Env("HEEPR_DATA_DIR="+t.TempDir(), "HEEPR_ADDR="+heeprproc.FreeAddr(t))
 	var errOut bytes.Buffer
 	cmd.Stderr = &errOut
 	err := cmd.Run()
