@@ -131,7 +131,7 @@ func writeProblem(w http.ResponseWriter, r *http.Request, p problem) {
 	h.Set("Content-Type", "application/problem+json")
 	h.Set("Cache-Control", "no-store")
 	if p.RetryAfter > 0 {
-		h.Set("Retry-After", strconv.Itoa(int((p.RetryAfter+time.Second-1)/time.Second)))
+		h.Set("Retry-After", strconv.FormatInt(waitSeconds(p.RetryAfter), 10))
 	}
 	if p.Allow != "" {
 		h.Set("Allow", p.Allow)
@@ -141,3 +141,15 @@ func writeProblem(w http.ResponseWriter, r *http.Request, p problem) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// maxWait caps the waits heepr announces (Retry-After, RateLimit's reset).
+// A limiter that can never grant a request says so with the longest
+// duration there is; rounding that up would overflow into a negative
+// header, and nobody should be told to come back in 292 years.
+const maxWait = 24 * time.Hour
+
+// waitSeconds is d in whole seconds, rounded up, between 0 and maxWait.
+func waitSeconds(d time.Duration) int64 {
+	d = min(max(d, 0), maxWait)
+	return int64((d + time.Second - 1) / time.Second)
+}

@@ -126,7 +126,7 @@ func setRateHeaders(h http.Header, limit, window, remaining int, wait time.Durat
 	b = append(b, ", remaining="...)
 	b = strconv.AppendInt(b, int64(remaining), 10)
 	b = append(b, ", reset="...)
-	b = strconv.AppendInt(b, int64((wait+time.Second-1)/time.Second), 10)
+	b = strconv.AppendInt(b, waitSeconds(wait), 10)
 	s := string(b)
 	h["Ratelimit-Policy"] = []string{s[:n]}
 	h["Ratelimit"] = []string{s[n:]}
