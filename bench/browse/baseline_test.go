@@ -4,15 +4,14 @@ import (
 	"context"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"github.com/uptrace/bun"
 
 	"github.com/heepr/heepr/adapters/store"
 	"github.com/heepr/heepr/adapters/store/storetest"
+	"github.com/heepr/heepr/bench/internal/sqlrec"
 	"github.com/heepr/heepr/modules/marketplace/domain"
 )
 
@@ -32,19 +31,19 @@ func TestBaselineMatchesHeepr(t *testing.T) {
 			res, err := seed(ctx, e.db, 1000)
 			require.NoError(t, err)
 			require.Equal(t, 100, res.Hidden)
-			rec := &recorder{}
+			rec := &sqlrec.Recorder{Raw: true}
 			e.db.Bun.AddQueryHook(rec)
 
 			for _, sc := range scenarios {
 				t.Run(sc.name, func(t *testing.T) {
 					// The statement, through the facade as the benchmark calls it.
-					rec.start()
+					rec.Start()
 					items, next, err := e.svc.Browse(ctx, sc.q, "")
-					got := rec.stop()
+					got := rec.Stop()
 					require.NoError(t, err)
 					require.Len(t, got, 1, "one statement per browse")
 					want, _ := e.raw.sql(withLimit(sc.q, sc.q.Limit))
-					require.Equal(t, shape(want), shape(got[0]))
+					require.Equal(t, sqlrec.Shape(want), sqlrec.Shape(got[0]))
 					require.Equal(t, reLimit.FindString(want), reLimit.FindString(got[0]), "both read the same number of rows")
 
 					rows, err := e.raw.browse(ctx, withLimit(sc.q, sc.q.Limit))
@@ -102,13 +101,13 @@ func TestBaselineMatchesHeepr(t *testing.T) {
 					{Text: "data", Sort: domain.SortRelevance, Limit: pageSize, After: after},
 					{Sort: domain.SortRating, Limit: pageSize, Category: "code", After: after},
 				} {
-					rec.start()
+					rec.Start()
 					_, err := store.NewMarketplace(e.db).Browse(ctx, q)
-					got := rec.stop()
+					got := rec.Stop()
 					require.NoError(t, err)
 					require.Len(t, got, 1)
 					want, _ := e.raw.sql(q)
-					require.Equal(t, shape(want), shape(got[0]), "%+v", q)
+					require.Equal(t, sqlrec.Shape(want), sqlrec.Shape(got[0]), "%+v", q)
 				}
 			})
 		})
@@ -151,44 +150,5 @@ func TestSummarizePlan(t *testing.T) {
 	require.Equal(t, "999", thousands(999))
 }
 
-// recorder is a bun query hook that keeps the statements (as sent) while on.
-type recorder struct {
-	mu  sync.Mutex
-	on  bool
-	got []string
-}
-
-func (r *recorder) start() { r.mu.Lock(); r.on, r.got = true, nil; r.mu.Unlock() }
-
-func (r *recorder) stop() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.on = false
-	return r.got
-}
-
-func (r *recorder) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context { return ctx }
-
-func (r *recorder) AfterQuery(_ context.Context, ev *bun.QueryEvent) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.on {
-		r.got = append(r.got, ev.Query)
-	}
-}
-
-var (
-	reString      = regexp.MustCompile(`'(?:[^']|'')*'`)
-	rePlaceholder = regexp.MustCompile(`[$?]\d+`)
-	reNumber      = regexp.MustCompile(`-?\b\d+(?:\.\d+)?\b`)
-	reSpace       = regexp.MustCompile(`\s+`)
-	reLimit       = regexp.MustCompile(`LIMIT \d+$`)
-)
-
-// shape blanks a statement's values: literals and placeholders become ?.
-func shape(q string) string {
-	q = reString.ReplaceAllString(q, "?")
-	q = rePlaceholder.ReplaceAllString(q, "?")
-	q = reNumber.ReplaceAllString(q, "?")
-	return strings.TrimSpace(reSpace.ReplaceAllString(q, " "))
-}
+// reLimit is a statement's trailing LIMIT.
+var reLimit = regexp.MustCompile(`LIMIT \d+$`)

@@ -4,17 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"regexp"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"github.com/uptrace/bun"
 
 	"github.com/heepr/heepr/adapters/store"
 	"github.com/heepr/heepr/adapters/store/storetest"
+	"github.com/heepr/heepr/bench/internal/sqlrec"
 )
 
 // TestBaselineMatchesHeepr keeps the baseline honest: on both databases
@@ -31,17 +28,17 @@ func TestBaselineMatchesHeepr(t *testing.T) {
 			ctx := context.Background()
 			e := openEnv(t, tg.Config, pollers)
 			e.app.cacheFeeds(false) // the database path: the statements are the point
-			rec := &recorder{}
+			rec := &sqlrec.Recorder{}
 			e.db.Bun.AddQueryHook(rec)
 			for _, kind := range []feedKind{kindAcked, kindLeased} {
 				t.Run(string(kind), func(t *testing.T) {
 					e.warm(t, kind)
 					f := e.fixtures[kind][0]
 
-					rec.start()
+					rec.Start()
 					var buf bytes.Buffer
 					require.NoError(t, e.heepr(e.pollRequest(t, f, 0), &buf))
-					heepr := rec.stop()
+					heepr := rec.Stop()
 					var page struct {
 						Items      []json.RawMessage `json:"items"`
 						NextCursor string            `json:"next_cursor"`
@@ -98,32 +95,6 @@ func TestBaselineMatchesHeepr(t *testing.T) {
 	}
 }
 
-// recorder is a bun query hook that keeps the statements (shaped) while on.
-type recorder struct {
-	mu  sync.Mutex
-	on  bool
-	got []string
-}
-
-func (r *recorder) start() { r.mu.Lock(); r.on, r.got = true, nil; r.mu.Unlock() }
-
-func (r *recorder) stop() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.on = false
-	return r.got
-}
-
-func (r *recorder) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context { return ctx }
-
-func (r *recorder) AfterQuery(_ context.Context, ev *bun.QueryEvent) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.on {
-		r.got = append(r.got, shape(ev.Query))
-	}
-}
-
 // recQuerier records the baseline's statements (shaped).
 type recQuerier struct {
 	querier
@@ -131,28 +102,13 @@ type recQuerier struct {
 }
 
 func (r recQuerier) row(ctx context.Context, q string, args, dest []any) (bool, error) {
-	*r.got = append(*r.got, shape(q))
+	*r.got = append(*r.got, sqlrec.Shape(q))
 	return r.querier.row(ctx, q, args, dest)
 }
 
 func (r recQuerier) rows(ctx context.Context, q string, args []any, each func(func(...any) error) error) (int, error) {
-	*r.got = append(*r.got, shape(q))
+	*r.got = append(*r.got, sqlrec.Shape(q))
 	return r.querier.rows(ctx, q, args, each)
-}
-
-var (
-	reString      = regexp.MustCompile(`'(?:[^']|'')*'`)
-	rePlaceholder = regexp.MustCompile(`[$?]\d+`)
-	reNumber      = regexp.MustCompile(`-?\b\d+\b`)
-	reSpace       = regexp.MustCompile(`\s+`)
-)
-
-// shape blanks a statement's values: literals and placeholders become ?.
-func shape(q string) string {
-	q = reString.ReplaceAllString(q, "?")
-	q = rePlaceholder.ReplaceAllString(q, "?")
-	q = reNumber.ReplaceAllString(q, "?")
-	return strings.TrimSpace(reSpace.ReplaceAllString(q, " "))
 }
 
 func TestPercentile(t *testing.T) {

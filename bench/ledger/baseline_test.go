@@ -2,17 +2,14 @@ package ledger_test
 
 import (
 	"context"
-	"regexp"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"github.com/uptrace/bun"
 
 	"github.com/heepr/heepr/adapters/store"
 	"github.com/heepr/heepr/adapters/store/storetest"
+	"github.com/heepr/heepr/bench/internal/sqlrec"
 	"github.com/heepr/heepr/modules/kernel"
 )
 
@@ -27,14 +24,14 @@ func TestBaselineMatchesHeepr(t *testing.T) {
 			ctx := context.Background()
 			e := openEnv(t, tg.Config)
 			e.fund(t, ctx)
-			rec := &recorder{}
+			rec := &sqlrec.Recorder{SkipTx: true}
 			e.db.Bun.AddQueryHook(rec)
 
 			customer, owner := e.customers[0], e.owners[0]
 			heepr := func(fn func(order string) error) []string {
-				rec.start()
+				rec.Start()
 				require.NoError(t, fn(kernel.NewID()))
-				return rec.stop()
+				return rec.Stop()
 			}
 			baseline := func(fn func(tx rawTx, order string) error) []string {
 				var got []string
@@ -61,37 +58,6 @@ func TestBaselineMatchesHeepr(t *testing.T) {
 	}
 }
 
-// recorder is a bun query hook that keeps the statements while on.
-type recorder struct {
-	mu  sync.Mutex
-	on  bool
-	got []string
-}
-
-func (r *recorder) start() { r.mu.Lock(); r.on, r.got = true, nil; r.mu.Unlock() }
-
-func (r *recorder) stop() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.on = false
-	return r.got
-}
-
-func (r *recorder) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context { return ctx }
-
-func (r *recorder) AfterQuery(_ context.Context, ev *bun.QueryEvent) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if !r.on {
-		return
-	}
-	switch strings.ToUpper(strings.TrimSpace(ev.Query)) {
-	case "BEGIN", "COMMIT", "ROLLBACK": // the baseline's come from the driver
-		return
-	}
-	r.got = append(r.got, shape(ev.Query))
-}
-
 // recTx records the baseline's statements.
 type recTx struct {
 	rawTx
@@ -99,38 +65,23 @@ type recTx struct {
 }
 
 func (r recTx) exec(ctx context.Context, q string, args ...any) (int64, error) {
-	*r.got = append(*r.got, shape(q))
+	*r.got = append(*r.got, sqlrec.Shape(q))
 	return r.rawTx.exec(ctx, q, args...)
 }
 
 func (r recTx) queryInt(ctx context.Context, q string, args ...any) (int64, bool, error) {
-	*r.got = append(*r.got, shape(q))
+	*r.got = append(*r.got, sqlrec.Shape(q))
 	return r.rawTx.queryInt(ctx, q, args...)
 }
 
 func (r recTx) lock(ctx context.Context, q string, id string) (int64, bool, error) {
-	*r.got = append(*r.got, shape(q))
+	*r.got = append(*r.got, sqlrec.Shape(q))
 	return r.rawTx.lock(ctx, q, id)
 }
 
 func (r recTx) row(ctx context.Context, q string, dest []any, args ...any) error {
-	*r.got = append(*r.got, shape(q))
+	*r.got = append(*r.got, sqlrec.Shape(q))
 	return r.rawTx.row(ctx, q, dest, args...)
 }
 
 func (r recTx) ts(t time.Time) any { return r.rawTx.ts(t) }
-
-var (
-	reString      = regexp.MustCompile(`'(?:[^']|'')*'`)
-	rePlaceholder = regexp.MustCompile(`[$?]\d+`)
-	reNumber      = regexp.MustCompile(`-?\b\d+\b`)
-	reSpace       = regexp.MustCompile(`\s+`)
-)
-
-// shape blanks a statement's values: literals and placeholders become ?.
-func shape(q string) string {
-	q = reString.ReplaceAllString(q, "?")
-	q = rePlaceholder.ReplaceAllString(q, "?")
-	q = reNumber.ReplaceAllString(q, "?")
-	return strings.TrimSpace(reSpace.ReplaceAllString(q, " "))
-}

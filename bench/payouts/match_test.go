@@ -2,16 +2,13 @@ package payouts_test
 
 import (
 	"context"
-	"regexp"
-	"strings"
-	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
-	"github.com/uptrace/bun"
 
 	"github.com/heepr/heepr/bench/internal/heeprapp"
+	"github.com/heepr/heepr/bench/internal/sqlrec"
 )
 
 const testFee = 1000
@@ -30,11 +27,11 @@ func TestBaselineMatchesHeepr(t *testing.T) {
 	require.NoError(t, err)
 	app, err := heeprapp.New(ctx, db, heeprapp.Options{PlatformFeeBPS: testFee, DataDir: t.TempDir()})
 	require.NoError(t, err)
-	rec := &recorder{}
+	rec := &sqlrec.Recorder{SkipTx: true}
 	db.Bun.AddQueryHook(rec)
-	rec.start()
+	rec.Start()
 	require.NoError(t, app.Ordering.Payout(ctx, s.orders[0]))
-	heepr := rec.stop()
+	heepr := rec.Stop()
 
 	var raw []string
 	tx, err := db.Pool.Begin(ctx)
@@ -70,37 +67,6 @@ func TestDrainsLeaveTheSameLedger(t *testing.T) {
 	}
 }
 
-// recorder is a bun query hook that keeps the statements while on.
-type recorder struct {
-	mu  sync.Mutex
-	on  bool
-	got []string
-}
-
-func (r *recorder) start() { r.mu.Lock(); r.on, r.got = true, nil; r.mu.Unlock() }
-
-func (r *recorder) stop() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.on = false
-	return r.got
-}
-
-func (r *recorder) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context { return ctx }
-
-func (r *recorder) AfterQuery(_ context.Context, ev *bun.QueryEvent) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if !r.on {
-		return
-	}
-	switch strings.ToUpper(strings.TrimSpace(ev.Query)) {
-	case "BEGIN", "COMMIT", "ROLLBACK": // the baseline's come from the driver
-		return
-	}
-	r.got = append(r.got, shape(ev.Query))
-}
-
 // recConn records the baseline's statements.
 type recConn struct {
 	conn
@@ -108,26 +74,11 @@ type recConn struct {
 }
 
 func (r recConn) Exec(ctx context.Context, q string, args ...any) (pgconnTag, error) {
-	*r.got = append(*r.got, shape(q))
+	*r.got = append(*r.got, sqlrec.Shape(q))
 	return r.conn.Exec(ctx, q, args...)
 }
 
 func (r recConn) Query(ctx context.Context, q string, args ...any) (pgx.Rows, error) {
-	*r.got = append(*r.got, shape(q))
+	*r.got = append(*r.got, sqlrec.Shape(q))
 	return r.conn.Query(ctx, q, args...)
-}
-
-var (
-	reString      = regexp.MustCompile(`'(?:[^']|'')*'`)
-	rePlaceholder = regexp.MustCompile(`[$?]\d+`)
-	reNumber      = regexp.MustCompile(`-?\b\d+\b`)
-	reSpace       = regexp.MustCompile(`\s+`)
-)
-
-// shape blanks a statement's values: literals and placeholders become ?.
-func shape(q string) string {
-	q = reString.ReplaceAllString(q, "?")
-	q = rePlaceholder.ReplaceAllString(q, "?")
-	q = reNumber.ReplaceAllString(q, "?")
-	return strings.TrimSpace(reSpace.ReplaceAllString(q, " "))
 }
