@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"slices"
@@ -39,13 +40,7 @@ func dialPoll(req *http.Request) (*pollConn, error) {
 	}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: %s\r\n", req.Method, req.URL.RequestURI(), req.URL.Host)
-	for _, k := range slices.Sorted(func(yield func(string) bool) {
-		for k := range req.Header {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, k := range slices.Sorted(maps.Keys(req.Header)) {
 		for _, v := range req.Header[k] {
 			fmt.Fprintf(&b, "%s: %s\r\n", k, v)
 		}
